@@ -1,0 +1,94 @@
+# Eddy build. `make` builds everything into build/; `make run` and `make test`
+# first install missing Debian packages (scripts/setup.sh).
+#
+# Layout: every src/**/*.c except src/main.c and src/tools/ goes into
+# build/libeddy.a; build/eddy is src/main.c linked against it. Each
+# src/tools/<name>.c is one command-line tool (build/<name>, on librdkafka).
+# Each tests/unit/test_*.c is one unit-test binary. SAN=1 builds the same
+# tree with AddressSanitizer + UBSan into build-san/.
+
+CC      ?= cc
+ifeq ($(SAN),1)
+BUILD   ?= build-san
+SANFLAGS = -fsanitize=address,undefined -fno-omit-frame-pointer -fno-sanitize-recover=undefined
+OPT      = -O1
+else
+BUILD   ?= build
+SANFLAGS =
+OPT      = -O2
+endif
+
+CFLAGS  ?= $(OPT) -g
+CFLAGS  += -std=c17 -Wall -Wextra -Werror -D_GNU_SOURCE -Isrc $(SANFLAGS)
+LDFLAGS += $(SANFLAGS)
+LIBS     = -lpthread -lz -lzstd -llz4 -lsnappy -lssl -lcrypto -lm
+RDKAFKA  = -lrdkafka
+
+LIB_SRC   := $(shell find src -name '*.c' ! -path 'src/tools/*' ! -name main.c | sort)
+LIB_OBJ   := $(LIB_SRC:%.c=$(BUILD)/obj/%.o)
+TOOL_SRC  := $(wildcard src/tools/*.c)
+TOOL_COMMON := $(wildcard src/tools/common/*.c)
+TOOL_BIN  := $(patsubst src/tools/%.c,$(BUILD)/%,$(TOOL_SRC))
+UNIT_SRC  := $(wildcard tests/unit/test_*.c)
+UNIT_BIN  := $(patsubst tests/unit/%.c,$(BUILD)/tests/%,$(UNIT_SRC))
+BENCH_SRC := $(wildcard bench/*.c)
+BENCH_BIN := $(patsubst bench/%.c,$(BUILD)/bench/%,$(BENCH_SRC))
+DEPS      := $(LIB_OBJ:.o=.d)
+
+.PHONY: all run test setup clean fuzz san bench
+all: $(BUILD)/eddy $(TOOL_BIN) $(UNIT_BIN) $(BENCH_BIN)
+
+$(BUILD)/obj/%.o: %.c
+	@mkdir -p $(dir $@)
+	$(CC) $(CFLAGS) -MMD -MP -c $< -o $@
+
+$(BUILD)/libeddy.a: $(LIB_OBJ)
+	@rm -f $@
+	ar rcs $@ $^
+
+$(BUILD)/eddy: src/main.c $(BUILD)/libeddy.a
+	$(CC) $(CFLAGS) $(LDFLAGS) -o $@ $< $(BUILD)/libeddy.a $(LIBS)
+
+$(BUILD)/%: src/tools/%.c $(TOOL_COMMON) $(BUILD)/libeddy.a
+	$(CC) $(CFLAGS) $(LDFLAGS) -Isrc/tools -o $@ $< $(TOOL_COMMON) $(BUILD)/libeddy.a $(RDKAFKA) $(LIBS)
+
+$(BUILD)/tests/%: tests/unit/%.c $(BUILD)/libeddy.a
+	@mkdir -p $(dir $@)
+	$(CC) $(CFLAGS) $(LDFLAGS) -Itests/unit -o $@ $< $(BUILD)/libeddy.a $(LIBS)
+
+$(BUILD)/bench/%: bench/%.c $(BUILD)/libeddy.a
+	@mkdir -p $(dir $@)
+	$(CC) $(CFLAGS) $(LDFLAGS) -o $@ $< $(BUILD)/libeddy.a $(RDKAFKA) $(LIBS)
+
+# libFuzzer targets need clang; they are built with ASan+UBSan.
+FUZZ_SRC := $(wildcard tests/fuzz/fuzz_*.c)
+FUZZ_BIN := $(patsubst tests/fuzz/%.c,build-fuzz/%,$(FUZZ_SRC))
+fuzz: $(FUZZ_BIN)
+build-fuzz/%: tests/fuzz/%.c $(LIB_SRC)
+	@mkdir -p build-fuzz
+	clang -std=c17 -g -O1 -D_GNU_SOURCE -Isrc -fsanitize=fuzzer,address,undefined \
+	  -o $@ $< $(LIB_SRC) $(LIBS)
+
+san:
+	$(MAKE) SAN=1 all
+
+setup:
+	scripts/setup.sh
+
+run: setup
+	$(MAKE) all
+	./$(BUILD)/eddy server
+
+test: setup
+	$(MAKE) all
+	$(MAKE) SAN=1 all
+	$(MAKE) fuzz
+	/usr/bin/python3 tests/run_tests.py
+
+bench: all
+	bench/run.sh
+
+clean:
+	rm -rf build build-san build-fuzz
+
+-include $(DEPS)

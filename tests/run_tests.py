@@ -1,0 +1,111 @@
+#!/usr/bin/python3
+"""Eddy's whole test suite: unit tests, integration tests with real clients,
+bounded fuzzing, then the unit and integration tests again against the
+AddressSanitizer+UBSan build. Ends with the line `N passed, M failed`.
+
+Usage: tests/run_tests.py [--quick] [--no-san] [FILTER...]
+A test is a program: build/tests/test_* (C unit tests) or
+tests/integration/test_*.{py,sh,js}. Exit status 0 means it passed.
+Integration tests find the broker binary in $EDDY_BIN and the tools in
+$EDDY_BUILD.
+"""
+import glob
+import os
+import subprocess
+import sys
+import time
+
+ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+TIMEOUT_S = int(os.environ.get("EDDY_TEST_TIMEOUT", "300"))
+FUZZ_SECONDS = int(os.environ.get("EDDY_FUZZ_SECONDS", "30"))
+
+
+def interpreter(path):
+    if path.endswith(".py"):
+        return ["/usr/bin/python3", path]
+    if path.endswith(".js"):
+        return ["node", path]
+    if path.endswith(".sh"):
+        return ["/bin/bash", path]
+    return [path]
+
+
+def integration_tests():
+    found = []
+    for ext in ("py", "sh", "js"):
+        found += glob.glob(os.path.join(ROOT, "tests/integration/test_*." + ext))
+    return sorted(found)
+
+
+def run_one(label, cmd, env, log_dir):
+    start = time.time()
+    log_path = os.path.join(log_dir, label.replace("/", "_") + ".log")
+    with open(log_path, "wb") as log:
+        try:
+            rc = subprocess.run(cmd, cwd=ROOT, env=env, stdout=log,
+                                stderr=subprocess.STDOUT, timeout=TIMEOUT_S).returncode
+        except subprocess.TimeoutExpired:
+            rc = "timeout"
+    took = time.time() - start
+    ok = rc == 0
+    print("%s %-60s %6.1fs" % ("PASS" if ok else "FAIL", label, took), flush=True)
+    if not ok:
+        with open(log_path, "rb") as log:
+            tail = log.read()[-4000:].decode("utf-8", "replace")
+        print("---- %s (exit %s), last output:\n%s\n----" % (label, rc, tail), flush=True)
+    return ok
+
+
+def main():
+    args = sys.argv[1:]
+    quick = "--quick" in args
+    no_san = "--no-san" in args or quick
+    filters = [a for a in args if not a.startswith("--")]
+    log_dir = os.path.join(ROOT, "build", "test-logs")
+    os.makedirs(log_dir, exist_ok=True)
+
+    plan = []  # (label, cmd, env)
+    variants = [("build", "")] + ([] if no_san else [("build-san", "san:")])
+    for build, prefix in variants:
+        env = dict(os.environ)
+        env["EDDY_BIN"] = os.path.join(ROOT, build, "eddy")
+        env["EDDY_BUILD"] = os.path.join(ROOT, build)
+        env["ASAN_OPTIONS"] = "detect_leaks=1:abort_on_error=0:exitcode=86"
+        env["UBSAN_OPTIONS"] = "print_stacktrace=1:halt_on_error=1"
+        env["PYTHONDONTWRITEBYTECODE"] = "1"
+        for binary in sorted(glob.glob(os.path.join(ROOT, build, "tests", "test_*"))):
+            plan.append((prefix + "unit/" + os.path.basename(binary), [binary], env))
+        for script in integration_tests():
+            name = os.path.basename(script)
+            if prefix and name.startswith("test_bench"):
+                continue
+            plan.append((prefix + "integration/" + name, interpreter(script), env))
+        if not prefix and not quick:
+            for fuzzer in sorted(glob.glob(os.path.join(ROOT, "build-fuzz", "fuzz_*"))):
+                name = os.path.basename(fuzzer)
+                corpus = os.path.join(ROOT, "build", "fuzz-corpus", name)
+                seeds = os.path.join(ROOT, "tests", "fuzz", "seeds", name)
+                os.makedirs(corpus, exist_ok=True)
+                cmd = [fuzzer, "-max_total_time=%d" % FUZZ_SECONDS, "-rss_limit_mb=2048",
+                       "-print_final_stats=1", corpus] + ([seeds] if os.path.isdir(seeds) else [])
+                plan.append(("fuzz/" + name, cmd, env))
+
+    if filters:
+        plan = [p for p in plan if any(f in p[0] for f in filters)]
+
+    passed = failed = 0
+    failures = []
+    for label, cmd, env in plan:
+        if run_one(label, cmd, env, log_dir):
+            passed += 1
+        else:
+            failed += 1
+            failures.append(label)
+    if failures:
+        print("failed: " + ", ".join(failures))
+    print("%d passed, %d failed" % (passed, failed))
+    return 0 if failed == 0 else 1
+
+
+if __name__ == "__main__":
+    sys.exit(main())
