@@ -1,0 +1,444 @@
+/*
+ * connection.c - framing, ordered response slots and output for one socket.
+ *
+ * Input is read into a reusable buffer; each complete frame is copied out
+ * (so a request outlives later reads) and handed to the owner. Output is a
+ * queue of chunks taken from ready slots in order: memory chunks go out with
+ * writev, file chunks with sendfile, so fetched bytes never pass through user
+ * space on plaintext connections.
+ */
+#include "net/connection.h"
+
+#include <errno.h>
+#include <stdlib.h>
+#include <stdio.h>
+#include <string.h>
+#include <sys/sendfile.h>
+#include <sys/socket.h>
+#include <sys/uio.h>
+#include <unistd.h>
+
+#include "util/logger.h"
+
+#define READ_CHUNK 65536
+#define MAX_IOV 64
+
+struct connection {
+    struct reactor_watch watch;
+    struct reactor *reactor;
+    const struct connection_callbacks *cb;
+    struct connection_limits limits;
+    void *owner_ctx;
+    void *user;
+    uint64_t id;
+    char peer[64];
+    char listener[32];
+
+    uint8_t *in;     /* unparsed input */
+    size_t in_len, in_cap;
+
+    struct net_slot *slots_head, *slots_tail; /* unanswered, in arrival order */
+    size_t pending;
+    struct out_chunk *out_head, *out_tail;    /* ready to send, in order */
+    size_t out_bytes;
+
+    int64_t last_active_ms;
+    bool closed;
+    bool draining; /* close once everything pending is sent */
+};
+
+static uint64_t next_connection_id = 1;
+
+static void on_socket_event(struct reactor_watch *w, uint32_t events);
+static void update_interest(struct connection *c);
+
+struct connection *connection_create(struct reactor *r, int fd, const char *peer,
+                                     const char *listener_name,
+                                     const struct connection_callbacks *cb,
+                                     const struct connection_limits *limits, void *owner_ctx)
+{
+    struct connection *c = calloc(1, sizeof *c);
+    if (!c)
+        return NULL;
+    c->watch.fd = fd;
+    c->watch.on_event = on_socket_event;
+    c->reactor = r;
+    c->cb = cb;
+    c->limits = *limits;
+    c->owner_ctx = owner_ctx;
+    c->id = next_connection_id++;
+    snprintf(c->peer, sizeof c->peer, "%s", peer);
+    snprintf(c->listener, sizeof c->listener, "%s", listener_name);
+    c->last_active_ms = reactor_now_ms(r);
+    if (reactor_watch_add(r, &c->watch, REACTOR_READABLE) < 0) {
+        free(c);
+        return NULL;
+    }
+    return c;
+}
+
+const char *connection_peer(const struct connection *c) { return c->peer; }
+const char *connection_listener(const struct connection *c) { return c->listener; }
+void *connection_owner(const struct connection *c) { return c->owner_ctx; }
+uint64_t connection_id(const struct connection *c) { return c->id; }
+void connection_set_user(struct connection *c, void *user) { c->user = user; }
+void *connection_user(const struct connection *c) { return c->user; }
+
+int64_t connection_idle_ms(const struct connection *c, int64_t now_ms)
+{
+    return now_ms - c->last_active_ms;
+}
+
+bool connection_is_idle(const struct connection *c)
+{
+    return c->pending == 0 && c->out_head == NULL;
+}
+
+/* ---- chunks and slots ---- */
+
+static void chunk_free(struct out_chunk *chunk)
+{
+    free(chunk->mem);
+    if (chunk->release)
+        chunk->release(chunk->release_ctx);
+    free(chunk);
+}
+
+static void chunk_list_free(struct out_chunk *chunk)
+{
+    while (chunk) {
+        struct out_chunk *next = chunk->next;
+        chunk_free(chunk);
+        chunk = next;
+    }
+}
+
+static int slot_append(struct net_slot *slot, struct out_chunk *chunk)
+{
+    chunk->next = NULL;
+    if (slot->chunks_tail)
+        slot->chunks_tail->next = chunk;
+    else
+        slot->chunks = chunk;
+    slot->chunks_tail = chunk;
+    return 0;
+}
+
+int net_slot_add_mem(struct net_slot *slot, uint8_t *buf, size_t len)
+{
+    struct out_chunk *chunk = calloc(1, sizeof *chunk);
+    if (!chunk) {
+        free(buf);
+        return -ENOMEM;
+    }
+    chunk->mem = buf;
+    chunk->len = len;
+    chunk->fd = -1;
+    return slot_append(slot, chunk);
+}
+
+int net_slot_add_file(struct net_slot *slot, int fd, off_t offset, size_t len,
+                      void (*release)(void *ctx), void *ctx)
+{
+    struct out_chunk *chunk = calloc(1, sizeof *chunk);
+    if (!chunk) {
+        if (release)
+            release(ctx);
+        return -ENOMEM;
+    }
+    chunk->fd = fd;
+    chunk->file_offset = offset;
+    chunk->len = len;
+    chunk->release = release;
+    chunk->release_ctx = ctx;
+    return slot_append(slot, chunk);
+}
+
+void net_slot_clear(struct net_slot *slot)
+{
+    chunk_list_free(slot->chunks);
+    slot->chunks = slot->chunks_tail = NULL;
+}
+
+/* Move the chunks of every ready slot at the head of the queue to output. */
+static void collect_ready_slots(struct connection *c)
+{
+    while (c->slots_head && c->slots_head->ready) {
+        struct net_slot *slot = c->slots_head;
+        c->slots_head = slot->next;
+        if (!c->slots_head)
+            c->slots_tail = NULL;
+        c->pending--;
+        for (struct out_chunk *chunk = slot->chunks; chunk; chunk = chunk->next)
+            c->out_bytes += chunk->len;
+        if (slot->chunks) {
+            if (c->out_tail)
+                c->out_tail->next = slot->chunks;
+            else
+                c->out_head = slot->chunks;
+            c->out_tail = slot->chunks_tail;
+        }
+        slot->chunks = slot->chunks_tail = NULL;
+        slot->conn = NULL;
+        slot->release(slot);
+    }
+}
+
+/* ---- output ---- */
+
+static void drop_sent_chunks(struct connection *c)
+{
+    while (c->out_head && c->out_head->sent == c->out_head->len) {
+        struct out_chunk *chunk = c->out_head;
+        c->out_head = chunk->next;
+        if (!c->out_head)
+            c->out_tail = NULL;
+        chunk_free(chunk);
+    }
+}
+
+/* Write as much as the socket takes. 0: all sent or would block; -1: error. */
+static int flush_output(struct connection *c)
+{
+    while (c->out_head) {
+        struct out_chunk *chunk = c->out_head;
+        ssize_t n;
+        if (!chunk->mem && chunk->fd >= 0) {
+            off_t offset = chunk->file_offset + (off_t)chunk->sent;
+            n = sendfile(c->watch.fd, chunk->fd, &offset, chunk->len - chunk->sent);
+            if (n == 0) {
+                log_warn("net", "file behind a response to %s shrank; closing", c->peer);
+                return -1;
+            }
+        } else {
+            struct iovec iov[MAX_IOV];
+            int count = 0;
+            for (struct out_chunk *m = chunk; m && m->mem && count < MAX_IOV; m = m->next)
+                iov[count++] = (struct iovec){m->mem + m->sent, m->len - m->sent};
+            n = writev(c->watch.fd, iov, count);
+        }
+        if (n < 0) {
+            if (errno == EAGAIN || errno == EINTR)
+                return 0;
+            if (errno != EPIPE && errno != ECONNRESET)
+                log_warn("net", "write to %s failed: %s", c->peer, strerror(errno));
+            return -1;
+        }
+        c->out_bytes -= (size_t)n;
+        for (struct out_chunk *m = chunk; n > 0; m = m->next) {
+            size_t take = m->len - m->sent < (size_t)n ? m->len - m->sent : (size_t)n;
+            m->sent += take;
+            n -= (ssize_t)take;
+        }
+        drop_sent_chunks(c);
+    }
+    return 0;
+}
+
+static void schedule_free(void *arg)
+{
+    struct connection *c = arg;
+    free(c->in);
+    free(c);
+}
+
+void connection_close(struct connection *c, const char *reason)
+{
+    if (c->closed)
+        return;
+    c->closed = true;
+    if (reason)
+        log_info("net", "closing connection %llu from %s (%s): %s", (unsigned long long)c->id,
+                 c->peer, c->listener, reason);
+    reactor_watch_remove(c->reactor, &c->watch);
+    close(c->watch.fd);
+    for (struct net_slot *slot = c->slots_head; slot;) {
+        struct net_slot *next = slot->next;
+        slot->conn = NULL; /* orphan: released when its owner finishes it */
+        slot->next = NULL;
+        if (slot->ready) {
+            net_slot_clear(slot);
+            slot->release(slot);
+        }
+        slot = next;
+    }
+    c->slots_head = c->slots_tail = NULL;
+    chunk_list_free(c->out_head);
+    c->out_head = c->out_tail = NULL;
+    if (c->cb->on_close)
+        c->cb->on_close(c);
+    /* Freed after this loop iteration: epoll may still hold events for it. */
+    if (reactor_post(c->reactor, schedule_free, c) < 0)
+        log_error("net", "out of memory; leaking a closed connection");
+}
+
+void connection_close_after_flush(struct connection *c)
+{
+    c->draining = true;
+    if (c->pending == 0 && !c->out_head)
+        connection_close(c, NULL);
+    else
+        update_interest(c);
+}
+
+static bool input_paused(const struct connection *c)
+{
+    return c->draining || c->pending >= c->limits.max_pending ||
+           c->out_bytes >= c->limits.max_output_bytes;
+}
+
+static void update_interest(struct connection *c)
+{
+    uint32_t events = 0;
+    if (!input_paused(c))
+        events |= REACTOR_READABLE;
+    if (c->out_head)
+        events |= REACTOR_WRITABLE;
+    if (reactor_watch_set(c->reactor, &c->watch, events) < 0)
+        connection_close(c, "epoll_ctl failed");
+}
+
+void connection_slot_ready(struct net_slot *slot)
+{
+    slot->ready = true;
+    struct connection *c = slot->conn;
+    if (!c) {
+        net_slot_clear(slot);
+        slot->release(slot);
+        return;
+    }
+    if (c->slots_head != slot)
+        return; /* an earlier response is still being worked on */
+    collect_ready_slots(c);
+    if (flush_output(c) < 0) {
+        connection_close(c, NULL);
+        return;
+    }
+    if (c->draining && c->pending == 0 && !c->out_head) {
+        connection_close(c, NULL);
+        return;
+    }
+    update_interest(c);
+}
+
+/* ---- input ---- */
+
+static int32_t read_be32(const uint8_t *p)
+{
+    return (int32_t)((uint32_t)p[0] << 24 | (uint32_t)p[1] << 16 | (uint32_t)p[2] << 8 | p[3]);
+}
+
+/* Hand every complete frame in the input buffer to the owner. */
+static void dispatch_frames(struct connection *c)
+{
+    size_t pos = 0;
+    while (!c->closed && !input_paused(c) && c->in_len - pos >= 4) {
+        int32_t size = read_be32(c->in + pos);
+        if (size < 0 || (size_t)size > c->limits.max_request_bytes) {
+            log_warn("net", "request of %d bytes from %s exceeds socket.request.max.bytes (%zu); closing",
+                     size, c->peer, c->limits.max_request_bytes);
+            connection_close(c, NULL);
+            return;
+        }
+        if (c->in_len - pos - 4 < (size_t)size)
+            break;
+        uint8_t *frame = malloc(size ? (size_t)size : 1);
+        struct net_slot *slot = frame ? c->cb->new_slot(c) : NULL;
+        if (!slot) {
+            free(frame);
+            connection_close(c, "out of memory");
+            return;
+        }
+        memcpy(frame, c->in + pos + 4, (size_t)size);
+        pos += 4 + (size_t)size;
+        slot->conn = c;
+        slot->next = NULL;
+        if (c->slots_tail)
+            c->slots_tail->next = slot;
+        else
+            c->slots_head = slot;
+        c->slots_tail = slot;
+        c->pending++;
+        c->cb->on_frame(c, slot, frame, (size_t)size);
+    }
+    if (c->closed)
+        return;
+    memmove(c->in, c->in + pos, c->in_len - pos);
+    c->in_len -= pos;
+}
+
+static int ensure_input_room(struct connection *c)
+{
+    size_t want = c->in_len + READ_CHUNK;
+    if (c->in_len >= 4) {
+        /* Grow once to the whole frame instead of many times. */
+        size_t frame = (size_t)(uint32_t)read_be32(c->in) + 4;
+        if (frame > want && frame <= c->limits.max_request_bytes + 4)
+            want = frame;
+    }
+    if (want <= c->in_cap)
+        return 0;
+    uint8_t *grown = realloc(c->in, want);
+    if (!grown)
+        return -ENOMEM;
+    c->in = grown;
+    c->in_cap = want;
+    return 0;
+}
+
+static void read_input(struct connection *c)
+{
+    for (int rounds = 0; rounds < 16 && !c->closed && !input_paused(c); rounds++) {
+        if (ensure_input_room(c) < 0) {
+            connection_close(c, "out of memory");
+            return;
+        }
+        size_t room = c->in_cap - c->in_len;
+        ssize_t n = read(c->watch.fd, c->in + c->in_len, room);
+        if (n == 0) {
+            connection_close(c, NULL); /* peer closed: routine, not worth a line */
+            return;
+        }
+        if (n < 0) {
+            if (errno == EAGAIN || errno == EINTR)
+                return;
+            if (errno == ECONNRESET)
+                connection_close(c, NULL);
+            else
+                connection_close(c, strerror(errno));
+            return;
+        }
+        c->in_len += (size_t)n;
+        c->last_active_ms = reactor_now_ms(c->reactor);
+        dispatch_frames(c);
+        if ((size_t)n < room)
+            return; /* the socket is drained for now */
+    }
+}
+
+static void on_socket_event(struct reactor_watch *w, uint32_t events)
+{
+    struct connection *c = (struct connection *)w;
+    if (c->closed)
+        return;
+    if (events & REACTOR_WRITABLE) {
+        if (flush_output(c) < 0) {
+            connection_close(c, NULL);
+            return;
+        }
+        c->last_active_ms = reactor_now_ms(c->reactor);
+        if (c->draining && c->pending == 0 && !c->out_head) {
+            connection_close(c, NULL);
+            return;
+        }
+    }
+    if ((events & REACTOR_READABLE) && !input_paused(c))
+        read_input(c);
+    if (!c->closed && (events & REACTOR_ERROR) && !(events & REACTOR_READABLE))
+        connection_close(c, "socket error");
+    if (!c->closed) {
+        dispatch_frames(c); /* frames held back while paused */
+        if (!c->closed)
+            update_interest(c);
+    }
+}
