@@ -96,9 +96,39 @@ bool record_batch_crc_ok(const uint8_t *batch, size_t total_size);
  * header, magic 2, CRC, lastOffsetDelta == recordCount-1 (for uncompressed and
  * compressed alike, after decompressing), every record well-formed with
  * increasing offset deltas. Returns 0 or a Kafka error code
- * (CORRUPT_MESSAGE=2, INVALID_RECORD=87, UNSUPPORTED_COMPRESSION_TYPE=76).
+ * (CORRUPT_MESSAGE=2, INVALID_RECORD=87, UNSUPPORTED_COMPRESSION_TYPE=76),
+ * or RECORD_BATCH_CONTROL for an otherwise valid control batch (see below).
+ * Magic 0/1 (legacy message sets) gives INVALID_RECORD; a bad CRC, a length
+ * that disagrees with total_size or undecodable compressed data gives
+ * CORRUPT_MESSAGE; malformed records, wrong counts or deltas INVALID_RECORD.
  */
 int record_batch_validate(const uint8_t *batch, size_t total_size);
+
+/*
+ * record_batch_validate returns this (not a Kafka error code) when the batch is
+ * structurally valid but is a control batch (BATCH_ATTR_CONTROL). Only the
+ * broker itself writes control batches (transaction markers): a produce
+ * request carrying one must be answered with INVALID_RECORD (87), while the
+ * broker's own writers may treat it as success. Kafka code -1 would mean
+ * UNKNOWN_SERVER_ERROR, so forgetting to check it fails safe.
+ */
+#define RECORD_BATCH_CONTROL (-1)
+
+/*
+ * Upper bound on the decompressed size of one batch's records (iteration and
+ * validation). Anything larger is treated as a decompression bomb and fails
+ * with CORRUPT_MESSAGE.
+ */
+#define RECORD_BATCH_MAX_DECOMPRESSED_SIZE ((size_t)64 * 1024 * 1024)
+
+/*
+ * Validation for batches already in the log (recovery, fetch from another
+ * broker, tools): like record_batch_validate but allows what compaction and
+ * the broker legitimately produce: gaps in offset deltas (the last delta may
+ * be below lastOffsetDelta), empty batches (recordCount 0), and control
+ * batches (returns 0 for them). Same error codes otherwise.
+ */
+int record_batch_validate_stored(const uint8_t *batch, size_t total_size);
 
 /* Rewrite fields in place (used when the log assigns offsets). */
 void record_batch_set_base_offset(uint8_t *batch, int64_t base_offset);
