@@ -1,0 +1,32 @@
+/*
+ * api.h - the table of APIs this broker serves, and their handlers.
+ *
+ * The table is the single source for ApiVersions: an API is advertised
+ * exactly when it has a handler here, for exactly the versions listed.
+ */
+#ifndef EDDY_SERVER_API_H
+#define EDDY_SERVER_API_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+struct request;
+
+struct api_handler {
+    int16_t key;
+    int16_t min_version;
+    int16_t max_version;
+    void (*handle)(struct request *req);
+};
+
+const struct api_handler *api_handler_find(int16_t key);
+const struct api_handler *api_handlers(size_t *count);
+
+/* Handlers, one file per API family under src/server/. */
+void handle_api_versions(struct request *req);
+void handle_metadata(struct request *req);
+
+/* ApiVersions answer for a version the broker does not know (KIP-511): v0 body, error 35. */
+int api_versions_respond_unsupported(struct request *req);
+
+#endif

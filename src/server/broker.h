@@ -1,0 +1,53 @@
+/*
+ * broker.h - the running node: configuration, event loop, listeners, client
+ * sessions, the metadata image, and the subsystems handlers call into.
+ *
+ * One event-loop thread runs every handler (Redis-style); the storage
+ * engine's flusher and cleaner threads post their results back to it.
+ */
+#ifndef EDDY_SERVER_BROKER_H
+#define EDDY_SERVER_BROKER_H
+
+#include <stdbool.h>
+#include <stdint.h>
+
+#include "cluster/metadata_image.h"
+#include "config/config.h"
+#include "net/connection.h"
+#include "net/listener.h"
+#include "net/reactor.h"
+
+struct session;
+
+struct broker {
+    struct broker_config *config;
+    struct reactor *reactor;
+    struct listener *listeners[LISTENER_MAX];
+    struct listener_address bound[LISTENER_MAX];
+    int listener_count;
+    struct listener_address advertised[LISTENER_MAX];
+    int advertised_count;
+    struct connection_limits limits;
+
+    struct metadata_image image;
+
+    struct session *sessions; /* every open client connection */
+    int session_count;
+    struct reactor_timer idle_timer;
+    struct reactor_timer shutdown_timer;
+    bool shutting_down;
+    int64_t shutdown_deadline_ms;
+};
+
+/* Bind listeners and prepare every subsystem. 0, or -1 after logging why. */
+int broker_start(struct broker *b, struct broker_config *cfg);
+/* Run until a clean shutdown completes. Returns the process exit code. */
+int broker_run(struct broker *b);
+/* Begin a graceful shutdown (safe from a signal handler via reactor_stop semantics). */
+void broker_request_shutdown(struct broker *b);
+void broker_free(struct broker *b);
+
+/* The advertised endpoint for a listener name (the one a client connected through). */
+const struct listener_address *broker_advertised_for(const struct broker *b, const char *listener_name);
+
+#endif

@@ -1,0 +1,128 @@
+/*
+ * metadata.c - Metadata (key 3): brokers, controller, topics and partitions.
+ *
+ * Versions 0-12. An empty topic list means "all topics" in v0 and "none"
+ * from v1 (null means all there). Unknown topics are created when
+ * auto.create.topics.enable is on and the client allows it (v4+).
+ */
+#include <string.h>
+
+#include "protocol/errors.h"
+#include "protocol/generated/messages.h"
+#include "server/api.h"
+#include "server/broker.h"
+#include "server/request.h"
+#include "server/topics.h"
+
+static void fill_partitions(struct request *req, struct metadata_response_topic *out,
+                            const struct topic_state *t)
+{
+    out->partitions = request_alloc(req, (size_t)t->partition_count * sizeof *out->partitions);
+    out->partitions_count = out->partitions ? t->partition_count : 0;
+    for (int32_t i = 0; i < out->partitions_count; i++) {
+        const struct partition_state *p = &t->partitions[i];
+        struct metadata_response_partition *mp = &out->partitions[i];
+        metadata_response_partition_init(mp);
+        mp->partition_index = p->partition;
+        mp->leader_id = p->leader;
+        mp->leader_epoch = p->leader_epoch;
+        mp->replica_nodes = p->replicas;
+        mp->replica_nodes_count = p->replica_count;
+        mp->isr_nodes = p->isr;
+        mp->isr_nodes_count = p->isr_count;
+    }
+}
+
+static void fill_topic(struct request *req, struct metadata_response_topic *out, const struct topic_state *t)
+{
+    out->name = kstr_from_cstr(t->name);
+    out->topic_id = t->id;
+    out->is_internal = t->internal;
+    fill_partitions(req, out, t);
+}
+
+/* Answer for one requested topic: found, auto-created, or an error. */
+static void resolve_topic(struct request *req, const struct metadata_request *m,
+                          const struct metadata_request_topic *want, struct metadata_response_topic *out)
+{
+    struct broker *b = req->broker;
+    struct topic_state *t = NULL;
+    if (kstr_is_null(want->name)) {
+        t = metadata_topic_by_id(&b->image, want->topic_id);
+        if (!t) {
+            out->topic_id = want->topic_id;
+            out->name = kstr_null();
+            out->error_code = KAFKA_UNKNOWN_TOPIC_ID;
+            return;
+        }
+        fill_topic(req, out, t);
+        return;
+    }
+    out->name = want->name;
+    t = metadata_topic_by_name(&b->image, want->name.ptr, (size_t)want->name.len);
+    if (t) {
+        fill_topic(req, out, t);
+        return;
+    }
+    if (topic_name_check(want->name.ptr, (size_t)want->name.len)) {
+        out->error_code = KAFKA_INVALID_TOPIC_EXCEPTION;
+        return;
+    }
+    bool client_allows = req->api_version < 4 || m->allow_auto_topic_creation;
+    if (!b->config->auto_create_topics_enable || !client_allows) {
+        out->error_code = KAFKA_UNKNOWN_TOPIC_OR_PARTITION;
+        return;
+    }
+    int16_t err = topics_create(b, want->name.ptr, (size_t)want->name.len, -1, -1, &t, NULL);
+    if (err == KAFKA_INVALID_REPLICATION_FACTOR)
+        err = KAFKA_LEADER_NOT_AVAILABLE; /* as Kafka reports a topic it cannot place */
+    if (err) {
+        out->error_code = err;
+        return;
+    }
+    fill_topic(req, out, t);
+}
+
+static void fill_brokers(struct request *req, struct metadata_response *resp)
+{
+    struct broker *b = req->broker;
+    const struct listener_address *self = broker_advertised_for(b, req->listener);
+    resp->brokers = request_alloc(req, sizeof *resp->brokers);
+    if (!resp->brokers || !self)
+        return;
+    resp->brokers_count = 1;
+    metadata_response_broker_init(&resp->brokers[0]);
+    resp->brokers[0].node_id = (int32_t)b->config->node_id;
+    resp->brokers[0].host = kstr_from_cstr(self->host);
+    resp->brokers[0].port = self->port;
+}
+
+void handle_metadata(struct request *req)
+{
+    const struct metadata_request *m = req->body;
+    struct broker *b = req->broker;
+    struct metadata_response resp;
+    metadata_response_init(&resp);
+    fill_brokers(req, &resp);
+    resp.cluster_id = kstr_from_cstr(b->image.cluster_id[0] ? b->image.cluster_id : NULL);
+    resp.controller_id = b->image.controller_id;
+
+    bool all_topics = m->topics_count < 0 || (req->api_version == 0 && m->topics_count == 0);
+    if (all_topics) {
+        resp.topics = request_alloc(req, (size_t)(b->image.topic_count + 1) * sizeof *resp.topics);
+        int32_t n = 0;
+        for (struct topic_state *t = b->image.topics; t && resp.topics; t = t->next) {
+            metadata_response_topic_init(&resp.topics[n]);
+            fill_topic(req, &resp.topics[n++], t);
+        }
+        resp.topics_count = n;
+    } else {
+        resp.topics = request_alloc(req, (size_t)(m->topics_count + 1) * sizeof *resp.topics);
+        resp.topics_count = resp.topics ? m->topics_count : 0;
+        for (int32_t i = 0; i < resp.topics_count; i++) {
+            metadata_response_topic_init(&resp.topics[i]);
+            resolve_topic(req, m, &m->topics[i], &resp.topics[i]);
+        }
+    }
+    request_respond(req, &resp);
+}
