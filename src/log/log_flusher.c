@@ -1,0 +1,224 @@
+/*
+ * log_flusher.c - group-commit flusher thread (see log_flusher.h).
+ *
+ * Requests are an intrusive FIFO of partitions (partition_log.flusher_next),
+ * each queued at most once (flush_queued). The flag is cleared when the
+ * flusher picks the partition up, before it syncs, so an append that lands
+ * during the fdatasync queues another round instead of being missed.
+ */
+#include "log/log_flusher.h"
+
+#include <errno.h>
+#include <pthread.h>
+#include <stdbool.h>
+#include <stdlib.h>
+#include <time.h>
+
+#include "log/partition_log_internal.h"
+
+#define SCAN_INTERVAL_MS 100
+
+struct log_flusher {
+    pthread_mutex_t mu;
+    pthread_cond_t cv;
+    pthread_t thread;
+    bool stop;
+    log_durable_fn callback;
+    void *ctx;
+    struct partition_log *head, *tail; /* queued, each holding a reference */
+    struct partition_log **registered; /* each holding a reference */
+    size_t registered_count, registered_cap;
+    uint64_t rounds;
+};
+
+static int64_t now_ms(void)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_REALTIME, &ts);
+    return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+}
+
+static void flush_one(struct log_flusher *f, struct partition_log *log)
+{
+    int64_t rp = partition_log_flush(log, now_ms());
+    pthread_mutex_lock(&f->mu);
+    f->rounds++;
+    pthread_mutex_unlock(&f->mu);
+    if (f->callback)
+        f->callback(f->ctx, log, rp >= 0 ? rp : -1, rp >= 0 ? 0 : LOG_ERR_KAFKA_STORAGE_ERROR);
+}
+
+/* flush.ms / flush.messages for registered partitions. */
+static void scan_due(struct log_flusher *f)
+{
+    pthread_mutex_lock(&f->mu);
+    size_t n = f->registered_count;
+    struct partition_log **copy = n ? malloc(n * sizeof(*copy)) : NULL;
+    for (size_t i = 0; copy && i < n; i++)
+        copy[i] = partition_log_ref(f->registered[i]);
+    pthread_mutex_unlock(&f->mu);
+    if (!copy)
+        return;
+    int64_t now = now_ms();
+    for (size_t i = 0; i < n; i++) {
+        if (partition_log_flush_due(copy[i], now))
+            flush_one(f, copy[i]);
+        partition_log_unref(copy[i]);
+    }
+    free(copy);
+}
+
+static void *flusher_main(void *arg)
+{
+    struct log_flusher *f = arg;
+    int64_t next_scan = now_ms() + SCAN_INTERVAL_MS;
+    pthread_mutex_lock(&f->mu);
+    for (;;) {
+        if (!f->head && !f->stop) {
+            struct timespec deadline;
+            clock_gettime(CLOCK_REALTIME, &deadline);
+            deadline.tv_nsec += SCAN_INTERVAL_MS * 1000000L;
+            if (deadline.tv_nsec >= 1000000000L) {
+                deadline.tv_sec++;
+                deadline.tv_nsec -= 1000000000L;
+            }
+            pthread_cond_timedwait(&f->cv, &f->mu, &deadline);
+        }
+        while (f->head) {
+            struct partition_log *log = f->head;
+            f->head = log->flusher_next;
+            if (!f->head)
+                f->tail = NULL;
+            log->flusher_next = NULL;
+            log->flush_queued = false;
+            pthread_mutex_unlock(&f->mu);
+            flush_one(f, log);
+            partition_log_unref(log);
+            pthread_mutex_lock(&f->mu);
+        }
+        if (f->stop)
+            break;
+        if (now_ms() >= next_scan) {
+            pthread_mutex_unlock(&f->mu);
+            scan_due(f);
+            next_scan = now_ms() + SCAN_INTERVAL_MS;
+            pthread_mutex_lock(&f->mu);
+        }
+    }
+    pthread_mutex_unlock(&f->mu);
+    return NULL;
+}
+
+int log_flusher_start(log_durable_fn callback, void *ctx, struct log_flusher **out)
+{
+    struct log_flusher *f = calloc(1, sizeof(*f));
+    if (!f)
+        return -ENOMEM;
+    pthread_mutex_init(&f->mu, NULL);
+    pthread_cond_init(&f->cv, NULL);
+    f->callback = callback;
+    f->ctx = ctx;
+    int rc = pthread_create(&f->thread, NULL, flusher_main, f);
+    if (rc != 0) {
+        pthread_cond_destroy(&f->cv);
+        pthread_mutex_destroy(&f->mu);
+        free(f);
+        return -rc;
+    }
+    *out = f;
+    return 0;
+}
+
+void log_flusher_stop(struct log_flusher *f)
+{
+    if (!f)
+        return;
+    pthread_mutex_lock(&f->mu);
+    f->stop = true;
+    pthread_cond_signal(&f->cv);
+    pthread_mutex_unlock(&f->mu);
+    pthread_join(f->thread, NULL);
+    for (size_t i = 0; i < f->registered_count; i++) {
+        f->registered[i]->flusher = NULL;
+        partition_log_unref(f->registered[i]);
+    }
+    free(f->registered);
+    pthread_cond_destroy(&f->cv);
+    pthread_mutex_destroy(&f->mu);
+    free(f);
+}
+
+void log_flusher_register(struct log_flusher *f, struct partition_log *log)
+{
+    pthread_mutex_lock(&f->mu);
+    if (f->registered_count == f->registered_cap) {
+        size_t cap = f->registered_cap ? f->registered_cap * 2 : 16;
+        void *p = realloc(f->registered, cap * sizeof(*f->registered));
+        if (!p) {
+            pthread_mutex_unlock(&f->mu);
+            return;
+        }
+        f->registered = p;
+        f->registered_cap = cap;
+    }
+    f->registered[f->registered_count++] = partition_log_ref(log);
+    log->flusher = f;
+    pthread_mutex_unlock(&f->mu);
+}
+
+void log_flusher_unregister(struct log_flusher *f, struct partition_log *log)
+{
+    struct partition_log *drop_registered = NULL, *drop_queued = NULL;
+    pthread_mutex_lock(&f->mu);
+    for (size_t i = 0; i < f->registered_count; i++) {
+        if (f->registered[i] == log) {
+            drop_registered = log;
+            f->registered[i] = f->registered[--f->registered_count];
+            break;
+        }
+    }
+    if (log->flush_queued) {
+        struct partition_log **link = &f->head, *prev = NULL;
+        while (*link && *link != log) {
+            prev = *link;
+            link = &(*link)->flusher_next;
+        }
+        if (*link) {
+            *link = log->flusher_next;
+            if (f->tail == log)
+                f->tail = prev;
+            log->flusher_next = NULL;
+            log->flush_queued = false;
+            drop_queued = log;
+        }
+    }
+    log->flusher = NULL;
+    pthread_mutex_unlock(&f->mu);
+    partition_log_unref(drop_registered);
+    partition_log_unref(drop_queued);
+}
+
+void log_flusher_request(struct log_flusher *f, struct partition_log *log)
+{
+    pthread_mutex_lock(&f->mu);
+    if (!log->flush_queued && !f->stop) {
+        log->flush_queued = true;
+        log->flusher_next = NULL;
+        partition_log_ref(log);
+        if (f->tail)
+            f->tail->flusher_next = log;
+        else
+            f->head = log;
+        f->tail = log;
+        pthread_cond_signal(&f->cv);
+    }
+    pthread_mutex_unlock(&f->mu);
+}
+
+uint64_t log_flusher_rounds(struct log_flusher *f)
+{
+    pthread_mutex_lock(&f->mu);
+    uint64_t r = f->rounds;
+    pthread_mutex_unlock(&f->mu);
+    return r;
+}

@@ -1,0 +1,45 @@
+/*
+ * log_flusher.h - the background thread that makes appended data durable
+ * (group commit). Network threads append to the page cache and, for
+ * acks=all, call log_flusher_request(); the flusher runs one fdatasync per
+ * dirty segment, covering every batch appended meanwhile, then reports the
+ * partition's new durable end offset through the callback, ON THE FLUSHER
+ * THREAD (the network layer turns it into an eventfd wake-up and completes
+ * every acks=all produce whose last offset is below it).
+ *
+ * Registered partitions are also checked every 100 ms for Kafka's
+ * flush.ms / flush.messages (log.flush.interval.ms/messages); with the
+ * defaults (-1) nothing is flushed except on request and on segment roll.
+ */
+#ifndef EDDY_LOG_LOG_FLUSHER_H
+#define EDDY_LOG_LOG_FLUSHER_H
+
+#include <stdint.h>
+
+struct partition_log;
+struct log_flusher;
+
+/*
+ * error is 0 and durable_offset the new recovery point (offsets below it are
+ * on disk), or error is KAFKA_STORAGE_ERROR (56) and the partition is offline:
+ * fail the waiting requests.
+ */
+typedef void (*log_durable_fn)(void *ctx, struct partition_log *log, int64_t durable_offset,
+                               int error);
+
+/* Start the thread. 0 or -errno. */
+int log_flusher_start(log_durable_fn callback, void *ctx, struct log_flusher **out);
+/* Flush what is queued, stop and join the thread, free. */
+void log_flusher_stop(struct log_flusher *flusher);
+
+/* Attach a partition (takes a reference); its appends may then queue flushes. */
+void log_flusher_register(struct log_flusher *flusher, struct partition_log *log);
+void log_flusher_unregister(struct log_flusher *flusher, struct partition_log *log);
+
+/* Queue a flush of `log` (cheap; coalesces with a pending request). Any thread. */
+void log_flusher_request(struct log_flusher *flusher, struct partition_log *log);
+
+/* Number of fdatasync rounds done (for tests and metrics). */
+uint64_t log_flusher_rounds(struct log_flusher *flusher);
+
+#endif

@@ -1,0 +1,159 @@
+/*
+ * log_segment.h - one segment of a partition log: `<base>.log` with its
+ * sparse `.index` and `.timeindex`, in Kafka's on-disk formats.
+ *
+ *   .index      entries of 8 bytes: relative offset u32 BE, file position u32 BE
+ *               (the entry names the LAST offset of the batch at that position,
+ *               as Kafka does)
+ *   .timeindex  entries of 12 bytes: timestamp i64 BE, relative offset u32 BE
+ *
+ * Index files are written append-only (never preallocated), so a crash can
+ * only leave a short or zero-filled tail; both are caught by the sanity check
+ * on open and the index is then rebuilt from the log.
+ *
+ * Locking: a segment has no lock of its own. The owning partition_log's mutex
+ * serialises appends, truncation and index changes. An inactive segment is
+ * immutable, so holders of a reference may read it without the lock. The
+ * reference count keeps fd and mapping alive after the files were deleted
+ * (a fetch being sent while retention removes the segment).
+ */
+#ifndef EDDY_LOG_LOG_SEGMENT_H
+#define EDDY_LOG_LOG_SEGMENT_H
+
+#include <stdatomic.h>
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+struct log_index_entry {
+    uint32_t relative_offset;
+    uint32_t position;
+};
+
+struct log_time_entry {
+    int64_t timestamp;
+    uint32_t relative_offset;
+};
+
+struct log_segment {
+    atomic_int refs;
+    int64_t base_offset;
+    char *log_path;
+    char *index_path;
+    char *timeindex_path;
+    int fd;
+    int index_fd;
+    int timeindex_fd;
+    const uint8_t *map; /* read-only MAP_SHARED view of the .log file */
+    size_t map_len;
+    uint64_t size;        /* bytes of checked, readable data */
+    uint64_t synced_size; /* bytes known to be on stable storage */
+    int64_t next_offset;  /* last offset + 1 held here (base_offset if empty) */
+    int64_t max_timestamp; /* -1 if none */
+    int64_t offset_of_max_timestamp;
+    int64_t created_ms;   /* wall clock at creation (segment.ms roll) */
+    uint64_t bytes_since_index;
+    struct log_index_entry *index;
+    size_t index_count, index_cap, index_written;
+    struct log_time_entry *timeindex;
+    size_t timeindex_count, timeindex_cap, timeindex_written;
+    bool deleted;
+    bool truncated; /* recovery cut bytes off this segment */
+};
+
+/* Segment file names: `<dir>/<20-digit base>.<ext>`. Caller frees. */
+char *log_segment_file_name(const char *dir, int64_t base_offset, const char *ext,
+                            const char *suffix);
+
+/*
+ * Create empty segment files (truncating stale ones). `suffix` is appended to
+ * every file name ("" for a live segment, ".cleaned" for the cleaner's
+ * output). Returns 0 or -errno.
+ */
+int log_segment_create(const char *dir, int64_t base_offset, const char *suffix, size_t map_hint,
+                       int64_t now_ms, struct log_segment **out);
+
+/*
+ * Open an existing segment. If `recover` is set, every batch is checked
+ * (length, CRC-32C, increasing offsets), the file is truncated at the first
+ * bad byte (logged) and the indexes are rebuilt. Otherwise the indexes are
+ * loaded and sanity-checked, and rebuilt by a full scan if missing or corrupt.
+ * `min_offset` is the first offset the segment may hold (previous segment's
+ * end). Returns 0 or -errno.
+ */
+int log_segment_open(const char *dir, int64_t base_offset, bool recover, int64_t min_offset,
+                     struct log_segment **out);
+
+/*
+ * Check every batch from position 0, truncate at the first bad byte, rebuild
+ * the indexes. Returns the number of bytes cut (>= 0) or -errno.
+ */
+int64_t log_segment_recover(struct log_segment *seg, int64_t min_offset);
+
+/*
+ * Append `len` bytes of whole batches whose offsets are already assigned.
+ * On a failed or short write the file is truncated back and -errno returned
+ * (-ENOSPC, -EIO, ...). Index entries are added per `index_interval`.
+ */
+int log_segment_append(struct log_segment *seg, const uint8_t *batches, size_t len,
+                       uint32_t index_interval);
+
+/* Position of the first batch whose last offset >= offset (seg->size if none). */
+uint64_t log_segment_find_position(const struct log_segment *seg, int64_t offset);
+
+/* Position just past the last batch with last offset < limit_offset, scanning from start. */
+uint64_t log_segment_position_limit(const struct log_segment *seg, uint64_t start,
+                                    int64_t limit_offset);
+
+/*
+ * First offset >= `from_offset` whose record timestamp is >= ts, or -1.
+ * *found_ts gets that record's timestamp.
+ */
+int64_t log_segment_offset_for_timestamp(const struct log_segment *seg, int64_t ts,
+                                         int64_t from_offset, int64_t *found_ts);
+
+/* Write index entries still in memory to the index files (no fsync). */
+int log_segment_write_indexes(struct log_segment *seg);
+/* Add the final time index entry (Kafka does it when a segment stops being active). */
+void log_segment_seal(struct log_segment *seg);
+/* fdatasync the index files (clean shutdown, swap). */
+int log_segment_sync_indexes(struct log_segment *seg);
+
+/* Make sure the mapping covers seg->size bytes (after growth). 0 or -errno. */
+int log_segment_remap(struct log_segment *seg, size_t need);
+
+/* Unlink the files; the fd stays valid for existing references. */
+void log_segment_delete_files(struct log_segment *seg);
+
+/* fdatasync the .log file. 0 or -errno. */
+int log_segment_sync(struct log_segment *seg);
+
+/* Rename the segment's three files to `<dir>/<base>.<ext><new_suffix>`. 0 or -errno. */
+int log_segment_rename(struct log_segment *seg, const char *dir, const char *new_suffix);
+
+struct log_segment *log_segment_ref(struct log_segment *seg);
+void log_segment_unref(struct log_segment *seg);
+
+/* Big-endian helpers shared by the log module. */
+static inline uint32_t log_load_be32(const uint8_t *p)
+{
+    return (uint32_t)p[0] << 24 | (uint32_t)p[1] << 16 | (uint32_t)p[2] << 8 | p[3];
+}
+static inline uint64_t log_load_be64(const uint8_t *p)
+{
+    return (uint64_t)log_load_be32(p) << 32 | log_load_be32(p + 4);
+}
+static inline void log_store_be32(uint8_t *p, uint32_t v)
+{
+    p[0] = (uint8_t)(v >> 24);
+    p[1] = (uint8_t)(v >> 16);
+    p[2] = (uint8_t)(v >> 8);
+    p[3] = (uint8_t)v;
+}
+static inline void log_store_be64(uint8_t *p, uint64_t v)
+{
+    log_store_be32(p, (uint32_t)(v >> 32));
+    log_store_be32(p + 4, (uint32_t)v);
+}
+
+#endif

@@ -1,0 +1,1012 @@
+/*
+ * partition_log.c - one partition's log (see partition_log.h): the segment
+ * list, offset assignment on append, reads that hand out file ranges for
+ * sendfile, timestamp look-ups, rolling, retention, DeleteRecords, flush
+ * bookkeeping, and crash recovery when the log is opened.
+ */
+#include "log/partition_log_internal.h"
+
+#include <dirent.h>
+#include <errno.h>
+#include <inttypes.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include "log/log_flusher.h"
+#include "protocol/record_batch.h"
+#include "util/logger.h"
+
+#define MAP_SLACK (4u << 20) /* room above segment.bytes before a remap is needed */
+
+void log_config_defaults(struct log_config *c)
+{
+    c->segment_bytes = 1073741824;
+    c->segment_ms = 604800000;
+    c->index_interval_bytes = 4096;
+    c->retention_ms = 604800000;
+    c->retention_bytes = -1;
+    c->cleanup_policy = LOG_CLEANUP_DELETE;
+    c->delete_retention_ms = 86400000;
+    c->min_cleanable_dirty_ratio = 0.5;
+    c->min_compaction_lag_ms = 0;
+    c->flush_messages = -1;
+    c->flush_ms = -1;
+    c->max_message_bytes = 1048588;
+    c->message_timestamp_type = LOG_TIMESTAMP_CREATE_TIME;
+}
+
+static struct log_segment *active_segment(const struct partition_log *log)
+{
+    return log->segments[log->segment_count - 1];
+}
+
+static size_t map_hint(const struct partition_log *log)
+{
+    int64_t bytes = log->config.segment_bytes > 0 ? log->config.segment_bytes : 1;
+    return (size_t)bytes + MAP_SLACK;
+}
+
+static int segments_push(struct partition_log *log, struct log_segment *seg)
+{
+    if (log->segment_count == log->segment_cap) {
+        size_t cap = log->segment_cap ? log->segment_cap * 2 : 8;
+        void *p = realloc(log->segments, cap * sizeof(*log->segments));
+        if (!p)
+            return -ENOMEM;
+        log->segments = p;
+        log->segment_cap = cap;
+    }
+    log->segments[log->segment_count++] = seg;
+    return 0;
+}
+
+/* Remove and return the oldest segment (caller deletes files and unrefs). */
+static struct log_segment *segments_pop_front(struct partition_log *log)
+{
+    struct log_segment *seg = log->segments[0];
+    memmove(log->segments, log->segments + 1, (log->segment_count - 1) * sizeof(*log->segments));
+    log->segment_count--;
+    return seg;
+}
+
+/* Index of the last segment with base_offset <= offset (0 if none). */
+static size_t segment_index_for(const struct partition_log *log, int64_t offset)
+{
+    size_t lo = 0, hi = log->segment_count;
+    while (lo < hi) {
+        size_t mid = lo + (hi - lo) / 2;
+        if (log->segments[mid]->base_offset <= offset)
+            lo = mid + 1;
+        else
+            hi = mid;
+    }
+    return lo == 0 ? 0 : lo - 1;
+}
+
+void partition_log_go_offline_locked(struct partition_log *log, const char *what, int err)
+{
+    if (!log->offline)
+        log_error("log",
+                  "Partition %s-%" PRId32 " in dir %s is now offline: %s failed: %s",
+                  log->topic, log->partition, log->dir, what, strerror(-err));
+    log->offline = true;
+}
+
+/* ---- leader epochs ---- */
+
+static char *epoch_file(const struct partition_log *log)
+{
+    size_t len = strlen(log->dir) + 32;
+    char *path = malloc(len);
+    if (path)
+        snprintf(path, len, "%s/leader-epoch-checkpoint", log->dir);
+    return path;
+}
+
+static void write_epochs_locked(struct partition_log *log)
+{
+    char *path = epoch_file(log);
+    if (!path)
+        return;
+    int rc = leader_epoch_checkpoint_write(path, log->epochs, log->epoch_count);
+    if (rc != 0)
+        log_warn("log", "Could not write %s: %s", path, strerror(-rc));
+    free(path);
+}
+
+/* Record that `epoch` starts at `offset`; returns true if the cache changed. */
+static bool epoch_assign_locked(struct partition_log *log, int32_t epoch, int64_t offset)
+{
+    if (epoch < 0)
+        return false;
+    if (log->epoch_count > 0 && log->epochs[log->epoch_count - 1].epoch >= epoch)
+        return false;
+    void *p = realloc(log->epochs, (log->epoch_count + 1) * sizeof(*log->epochs));
+    if (!p)
+        return false;
+    log->epochs = p;
+    log->epochs[log->epoch_count++] = (struct leader_epoch_entry){epoch, offset};
+    return true;
+}
+
+/* Drop epoch entries that start at or beyond the log end (after truncation). */
+static bool epoch_truncate_locked(struct partition_log *log, int64_t end_offset)
+{
+    size_t n = log->epoch_count;
+    while (log->epoch_count > 0 && log->epochs[log->epoch_count - 1].start_offset >= end_offset)
+        log->epoch_count--;
+    return n != log->epoch_count;
+}
+
+/* ---- open and recovery ---- */
+
+static bool has_suffix(const char *name, const char *suffix)
+{
+    size_t n = strlen(name), s = strlen(suffix);
+    return n > s && strcmp(name + n - s, suffix) == 0;
+}
+
+static bool parse_base(const char *name, int64_t *base)
+{
+    if (strlen(name) < 21 || name[20] != '.')
+        return false;
+    int64_t v = 0;
+    for (int i = 0; i < 20; i++) {
+        if (name[i] < '0' || name[i] > '9')
+            return false;
+        v = v * 10 + (name[i] - '0');
+    }
+    *base = v;
+    return true;
+}
+
+static void remove_file_in(const char *dir, const char *name)
+{
+    char path[4096];
+    snprintf(path, sizeof(path), "%s/%s", dir, name);
+    unlink(path);
+}
+
+static int cmp_i64(const void *a, const void *b)
+{
+    int64_t x = *(const int64_t *)a, y = *(const int64_t *)b;
+    return x < y ? -1 : x > y;
+}
+
+/*
+ * A `<base>.log.swap` is a compacted segment whose swap was committed but not
+ * finished: drop the old segments it covers and put it in place. Stale
+ * `.cleaned` files are an unfinished compaction: just remove them.
+ */
+static int finish_interrupted_swaps(const char *dir)
+{
+    DIR *d = opendir(dir);
+    if (!d)
+        return -errno;
+    int64_t swaps[64];
+    size_t nswap = 0;
+    struct dirent *e;
+    while ((e = readdir(d)) != NULL) {
+        int64_t base;
+        if (has_suffix(e->d_name, ".cleaned") || has_suffix(e->d_name, ".tmp"))
+            remove_file_in(dir, e->d_name);
+        else if (has_suffix(e->d_name, ".log.swap") && parse_base(e->d_name, &base) && nswap < 64)
+            swaps[nswap++] = base;
+    }
+    closedir(d);
+    for (size_t i = 0; i < nswap; i++) {
+        char *swap = log_segment_file_name(dir, swaps[i], "log", ".swap");
+        struct log_segment *seg = NULL;
+        /* Find the last offset in the swap file by opening it under a temporary name. */
+        char *live = log_segment_file_name(dir, swaps[i], "log", "");
+        char *idx = log_segment_file_name(dir, swaps[i], "index", "");
+        char *tidx = log_segment_file_name(dir, swaps[i], "timeindex", "");
+        char *idx_swap = log_segment_file_name(dir, swaps[i], "index", ".swap");
+        char *tidx_swap = log_segment_file_name(dir, swaps[i], "timeindex", ".swap");
+        int rc = (swap && live && idx && tidx && idx_swap && tidx_swap) ? 0 : -ENOMEM;
+        if (rc == 0) {
+            unlink(idx);
+            unlink(tidx);
+            unlink(idx_swap);
+            unlink(tidx_swap);
+            if (rename(swap, live) != 0)
+                rc = -errno;
+        }
+        if (rc == 0)
+            rc = log_segment_open(dir, swaps[i], true, 0, &seg);
+        if (rc == 0) {
+            int64_t last = seg->next_offset;
+            log_segment_unref(seg);
+            DIR *d2 = opendir(dir);
+            while (d2 && (e = readdir(d2)) != NULL) {
+                int64_t base;
+                if (parse_base(e->d_name, &base) && base > swaps[i] && base < last)
+                    remove_file_in(dir, e->d_name);
+            }
+            if (d2)
+                closedir(d2);
+            log_info("log", "Completed an interrupted compaction swap of %s", live);
+        }
+        free(swap);
+        free(live);
+        free(idx);
+        free(tidx);
+        free(idx_swap);
+        free(tidx_swap);
+        if (rc != 0)
+            return rc;
+    }
+    return 0;
+}
+
+/* Sorted base offsets of the `.log` files in dir. */
+static int list_segments(const char *dir, int64_t **out, size_t *count)
+{
+    DIR *d = opendir(dir);
+    if (!d)
+        return -errno;
+    int64_t *bases = NULL;
+    size_t n = 0, cap = 0;
+    struct dirent *e;
+    while ((e = readdir(d)) != NULL) {
+        int64_t base;
+        if (!parse_base(e->d_name, &base) || strcmp(e->d_name + 20, ".log") != 0)
+            continue;
+        if (n == cap) {
+            cap = cap ? cap * 2 : 16;
+            void *p = realloc(bases, cap * sizeof(*bases));
+            if (!p) {
+                free(bases);
+                closedir(d);
+                return -ENOMEM;
+            }
+            bases = p;
+        }
+        bases[n++] = base;
+    }
+    closedir(d);
+    if (n)
+        qsort(bases, n, sizeof(*bases), cmp_i64);
+    *out = bases;
+    *count = n;
+    return 0;
+}
+
+/* Rebuild epoch entries from the batches of a recovered segment. */
+static void epochs_from_segment(struct partition_log *log, const struct log_segment *seg)
+{
+    uint64_t pos = 0;
+    while (pos < seg->size) {
+        struct record_batch_header h;
+        if (record_batch_parse_header(seg->map + pos, seg->size - pos, &h) != 0)
+            break;
+        epoch_assign_locked(log, h.partition_leader_epoch, h.base_offset);
+        pos += record_batch_total_size(&h);
+    }
+}
+
+static int load_segments(struct partition_log *log, const struct partition_log_open_args *args)
+{
+    int rc = finish_interrupted_swaps(log->dir);
+    int64_t *bases = NULL;
+    size_t n = 0;
+    if (rc == 0)
+        rc = list_segments(log->dir, &bases, &n);
+    if (rc != 0)
+        return rc;
+    /* Kafka recovers from the segment holding the recovery point onwards. */
+    int64_t rp = args->clean_shutdown ? INT64_MAX : args->recovery_point;
+    size_t first_unflushed = n;
+    for (size_t i = 0; i < n; i++)
+        if (i + 1 == n || bases[i + 1] > rp) {
+            first_unflushed = i;
+            break;
+        }
+    int64_t min_offset = 0;
+    bool recovered_any = false;
+    for (size_t i = 0; i < n && rc == 0; i++) {
+        struct log_segment *seg;
+        bool recover = i >= first_unflushed;
+        rc = log_segment_open(log->dir, bases[i], recover, min_offset, &seg);
+        if (rc != 0) {
+            log_error("log", "Could not open segment %020" PRId64 " in %s: %s", bases[i], log->dir,
+                      strerror(-rc));
+            break;
+        }
+        if (segments_push(log, seg) != 0) {
+            log_segment_unref(seg);
+            rc = -ENOMEM;
+            break;
+        }
+        if (recover) {
+            recovered_any = true;
+            epochs_from_segment(log, seg);
+        }
+        min_offset = seg->next_offset;
+        if (recover && seg->truncated && i + 1 < n) {
+            /* Bytes were cut here: later segments would follow a hole, so they go too. */
+            for (size_t j = i + 1; j < n; j++) {
+                char *name = log_segment_file_name(log->dir, bases[j], "log", "");
+                log_warn("log", "Deleting segment %s: it follows a truncated segment",
+                         name ? name : "?");
+                for (int k = 0; k < 3 && name; k++) {
+                    static const char *exts[] = {"log", "index", "timeindex"};
+                    free(name);
+                    name = log_segment_file_name(log->dir, bases[j], exts[k], "");
+                    if (name)
+                        unlink(name);
+                }
+                free(name);
+            }
+            break;
+        }
+    }
+    free(bases);
+    if (rc != 0)
+        return rc;
+    if (log->segment_count == 0) {
+        struct log_segment *seg;
+        int64_t base = args->log_start_offset > 0 ? args->log_start_offset : 0;
+        rc = log_segment_create(log->dir, base, "", map_hint(log), args->now_ms, &seg);
+        if (rc == 0 && segments_push(log, seg) != 0) {
+            log_segment_unref(seg);
+            rc = -ENOMEM;
+        }
+        if (rc != 0)
+            return rc;
+    }
+    if (recovered_any) {
+        /* Recovered bytes may only be in the page cache (process crash): make them durable. */
+        for (size_t i = first_unflushed; i < log->segment_count; i++)
+            if (log_segment_sync(log->segments[i]) != 0)
+                return -errno;
+    }
+    return 0;
+}
+
+int partition_log_open(const struct partition_log_open_args *args, struct partition_log **out)
+{
+    if (mkdir(args->dir, 0755) != 0 && errno != EEXIST)
+        return -errno;
+    struct partition_log *log = calloc(1, sizeof(*log));
+    if (!log)
+        return -ENOMEM;
+    pthread_mutex_init(&log->lock, NULL);
+    atomic_init(&log->refs, 1);
+    log->dir = strdup(args->dir);
+    log->topic = strdup(args->topic);
+    log->partition = args->partition;
+    if (args->config)
+        log->config = *args->config;
+    else
+        log_config_defaults(&log->config);
+    int rc = (log->dir && log->topic) ? 0 : -ENOMEM;
+    char *epoch_path = rc == 0 ? epoch_file(log) : NULL;
+    if (rc == 0 && epoch_path)
+        rc = leader_epoch_checkpoint_read(epoch_path, &log->epochs, &log->epoch_count);
+    if (rc == -EINVAL) {
+        log_warn("log", "Ignoring malformed %s", epoch_path);
+        rc = 0;
+    }
+    free(epoch_path);
+    if (rc == 0)
+        rc = load_segments(log, args);
+    if (rc != 0) {
+        partition_log_close(log, false);
+        return rc;
+    }
+    struct log_segment *active = active_segment(log);
+    log->log_end_offset = active->next_offset;
+    int64_t lso = args->log_start_offset;
+    if (lso < log->segments[0]->base_offset)
+        lso = log->segments[0]->base_offset;
+    if (lso > log->log_end_offset)
+        lso = log->log_end_offset;
+    log->log_start_offset = lso;
+    log->recovery_point = log->log_end_offset;
+    log->high_watermark = log->log_end_offset;
+    log->last_flush_ms = args->now_ms;
+    log->cleaner_checkpoint = log->log_start_offset;
+    if (epoch_truncate_locked(log, log->log_end_offset) || log->epoch_count > 0)
+        write_epochs_locked(log);
+    log->has_topic_id = partition_metadata_read(log->dir, log->topic_id) == 0;
+    *out = log;
+    return 0;
+}
+
+struct partition_log *partition_log_ref(struct partition_log *log)
+{
+    atomic_fetch_add(&log->refs, 1);
+    return log;
+}
+
+void partition_log_unref(struct partition_log *log)
+{
+    if (!log || atomic_fetch_sub(&log->refs, 1) != 1)
+        return;
+    for (size_t i = 0; i < log->segment_count; i++)
+        log_segment_unref(log->segments[i]);
+    free(log->segments);
+    free(log->epochs);
+    free(log->dir);
+    free(log->topic);
+    pthread_mutex_destroy(&log->lock);
+    free(log);
+}
+
+void partition_log_close(struct partition_log *log, bool clean)
+{
+    if (!log)
+        return;
+    if (log->flusher)
+        log_flusher_unregister(log->flusher, log);
+    pthread_mutex_lock(&log->lock);
+    log->closed = true;
+    if (clean && !log->offline && log->segment_count > 0) {
+        struct log_segment *active = active_segment(log);
+        log_segment_seal(active);
+        for (size_t i = 0; i < log->segment_count; i++) {
+            struct log_segment *seg = log->segments[i];
+            if (seg->synced_size < seg->size && log_segment_sync(seg) != 0)
+                log_error("log", "fdatasync of %s failed at shutdown: %s", seg->log_path,
+                          strerror(errno));
+            seg->synced_size = seg->size;
+        }
+        if (log_segment_sync_indexes(active) != 0)
+            log_warn("log", "Could not sync the indexes of %s", active->log_path);
+        log->recovery_point = log->log_end_offset;
+    }
+    pthread_mutex_unlock(&log->lock);
+    partition_log_unref(log);
+}
+
+/* ---- append ---- */
+
+static int roll_locked(struct partition_log *log, int64_t now_ms)
+{
+    struct log_segment *active = active_segment(log);
+    if (active->size == 0)
+        return 0;
+    log_segment_seal(active);
+    struct log_segment *seg;
+    int rc = log_segment_create(log->dir, log->log_end_offset, "", map_hint(log), now_ms, &seg);
+    if (rc == 0 && segments_push(log, seg) != 0) {
+        log_segment_delete_files(seg);
+        log_segment_unref(seg);
+        rc = -ENOMEM;
+    }
+    if (rc != 0) {
+        partition_log_go_offline_locked(log, "creating a new segment", rc);
+        return LOG_ERR_KAFKA_STORAGE_ERROR;
+    }
+    return 0;
+}
+
+static bool should_roll_locked(const struct partition_log *log, size_t len, int64_t last_offset,
+                               int64_t now_ms)
+{
+    const struct log_segment *active = active_segment(log);
+    if (active->size == 0)
+        return false;
+    if ((int64_t)(active->size + len) > log->config.segment_bytes)
+        return true;
+    if (active->size + len > UINT32_MAX)
+        return true;
+    if (last_offset - active->base_offset > (int64_t)UINT32_MAX)
+        return true;
+    return log->config.segment_ms >= 0 && now_ms - active->created_ms >= log->config.segment_ms;
+}
+
+/* Walk the batches of a produce buffer: count offsets, check sizes. */
+static int scan_batches(const uint8_t *buf, size_t len, int32_t max_message_bytes,
+                        int64_t *offset_count)
+{
+    size_t pos = 0;
+    int64_t count = 0;
+    if (len == 0)
+        return LOG_ERR_CORRUPT_MESSAGE;
+    while (pos < len) {
+        struct record_batch_header h;
+        if (record_batch_parse_header(buf + pos, len - pos, &h) != 0 || h.last_offset_delta < 0)
+            return LOG_ERR_CORRUPT_MESSAGE;
+        size_t size = record_batch_total_size(&h);
+        if (max_message_bytes > 0 && size > (size_t)max_message_bytes)
+            return LOG_ERR_MESSAGE_TOO_LARGE;
+        count += (int64_t)h.last_offset_delta + 1;
+        pos += size;
+    }
+    *offset_count = count;
+    return 0;
+}
+
+/* Give the batches their offsets (and LogAppendTime). */
+static void assign_offsets(uint8_t *buf, size_t len, int64_t first, int32_t epoch,
+                           int64_t append_time)
+{
+    size_t pos = 0;
+    int64_t next = first;
+    while (pos < len) {
+        struct record_batch_header h;
+        if (record_batch_parse_header(buf + pos, len - pos, &h) != 0)
+            return;
+        size_t size = record_batch_total_size(&h);
+        record_batch_set_base_offset(buf + pos, next);
+        if (epoch >= 0)
+            record_batch_set_partition_leader_epoch(buf + pos, epoch);
+        if (append_time >= 0)
+            record_batch_set_log_append_time(buf + pos, size, append_time);
+        next += (int64_t)h.last_offset_delta + 1;
+        pos += size;
+    }
+}
+
+int partition_log_append(struct partition_log *log, uint8_t *batches, size_t len,
+                         const struct log_append_options *opts, struct log_append_result *res)
+{
+    int64_t count = 0;
+    pthread_mutex_lock(&log->lock);
+    int rc = scan_batches(batches, len, log->config.max_message_bytes, &count);
+    if (rc == 0 && (log->offline || log->closed))
+        rc = LOG_ERR_KAFKA_STORAGE_ERROR;
+    if (rc != 0) {
+        pthread_mutex_unlock(&log->lock);
+        return rc;
+    }
+    int64_t base = log->log_end_offset, last = base + count - 1;
+    bool rolled = false;
+    if (should_roll_locked(log, len, last, opts->now_ms)) {
+        rc = roll_locked(log, opts->now_ms);
+        rolled = rc == 0;
+    }
+    bool append_time = opts->log_append_time ||
+                       log->config.message_timestamp_type == LOG_TIMESTAMP_LOG_APPEND_TIME;
+    int64_t append_ts = append_time ? opts->now_ms : -1;
+    if (rc == 0) {
+        assign_offsets(batches, len, base, opts->leader_epoch, append_ts);
+        int err = log->injected_error;
+        log->injected_error = 0;
+        struct log_segment *active = active_segment(log);
+        if (err == 0)
+            err = log_segment_append(active, batches, len, (uint32_t)log->config.index_interval_bytes);
+        if (err != 0) {
+            partition_log_go_offline_locked(log, "append", err);
+            rc = LOG_ERR_KAFKA_STORAGE_ERROR;
+        }
+    }
+    if (rc == 0) {
+        log->log_end_offset = last + 1;
+        if (epoch_assign_locked(log, opts->leader_epoch, base))
+            write_epochs_locked(log);
+        res->base_offset = base;
+        res->last_offset = last;
+        res->log_append_time = append_ts;
+        res->log_start_offset = log->log_start_offset;
+    }
+    bool flush = rc == 0 && (rolled || (log->config.flush_messages >= 0 &&
+                                        log->log_end_offset - log->recovery_point >=
+                                            log->config.flush_messages));
+    pthread_mutex_unlock(&log->lock);
+    if (flush)
+        partition_log_request_flush(log);
+    return rc;
+}
+
+int partition_log_roll(struct partition_log *log, int64_t now_ms)
+{
+    pthread_mutex_lock(&log->lock);
+    int rc = log->offline ? LOG_ERR_KAFKA_STORAGE_ERROR : roll_locked(log, now_ms);
+    pthread_mutex_unlock(&log->lock);
+    if (rc == 0)
+        partition_log_request_flush(log);
+    return rc;
+}
+
+/* ---- read ---- */
+
+/* Bytes of whole batches from `start` that fit in `budget` (at least one if `min_one`). */
+static uint64_t whole_batches_within(const struct log_segment *seg, uint64_t start, uint64_t end,
+                                     uint64_t budget, bool min_one)
+{
+    if (end - start <= budget)
+        return end - start;
+    uint64_t pos = start;
+    while (pos < end) {
+        struct record_batch_header h;
+        if (record_batch_parse_header(seg->map + pos, end - pos, &h) != 0)
+            break;
+        uint64_t size = record_batch_total_size(&h);
+        if (pos - start + size > budget && !(min_one && pos == start))
+            break;
+        pos += size;
+    }
+    return pos - start;
+}
+
+int partition_log_read(struct partition_log *log, int64_t offset, size_t max_bytes,
+                       int64_t max_offset, bool min_one_batch, struct log_read_result *out)
+{
+    memset(out, 0, sizeof(*out));
+    pthread_mutex_lock(&log->lock);
+    out->high_watermark = log->high_watermark;
+    out->log_start_offset = log->log_start_offset;
+    out->log_end_offset = log->log_end_offset;
+    int rc = 0;
+    if (log->offline || log->closed)
+        rc = LOG_ERR_KAFKA_STORAGE_ERROR;
+    else if (offset < log->log_start_offset || offset > log->log_end_offset)
+        rc = LOG_ERR_OFFSET_OUT_OF_RANGE;
+    int64_t limit = max_offset < 0 || max_offset > log->log_end_offset ? log->log_end_offset
+                                                                        : max_offset;
+    uint64_t budget = max_bytes;
+    for (size_t i = segment_index_for(log, offset);
+         rc == 0 && i < log->segment_count && out->range_count < LOG_READ_MAX_RANGES; i++) {
+        struct log_segment *seg = log->segments[i];
+        if (seg->base_offset >= limit)
+            break;
+        uint64_t start = log_segment_find_position(seg, offset);
+        uint64_t end = log_segment_position_limit(seg, start, limit);
+        if (start >= end) {
+            if (seg->next_offset >= limit)
+                break;
+            continue; /* nothing at or after offset here (compaction gap) */
+        }
+        uint64_t take = whole_batches_within(seg, start, end, budget,
+                                             min_one_batch && out->total_bytes == 0);
+        if (take > 0) {
+            struct log_read_range *r = &out->ranges[out->range_count++];
+            r->segment = log_segment_ref(seg);
+            r->fd = seg->fd;
+            r->position = (off_t)start;
+            r->length = (size_t)take;
+            out->total_bytes += take;
+            budget = budget > take ? budget - take : 0;
+        }
+        if (start + take < end || budget == 0)
+            break;
+    }
+    pthread_mutex_unlock(&log->lock);
+    return rc;
+}
+
+void log_read_result_release(struct log_read_result *result)
+{
+    for (size_t i = 0; i < result->range_count; i++)
+        log_segment_unref(result->ranges[i].segment);
+    result->range_count = 0;
+    result->total_bytes = 0;
+}
+
+ssize_t log_read_result_copy(const struct log_read_result *result, uint8_t *buf, size_t cap)
+{
+    size_t done = 0;
+    for (size_t i = 0; i < result->range_count; i++) {
+        const struct log_read_range *r = &result->ranges[i];
+        if (done + r->length > cap)
+            return -ENOBUFS;
+        size_t got = 0;
+        while (got < r->length) {
+            ssize_t n = pread(r->fd, buf + done + got, r->length - got, r->position + (off_t)got);
+            if (n < 0 && errno == EINTR)
+                continue;
+            if (n <= 0)
+                return n < 0 ? -errno : -EIO;
+            got += (size_t)n;
+        }
+        done += got;
+    }
+    return (ssize_t)done;
+}
+
+/* ---- timestamps ---- */
+
+int partition_log_offset_for_timestamp(struct partition_log *log, int64_t ts, int64_t *offset,
+                                       int64_t *found_ts)
+{
+    *offset = -1;
+    *found_ts = -1;
+    pthread_mutex_lock(&log->lock);
+    if (log->offline) {
+        pthread_mutex_unlock(&log->lock);
+        return LOG_ERR_KAFKA_STORAGE_ERROR;
+    }
+    if (ts == LOG_TIMESTAMP_LATEST) {
+        *offset = log->log_end_offset;
+    } else if (ts == LOG_TIMESTAMP_EARLIEST) {
+        *offset = log->log_start_offset;
+    } else if (ts == LOG_TIMESTAMP_MAX) {
+        for (size_t i = 0; i < log->segment_count; i++) {
+            struct log_segment *seg = log->segments[i];
+            if (seg->max_timestamp > *found_ts && seg->offset_of_max_timestamp >= log->log_start_offset) {
+                *found_ts = seg->max_timestamp;
+                *offset = seg->offset_of_max_timestamp;
+            }
+        }
+    } else if (ts >= 0) {
+        for (size_t i = segment_index_for(log, log->log_start_offset); i < log->segment_count; i++) {
+            int64_t off = log_segment_offset_for_timestamp(log->segments[i], ts,
+                                                           log->log_start_offset, found_ts);
+            if (off >= 0) {
+                *offset = off;
+                break;
+            }
+        }
+    }
+    pthread_mutex_unlock(&log->lock);
+    return 0;
+}
+
+/* ---- retention and DeleteRecords ---- */
+
+static int64_t segment_age_timestamp(const struct log_segment *seg)
+{
+    if (seg->max_timestamp >= 0)
+        return seg->max_timestamp;
+    struct stat st;
+    return fstat(seg->fd, &st) == 0 ? (int64_t)st.st_mtime * 1000 : seg->created_ms;
+}
+
+static uint64_t total_size_locked(const struct partition_log *log)
+{
+    uint64_t total = 0;
+    for (size_t i = 0; i < log->segment_count; i++)
+        total += log->segments[i]->size;
+    return total;
+}
+
+/* Which reason (if any) says the oldest segment should go. */
+static const char *oldest_deletable_locked(const struct partition_log *log, int64_t now_ms,
+                                           uint64_t total, bool start_offset_only)
+{
+    if (log->segment_count < 2)
+        return NULL;
+    const struct log_segment *first = log->segments[0];
+    if (log->segments[1]->base_offset <= log->log_start_offset)
+        return "log start offset";
+    if (start_offset_only || !(log->config.cleanup_policy & LOG_CLEANUP_DELETE))
+        return NULL;
+    if (log->config.retention_ms >= 0 &&
+        now_ms - segment_age_timestamp(first) > log->config.retention_ms)
+        return "retention.ms";
+    if (log->config.retention_bytes >= 0 &&
+        total - first->size >= (uint64_t)log->config.retention_bytes)
+        return "retention.bytes";
+    return NULL;
+}
+
+static int apply_retention(struct partition_log *log, int64_t now_ms, bool start_offset_only)
+{
+    int deleted = 0;
+    bool moved = false;
+    pthread_mutex_lock(&log->lock);
+    uint64_t total = total_size_locked(log);
+    const char *why;
+    while (!log->offline && !log->closed && (why = oldest_deletable_locked(log, now_ms, total, start_offset_only))) {
+        struct log_segment *seg = segments_pop_front(log);
+        total -= seg->size;
+        log_info("log", "Deleting segment %s of %s-%" PRId32 " (%s)", seg->log_path, log->topic,
+                 log->partition, why);
+        log_segment_delete_files(seg);
+        log_segment_unref(seg);
+        deleted++;
+        if (log->log_start_offset < log->segments[0]->base_offset) {
+            log->log_start_offset = log->segments[0]->base_offset;
+            moved = true;
+        }
+        if (log->cleaner_checkpoint < log->log_start_offset)
+            log->cleaner_checkpoint = log->log_start_offset;
+    }
+    pthread_mutex_unlock(&log->lock);
+    if (moved && log->start_offset_hook)
+        log->start_offset_hook(log->start_offset_hook_ctx, log);
+    return deleted;
+}
+
+int partition_log_apply_retention(struct partition_log *log, int64_t now_ms)
+{
+    return apply_retention(log, now_ms, false);
+}
+
+int partition_log_delete_records(struct partition_log *log, int64_t offset,
+                                 int64_t *low_watermark)
+{
+    pthread_mutex_lock(&log->lock);
+    int rc = 0;
+    bool moved = false;
+    if (offset == -1)
+        offset = log->high_watermark;
+    if (log->offline)
+        rc = LOG_ERR_KAFKA_STORAGE_ERROR;
+    else if (offset < 0 || offset > log->high_watermark)
+        rc = LOG_ERR_OFFSET_OUT_OF_RANGE;
+    else if (offset > log->log_start_offset) {
+        log->log_start_offset = offset;
+        if (log->cleaner_checkpoint < offset)
+            log->cleaner_checkpoint = offset;
+        moved = true;
+    }
+    *low_watermark = log->log_start_offset;
+    pthread_mutex_unlock(&log->lock);
+    if (moved && log->start_offset_hook)
+        log->start_offset_hook(log->start_offset_hook_ctx, log);
+    if (moved)
+        apply_retention(log, 0, true);
+    return rc;
+}
+
+/* ---- flush ---- */
+
+int64_t partition_log_flush(struct partition_log *log, int64_t now_ms)
+{
+    struct log_segment *todo[16];
+    uint64_t sizes[16];
+    size_t n = 0;
+    pthread_mutex_lock(&log->lock);
+    if (log->offline || log->closed) {
+        pthread_mutex_unlock(&log->lock);
+        return -EIO;
+    }
+    int64_t target = log->log_end_offset;
+    bool partial = false;
+    for (size_t i = 0; i < log->segment_count; i++) {
+        struct log_segment *seg = log->segments[i];
+        if (seg->synced_size >= seg->size)
+            continue;
+        if (n == 16) {
+            partial = true; /* many rolled segments: the next pass does the rest */
+            target = seg->base_offset;
+            break;
+        }
+        (void)log_segment_write_indexes(seg);
+        sizes[n] = seg->size;
+        todo[n++] = log_segment_ref(seg);
+    }
+    pthread_mutex_unlock(&log->lock);
+    int err = 0;
+    for (size_t i = 0; i < n && err == 0; i++)
+        err = log_segment_sync(todo[i]);
+    pthread_mutex_lock(&log->lock);
+    if (err != 0) {
+        partition_log_go_offline_locked(log, "fdatasync", err);
+    } else {
+        for (size_t i = 0; i < n; i++)
+            if (todo[i]->synced_size < sizes[i])
+                todo[i]->synced_size = sizes[i];
+        if (target > log->recovery_point)
+            log->recovery_point = target;
+        log->last_flush_ms = now_ms;
+    }
+    int64_t rp = log->recovery_point;
+    pthread_mutex_unlock(&log->lock);
+    for (size_t i = 0; i < n; i++)
+        log_segment_unref(todo[i]);
+    if (partial)
+        partition_log_request_flush(log);
+    return err != 0 ? err : rp;
+}
+
+bool partition_log_flush_due(struct partition_log *log, int64_t now_ms)
+{
+    pthread_mutex_lock(&log->lock);
+    bool dirty = log->log_end_offset > log->recovery_point && !log->offline;
+    bool due = dirty && ((log->config.flush_ms >= 0 && now_ms - log->last_flush_ms >= log->config.flush_ms) ||
+                         (log->config.flush_messages >= 0 &&
+                          log->log_end_offset - log->recovery_point >= log->config.flush_messages));
+    pthread_mutex_unlock(&log->lock);
+    return due;
+}
+
+void partition_log_request_flush(struct partition_log *log)
+{
+    if (log->flusher)
+        log_flusher_request(log->flusher, log);
+}
+
+/* ---- accessors ---- */
+
+#define LOCKED_GET(type, name, expr)                                                               \
+    type name(struct partition_log *log)                                                           \
+    {                                                                                              \
+        pthread_mutex_lock(&log->lock);                                                            \
+        type v = (expr);                                                                           \
+        pthread_mutex_unlock(&log->lock);                                                          \
+        return v;                                                                                  \
+    }
+
+LOCKED_GET(int64_t, partition_log_start_offset, log->log_start_offset)
+LOCKED_GET(int64_t, partition_log_end_offset, log->log_end_offset)
+LOCKED_GET(int64_t, partition_log_high_watermark, log->high_watermark)
+LOCKED_GET(int64_t, partition_log_recovery_point, log->recovery_point)
+LOCKED_GET(int64_t, partition_log_size_bytes, (int64_t)total_size_locked(log))
+LOCKED_GET(size_t, partition_log_segment_count, log->segment_count)
+LOCKED_GET(bool, partition_log_is_offline, log->offline)
+LOCKED_GET(int64_t, partition_log_cleaner_checkpoint, log->cleaner_checkpoint)
+LOCKED_GET(int32_t, partition_log_latest_epoch,
+           log->epoch_count ? log->epochs[log->epoch_count - 1].epoch : -1)
+
+void partition_log_set_high_watermark(struct partition_log *log, int64_t hw)
+{
+    pthread_mutex_lock(&log->lock);
+    if (hw > log->log_end_offset)
+        hw = log->log_end_offset;
+    log->high_watermark = hw;
+    pthread_mutex_unlock(&log->lock);
+}
+
+void partition_log_set_cleaner_checkpoint(struct partition_log *log, int64_t offset)
+{
+    pthread_mutex_lock(&log->lock);
+    log->cleaner_checkpoint = offset;
+    pthread_mutex_unlock(&log->lock);
+}
+
+void partition_log_set_config(struct partition_log *log, const struct log_config *config)
+{
+    pthread_mutex_lock(&log->lock);
+    log->config = *config;
+    pthread_mutex_unlock(&log->lock);
+}
+
+void partition_log_get_config(struct partition_log *log, struct log_config *out)
+{
+    pthread_mutex_lock(&log->lock);
+    *out = log->config;
+    pthread_mutex_unlock(&log->lock);
+}
+
+const char *partition_log_topic(const struct partition_log *log) { return log->topic; }
+int32_t partition_log_partition(const struct partition_log *log) { return log->partition; }
+const char *partition_log_dir(const struct partition_log *log) { return log->dir; }
+
+int partition_log_set_topic_id(struct partition_log *log, const uint8_t topic_id[16])
+{
+    pthread_mutex_lock(&log->lock);
+    memcpy(log->topic_id, topic_id, 16);
+    log->has_topic_id = true;
+    int rc = partition_metadata_write(log->dir, topic_id);
+    pthread_mutex_unlock(&log->lock);
+    return rc;
+}
+
+bool partition_log_topic_id(struct partition_log *log, uint8_t topic_id[16])
+{
+    pthread_mutex_lock(&log->lock);
+    bool has = log->has_topic_id;
+    if (has)
+        memcpy(topic_id, log->topic_id, 16);
+    pthread_mutex_unlock(&log->lock);
+    return has;
+}
+
+void partition_log_end_offset_for_epoch(struct partition_log *log, int32_t epoch,
+                                        int64_t *end_offset, int32_t *found_epoch)
+{
+    *end_offset = -1;
+    *found_epoch = -1;
+    pthread_mutex_lock(&log->lock);
+    for (size_t i = log->epoch_count; i-- > 0;) {
+        if (log->epochs[i].epoch > epoch)
+            continue;
+        *found_epoch = log->epochs[i].epoch;
+        *end_offset = i + 1 < log->epoch_count ? log->epochs[i + 1].start_offset
+                                               : log->log_end_offset;
+        break;
+    }
+    pthread_mutex_unlock(&log->lock);
+}
+
+void partition_log_set_start_offset_hook(struct partition_log *log,
+                                         partition_log_start_offset_hook hook, void *ctx)
+{
+    log->start_offset_hook = hook;
+    log->start_offset_hook_ctx = ctx;
+}
+
+void partition_log_inject_write_error(struct partition_log *log, int err)
+{
+    pthread_mutex_lock(&log->lock);
+    log->injected_error = err;
+    pthread_mutex_unlock(&log->lock);
+}

@@ -1,0 +1,50 @@
+/*
+ * partition_log_internal.h - the partition_log structure, shared only by the
+ * files of src/log that work on a partition's segments (partition_log.c,
+ * log_cleaner.c, log_flusher.c, log_manager.c). Not part of the public
+ * interface: everything else goes through partition_log.h.
+ */
+#ifndef EDDY_LOG_PARTITION_LOG_INTERNAL_H
+#define EDDY_LOG_PARTITION_LOG_INTERNAL_H
+
+#include <pthread.h>
+#include <stdatomic.h>
+
+#include "log/log_checkpoint.h"
+#include "log/log_segment.h"
+#include "log/partition_log.h"
+
+struct partition_log {
+    pthread_mutex_t lock; /* guards everything below unless noted */
+    atomic_int refs;
+    char *dir;
+    char *topic;
+    int32_t partition;
+    struct log_config config;
+    struct log_segment **segments; /* ascending base offset; last is active */
+    size_t segment_count, segment_cap;
+    int64_t log_start_offset;
+    int64_t log_end_offset;
+    int64_t high_watermark;
+    int64_t recovery_point; /* everything below is fsynced */
+    int64_t last_flush_ms;
+    int64_t cleaner_checkpoint; /* first dirty offset for compaction */
+    bool offline;
+    bool closed;
+    int injected_error; /* test hook: next append fails with this -errno */
+    struct leader_epoch_entry *epochs;
+    size_t epoch_count;
+    uint8_t topic_id[16];
+    bool has_topic_id;
+    partition_log_start_offset_hook start_offset_hook; /* set once before use */
+    void *start_offset_hook_ctx;
+    /* Owned by the flusher (its mutex), not by `lock`. */
+    struct log_flusher *flusher;
+    bool flush_queued;
+    struct partition_log *flusher_next;
+};
+
+/* Take the partition offline with a log line; caller holds the lock. */
+void partition_log_go_offline_locked(struct partition_log *log, const char *what, int err);
+
+#endif
