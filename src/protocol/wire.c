@@ -262,3 +262,14 @@ void wire_write_compact_array_len(struct wire_writer *w, int32_t count)
 {
     wire_write_uvarint(w, count < 0 ? 0 : (uint32_t)count + 1);
 }
+
+void wire_skip_tagged_fields(struct wire_reader *r)
+{
+    uint32_t count = wire_read_uvarint(r);
+    /* Each field takes at least two bytes, so a bogus count ends at the input's end. */
+    for (uint32_t i = 0; i < count && !r->error; i++) {
+        (void)wire_read_uvarint(r); /* tag */
+        uint32_t len = wire_read_uvarint(r);
+        wire_skip(r, len);
+    }
+}

@@ -246,6 +246,9 @@ struct kbytes wire_read_compact_bytes(struct wire_reader *r);
 int32_t wire_read_array_len(struct wire_reader *r);
 int32_t wire_read_compact_array_len(struct wire_reader *r);
 
+/* Skip a whole tagged-field section (count, then tag/length/value each). */
+void wire_skip_tagged_fields(struct wire_reader *r);
+
 /* ---- fixed-width writes ---- */
 
 static inline void wire_write_uint8(struct wire_writer *w, uint8_t v)
