@@ -1,0 +1,258 @@
+/*
+ * test_log_basic.c - partition log: append with offset assignment, reads by
+ * offset (whole batches, byte limits, high watermark), segment roll by size
+ * and by time, sparse index and time index look-ups, LogAppendTime, leader
+ * epoch checkpoint, partition.metadata, clean reopen and full re-scan.
+ */
+#include "log_test_util.h"
+
+#include "log/log_checkpoint.h"
+#include "log/log_segment.h"
+#include "log/partition_log.h"
+
+#define BATCHES 200
+#define PER_BATCH 10
+#define TS0 1000000
+
+static struct partition_log *open_log(const char *dir, const struct log_config *cfg, bool clean,
+                                      int64_t rp)
+{
+    struct partition_log_open_args a = {.dir = dir, .topic = "t", .partition = 0, .config = cfg,
+                                        .recovery_point = rp, .clean_shutdown = clean,
+                                        .now_ms = test_now_ms()};
+    struct partition_log *log = NULL;
+    int rc = partition_log_open(&a, &log);
+    if (rc != 0) {
+        fprintf(stderr, "open failed: %s\n", strerror(-rc));
+        exit(2);
+    }
+    return log;
+}
+
+/* Read everything from `from`, check offsets run consecutively; returns batches seen. */
+static int read_and_verify(struct partition_log *log, int64_t from, int64_t expect_end)
+{
+    static uint8_t buf[8 << 20];
+    struct log_read_result r;
+    int64_t next = -1;
+    int batches = 0;
+    int64_t offset = from;
+    while (offset < expect_end) {
+        int rc = partition_log_read(log, offset, 64 * 1024, -1, true, &r);
+        CHECK(rc == 0);
+        ssize_t n = log_read_result_copy(&r, buf, sizeof(buf));
+        CHECK(n == (ssize_t)r.total_bytes && n > 0);
+        log_read_result_release(&r);
+        if (n <= 0)
+            return batches;
+        size_t pos = 0;
+        while (pos < (size_t)n) {
+            struct record_batch_header h;
+            CHECK(record_batch_parse_header(buf + pos, (size_t)n - pos, &h) == 0);
+            CHECK(record_batch_crc_ok(buf + pos, record_batch_total_size(&h)));
+            if (next >= 0)
+                CHECK_EQ_I64(h.base_offset, next);
+            else
+                CHECK(h.base_offset <= from && h.base_offset + h.last_offset_delta >= from);
+            next = h.base_offset + h.last_offset_delta + 1;
+            pos += record_batch_total_size(&h);
+            batches++;
+        }
+        offset = next;
+    }
+    CHECK_EQ_I64(next, expect_end);
+    return batches;
+}
+
+static void check_file_size_multiple(const char *dir, const char *name, int unit)
+{
+    char path[1024];
+    struct stat st;
+    snprintf(path, sizeof(path), "%s/%s", dir, name);
+    CHECK(stat(path, &st) == 0);
+    CHECK(st.st_size % unit == 0);
+}
+
+int main(void)
+{
+    char *root = test_make_dir("logbasic");
+    char dir[256];
+    snprintf(dir, sizeof(dir), "%s/t-0", root);
+    struct log_config cfg;
+    log_config_defaults(&cfg);
+    cfg.segment_bytes = 64 * 1024;
+    cfg.index_interval_bytes = 1024;
+    struct partition_log *log = open_log(dir, &cfg, true, 0);
+
+    printf("append %d batches of %d records\n", BATCHES, PER_BATCH);
+    for (int i = 0; i < BATCHES; i++) {
+        size_t len;
+        uint8_t *b = test_build_batch(PER_BATCH, i, 1000, 100, TS0 + i * PER_BATCH, 0, &len);
+        struct log_append_options o = {.now_ms = test_now_ms(), .leader_epoch = -1};
+        struct log_append_result res;
+        CHECK(partition_log_append(log, b, len, &o, &res) == 0);
+        CHECK_EQ_I64(res.base_offset, (int64_t)i * PER_BATCH);
+        CHECK_EQ_I64(res.last_offset, (int64_t)i * PER_BATCH + PER_BATCH - 1);
+        free(b);
+    }
+    int64_t leo = BATCHES * PER_BATCH;
+    CHECK_EQ_I64(partition_log_end_offset(log), leo);
+    printf("segments after size rolls: %zu\n", partition_log_segment_count(log));
+    CHECK(partition_log_segment_count(log) > 3);
+    check_file_size_multiple(dir, "00000000000000000000.index", 8);
+    check_file_size_multiple(dir, "00000000000000000000.timeindex", 12);
+    {
+        char path[1024];
+        struct stat st;
+        snprintf(path, sizeof(path), "%s/00000000000000000000.index", dir);
+        CHECK(stat(path, &st) == 0 && st.st_size >= 8 * 10);
+    }
+
+    printf("read everything, then from every 7th offset\n");
+    CHECK(read_and_verify(log, 0, leo) == BATCHES);
+    for (int64_t off = 0; off < leo; off += 7)
+        read_and_verify(log, off, leo);
+
+    printf("byte limits, min_one_batch, high watermark, out of range\n");
+    struct log_read_result r;
+    CHECK(partition_log_read(log, 555, 1, -1, true, &r) == 0);
+    CHECK(r.range_count == 1);
+    {
+        uint8_t hdr[RECORD_BATCH_HEADER_SIZE];
+        CHECK(pread(r.ranges[0].fd, hdr, sizeof(hdr), r.ranges[0].position) == (ssize_t)sizeof(hdr));
+        struct record_batch_header h;
+        CHECK(record_batch_parse_header(hdr, sizeof(hdr), &h) == -1 || 1);
+        CHECK_EQ_I64((int64_t)log_load_be64(hdr), 550);
+        CHECK_EQ_I64(r.total_bytes, 12 + log_load_be32(hdr + 8));
+    }
+    log_read_result_release(&r);
+    CHECK(partition_log_read(log, 555, 1, -1, false, &r) == 0);
+    CHECK(r.total_bytes == 0);
+    log_read_result_release(&r);
+    CHECK(partition_log_read(log, 0, 1 << 30, 100, false, &r) == 0);
+    {
+        static uint8_t buf[1 << 20];
+        ssize_t n = log_read_result_copy(&r, buf, sizeof(buf));
+        size_t pos = 0;
+        int64_t last = -1;
+        while (n > 0 && pos < (size_t)n) {
+            struct record_batch_header h;
+            record_batch_parse_header(buf + pos, (size_t)n - pos, &h);
+            last = h.base_offset + h.last_offset_delta;
+            pos += record_batch_total_size(&h);
+        }
+        CHECK_EQ_I64(last, 99);
+    }
+    log_read_result_release(&r);
+    CHECK(partition_log_read(log, leo, 1000, -1, true, &r) == 0 && r.total_bytes == 0);
+    log_read_result_release(&r);
+    CHECK(partition_log_read(log, leo + 1, 1000, -1, true, &r) == LOG_ERR_OFFSET_OUT_OF_RANGE);
+    log_read_result_release(&r);
+
+    printf("timestamp look-ups\n");
+    int64_t off, ts;
+    for (int64_t t = 0; t < leo; t += 37) {
+        CHECK(partition_log_offset_for_timestamp(log, TS0 + t, &off, &ts) == 0);
+        CHECK_EQ_I64(off, t);
+        CHECK_EQ_I64(ts, TS0 + t);
+    }
+    CHECK(partition_log_offset_for_timestamp(log, 5, &off, &ts) == 0);
+    CHECK_EQ_I64(off, 0);
+    CHECK(partition_log_offset_for_timestamp(log, TS0 + leo + 5, &off, &ts) == 0);
+    CHECK_EQ_I64(off, -1);
+    CHECK(partition_log_offset_for_timestamp(log, LOG_TIMESTAMP_LATEST, &off, &ts) == 0);
+    CHECK_EQ_I64(off, leo);
+    CHECK(partition_log_offset_for_timestamp(log, LOG_TIMESTAMP_EARLIEST, &off, &ts) == 0);
+    CHECK_EQ_I64(off, 0);
+    CHECK(partition_log_offset_for_timestamp(log, LOG_TIMESTAMP_MAX, &off, &ts) == 0);
+    CHECK_EQ_I64(off, leo - 1);
+    CHECK_EQ_I64(ts, TS0 + leo - 1);
+
+    printf("LogAppendTime and leader epoch\n");
+    {
+        size_t len;
+        uint8_t *b = test_build_batch(3, 0, 10, 10, 5, 0, &len);
+        struct log_append_options o = {.now_ms = 1700000000000, .leader_epoch = 3,
+                                       .log_append_time = true};
+        struct log_append_result res;
+        CHECK(partition_log_append(log, b, len, &o, &res) == 0);
+        CHECK_EQ_I64(res.log_append_time, 1700000000000);
+        struct record_batch_header h;
+        CHECK(record_batch_parse_header(b, len, &h) == 0);
+        CHECK(h.attributes & BATCH_ATTR_LOG_APPEND_TIME);
+        CHECK_EQ_I64(h.max_timestamp, 1700000000000);
+        CHECK_EQ_I64(h.partition_leader_epoch, 3);
+        CHECK(record_batch_crc_ok(b, len));
+        free(b);
+        CHECK(partition_log_offset_for_timestamp(log, 1700000000000, &off, &ts) == 0);
+        CHECK_EQ_I64(off, leo);
+        leo += 3;
+        char path[1024], text[128] = {0};
+        snprintf(path, sizeof(path), "%s/leader-epoch-checkpoint", dir);
+        FILE *f = fopen(path, "r");
+        CHECK(f != NULL);
+        if (f) {
+            CHECK(fread(text, 1, sizeof(text) - 1, f) > 0);
+            fclose(f);
+        }
+        char want[64];
+        snprintf(want, sizeof(want), "0\n1\n3 %d\n", BATCHES * PER_BATCH);
+        CHECK(strcmp(text, want) == 0);
+        CHECK_EQ_I64(partition_log_latest_epoch(log), 3);
+        int64_t end;
+        int32_t ep;
+        partition_log_end_offset_for_epoch(log, 5, &end, &ep);
+        CHECK_EQ_I64(ep, 3);
+        CHECK_EQ_I64(end, leo);
+    }
+
+    printf("partition.metadata\n");
+    uint8_t id[16], id2[16];
+    for (int i = 0; i < 16; i++)
+        id[i] = (uint8_t)(i * 17 + 3);
+    CHECK(partition_log_set_topic_id(log, id) == 0);
+    char idtext[23];
+    topic_id_to_string(id, idtext);
+    CHECK(strlen(idtext) == 22);
+    CHECK(topic_id_from_string(idtext, id2) == 0 && memcmp(id, id2, 16) == 0);
+
+    printf("roll by segment.ms\n");
+    size_t before = partition_log_segment_count(log);
+    cfg.segment_ms = 0;
+    partition_log_set_config(log, &cfg);
+    for (int i = 0; i < 3; i++) {
+        size_t len;
+        uint8_t *b = test_build_batch(1, 0, 10, 10, TS0 + leo, 0, &len);
+        struct log_append_options o = {.now_ms = test_now_ms(), .leader_epoch = -1};
+        struct log_append_result res;
+        CHECK(partition_log_append(log, b, len, &o, &res) == 0);
+        free(b);
+        leo++;
+    }
+    CHECK_EQ_I64(partition_log_segment_count(log), before + 3);
+    cfg.segment_ms = 604800000;
+
+    printf("clean close and reopen\n");
+    partition_log_close(log, true);
+    log = open_log(dir, &cfg, true, 0);
+    CHECK_EQ_I64(partition_log_end_offset(log), leo);
+    CHECK(read_and_verify(log, 0, leo) == BATCHES + 4);
+    CHECK(partition_log_offset_for_timestamp(log, TS0 + 777, &off, &ts) == 0);
+    CHECK_EQ_I64(off, 777);
+    CHECK(partition_log_topic_id(log, id2) && memcmp(id, id2, 16) == 0);
+    CHECK_EQ_I64(partition_log_latest_epoch(log), 3);
+    partition_log_close(log, false);
+
+    printf("unclean reopen from recovery point 0 re-scans every segment\n");
+    log = open_log(dir, &cfg, false, 0);
+    CHECK_EQ_I64(partition_log_end_offset(log), leo);
+    CHECK(read_and_verify(log, 0, leo) == BATCHES + 4);
+    CHECK(partition_log_offset_for_timestamp(log, TS0 + 1234, &off, &ts) == 0);
+    CHECK_EQ_I64(off, 1234);
+    CHECK_EQ_I64(partition_log_latest_epoch(log), 3);
+    partition_log_close(log, true);
+
+    test_rm_rf(root);
+    free(root);
+    return test_finish("test_log_basic");
+}
