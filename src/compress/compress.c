@@ -145,6 +145,22 @@ static bool gzip_member_follows(const z_stream *zs)
     return zs->avail_in >= 2 && zs->next_in[0] == 0x1f && zs->next_in[1] == 0x8b;
 }
 
+/*
+ * A gzip trailer ends with ISIZE, the input size mod 2^32: for the usual
+ * single-member stream it sizes the output exactly. Only a hint: the
+ * growbuf still enforces max_out whatever the trailer claims.
+ */
+static size_t gzip_output_guess(const uint8_t *in, size_t len, size_t max_out)
+{
+    if (len < 18 || in[0] != 0x1f || in[1] != 0x8b)
+        return first_output_guess(len);
+    const uint8_t *t = in + len - 4;
+    size_t isize = (size_t)t[0] | ((size_t)t[1] << 8) | ((size_t)t[2] << 16) | ((size_t)t[3] << 24);
+    if (isize >= max_out)
+        return first_output_guess(len);
+    return isize + 1;
+}
+
 static int gzip_decompress(const uint8_t *in, size_t len, uint8_t **out, size_t *out_len,
                            size_t max_out)
 {
@@ -159,7 +175,7 @@ static int gzip_decompress(const uint8_t *in, size_t len, uint8_t **out, size_t 
     zs.avail_in = (uInt)len;
 
     struct growbuf b;
-    growbuf_init(&b, max_out, first_output_guess(len));
+    growbuf_init(&b, max_out, gzip_output_guess(in, len, max_out));
     int err = 0;
     for (;;) {
         err = growbuf_reserve_some(&b);
@@ -269,31 +285,60 @@ static bool is_xerial(const uint8_t *in, size_t len)
     return len >= XERIAL_HEADER_SIZE && memcmp(in, XERIAL_MAGIC, sizeof(XERIAL_MAGIC)) == 0;
 }
 
+/*
+ * Walk the xerial blocks [u32 length][raw snappy]* after the header, summing
+ * their declared uncompressed sizes so the output is allocated once.
+ */
+static int xerial_plain_size(const uint8_t *in, size_t len, size_t *plain_total)
+{
+    size_t pos = XERIAL_HEADER_SIZE, total = 0;
+    while (pos < len) {
+        if (len - pos < 4)
+            return -EBADMSG;
+        uint32_t block_len = get_be32(in + pos);
+        pos += 4;
+        if (block_len > len - pos)
+            return -EBADMSG;
+        size_t plain_len = 0;
+        /* An empty block adds nothing; tolerate it. */
+        if (block_len > 0 &&
+            snappy_uncompressed_length((const char *)in + pos, block_len, &plain_len) != SNAPPY_OK)
+            return -EBADMSG;
+        if (plain_len > SIZE_MAX - total)
+            return -EFBIG;
+        total += plain_len;
+        pos += block_len;
+    }
+    *plain_total = total;
+    return 0;
+}
+
 static int snappy_decompress_any(const uint8_t *in, size_t len, uint8_t **out, size_t *out_len,
                                  size_t max_out)
 {
-    struct growbuf b;
-    growbuf_init(&b, max_out, 0);
+    bool xerial = is_xerial(in, len);
+    size_t plain_total = 0;
     int err = 0;
-    if (!is_xerial(in, len)) {
+    if (xerial)
+        err = xerial_plain_size(in, len, &plain_total);
+    else if (snappy_uncompressed_length((const char *)in, len, &plain_total) != SNAPPY_OK)
+        err = -EBADMSG;
+    if (err != 0)
+        return err;
+    if (plain_total > max_out)
+        return -EFBIG;
+
+    struct growbuf b;
+    growbuf_init(&b, max_out, plain_total);
+    err = growbuf_reserve(&b, plain_total);
+    if (!xerial && err == 0)
         err = snappy_append_raw(&b, in, len);
-    } else {
-        size_t pos = XERIAL_HEADER_SIZE;
-        while (err == 0 && pos < len) {
-            if (len - pos < 4) {
-                err = -EBADMSG;
-                break;
-            }
-            uint32_t block_len = get_be32(in + pos);
-            pos += 4;
-            if (block_len > len - pos) {
-                err = -EBADMSG;
-                break;
-            }
-            if (block_len > 0) /* an empty block adds nothing; tolerate it */
-                err = snappy_append_raw(&b, in + pos, block_len);
-            pos += block_len;
-        }
+    for (size_t pos = XERIAL_HEADER_SIZE; xerial && err == 0 && pos < len;) {
+        uint32_t block_len = get_be32(in + pos); /* framing checked above */
+        pos += 4;
+        if (block_len > 0)
+            err = snappy_append_raw(&b, in + pos, block_len);
+        pos += block_len;
     }
     if (err != 0) {
         growbuf_free(&b);
@@ -325,23 +370,38 @@ static int lz4_compress(const uint8_t *in, size_t len, uint8_t **out, size_t *ou
     return 0;
 }
 
+/* LZ4F decodes straight into dst only if a whole block fits; else it copies. */
+#define LZ4_MAX_BLOCK_SIZE (64 * 1024)
+
 static int lz4_decompress(const uint8_t *in, size_t len, uint8_t **out, size_t *out_len,
                           size_t max_out)
 {
     LZ4F_dctx *dctx;
     if (LZ4F_isError(LZ4F_createDecompressionContext(&dctx, LZ4F_VERSION)))
         return -ENOMEM;
+    /* Read the frame header first: a declared content size sizes the output. */
+    LZ4F_frameInfo_t info;
+    size_t pos = len;
+    size_t hint = LZ4F_getFrameInfo(dctx, &info, in, &pos);
+    if (LZ4F_isError(hint)) {
+        LZ4F_freeDecompressionContext(dctx);
+        return -EBADMSG;
+    }
+    if (info.contentSize > max_out) {
+        LZ4F_freeDecompressionContext(dctx);
+        return -EFBIG;
+    }
     struct growbuf b;
-    growbuf_init(&b, max_out, first_output_guess(len));
-    size_t pos = 0;
-    size_t hint = 1; /* 0 once a frame is fully decoded */
+    growbuf_init(&b, max_out,
+                 info.contentSize > 0 ? (size_t)info.contentSize + 1 : first_output_guess(len));
     int err = 0;
     while (pos < len || hint != 0) {
         if (pos >= len && b.data != NULL && b.cap > b.len) {
             err = -EBADMSG; /* frame incomplete and no input left */
             break;
         }
-        err = growbuf_reserve_some(&b);
+        size_t room = b.limit - b.len < LZ4_MAX_BLOCK_SIZE ? b.limit - b.len : LZ4_MAX_BLOCK_SIZE;
+        err = room > 0 ? growbuf_reserve(&b, room) : -EFBIG;
         if (err != 0)
             break;
         size_t dst_size = b.cap - b.len;
