@@ -606,6 +606,7 @@ int log_segment_open(const char *dir, int64_t base_offset, bool recover, int64_t
     struct log_segment *seg = segment_alloc(dir, base_offset, "");
     if (!seg)
         return -ENOMEM;
+    bool index_missing = access(seg->index_path, F_OK) != 0 || access(seg->timeindex_path, F_OK) != 0;
     int rc = open_files(seg, 0);
     int64_t size = rc == 0 ? file_size_of(seg->fd) : rc;
     if (size < 0) {
@@ -621,7 +622,7 @@ int log_segment_open(const char *dir, int64_t base_offset, bool recover, int64_t
     struct stat st;
     seg->created_ms = fstat(seg->fd, &st) == 0 ? (int64_t)st.st_mtime * 1000 : 0;
     if (!recover) {
-        const char *why = load_indexes(seg);
+        const char *why = index_missing ? "index file missing" : load_indexes(seg);
         if (why) {
             log_warn("log", "Rebuilding indexes of %s: %s", seg->log_path, why);
             recover = true;
