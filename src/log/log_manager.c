@@ -1,0 +1,685 @@
+/*
+ * log_manager.c - all partition logs under log.dirs: start-up with
+ * recovery, create/delete, per-dir checkpoints, the housekeeper thread
+ * (retention, checkpoints, removal of deleted partitions) and clean
+ * shutdown. See log_manager.h.
+ */
+#include "log/log_manager.h"
+
+#include <dirent.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <ftw.h>
+#include <inttypes.h>
+#include <pthread.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/random.h>
+#include <sys/stat.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "log/log_checkpoint.h"
+#include "log/log_cleaner.h"
+#include "log/partition_log_internal.h"
+#include "util/logger.h"
+
+#define BUCKETS 1024
+
+struct partition_entry {
+    char *topic;
+    int32_t partition;
+    size_t dir_index;
+    struct partition_log *log;
+    struct partition_entry *next;
+};
+
+struct log_manager {
+    pthread_rwlock_t table_lock; /* guards buckets, count, per-dir counts */
+    struct partition_entry *buckets[BUCKETS];
+    size_t count;
+    char **dirs;
+    size_t dir_count;
+    size_t *dir_partitions;
+    struct log_manager_config config;
+    pthread_mutex_t checkpoint_mu; /* one checkpoint writer at a time */
+    struct log_flusher *flusher;
+    struct log_cleaner *cleaner;
+    pthread_t housekeeper;
+    bool housekeeper_running;
+    pthread_mutex_t hk_mu;
+    pthread_cond_t hk_cv;
+    bool hk_stop, hk_woken;
+};
+
+static int64_t wall_ms(void)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_REALTIME, &ts);
+    return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+}
+
+void log_manager_config_defaults(struct log_manager_config *c)
+{
+    memset(c, 0, sizeof(*c));
+    log_config_defaults(&c->defaults);
+    c->retention_check_interval_ms = 300000;
+    c->checkpoint_interval_ms = 60000;
+    c->cleaner_backoff_ms = 15000;
+    c->cleaner_enable = true;
+}
+
+static size_t bucket_of(const char *topic, int32_t partition)
+{
+    uint32_t h = 2166136261u;
+    for (const char *p = topic; *p; p++)
+        h = (h ^ (uint8_t)*p) * 16777619u;
+    h = (h ^ (uint32_t)partition) * 16777619u;
+    return h % BUCKETS;
+}
+
+static struct partition_entry *find_locked(struct log_manager *mgr, const char *topic,
+                                           int32_t partition)
+{
+    for (struct partition_entry *e = mgr->buckets[bucket_of(topic, partition)]; e; e = e->next)
+        if (e->partition == partition && strcmp(e->topic, topic) == 0)
+            return e;
+    return NULL;
+}
+
+/* ---- checkpoints ---- */
+
+static char *dir_file(const char *dir, const char *name)
+{
+    size_t len = strlen(dir) + strlen(name) + 2;
+    char *path = malloc(len);
+    if (path)
+        snprintf(path, len, "%s/%s", dir, name);
+    return path;
+}
+
+enum checkpoint_kind { CP_RECOVERY, CP_START, CP_CLEANER };
+static const char *const CHECKPOINT_FILES[] = {"recovery-point-offset-checkpoint",
+                                               "log-start-offset-checkpoint",
+                                               "cleaner-offset-checkpoint"};
+
+static int64_t checkpoint_value(struct partition_log *log, enum checkpoint_kind kind)
+{
+    switch (kind) {
+    case CP_RECOVERY:
+        return partition_log_recovery_point(log);
+    case CP_START:
+        return partition_log_start_offset(log);
+    default:
+        return partition_log_cleaner_checkpoint(log);
+    }
+}
+
+/* Snapshot (with references) of the partitions, optionally of one dir only. */
+static struct partition_entry *snapshot(struct log_manager *mgr, ssize_t dir_index, size_t *n)
+{
+    pthread_rwlock_rdlock(&mgr->table_lock);
+    struct partition_entry *copy = calloc(mgr->count + 1, sizeof(*copy));
+    size_t k = 0;
+    for (size_t b = 0; copy && b < BUCKETS; b++)
+        for (struct partition_entry *e = mgr->buckets[b]; e; e = e->next) {
+            if (dir_index >= 0 && e->dir_index != (size_t)dir_index)
+                continue;
+            copy[k] = *e;
+            copy[k].log = partition_log_ref(e->log);
+            k++;
+        }
+    pthread_rwlock_unlock(&mgr->table_lock);
+    *n = k;
+    return copy;
+}
+
+static void snapshot_free(struct partition_entry *copy, size_t n)
+{
+    for (size_t i = 0; i < n; i++)
+        partition_log_unref(copy[i].log);
+    free(copy);
+}
+
+static int write_dir_checkpoint(struct log_manager *mgr, size_t dir_index, enum checkpoint_kind kind)
+{
+    size_t n;
+    struct partition_entry *parts = snapshot(mgr, (ssize_t)dir_index, &n);
+    if (!parts)
+        return -ENOMEM;
+    struct offset_checkpoint_entry *entries = calloc(n + 1, sizeof(*entries));
+    int rc = entries ? 0 : -ENOMEM;
+    for (size_t i = 0; rc == 0 && i < n; i++) {
+        entries[i].topic = (char *)partition_log_topic(parts[i].log);
+        entries[i].partition = partition_log_partition(parts[i].log);
+        entries[i].offset = checkpoint_value(parts[i].log, kind);
+    }
+    char *path = dir_file(mgr->dirs[dir_index], CHECKPOINT_FILES[kind]);
+    if (rc == 0 && !path)
+        rc = -ENOMEM;
+    if (rc == 0) {
+        pthread_mutex_lock(&mgr->checkpoint_mu);
+        rc = offset_checkpoint_write(path, entries, n);
+        pthread_mutex_unlock(&mgr->checkpoint_mu);
+    }
+    if (rc != 0)
+        log_error("log", "Could not write %s: %s", path ? path : CHECKPOINT_FILES[kind],
+                  strerror(-rc));
+    free(path);
+    free(entries);
+    snapshot_free(parts, n);
+    return rc;
+}
+
+int log_manager_write_checkpoints(struct log_manager *mgr)
+{
+    int rc = 0;
+    for (size_t d = 0; d < mgr->dir_count; d++)
+        for (int kind = CP_RECOVERY; kind <= CP_CLEANER; kind++) {
+            int r = write_dir_checkpoint(mgr, d, (enum checkpoint_kind)kind);
+            if (r != 0)
+                rc = r;
+        }
+    return rc;
+}
+
+/* DeleteRecords/retention moved a log start offset: persist it right away. */
+static void start_offset_moved(void *ctx, struct partition_log *log)
+{
+    struct log_manager *mgr = ctx;
+    pthread_rwlock_rdlock(&mgr->table_lock);
+    struct partition_entry *e = find_locked(mgr, partition_log_topic(log), partition_log_partition(log));
+    ssize_t dir = e ? (ssize_t)e->dir_index : -1;
+    pthread_rwlock_unlock(&mgr->table_lock);
+    if (dir >= 0)
+        write_dir_checkpoint(mgr, (size_t)dir, CP_START);
+}
+
+/* ---- the table ---- */
+
+static int table_add(struct log_manager *mgr, const char *topic, int32_t partition,
+                     size_t dir_index, struct partition_log *log)
+{
+    struct partition_entry *e = calloc(1, sizeof(*e));
+    if (!e || !(e->topic = strdup(topic))) {
+        free(e);
+        return -ENOMEM;
+    }
+    e->partition = partition;
+    e->dir_index = dir_index;
+    e->log = log;
+    size_t b = bucket_of(topic, partition);
+    e->next = mgr->buckets[b];
+    mgr->buckets[b] = e;
+    mgr->count++;
+    mgr->dir_partitions[dir_index]++;
+    return 0;
+}
+
+static void attach(struct log_manager *mgr, struct partition_log *log)
+{
+    partition_log_set_start_offset_hook(log, start_offset_moved, mgr);
+    if (mgr->flusher)
+        log_flusher_register(mgr->flusher, log);
+    if (mgr->cleaner)
+        log_cleaner_add(mgr->cleaner, log);
+}
+
+static void detach(struct log_manager *mgr, struct partition_log *log)
+{
+    if (mgr->flusher)
+        log_flusher_unregister(mgr->flusher, log);
+    if (mgr->cleaner)
+        log_cleaner_remove(mgr->cleaner, log);
+}
+
+/* "<topic>-<partition>" -> topic (malloc'd) and partition; false if not a partition dir. */
+static bool parse_partition_dir(const char *name, char **topic, int32_t *partition)
+{
+    const char *dash = strrchr(name, '-');
+    if (!dash || dash == name || !dash[1])
+        return false;
+    long p = 0;
+    for (const char *c = dash + 1; *c; c++) {
+        if (*c < '0' || *c > '9' || p > 100000000)
+            return false;
+        p = p * 10 + (*c - '0');
+    }
+    *topic = strndup(name, (size_t)(dash - name));
+    *partition = (int32_t)p;
+    return *topic != NULL;
+}
+
+static int64_t checkpoint_lookup(const struct offset_checkpoint_entry *e, size_t n,
+                                 const char *topic, int32_t partition, int64_t dflt)
+{
+    for (size_t i = 0; i < n; i++)
+        if (e[i].partition == partition && strcmp(e[i].topic, topic) == 0)
+            return e[i].offset;
+    return dflt;
+}
+
+static int remove_entry(const char *path, const struct stat *st, int flag, struct FTW *ftw)
+{
+    (void)st;
+    (void)flag;
+    (void)ftw;
+    return remove(path);
+}
+
+/* Remove `<...>-delete` directories left in every log dir. */
+static void purge_deleted_dirs(struct log_manager *mgr)
+{
+    for (size_t d = 0; d < mgr->dir_count; d++) {
+        DIR *dir = opendir(mgr->dirs[d]);
+        struct dirent *e;
+        while (dir && (e = readdir(dir)) != NULL) {
+            size_t len = strlen(e->d_name);
+            if (len < 8 || strcmp(e->d_name + len - 7, "-delete") != 0)
+                continue;
+            char *path = dir_file(mgr->dirs[d], e->d_name);
+            if (path && nftw(path, remove_entry, 16, FTW_DEPTH | FTW_PHYS) == 0)
+                log_info("log", "Deleted log directory %s", path);
+            free(path);
+        }
+        if (dir)
+            closedir(dir);
+    }
+}
+
+struct dir_checkpoints {
+    struct offset_checkpoint_entry *cp[3];
+    size_t n[3];
+};
+
+static int load_dir(struct log_manager *mgr, size_t d)
+{
+    const char *root = mgr->dirs[d];
+    char *marker = dir_file(root, LOG_CLEAN_SHUTDOWN_FILE);
+    if (!marker)
+        return -ENOMEM;
+    bool clean = access(marker, F_OK) == 0;
+    struct dir_checkpoints cps = {0};
+    for (int k = 0; k < 3; k++) {
+        char *path = dir_file(root, CHECKPOINT_FILES[k]);
+        int rc = path ? offset_checkpoint_read(path, &cps.cp[k], &cps.n[k]) : -ENOMEM;
+        if (rc != 0)
+            log_warn("log", "Ignoring unreadable %s: %s", path ? path : "?", strerror(-rc));
+        free(path);
+    }
+    if (!clean)
+        log_warn("log", "No clean shutdown marker in %s: recovering unflushed segments", root);
+    int rc = 0;
+    DIR *dir = opendir(root);
+    if (!dir)
+        rc = -errno;
+    struct dirent *e;
+    while (rc == 0 && (e = readdir(dir)) != NULL) {
+        char *topic;
+        int32_t partition;
+        if (e->d_name[0] == '.')
+            continue;
+        size_t len = strlen(e->d_name);
+        if (len >= 7 && strcmp(e->d_name + len - 7, "-delete") == 0)
+            continue;
+        if (!parse_partition_dir(e->d_name, &topic, &partition))
+            continue;
+        char *path = dir_file(root, e->d_name);
+        struct stat st;
+        if (!path || stat(path, &st) != 0 || !S_ISDIR(st.st_mode)) {
+            free(path);
+            free(topic);
+            continue;
+        }
+        struct partition_log_open_args args = {
+            .dir = path, .topic = topic, .partition = partition, .config = &mgr->config.defaults,
+            .recovery_point = checkpoint_lookup(cps.cp[CP_RECOVERY], cps.n[CP_RECOVERY], topic, partition, 0),
+            .log_start_offset = checkpoint_lookup(cps.cp[CP_START], cps.n[CP_START], topic, partition, 0),
+            .clean_shutdown = clean, .now_ms = wall_ms()};
+        struct partition_log *log;
+        int orc = partition_log_open(&args, &log);
+        if (orc != 0) {
+            log_error("log", "Could not load partition %s: %s", path, strerror(-orc));
+        } else {
+            int64_t cleaner = checkpoint_lookup(cps.cp[CP_CLEANER], cps.n[CP_CLEANER], topic,
+                                                partition, -1);
+            if (cleaner >= 0)
+                partition_log_set_cleaner_checkpoint(log, cleaner);
+            pthread_rwlock_wrlock(&mgr->table_lock);
+            rc = table_add(mgr, topic, partition, d, log);
+            pthread_rwlock_unlock(&mgr->table_lock);
+            if (rc == 0)
+                attach(mgr, log);
+            else
+                partition_log_close(log, false);
+        }
+        free(path);
+        free(topic);
+    }
+    if (dir)
+        closedir(dir);
+    for (int k = 0; k < 3; k++)
+        offset_checkpoint_free(cps.cp[k], cps.n[k]);
+    if (rc == 0 && clean && unlink(marker) != 0)
+        rc = -errno;
+    free(marker);
+    return rc;
+}
+
+/* ---- housekeeper thread ---- */
+
+static void *housekeeper_main(void *arg)
+{
+    struct log_manager *mgr = arg;
+    int64_t next_retention = wall_ms() + mgr->config.retention_check_interval_ms;
+    int64_t next_checkpoint = wall_ms() + mgr->config.checkpoint_interval_ms;
+    pthread_mutex_lock(&mgr->hk_mu);
+    while (!mgr->hk_stop) {
+        int64_t now = wall_ms();
+        int64_t next = next_retention < next_checkpoint ? next_retention : next_checkpoint;
+        if (!mgr->hk_woken && next > now) {
+            int64_t wait = next - now;
+            struct timespec deadline;
+            clock_gettime(CLOCK_REALTIME, &deadline);
+            deadline.tv_sec += wait / 1000;
+            deadline.tv_nsec += (wait % 1000) * 1000000L;
+            if (deadline.tv_nsec >= 1000000000L) {
+                deadline.tv_sec++;
+                deadline.tv_nsec -= 1000000000L;
+            }
+            pthread_cond_timedwait(&mgr->hk_cv, &mgr->hk_mu, &deadline);
+        }
+        bool woken = mgr->hk_woken;
+        mgr->hk_woken = false;
+        if (mgr->hk_stop)
+            break;
+        pthread_mutex_unlock(&mgr->hk_mu);
+        now = wall_ms();
+        if (woken)
+            purge_deleted_dirs(mgr);
+        if (now >= next_retention) {
+            log_manager_check_retention(mgr, now);
+            purge_deleted_dirs(mgr);
+            next_retention = now + mgr->config.retention_check_interval_ms;
+        }
+        if (now >= next_checkpoint) {
+            for (size_t d = 0; d < mgr->dir_count; d++)
+                write_dir_checkpoint(mgr, d, CP_RECOVERY);
+            for (size_t d = 0; d < mgr->dir_count; d++)
+                write_dir_checkpoint(mgr, d, CP_CLEANER);
+            next_checkpoint = now + mgr->config.checkpoint_interval_ms;
+        }
+        pthread_mutex_lock(&mgr->hk_mu);
+    }
+    pthread_mutex_unlock(&mgr->hk_mu);
+    return NULL;
+}
+
+int log_manager_check_retention(struct log_manager *mgr, int64_t now_ms)
+{
+    size_t n;
+    struct partition_entry *parts = snapshot(mgr, -1, &n);
+    int deleted = 0;
+    for (size_t i = 0; parts && i < n; i++)
+        deleted += partition_log_apply_retention(parts[i].log, now_ms);
+    snapshot_free(parts, n);
+    return deleted;
+}
+
+/* ---- lifecycle ---- */
+
+static void manager_free(struct log_manager *mgr)
+{
+    for (size_t b = 0; b < BUCKETS; b++) {
+        struct partition_entry *e = mgr->buckets[b];
+        while (e) {
+            struct partition_entry *next = e->next;
+            free(e->topic);
+            free(e);
+            e = next;
+        }
+    }
+    for (size_t d = 0; d < mgr->dir_count; d++)
+        free(mgr->dirs[d]);
+    free(mgr->dirs);
+    free(mgr->dir_partitions);
+    pthread_rwlock_destroy(&mgr->table_lock);
+    pthread_mutex_destroy(&mgr->checkpoint_mu);
+    pthread_mutex_destroy(&mgr->hk_mu);
+    pthread_cond_destroy(&mgr->hk_cv);
+    free(mgr);
+}
+
+static int mkdir_p(const char *path)
+{
+    char buf[4096];
+    snprintf(buf, sizeof(buf), "%s", path);
+    for (char *p = buf + 1; *p; p++) {
+        if (*p != '/')
+            continue;
+        *p = 0;
+        if (mkdir(buf, 0755) != 0 && errno != EEXIST)
+            return -errno;
+        *p = '/';
+    }
+    if (mkdir(buf, 0755) != 0 && errno != EEXIST)
+        return -errno;
+    return 0;
+}
+
+int log_manager_open(const struct log_manager_config *config, struct log_manager **out)
+{
+    if (config->log_dir_count == 0)
+        return -EINVAL;
+    struct log_manager *mgr = calloc(1, sizeof(*mgr));
+    if (!mgr)
+        return -ENOMEM;
+    pthread_rwlock_init(&mgr->table_lock, NULL);
+    pthread_mutex_init(&mgr->checkpoint_mu, NULL);
+    pthread_mutex_init(&mgr->hk_mu, NULL);
+    pthread_cond_init(&mgr->hk_cv, NULL);
+    mgr->config = *config;
+    if (mgr->config.retention_check_interval_ms <= 0)
+        mgr->config.retention_check_interval_ms = 300000;
+    if (mgr->config.checkpoint_interval_ms <= 0)
+        mgr->config.checkpoint_interval_ms = 60000;
+    mgr->dirs = calloc(config->log_dir_count, sizeof(char *));
+    mgr->dir_partitions = calloc(config->log_dir_count, sizeof(size_t));
+    int rc = mgr->dirs && mgr->dir_partitions ? 0 : -ENOMEM;
+    for (size_t d = 0; rc == 0 && d < config->log_dir_count; d++) {
+        mgr->dirs[d] = strdup(config->log_dirs[d]);
+        mgr->dir_count++;
+        rc = mgr->dirs[d] ? mkdir_p(mgr->dirs[d]) : -ENOMEM;
+        if (rc != 0)
+            log_error("log", "Cannot use log dir %s: %s", config->log_dirs[d], strerror(-rc));
+    }
+    mgr->config.log_dirs = NULL;
+    if (rc == 0)
+        rc = log_flusher_start(config->on_durable, config->on_durable_ctx, &mgr->flusher);
+    if (rc == 0 && config->cleaner_enable)
+        rc = log_cleaner_start(config->cleaner_backoff_ms, &mgr->cleaner);
+    int64_t started = wall_ms();
+    for (size_t d = 0; rc == 0 && d < mgr->dir_count; d++)
+        rc = load_dir(mgr, d);
+    if (rc == 0) {
+        log_info("log", "Loaded %zu partitions from %zu log dir(s) in %" PRId64 " ms", mgr->count,
+                 mgr->dir_count, wall_ms() - started);
+        rc = log_manager_write_checkpoints(mgr);
+    }
+    if (rc == 0) {
+        purge_deleted_dirs(mgr);
+        rc = -pthread_create(&mgr->housekeeper, NULL, housekeeper_main, mgr);
+        mgr->housekeeper_running = rc == 0;
+    }
+    if (rc != 0) {
+        log_manager_close(mgr);
+        return rc;
+    }
+    *out = mgr;
+    return 0;
+}
+
+void log_manager_close(struct log_manager *mgr)
+{
+    if (!mgr)
+        return;
+    if (mgr->housekeeper_running) {
+        pthread_mutex_lock(&mgr->hk_mu);
+        mgr->hk_stop = true;
+        pthread_cond_signal(&mgr->hk_cv);
+        pthread_mutex_unlock(&mgr->hk_mu);
+        pthread_join(mgr->housekeeper, NULL);
+    }
+    log_cleaner_stop(mgr->cleaner);
+    mgr->cleaner = NULL;
+    log_flusher_stop(mgr->flusher);
+    mgr->flusher = NULL;
+    /* Close every partition cleanly (fsync), then checkpoints, then the markers. */
+    size_t n;
+    struct partition_entry *parts = snapshot(mgr, -1, &n);
+    bool all_clean = parts != NULL;
+    for (size_t i = 0; parts && i < n; i++) {
+        if (partition_log_is_offline(parts[i].log))
+            all_clean = false;
+        partition_log_close(parts[i].log, true); /* drops the table's reference */
+    }
+    if (log_manager_write_checkpoints(mgr) != 0)
+        all_clean = false;
+    snapshot_free(parts, n);
+    for (size_t d = 0; all_clean && d < mgr->dir_count; d++) {
+        char *marker = dir_file(mgr->dirs[d], LOG_CLEAN_SHUTDOWN_FILE);
+        if (marker && checkpoint_write_file(marker, "", 0) != 0)
+            log_error("log", "Could not write %s", marker);
+        free(marker);
+    }
+    manager_free(mgr);
+}
+
+/* ---- partitions ---- */
+
+struct partition_log *log_manager_get(struct log_manager *mgr, const char *topic,
+                                      int32_t partition)
+{
+    pthread_rwlock_rdlock(&mgr->table_lock);
+    struct partition_entry *e = find_locked(mgr, topic, partition);
+    struct partition_log *log = e ? e->log : NULL;
+    pthread_rwlock_unlock(&mgr->table_lock);
+    return log;
+}
+
+int log_manager_create(struct log_manager *mgr, const char *topic, int32_t partition,
+                       const uint8_t topic_id[16], const struct log_config *config,
+                       struct partition_log **out)
+{
+    pthread_rwlock_wrlock(&mgr->table_lock);
+    struct partition_entry *e = find_locked(mgr, topic, partition);
+    if (e) {
+        *out = e->log;
+        pthread_rwlock_unlock(&mgr->table_lock);
+        return 0;
+    }
+    size_t d = 0;
+    for (size_t i = 1; i < mgr->dir_count; i++)
+        if (mgr->dir_partitions[i] < mgr->dir_partitions[d])
+            d = i;
+    char name[512];
+    snprintf(name, sizeof(name), "%s-%" PRId32, topic, partition);
+    char *path = dir_file(mgr->dirs[d], name);
+    struct partition_log_open_args args = {.dir = path, .topic = topic, .partition = partition,
+                                           .config = config ? config : &mgr->config.defaults,
+                                           .clean_shutdown = true, .now_ms = wall_ms()};
+    struct partition_log *log = NULL;
+    int rc = path ? partition_log_open(&args, &log) : -ENOMEM;
+    if (rc == 0 && topic_id)
+        rc = partition_log_set_topic_id(log, topic_id);
+    if (rc == 0)
+        rc = table_add(mgr, topic, partition, d, log);
+    pthread_rwlock_unlock(&mgr->table_lock);
+    free(path);
+    if (rc != 0) {
+        if (log)
+            partition_log_close(log, false);
+        return rc;
+    }
+    attach(mgr, log);
+    *out = log;
+    return 0;
+}
+
+int log_manager_delete(struct log_manager *mgr, const char *topic, int32_t partition)
+{
+    pthread_rwlock_wrlock(&mgr->table_lock);
+    struct partition_entry **link = &mgr->buckets[bucket_of(topic, partition)];
+    while (*link && !((*link)->partition == partition && strcmp((*link)->topic, topic) == 0))
+        link = &(*link)->next;
+    struct partition_entry *e = *link;
+    if (e) {
+        *link = e->next;
+        mgr->count--;
+        mgr->dir_partitions[e->dir_index]--;
+    }
+    pthread_rwlock_unlock(&mgr->table_lock);
+    if (!e)
+        return -ENOENT;
+    struct partition_log *log = e->log;
+    detach(mgr, log);
+    uint8_t uuid[16];
+    if (getrandom(uuid, sizeof(uuid), 0) != (ssize_t)sizeof(uuid))
+        memset(uuid, 0, sizeof(uuid));
+    char hex[33];
+    for (int i = 0; i < 16; i++)
+        snprintf(hex + 2 * i, 3, "%02x", uuid[i]);
+    char *from = strdup(partition_log_dir(log));
+    size_t len = from ? strlen(from) + 48 : 0;
+    char *to = from ? malloc(len) : NULL;
+    int rc = to ? 0 : -ENOMEM;
+    if (to)
+        snprintf(to, len, "%s.%s-delete", from, hex);
+    partition_log_close(log, false); /* in-flight reads keep their segment references */
+    free(e->topic);
+    free(e);
+    if (rc == 0 && rename(from, to) != 0) {
+        rc = -errno;
+        log_error("log", "Could not rename %s for deletion: %s", from, strerror(errno));
+    } else if (rc == 0) {
+        log_info("log", "Partition %s-%" PRId32 " deleted; removing %s in the background", topic,
+                 partition, to);
+    }
+    free(from);
+    free(to);
+    pthread_mutex_lock(&mgr->hk_mu);
+    mgr->hk_woken = true;
+    pthread_cond_signal(&mgr->hk_cv);
+    pthread_mutex_unlock(&mgr->hk_mu);
+    return rc;
+}
+
+void log_manager_foreach(struct log_manager *mgr,
+                         void (*fn)(void *ctx, struct partition_log *log), void *ctx)
+{
+    size_t n;
+    struct partition_entry *parts = snapshot(mgr, -1, &n);
+    for (size_t i = 0; parts && i < n; i++)
+        fn(ctx, parts[i].log);
+    snapshot_free(parts, n);
+}
+
+size_t log_manager_partition_count(struct log_manager *mgr)
+{
+    pthread_rwlock_rdlock(&mgr->table_lock);
+    size_t n = mgr->count;
+    pthread_rwlock_unlock(&mgr->table_lock);
+    return n;
+}
+
+struct log_flusher *log_manager_flusher(struct log_manager *mgr)
+{
+    return mgr->flusher;
+}
+
+void log_manager_wake_cleaner(struct log_manager *mgr)
+{
+    if (mgr->cleaner)
+        log_cleaner_wake(mgr->cleaner);
+}

@@ -1,0 +1,247 @@
+/*
+ * test_log_manager.c - the log manager and the flusher: partitions spread
+ * over two log dirs, group commit reported through the durable callback,
+ * clean shutdown (marker + Kafka-format checkpoints), reopen, recovery when
+ * the marker is missing, retention by time and by size (never the active
+ * segment), DeleteRecords persisted in log-start-offset-checkpoint, and
+ * partition deletion (rename to -delete, removed in the background).
+ */
+#include "log_test_util.h"
+
+#include <pthread.h>
+#include <stdatomic.h>
+
+#include "log/log_manager.h"
+
+static char dirs[2][256];
+static const char *dir_list[2] = {dirs[0], dirs[1]};
+static atomic_llong durable_seen;
+static atomic_int durable_calls;
+
+static void on_durable(void *ctx, struct partition_log *log, int64_t durable, int error)
+{
+    (void)ctx;
+    (void)log;
+    if (error == 0 && durable > atomic_load(&durable_seen))
+        atomic_store(&durable_seen, durable);
+    atomic_fetch_add(&durable_calls, 1);
+}
+
+static struct log_manager *open_mgr(void)
+{
+    struct log_manager_config c;
+    log_manager_config_defaults(&c);
+    c.log_dirs = dir_list;
+    c.log_dir_count = 2;
+    c.defaults.segment_bytes = 16 * 1024;
+    c.on_durable = on_durable;
+    c.retention_check_interval_ms = 3600000;
+    c.cleaner_backoff_ms = 100;
+    struct log_manager *mgr = NULL;
+    int rc = log_manager_open(&c, &mgr);
+    if (rc != 0) {
+        fprintf(stderr, "log_manager_open: %s\n", strerror(-rc));
+        exit(2);
+    }
+    return mgr;
+}
+
+static void append_n(struct partition_log *log, int batches, int64_t ts0)
+{
+    for (int i = 0; i < batches; i++) {
+        size_t len;
+        uint8_t *b = test_build_batch(10, i, 100, 100, ts0 + i * 10, 0, &len);
+        struct log_append_options o = {.now_ms = test_now_ms(), .leader_epoch = -1};
+        struct log_append_result res;
+        CHECK(partition_log_append(log, b, len, &o, &res) == 0);
+        free(b);
+    }
+}
+
+static char *read_text(const char *dir, const char *name)
+{
+    static char text[8192];
+    char path[1024];
+    snprintf(path, sizeof(path), "%s/%s", dir, name);
+    FILE *f = fopen(path, "r");
+    text[0] = 0;
+    if (!f)
+        return NULL;
+    size_t n = fread(text, 1, sizeof(text) - 1, f);
+    text[n] = 0;
+    fclose(f);
+    return text;
+}
+
+static bool exists(const char *dir, const char *name)
+{
+    char path[1024];
+    snprintf(path, sizeof(path), "%s/%s", dir, name);
+    return access(path, F_OK) == 0;
+}
+
+int main(void)
+{
+    char *root = test_make_dir("logmgr");
+    snprintf(dirs[0], sizeof(dirs[0]), "%s/d0", root);
+    snprintf(dirs[1], sizeof(dirs[1]), "%s/d1", root);
+
+    printf("create partitions across two dirs\n");
+    struct log_manager *mgr = open_mgr();
+    struct partition_log *p[4];
+    uint8_t id[16] = {1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 13, 14, 15, 16};
+    for (int i = 0; i < 4; i++)
+        CHECK(log_manager_create(mgr, "orders", i, id, NULL, &p[i]) == 0);
+    CHECK(log_manager_get(mgr, "orders", 2) == p[2]);
+    CHECK(log_manager_get(mgr, "orders", 9) == NULL);
+    CHECK(exists(dirs[0], "orders-0") && exists(dirs[1], "orders-1"));
+    CHECK(exists(dirs[0], "orders-0/partition.metadata"));
+
+    printf("group commit: the durable callback covers the appends\n");
+    for (int i = 0; i < 50; i++) {
+        append_n(p[0], 1, test_now_ms());
+        partition_log_request_flush(p[0]);
+    }
+    int64_t leo0 = partition_log_end_offset(p[0]);
+    for (int i = 0; i < 500 && atomic_load(&durable_seen) < leo0; i++)
+        usleep(2000);
+    CHECK_EQ_I64(atomic_load(&durable_seen), leo0);
+    CHECK_EQ_I64(partition_log_recovery_point(p[0]), leo0);
+    printf("  50 flush requests -> %" PRIu64 " fdatasync rounds\n",
+           log_flusher_rounds(log_manager_flusher(mgr)));
+    CHECK(log_flusher_rounds(log_manager_flusher(mgr)) <= 50);
+
+    printf("flush.messages triggers a flush without a request\n");
+    struct log_config cfg;
+    partition_log_get_config(p[1], &cfg);
+    cfg.flush_messages = 20;
+    partition_log_set_config(p[1], &cfg);
+    append_n(p[1], 3, test_now_ms());
+    for (int i = 0; i < 500 && partition_log_recovery_point(p[1]) < 30; i++)
+        usleep(2000);
+    CHECK_EQ_I64(partition_log_recovery_point(p[1]), 30);
+    cfg.flush_messages = -1;
+    cfg.flush_ms = 50;
+    partition_log_set_config(p[1], &cfg);
+    append_n(p[1], 1, test_now_ms());
+    for (int i = 0; i < 500 && partition_log_recovery_point(p[1]) < 40; i++)
+        usleep(2000);
+    CHECK_EQ_I64(partition_log_recovery_point(p[1]), 40);
+
+    printf("retention by time: old segments go, the active one stays\n");
+    append_n(p[2], 100, 1000); /* timestamps from 1970 */
+    size_t segs = partition_log_segment_count(p[2]);
+    CHECK(segs > 3);
+    int deleted = log_manager_check_retention(mgr, test_now_ms());
+    CHECK_EQ_I64(deleted, (int64_t)segs - 1);
+    CHECK_EQ_I64(partition_log_segment_count(p[2]), 1);
+    CHECK(partition_log_start_offset(p[2]) > 0);
+    CHECK_EQ_I64(partition_log_end_offset(p[2]), 1000);
+
+    printf("retention by size\n");
+    partition_log_get_config(p[3], &cfg);
+    cfg.retention_bytes = 40 * 1024;
+    cfg.retention_ms = -1;
+    partition_log_set_config(p[3], &cfg);
+    append_n(p[3], 100, test_now_ms());
+    int64_t before = partition_log_size_bytes(p[3]);
+    CHECK(log_manager_check_retention(mgr, test_now_ms()) > 0);
+    int64_t after = partition_log_size_bytes(p[3]);
+    printf("  %" PRId64 " -> %" PRId64 " bytes (retention.bytes 40960)\n", before, after);
+    CHECK(after <= 40 * 1024 + 16 * 1024 && after >= 40 * 1024 - 16 * 1024);
+
+    printf("DeleteRecords moves the log start offset and persists it\n");
+    partition_log_set_high_watermark(p[0], partition_log_end_offset(p[0]));
+    int64_t low;
+    CHECK(partition_log_delete_records(p[0], 10000, &low) == LOG_ERR_OFFSET_OUT_OF_RANGE);
+    CHECK(partition_log_delete_records(p[0], 255, &low) == 0);
+    CHECK_EQ_I64(low, 255);
+    char *text = read_text(dirs[0], "log-start-offset-checkpoint");
+    CHECK(text && strstr(text, "orders 0 255\n") != NULL);
+    struct log_read_result r;
+    CHECK(partition_log_read(p[0], 100, 1000, -1, true, &r) == LOG_ERR_OFFSET_OUT_OF_RANGE);
+    log_read_result_release(&r);
+    CHECK(partition_log_read(p[0], 255, 1000, -1, true, &r) == 0 && r.total_bytes > 0);
+    log_read_result_release(&r);
+    int64_t off, ts;
+    CHECK(partition_log_offset_for_timestamp(p[0], LOG_TIMESTAMP_EARLIEST, &off, &ts) == 0);
+    CHECK_EQ_I64(off, 255);
+    CHECK(partition_log_start_offset(p[0]) == 255);
+
+    printf("a fetch keeps its segment open while retention deletes it\n");
+    CHECK(partition_log_read(p[3], partition_log_start_offset(p[3]), 1000, -1, true, &r) == 0);
+    partition_log_get_config(p[3], &cfg);
+    cfg.retention_bytes = 0;
+    partition_log_set_config(p[3], &cfg);
+    CHECK(log_manager_check_retention(mgr, test_now_ms()) > 0);
+    {
+        uint8_t buf[4096];
+        ssize_t n = log_read_result_copy(&r, buf, sizeof(buf));
+        CHECK(n > 0);
+        struct record_batch_header h;
+        CHECK(n > 0 && record_batch_parse_header(buf, (size_t)n, &h) == 0);
+        CHECK(n > 0 && record_batch_crc_ok(buf, record_batch_total_size(&h)));
+    }
+    log_read_result_release(&r);
+
+    printf("clean shutdown writes the marker and Kafka-format checkpoints\n");
+    int64_t leo[4];
+    for (int i = 0; i < 4; i++)
+        leo[i] = partition_log_end_offset(p[i]);
+    log_manager_close(mgr);
+    CHECK(exists(dirs[0], ".kafka_cleanshutdown") && exists(dirs[1], ".kafka_cleanshutdown"));
+    text = read_text(dirs[0], "recovery-point-offset-checkpoint");
+    CHECK(text && strncmp(text, "0\n2\n", 4) == 0);
+    char want[64];
+    snprintf(want, sizeof(want), "orders 0 %" PRId64 "\n", leo[0]);
+    CHECK(text && strstr(text, want) != NULL);
+
+    printf("reopen: partitions back, marker removed\n");
+    mgr = open_mgr();
+    CHECK(!exists(dirs[0], ".kafka_cleanshutdown"));
+    CHECK_EQ_I64(log_manager_partition_count(mgr), 4);
+    for (int i = 0; i < 4; i++) {
+        p[i] = log_manager_get(mgr, "orders", i);
+        CHECK(p[i] != NULL);
+        if (p[i])
+            CHECK_EQ_I64(partition_log_end_offset(p[i]), leo[i]);
+    }
+    CHECK_EQ_I64(partition_log_start_offset(p[0]), 255);
+    uint8_t id2[16];
+    CHECK(partition_log_topic_id(p[1], id2) && memcmp(id, id2, 16) == 0);
+    log_manager_close(mgr);
+
+    printf("no marker: recovery runs and the data is intact\n");
+    char marker[512];
+    snprintf(marker, sizeof(marker), "%s/.kafka_cleanshutdown", dirs[0]);
+    unlink(marker);
+    mgr = open_mgr();
+    p[0] = log_manager_get(mgr, "orders", 0);
+    CHECK(p[0] && partition_log_end_offset(p[0]) == leo[0]);
+
+    printf("delete a partition: renamed to -delete, removed in the background\n");
+    CHECK(log_manager_delete(mgr, "orders", 0) == 0);
+    CHECK(log_manager_get(mgr, "orders", 0) == NULL);
+    CHECK(!exists(dirs[0], "orders-0"));
+    for (int i = 0; i < 200; i++) {
+        text = NULL;
+        bool any = false;
+        char cmd[600];
+        snprintf(cmd, sizeof(cmd), "ls %s | grep -q -- '-delete$'", dirs[0]);
+        any = system(cmd) == 0;
+        if (!any)
+            break;
+        usleep(10000);
+    }
+    {
+        char cmd[600];
+        snprintf(cmd, sizeof(cmd), "ls %s | grep -q -- '-delete$'", dirs[0]);
+        CHECK(system(cmd) != 0);
+    }
+    CHECK(log_manager_delete(mgr, "orders", 0) == -ENOENT);
+    log_manager_close(mgr);
+
+    test_rm_rf(root);
+    free(root);
+    return test_finish("test_log_manager");
+}
