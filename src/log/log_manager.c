@@ -323,6 +323,9 @@ static int load_dir(struct log_manager *mgr, size_t d)
         size_t len = strlen(e->d_name);
         if (len >= 7 && strcmp(e->d_name + len - 7, "-delete") == 0)
             continue;
+        /* The metadata log (cluster/metadata_log.h) owns this one, as in Kafka. */
+        if (strcmp(e->d_name, "__cluster_metadata-0") == 0)
+            continue;
         if (!parse_partition_dir(e->d_name, &topic, &partition))
             continue;
         char *path = dir_file(root, e->d_name);
