@@ -381,7 +381,7 @@ class Gen:
             if fl.tagged is not None:
                 notes.append('tag %d' % fl.tag)
             if fl.default is not None and not fl.is_array:
-                notes.append('default %s' % fl.default)
+                notes.append('default %s' % (fl.default if fl.default != '' else '""'))
             note = ' /* %s */' % ', '.join(notes)
             if fl.is_array:
                 el = 'struct %s' % fl.struct.cname if fl.struct else PRIMS[fl.prim][0]
@@ -561,7 +561,9 @@ class Gen:
             out += ['    ' + l for l in guard(ver_cond(fl.versions, msg), self.size_field(fl, 'n'), '')]
         flex = flex_cond(None, msg)
         tagged = sorted([fl for fl in st.fields if fl.tagged is not None], key=lambda f: f.tag)
-        if flex != '0':
+        if flex != '0' and not tagged:
+            out += ['    ' + l for l in guard(flex, ['n += 1; /* empty tagged-field section */'], '')]
+        elif flex != '0':
             body = ['uint32_t ntags = 0;']
             for fl in tagged:
                 body.append('if (%s) {' % self.tag_present(fl))
@@ -645,7 +647,9 @@ class Gen:
             out += ['    ' + l for l in guard(ver_cond(fl.versions, msg), self.write_field(fl), '')]
         flex = flex_cond(None, msg)
         tagged = sorted([fl for fl in st.fields if fl.tagged is not None], key=lambda f: f.tag)
-        if flex != '0':
+        if flex != '0' and not tagged:
+            out += ['    ' + l for l in guard(flex, ['wire_write_uint8(w, 0); /* empty tagged-field section */'], '')]
+        elif flex != '0':
             body = ['uint32_t ntags = 0;']
             for fl in tagged:
                 body.append('if (%s) ntags++;' % self.tag_present(fl))
@@ -983,6 +987,20 @@ def emit_test_fill(out_dir, all_msgs, apis):
     for m in all_msgs:
         h.append('void %s_fill_test(struct %s *m, int16_t version, struct arena *a, unsigned seed);'
                  % (m.cname, m.cname))
+    h += ['', '/* Every schema that is not an API request/response (headers, data schemas,',
+          ' * metadata and internal records), with generic entry points, so tests can',
+          ' * walk them all. */',
+          'struct test_schema {',
+          '    const char *name;',
+          '    int16_t min_version, max_version;',
+          '    size_t struct_size;',
+          '    void (*fill)(void *m, int16_t version, struct arena *a, unsigned seed);',
+          '    int (*decode)(struct wire_reader *r, int16_t version, void *m, struct arena *a);',
+          '    size_t (*size)(int16_t version, const void *m);',
+          '    int (*encode)(struct wire_writer *w, int16_t version, const void *m);',
+          '};',
+          'extern const struct test_schema test_schemas[];',
+          'extern const size_t test_schema_count;']
     h += ['', '/* By api key; -1 for an unknown key. */',
           'int api_request_fill_test(int16_t api_key, void *msg, int16_t version, struct arena *a, unsigned seed);',
           'int api_response_fill_test(int16_t api_key, void *msg, int16_t version, struct arena *a, unsigned seed);',
@@ -1041,6 +1059,27 @@ def emit_test_fill(out_dir, all_msgs, apis):
         for api in apis:
             c.append('    case %d: %s_fill_test(msg, version, a, seed); return 0;' % (api[0], api[idx].cname))
         c += ['    default: return -1;', '    }', '}', '']
+    api_names = set()
+    for api in apis:
+        api_names.add(api[1].name)
+        api_names.add(api[2].name)
+    others = [m for m in all_msgs if m.name not in api_names]
+    for m in others:
+        n = m.cname
+        c += ['static void %s_fill_any(void *m, int16_t v, struct arena *a, unsigned seed)' % n,
+              '{', '    %s_fill_test(m, v, a, seed);' % n, '}',
+              'static int %s_decode_any(struct wire_reader *r, int16_t v, void *m, struct arena *a)' % n,
+              '{', '    return %s_decode(r, v, m, a);' % n, '}',
+              'static size_t %s_size_any(int16_t v, const void *m)' % n,
+              '{', '    return %s_size(v, m);' % n, '}',
+              'static int %s_encode_any(struct wire_writer *w, int16_t v, const void *m)' % n,
+              '{', '    return %s_encode(w, v, m);' % n, '}', '']
+    c.append('const struct test_schema test_schemas[] = {')
+    for m in others:
+        n = m.cname
+        c.append('    {"%s", %d, %d, sizeof(struct %s), %s_fill_any, %s_decode_any, %s_size_any, %s_encode_any},'
+                 % (m.name, m.valid[0], m.valid[1], n, n, n, n, n))
+    c += ['};', 'const size_t test_schema_count = sizeof test_schemas / sizeof test_schemas[0];', '']
     write(os.path.join(out_dir, 'test_fill.c'), c)
 
 

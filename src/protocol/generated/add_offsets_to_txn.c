@@ -46,8 +46,7 @@ static size_t add_offsets_to_txn_request_sz(int16_t version, const struct add_of
     n += 2;
     n += (version >= 3) ? wire_compact_string_size(m->group_id) : wire_string_size(m->group_id);
     if (version >= 3) {
-        uint32_t ntags = 0;
-        n += wire_uvarint_size(ntags);
+        n += 1; /* empty tagged-field section */
     }
     return n;
 }
@@ -65,8 +64,7 @@ static void add_offsets_to_txn_request_write(struct wire_writer *w, int16_t vers
     if (version >= 3) wire_write_compact_string(w, m->group_id);
     else wire_write_string(w, m->group_id);
     if (version >= 3) {
-        uint32_t ntags = 0;
-        wire_write_uvarint(w, ntags);
+        wire_write_uint8(w, 0); /* empty tagged-field section */
     }
 }
 
@@ -123,8 +121,7 @@ static size_t add_offsets_to_txn_response_sz(int16_t version, const struct add_o
     n += 4;
     n += 2;
     if (version >= 3) {
-        uint32_t ntags = 0;
-        n += wire_uvarint_size(ntags);
+        n += 1; /* empty tagged-field section */
     }
     return n;
 }
@@ -136,8 +133,7 @@ static void add_offsets_to_txn_response_write(struct wire_writer *w, int16_t ver
     wire_write_int32(w, m->throttle_time_ms);
     wire_write_int16(w, m->error_code);
     if (version >= 3) {
-        uint32_t ntags = 0;
-        wire_write_uvarint(w, ntags);
+        wire_write_uint8(w, 0); /* empty tagged-field section */
     }
 }
 

@@ -70,8 +70,7 @@ static size_t add_partitions_to_txn_request_add_partitions_to_txn_topic_sz(int16
     n += (version >= 3) ? wire_compact_array_len_size(m->partitions_count) : 4;
     if (m->partitions_count > 0) n += (size_t)m->partitions_count * 4;
     if (version >= 3) {
-        uint32_t ntags = 0;
-        n += wire_uvarint_size(ntags);
+        n += 1; /* empty tagged-field section */
     }
     return n;
 }
@@ -89,8 +88,7 @@ static void add_partitions_to_txn_request_add_partitions_to_txn_topic_write(stru
     for (int32_t i = 0; i < m->partitions_count; i++)
         wire_write_int32(w, m->partitions[i]);
     if (version >= 3) {
-        uint32_t ntags = 0;
-        wire_write_uvarint(w, ntags);
+        wire_write_uint8(w, 0); /* empty tagged-field section */
     }
 }
 
@@ -168,8 +166,7 @@ static size_t add_partitions_to_txn_request_add_partitions_to_txn_transaction_sz
             n += add_partitions_to_txn_request_add_partitions_to_txn_topic_sz(version, &m->topics[i]);
     }
     if (version >= 3) {
-        uint32_t ntags = 0;
-        n += wire_uvarint_size(ntags);
+        n += 1; /* empty tagged-field section */
     }
     return n;
 }
@@ -200,8 +197,7 @@ static void add_partitions_to_txn_request_add_partitions_to_txn_transaction_writ
             add_partitions_to_txn_request_add_partitions_to_txn_topic_write(w, version, &m->topics[i]);
     }
     if (version >= 3) {
-        uint32_t ntags = 0;
-        wire_write_uvarint(w, ntags);
+        wire_write_uint8(w, 0); /* empty tagged-field section */
     }
 }
 
@@ -296,8 +292,7 @@ static size_t add_partitions_to_txn_request_sz(int16_t version, const struct add
             n += add_partitions_to_txn_request_add_partitions_to_txn_topic_sz(version, &m->v3_and_below_topics[i]);
     }
     if (version >= 3) {
-        uint32_t ntags = 0;
-        n += wire_uvarint_size(ntags);
+        n += 1; /* empty tagged-field section */
     }
     return n;
 }
@@ -332,8 +327,7 @@ static void add_partitions_to_txn_request_write(struct wire_writer *w, int16_t v
             add_partitions_to_txn_request_add_partitions_to_txn_topic_write(w, version, &m->v3_and_below_topics[i]);
     }
     if (version >= 3) {
-        uint32_t ntags = 0;
-        wire_write_uvarint(w, ntags);
+        wire_write_uint8(w, 0); /* empty tagged-field section */
     }
 }
 
@@ -390,8 +384,7 @@ static size_t add_partitions_to_txn_response_add_partitions_to_txn_partition_res
     n += 4;
     n += 2;
     if (version >= 3) {
-        uint32_t ntags = 0;
-        n += wire_uvarint_size(ntags);
+        n += 1; /* empty tagged-field section */
     }
     return n;
 }
@@ -403,8 +396,7 @@ static void add_partitions_to_txn_response_add_partitions_to_txn_partition_resul
     wire_write_int32(w, m->partition_index);
     wire_write_int16(w, m->partition_error_code);
     if (version >= 3) {
-        uint32_t ntags = 0;
-        wire_write_uvarint(w, ntags);
+        wire_write_uint8(w, 0); /* empty tagged-field section */
     }
 }
 
@@ -453,8 +445,7 @@ static size_t add_partitions_to_txn_response_add_partitions_to_txn_topic_result_
     for (int32_t i = 0; i < m->results_by_partition_count; i++)
         n += add_partitions_to_txn_response_add_partitions_to_txn_partition_result_sz(version, &m->results_by_partition[i]);
     if (version >= 3) {
-        uint32_t ntags = 0;
-        n += wire_uvarint_size(ntags);
+        n += 1; /* empty tagged-field section */
     }
     return n;
 }
@@ -472,8 +463,7 @@ static void add_partitions_to_txn_response_add_partitions_to_txn_topic_result_wr
     for (int32_t i = 0; i < m->results_by_partition_count; i++)
         add_partitions_to_txn_response_add_partitions_to_txn_partition_result_write(w, version, &m->results_by_partition[i]);
     if (version >= 3) {
-        uint32_t ntags = 0;
-        wire_write_uvarint(w, ntags);
+        wire_write_uint8(w, 0); /* empty tagged-field section */
     }
 }
 
@@ -530,8 +520,7 @@ static size_t add_partitions_to_txn_response_add_partitions_to_txn_result_sz(int
             n += add_partitions_to_txn_response_add_partitions_to_txn_topic_result_sz(version, &m->topic_results[i]);
     }
     if (version >= 3) {
-        uint32_t ntags = 0;
-        n += wire_uvarint_size(ntags);
+        n += 1; /* empty tagged-field section */
     }
     return n;
 }
@@ -553,8 +542,7 @@ static void add_partitions_to_txn_response_add_partitions_to_txn_result_write(st
             add_partitions_to_txn_response_add_partitions_to_txn_topic_result_write(w, version, &m->topic_results[i]);
     }
     if (version >= 3) {
-        uint32_t ntags = 0;
-        wire_write_uvarint(w, ntags);
+        wire_write_uint8(w, 0); /* empty tagged-field section */
     }
 }
 
@@ -637,8 +625,7 @@ static size_t add_partitions_to_txn_response_sz(int16_t version, const struct ad
             n += add_partitions_to_txn_response_add_partitions_to_txn_topic_result_sz(version, &m->results_by_topic_v3_and_below[i]);
     }
     if (version >= 3) {
-        uint32_t ntags = 0;
-        n += wire_uvarint_size(ntags);
+        n += 1; /* empty tagged-field section */
     }
     return n;
 }
@@ -666,8 +653,7 @@ static void add_partitions_to_txn_response_write(struct wire_writer *w, int16_t 
             add_partitions_to_txn_response_add_partitions_to_txn_topic_result_write(w, version, &m->results_by_topic_v3_and_below[i]);
     }
     if (version >= 3) {
-        uint32_t ntags = 0;
-        wire_write_uvarint(w, ntags);
+        wire_write_uint8(w, 0); /* empty tagged-field section */
     }
 }
 

@@ -43,8 +43,7 @@ static size_t add_raft_voter_request_listener_sz(int16_t version, const struct a
     n += wire_compact_string_size(m->name);
     n += wire_compact_string_size(m->host);
     n += 2;
-    uint32_t ntags = 0;
-    n += wire_uvarint_size(ntags);
+    n += 1; /* empty tagged-field section */
     return n;
 }
 
@@ -57,8 +56,7 @@ static void add_raft_voter_request_listener_write(struct wire_writer *w, int16_t
     if (m->host.len < 0) wire_writer_fail(w, WIRE_ERR_INVALID);
     wire_write_compact_string(w, m->host);
     wire_write_uint16(w, m->port);
-    uint32_t ntags = 0;
-    wire_write_uvarint(w, ntags);
+    wire_write_uint8(w, 0); /* empty tagged-field section */
 }
 
 void add_raft_voter_request_init(struct add_raft_voter_request *m)
@@ -111,8 +109,7 @@ static size_t add_raft_voter_request_sz(int16_t version, const struct add_raft_v
     n += wire_compact_array_len_size(m->listeners_count);
     for (int32_t i = 0; i < m->listeners_count; i++)
         n += add_raft_voter_request_listener_sz(version, &m->listeners[i]);
-    uint32_t ntags = 0;
-    n += wire_uvarint_size(ntags);
+    n += 1; /* empty tagged-field section */
     return n;
 }
 
@@ -128,8 +125,7 @@ static void add_raft_voter_request_write(struct wire_writer *w, int16_t version,
     wire_write_compact_array_len(w, m->listeners_count);
     for (int32_t i = 0; i < m->listeners_count; i++)
         add_raft_voter_request_listener_write(w, version, &m->listeners[i]);
-    uint32_t ntags = 0;
-    wire_write_uvarint(w, ntags);
+    wire_write_uint8(w, 0); /* empty tagged-field section */
 }
 
 int add_raft_voter_request_decode(struct wire_reader *r, int16_t version, struct add_raft_voter_request *m, struct arena *a)
@@ -185,8 +181,7 @@ static size_t add_raft_voter_response_sz(int16_t version, const struct add_raft_
     n += 4;
     n += 2;
     n += wire_compact_string_size(m->error_message);
-    uint32_t ntags = 0;
-    n += wire_uvarint_size(ntags);
+    n += 1; /* empty tagged-field section */
     return n;
 }
 
@@ -197,8 +192,7 @@ static void add_raft_voter_response_write(struct wire_writer *w, int16_t version
     wire_write_int32(w, m->throttle_time_ms);
     wire_write_int16(w, m->error_code);
     wire_write_compact_string(w, m->error_message);
-    uint32_t ntags = 0;
-    wire_write_uvarint(w, ntags);
+    wire_write_uint8(w, 0); /* empty tagged-field section */
 }
 
 int add_raft_voter_response_decode(struct wire_reader *r, int16_t version, struct add_raft_voter_response *m, struct arena *a)

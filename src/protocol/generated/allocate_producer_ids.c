@@ -35,8 +35,7 @@ static size_t allocate_producer_ids_request_sz(int16_t version, const struct all
     (void)m;
     n += 4;
     n += 8;
-    uint32_t ntags = 0;
-    n += wire_uvarint_size(ntags);
+    n += 1; /* empty tagged-field section */
     return n;
 }
 
@@ -46,8 +45,7 @@ static void allocate_producer_ids_request_write(struct wire_writer *w, int16_t v
     (void)m;
     wire_write_int32(w, m->broker_id);
     wire_write_int64(w, m->broker_epoch);
-    uint32_t ntags = 0;
-    wire_write_uvarint(w, ntags);
+    wire_write_uint8(w, 0); /* empty tagged-field section */
 }
 
 int allocate_producer_ids_request_decode(struct wire_reader *r, int16_t version, struct allocate_producer_ids_request *m, struct arena *a)
@@ -106,8 +104,7 @@ static size_t allocate_producer_ids_response_sz(int16_t version, const struct al
     n += 2;
     n += 8;
     n += 4;
-    uint32_t ntags = 0;
-    n += wire_uvarint_size(ntags);
+    n += 1; /* empty tagged-field section */
     return n;
 }
 
@@ -119,8 +116,7 @@ static void allocate_producer_ids_response_write(struct wire_writer *w, int16_t 
     wire_write_int16(w, m->error_code);
     wire_write_int64(w, m->producer_id_start);
     wire_write_int32(w, m->producer_id_len);
-    uint32_t ntags = 0;
-    wire_write_uvarint(w, ntags);
+    wire_write_uint8(w, 0); /* empty tagged-field section */
 }
 
 int allocate_producer_ids_response_decode(struct wire_reader *r, int16_t version, struct allocate_producer_ids_response *m, struct arena *a)

@@ -54,8 +54,7 @@ static size_t alter_client_quotas_request_entity_data_sz(int16_t version, const 
     n += (version >= 1) ? wire_compact_string_size(m->entity_type) : wire_string_size(m->entity_type);
     n += (version >= 1) ? wire_compact_string_size(m->entity_name) : wire_string_size(m->entity_name);
     if (version >= 1) {
-        uint32_t ntags = 0;
-        n += wire_uvarint_size(ntags);
+        n += 1; /* empty tagged-field section */
     }
     return n;
 }
@@ -70,8 +69,7 @@ static void alter_client_quotas_request_entity_data_write(struct wire_writer *w,
     if (version >= 1) wire_write_compact_string(w, m->entity_name);
     else wire_write_string(w, m->entity_name);
     if (version >= 1) {
-        uint32_t ntags = 0;
-        wire_write_uvarint(w, ntags);
+        wire_write_uint8(w, 0); /* empty tagged-field section */
     }
 }
 
@@ -106,8 +104,7 @@ static size_t alter_client_quotas_request_op_data_sz(int16_t version, const stru
     n += 8;
     n += 1;
     if (version >= 1) {
-        uint32_t ntags = 0;
-        n += wire_uvarint_size(ntags);
+        n += 1; /* empty tagged-field section */
     }
     return n;
 }
@@ -122,8 +119,7 @@ static void alter_client_quotas_request_op_data_write(struct wire_writer *w, int
     wire_write_float64(w, m->value);
     wire_write_bool(w, m->remove);
     if (version >= 1) {
-        uint32_t ntags = 0;
-        wire_write_uvarint(w, ntags);
+        wire_write_uint8(w, 0); /* empty tagged-field section */
     }
 }
 
@@ -188,8 +184,7 @@ static size_t alter_client_quotas_request_entry_data_sz(int16_t version, const s
     for (int32_t i = 0; i < m->ops_count; i++)
         n += alter_client_quotas_request_op_data_sz(version, &m->ops[i]);
     if (version >= 1) {
-        uint32_t ntags = 0;
-        n += wire_uvarint_size(ntags);
+        n += 1; /* empty tagged-field section */
     }
     return n;
 }
@@ -209,8 +204,7 @@ static void alter_client_quotas_request_entry_data_write(struct wire_writer *w, 
     for (int32_t i = 0; i < m->ops_count; i++)
         alter_client_quotas_request_op_data_write(w, version, &m->ops[i]);
     if (version >= 1) {
-        uint32_t ntags = 0;
-        wire_write_uvarint(w, ntags);
+        wire_write_uint8(w, 0); /* empty tagged-field section */
     }
 }
 
@@ -258,8 +252,7 @@ static size_t alter_client_quotas_request_sz(int16_t version, const struct alter
         n += alter_client_quotas_request_entry_data_sz(version, &m->entries[i]);
     n += 1;
     if (version >= 1) {
-        uint32_t ntags = 0;
-        n += wire_uvarint_size(ntags);
+        n += 1; /* empty tagged-field section */
     }
     return n;
 }
@@ -275,8 +268,7 @@ static void alter_client_quotas_request_write(struct wire_writer *w, int16_t ver
         alter_client_quotas_request_entry_data_write(w, version, &m->entries[i]);
     wire_write_bool(w, m->validate_only);
     if (version >= 1) {
-        uint32_t ntags = 0;
-        wire_write_uvarint(w, ntags);
+        wire_write_uint8(w, 0); /* empty tagged-field section */
     }
 }
 
@@ -334,8 +326,7 @@ static size_t alter_client_quotas_response_entity_data_sz(int16_t version, const
     n += (version >= 1) ? wire_compact_string_size(m->entity_type) : wire_string_size(m->entity_type);
     n += (version >= 1) ? wire_compact_string_size(m->entity_name) : wire_string_size(m->entity_name);
     if (version >= 1) {
-        uint32_t ntags = 0;
-        n += wire_uvarint_size(ntags);
+        n += 1; /* empty tagged-field section */
     }
     return n;
 }
@@ -350,8 +341,7 @@ static void alter_client_quotas_response_entity_data_write(struct wire_writer *w
     if (version >= 1) wire_write_compact_string(w, m->entity_name);
     else wire_write_string(w, m->entity_name);
     if (version >= 1) {
-        uint32_t ntags = 0;
-        wire_write_uvarint(w, ntags);
+        wire_write_uint8(w, 0); /* empty tagged-field section */
     }
 }
 
@@ -402,8 +392,7 @@ static size_t alter_client_quotas_response_entry_data_sz(int16_t version, const 
     for (int32_t i = 0; i < m->entity_count; i++)
         n += alter_client_quotas_response_entity_data_sz(version, &m->entity[i]);
     if (version >= 1) {
-        uint32_t ntags = 0;
-        n += wire_uvarint_size(ntags);
+        n += 1; /* empty tagged-field section */
     }
     return n;
 }
@@ -421,8 +410,7 @@ static void alter_client_quotas_response_entry_data_write(struct wire_writer *w,
     for (int32_t i = 0; i < m->entity_count; i++)
         alter_client_quotas_response_entity_data_write(w, version, &m->entity[i]);
     if (version >= 1) {
-        uint32_t ntags = 0;
-        wire_write_uvarint(w, ntags);
+        wire_write_uint8(w, 0); /* empty tagged-field section */
     }
 }
 
@@ -470,8 +458,7 @@ static size_t alter_client_quotas_response_sz(int16_t version, const struct alte
     for (int32_t i = 0; i < m->entries_count; i++)
         n += alter_client_quotas_response_entry_data_sz(version, &m->entries[i]);
     if (version >= 1) {
-        uint32_t ntags = 0;
-        n += wire_uvarint_size(ntags);
+        n += 1; /* empty tagged-field section */
     }
     return n;
 }
@@ -487,8 +474,7 @@ static void alter_client_quotas_response_write(struct wire_writer *w, int16_t ve
     for (int32_t i = 0; i < m->entries_count; i++)
         alter_client_quotas_response_entry_data_write(w, version, &m->entries[i]);
     if (version >= 1) {
-        uint32_t ntags = 0;
-        wire_write_uvarint(w, ntags);
+        wire_write_uint8(w, 0); /* empty tagged-field section */
     }
 }
 

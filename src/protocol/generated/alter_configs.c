@@ -48,8 +48,7 @@ static size_t alter_configs_request_alterable_config_sz(int16_t version, const s
     n += (version >= 2) ? wire_compact_string_size(m->name) : wire_string_size(m->name);
     n += (version >= 2) ? wire_compact_string_size(m->value) : wire_string_size(m->value);
     if (version >= 2) {
-        uint32_t ntags = 0;
-        n += wire_uvarint_size(ntags);
+        n += 1; /* empty tagged-field section */
     }
     return n;
 }
@@ -64,8 +63,7 @@ static void alter_configs_request_alterable_config_write(struct wire_writer *w, 
     if (version >= 2) wire_write_compact_string(w, m->value);
     else wire_write_string(w, m->value);
     if (version >= 2) {
-        uint32_t ntags = 0;
-        wire_write_uvarint(w, ntags);
+        wire_write_uint8(w, 0); /* empty tagged-field section */
     }
 }
 
@@ -117,8 +115,7 @@ static size_t alter_configs_request_alter_configs_resource_sz(int16_t version, c
     for (int32_t i = 0; i < m->configs_count; i++)
         n += alter_configs_request_alterable_config_sz(version, &m->configs[i]);
     if (version >= 2) {
-        uint32_t ntags = 0;
-        n += wire_uvarint_size(ntags);
+        n += 1; /* empty tagged-field section */
     }
     return n;
 }
@@ -137,8 +134,7 @@ static void alter_configs_request_alter_configs_resource_write(struct wire_write
     for (int32_t i = 0; i < m->configs_count; i++)
         alter_configs_request_alterable_config_write(w, version, &m->configs[i]);
     if (version >= 2) {
-        uint32_t ntags = 0;
-        wire_write_uvarint(w, ntags);
+        wire_write_uint8(w, 0); /* empty tagged-field section */
     }
 }
 
@@ -186,8 +182,7 @@ static size_t alter_configs_request_sz(int16_t version, const struct alter_confi
         n += alter_configs_request_alter_configs_resource_sz(version, &m->resources[i]);
     n += 1;
     if (version >= 2) {
-        uint32_t ntags = 0;
-        n += wire_uvarint_size(ntags);
+        n += 1; /* empty tagged-field section */
     }
     return n;
 }
@@ -203,8 +198,7 @@ static void alter_configs_request_write(struct wire_writer *w, int16_t version, 
         alter_configs_request_alter_configs_resource_write(w, version, &m->resources[i]);
     wire_write_bool(w, m->validate_only);
     if (version >= 2) {
-        uint32_t ntags = 0;
-        wire_write_uvarint(w, ntags);
+        wire_write_uint8(w, 0); /* empty tagged-field section */
     }
 }
 
@@ -268,8 +262,7 @@ static size_t alter_configs_response_alter_configs_resource_response_sz(int16_t 
     n += 1;
     n += (version >= 2) ? wire_compact_string_size(m->resource_name) : wire_string_size(m->resource_name);
     if (version >= 2) {
-        uint32_t ntags = 0;
-        n += wire_uvarint_size(ntags);
+        n += 1; /* empty tagged-field section */
     }
     return n;
 }
@@ -286,8 +279,7 @@ static void alter_configs_response_alter_configs_resource_response_write(struct 
     if (version >= 2) wire_write_compact_string(w, m->resource_name);
     else wire_write_string(w, m->resource_name);
     if (version >= 2) {
-        uint32_t ntags = 0;
-        wire_write_uvarint(w, ntags);
+        wire_write_uint8(w, 0); /* empty tagged-field section */
     }
 }
 
@@ -335,8 +327,7 @@ static size_t alter_configs_response_sz(int16_t version, const struct alter_conf
     for (int32_t i = 0; i < m->responses_count; i++)
         n += alter_configs_response_alter_configs_resource_response_sz(version, &m->responses[i]);
     if (version >= 2) {
-        uint32_t ntags = 0;
-        n += wire_uvarint_size(ntags);
+        n += 1; /* empty tagged-field section */
     }
     return n;
 }
@@ -352,8 +343,7 @@ static void alter_configs_response_write(struct wire_writer *w, int16_t version,
     for (int32_t i = 0; i < m->responses_count; i++)
         alter_configs_response_alter_configs_resource_response_write(w, version, &m->responses[i]);
     if (version >= 2) {
-        uint32_t ntags = 0;
-        wire_write_uvarint(w, ntags);
+        wire_write_uint8(w, 0); /* empty tagged-field section */
     }
 }
 

@@ -58,8 +58,7 @@ static size_t alter_partition_request_broker_state_sz(int16_t version, const str
     if (version >= 3) {
         n += 8;
     }
-    uint32_t ntags = 0;
-    n += wire_uvarint_size(ntags);
+    n += 1; /* empty tagged-field section */
     return n;
 }
 
@@ -73,8 +72,7 @@ static void alter_partition_request_broker_state_write(struct wire_writer *w, in
     if (version >= 3) {
         wire_write_int64(w, m->broker_epoch);
     }
-    uint32_t ntags = 0;
-    wire_write_uvarint(w, ntags);
+    wire_write_uint8(w, 0); /* empty tagged-field section */
 }
 
 void alter_partition_request_partition_data_init(struct alter_partition_request_partition_data *m)
@@ -158,8 +156,7 @@ static size_t alter_partition_request_partition_data_sz(int16_t version, const s
         n += 1;
     }
     n += 4;
-    uint32_t ntags = 0;
-    n += wire_uvarint_size(ntags);
+    n += 1; /* empty tagged-field section */
     return n;
 }
 
@@ -185,8 +182,7 @@ static void alter_partition_request_partition_data_write(struct wire_writer *w, 
         wire_write_int8(w, m->leader_recovery_state);
     }
     wire_write_int32(w, m->partition_epoch);
-    uint32_t ntags = 0;
-    wire_write_uvarint(w, ntags);
+    wire_write_uint8(w, 0); /* empty tagged-field section */
 }
 
 void alter_partition_request_topic_data_init(struct alter_partition_request_topic_data *m)
@@ -242,8 +238,7 @@ static size_t alter_partition_request_topic_data_sz(int16_t version, const struc
     n += wire_compact_array_len_size(m->partitions_count);
     for (int32_t i = 0; i < m->partitions_count; i++)
         n += alter_partition_request_partition_data_sz(version, &m->partitions[i]);
-    uint32_t ntags = 0;
-    n += wire_uvarint_size(ntags);
+    n += 1; /* empty tagged-field section */
     return n;
 }
 
@@ -262,8 +257,7 @@ static void alter_partition_request_topic_data_write(struct wire_writer *w, int1
     wire_write_compact_array_len(w, m->partitions_count);
     for (int32_t i = 0; i < m->partitions_count; i++)
         alter_partition_request_partition_data_write(w, version, &m->partitions[i]);
-    uint32_t ntags = 0;
-    wire_write_uvarint(w, ntags);
+    wire_write_uint8(w, 0); /* empty tagged-field section */
 }
 
 void alter_partition_request_init(struct alter_partition_request *m)
@@ -310,8 +304,7 @@ static size_t alter_partition_request_sz(int16_t version, const struct alter_par
     n += wire_compact_array_len_size(m->topics_count);
     for (int32_t i = 0; i < m->topics_count; i++)
         n += alter_partition_request_topic_data_sz(version, &m->topics[i]);
-    uint32_t ntags = 0;
-    n += wire_uvarint_size(ntags);
+    n += 1; /* empty tagged-field section */
     return n;
 }
 
@@ -325,8 +318,7 @@ static void alter_partition_request_write(struct wire_writer *w, int16_t version
     wire_write_compact_array_len(w, m->topics_count);
     for (int32_t i = 0; i < m->topics_count; i++)
         alter_partition_request_topic_data_write(w, version, &m->topics[i]);
-    uint32_t ntags = 0;
-    wire_write_uvarint(w, ntags);
+    wire_write_uint8(w, 0); /* empty tagged-field section */
 }
 
 int alter_partition_request_decode(struct wire_reader *r, int16_t version, struct alter_partition_request *m, struct arena *a)
@@ -414,8 +406,7 @@ static size_t alter_partition_response_partition_data_sz(int16_t version, const 
         n += 1;
     }
     n += 4;
-    uint32_t ntags = 0;
-    n += wire_uvarint_size(ntags);
+    n += 1; /* empty tagged-field section */
     return n;
 }
 
@@ -435,8 +426,7 @@ static void alter_partition_response_partition_data_write(struct wire_writer *w,
         wire_write_int8(w, m->leader_recovery_state);
     }
     wire_write_int32(w, m->partition_epoch);
-    uint32_t ntags = 0;
-    wire_write_uvarint(w, ntags);
+    wire_write_uint8(w, 0); /* empty tagged-field section */
 }
 
 void alter_partition_response_topic_data_init(struct alter_partition_response_topic_data *m)
@@ -492,8 +482,7 @@ static size_t alter_partition_response_topic_data_sz(int16_t version, const stru
     n += wire_compact_array_len_size(m->partitions_count);
     for (int32_t i = 0; i < m->partitions_count; i++)
         n += alter_partition_response_partition_data_sz(version, &m->partitions[i]);
-    uint32_t ntags = 0;
-    n += wire_uvarint_size(ntags);
+    n += 1; /* empty tagged-field section */
     return n;
 }
 
@@ -512,8 +501,7 @@ static void alter_partition_response_topic_data_write(struct wire_writer *w, int
     wire_write_compact_array_len(w, m->partitions_count);
     for (int32_t i = 0; i < m->partitions_count; i++)
         alter_partition_response_partition_data_write(w, version, &m->partitions[i]);
-    uint32_t ntags = 0;
-    wire_write_uvarint(w, ntags);
+    wire_write_uint8(w, 0); /* empty tagged-field section */
 }
 
 void alter_partition_response_init(struct alter_partition_response *m)
@@ -560,8 +548,7 @@ static size_t alter_partition_response_sz(int16_t version, const struct alter_pa
     n += wire_compact_array_len_size(m->topics_count);
     for (int32_t i = 0; i < m->topics_count; i++)
         n += alter_partition_response_topic_data_sz(version, &m->topics[i]);
-    uint32_t ntags = 0;
-    n += wire_uvarint_size(ntags);
+    n += 1; /* empty tagged-field section */
     return n;
 }
 
@@ -575,8 +562,7 @@ static void alter_partition_response_write(struct wire_writer *w, int16_t versio
     wire_write_compact_array_len(w, m->topics_count);
     for (int32_t i = 0; i < m->topics_count; i++)
         alter_partition_response_topic_data_write(w, version, &m->topics[i]);
-    uint32_t ntags = 0;
-    wire_write_uvarint(w, ntags);
+    wire_write_uint8(w, 0); /* empty tagged-field section */
 }
 
 int alter_partition_response_decode(struct wire_reader *r, int16_t version, struct alter_partition_response *m, struct arena *a)

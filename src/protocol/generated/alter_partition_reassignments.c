@@ -62,8 +62,7 @@ static size_t alter_partition_reassignments_request_reassignable_partition_sz(in
     n += 4;
     n += wire_compact_array_len_size(m->replicas_count);
     if (m->replicas_count > 0) n += (size_t)m->replicas_count * 4;
-    uint32_t ntags = 0;
-    n += wire_uvarint_size(ntags);
+    n += 1; /* empty tagged-field section */
     return n;
 }
 
@@ -75,8 +74,7 @@ static void alter_partition_reassignments_request_reassignable_partition_write(s
     wire_write_compact_array_len(w, m->replicas_count);
     for (int32_t i = 0; i < m->replicas_count; i++)
         wire_write_int32(w, m->replicas[i]);
-    uint32_t ntags = 0;
-    wire_write_uvarint(w, ntags);
+    wire_write_uint8(w, 0); /* empty tagged-field section */
 }
 
 void alter_partition_reassignments_request_reassignable_topic_init(struct alter_partition_reassignments_request_reassignable_topic *m)
@@ -121,8 +119,7 @@ static size_t alter_partition_reassignments_request_reassignable_topic_sz(int16_
     n += wire_compact_array_len_size(m->partitions_count);
     for (int32_t i = 0; i < m->partitions_count; i++)
         n += alter_partition_reassignments_request_reassignable_partition_sz(version, &m->partitions[i]);
-    uint32_t ntags = 0;
-    n += wire_uvarint_size(ntags);
+    n += 1; /* empty tagged-field section */
     return n;
 }
 
@@ -136,8 +133,7 @@ static void alter_partition_reassignments_request_reassignable_topic_write(struc
     wire_write_compact_array_len(w, m->partitions_count);
     for (int32_t i = 0; i < m->partitions_count; i++)
         alter_partition_reassignments_request_reassignable_partition_write(w, version, &m->partitions[i]);
-    uint32_t ntags = 0;
-    wire_write_uvarint(w, ntags);
+    wire_write_uint8(w, 0); /* empty tagged-field section */
 }
 
 void alter_partition_reassignments_request_init(struct alter_partition_reassignments_request *m)
@@ -181,8 +177,7 @@ static size_t alter_partition_reassignments_request_sz(int16_t version, const st
     n += wire_compact_array_len_size(m->topics_count);
     for (int32_t i = 0; i < m->topics_count; i++)
         n += alter_partition_reassignments_request_reassignable_topic_sz(version, &m->topics[i]);
-    uint32_t ntags = 0;
-    n += wire_uvarint_size(ntags);
+    n += 1; /* empty tagged-field section */
     return n;
 }
 
@@ -195,8 +190,7 @@ static void alter_partition_reassignments_request_write(struct wire_writer *w, i
     wire_write_compact_array_len(w, m->topics_count);
     for (int32_t i = 0; i < m->topics_count; i++)
         alter_partition_reassignments_request_reassignable_topic_write(w, version, &m->topics[i]);
-    uint32_t ntags = 0;
-    wire_write_uvarint(w, ntags);
+    wire_write_uint8(w, 0); /* empty tagged-field section */
 }
 
 int alter_partition_reassignments_request_decode(struct wire_reader *r, int16_t version, struct alter_partition_reassignments_request *m, struct arena *a)
@@ -252,8 +246,7 @@ static size_t alter_partition_reassignments_response_reassignable_partition_resp
     n += 4;
     n += 2;
     n += wire_compact_string_size(m->error_message);
-    uint32_t ntags = 0;
-    n += wire_uvarint_size(ntags);
+    n += 1; /* empty tagged-field section */
     return n;
 }
 
@@ -264,8 +257,7 @@ static void alter_partition_reassignments_response_reassignable_partition_respon
     wire_write_int32(w, m->partition_index);
     wire_write_int16(w, m->error_code);
     wire_write_compact_string(w, m->error_message);
-    uint32_t ntags = 0;
-    wire_write_uvarint(w, ntags);
+    wire_write_uint8(w, 0); /* empty tagged-field section */
 }
 
 void alter_partition_reassignments_response_reassignable_topic_response_init(struct alter_partition_reassignments_response_reassignable_topic_response *m)
@@ -310,8 +302,7 @@ static size_t alter_partition_reassignments_response_reassignable_topic_response
     n += wire_compact_array_len_size(m->partitions_count);
     for (int32_t i = 0; i < m->partitions_count; i++)
         n += alter_partition_reassignments_response_reassignable_partition_response_sz(version, &m->partitions[i]);
-    uint32_t ntags = 0;
-    n += wire_uvarint_size(ntags);
+    n += 1; /* empty tagged-field section */
     return n;
 }
 
@@ -325,8 +316,7 @@ static void alter_partition_reassignments_response_reassignable_topic_response_w
     wire_write_compact_array_len(w, m->partitions_count);
     for (int32_t i = 0; i < m->partitions_count; i++)
         alter_partition_reassignments_response_reassignable_partition_response_write(w, version, &m->partitions[i]);
-    uint32_t ntags = 0;
-    wire_write_uvarint(w, ntags);
+    wire_write_uint8(w, 0); /* empty tagged-field section */
 }
 
 void alter_partition_reassignments_response_init(struct alter_partition_reassignments_response *m)
@@ -376,8 +366,7 @@ static size_t alter_partition_reassignments_response_sz(int16_t version, const s
     n += wire_compact_array_len_size(m->responses_count);
     for (int32_t i = 0; i < m->responses_count; i++)
         n += alter_partition_reassignments_response_reassignable_topic_response_sz(version, &m->responses[i]);
-    uint32_t ntags = 0;
-    n += wire_uvarint_size(ntags);
+    n += 1; /* empty tagged-field section */
     return n;
 }
 
@@ -392,8 +381,7 @@ static void alter_partition_reassignments_response_write(struct wire_writer *w, 
     wire_write_compact_array_len(w, m->responses_count);
     for (int32_t i = 0; i < m->responses_count; i++)
         alter_partition_reassignments_response_reassignable_topic_response_write(w, version, &m->responses[i]);
-    uint32_t ntags = 0;
-    wire_write_uvarint(w, ntags);
+    wire_write_uint8(w, 0); /* empty tagged-field section */
 }
 
 int alter_partition_reassignments_response_decode(struct wire_reader *r, int16_t version, struct alter_partition_reassignments_response *m, struct arena *a)

@@ -67,8 +67,7 @@ static size_t alter_replica_log_dirs_request_alter_replica_log_dir_topic_sz(int1
     n += (version >= 2) ? wire_compact_array_len_size(m->partitions_count) : 4;
     if (m->partitions_count > 0) n += (size_t)m->partitions_count * 4;
     if (version >= 2) {
-        uint32_t ntags = 0;
-        n += wire_uvarint_size(ntags);
+        n += 1; /* empty tagged-field section */
     }
     return n;
 }
@@ -86,8 +85,7 @@ static void alter_replica_log_dirs_request_alter_replica_log_dir_topic_write(str
     for (int32_t i = 0; i < m->partitions_count; i++)
         wire_write_int32(w, m->partitions[i]);
     if (version >= 2) {
-        uint32_t ntags = 0;
-        wire_write_uvarint(w, ntags);
+        wire_write_uint8(w, 0); /* empty tagged-field section */
     }
 }
 
@@ -136,8 +134,7 @@ static size_t alter_replica_log_dirs_request_alter_replica_log_dir_sz(int16_t ve
     for (int32_t i = 0; i < m->topics_count; i++)
         n += alter_replica_log_dirs_request_alter_replica_log_dir_topic_sz(version, &m->topics[i]);
     if (version >= 2) {
-        uint32_t ntags = 0;
-        n += wire_uvarint_size(ntags);
+        n += 1; /* empty tagged-field section */
     }
     return n;
 }
@@ -155,8 +152,7 @@ static void alter_replica_log_dirs_request_alter_replica_log_dir_write(struct wi
     for (int32_t i = 0; i < m->topics_count; i++)
         alter_replica_log_dirs_request_alter_replica_log_dir_topic_write(w, version, &m->topics[i]);
     if (version >= 2) {
-        uint32_t ntags = 0;
-        wire_write_uvarint(w, ntags);
+        wire_write_uint8(w, 0); /* empty tagged-field section */
     }
 }
 
@@ -201,8 +197,7 @@ static size_t alter_replica_log_dirs_request_sz(int16_t version, const struct al
     for (int32_t i = 0; i < m->dirs_count; i++)
         n += alter_replica_log_dirs_request_alter_replica_log_dir_sz(version, &m->dirs[i]);
     if (version >= 2) {
-        uint32_t ntags = 0;
-        n += wire_uvarint_size(ntags);
+        n += 1; /* empty tagged-field section */
     }
     return n;
 }
@@ -217,8 +212,7 @@ static void alter_replica_log_dirs_request_write(struct wire_writer *w, int16_t 
     for (int32_t i = 0; i < m->dirs_count; i++)
         alter_replica_log_dirs_request_alter_replica_log_dir_write(w, version, &m->dirs[i]);
     if (version >= 2) {
-        uint32_t ntags = 0;
-        wire_write_uvarint(w, ntags);
+        wire_write_uint8(w, 0); /* empty tagged-field section */
     }
 }
 
@@ -275,8 +269,7 @@ static size_t alter_replica_log_dirs_response_alter_replica_log_dir_partition_re
     n += 4;
     n += 2;
     if (version >= 2) {
-        uint32_t ntags = 0;
-        n += wire_uvarint_size(ntags);
+        n += 1; /* empty tagged-field section */
     }
     return n;
 }
@@ -288,8 +281,7 @@ static void alter_replica_log_dirs_response_alter_replica_log_dir_partition_resu
     wire_write_int32(w, m->partition_index);
     wire_write_int16(w, m->error_code);
     if (version >= 2) {
-        uint32_t ntags = 0;
-        wire_write_uvarint(w, ntags);
+        wire_write_uint8(w, 0); /* empty tagged-field section */
     }
 }
 
@@ -338,8 +330,7 @@ static size_t alter_replica_log_dirs_response_alter_replica_log_dir_topic_result
     for (int32_t i = 0; i < m->partitions_count; i++)
         n += alter_replica_log_dirs_response_alter_replica_log_dir_partition_result_sz(version, &m->partitions[i]);
     if (version >= 2) {
-        uint32_t ntags = 0;
-        n += wire_uvarint_size(ntags);
+        n += 1; /* empty tagged-field section */
     }
     return n;
 }
@@ -357,8 +348,7 @@ static void alter_replica_log_dirs_response_alter_replica_log_dir_topic_result_w
     for (int32_t i = 0; i < m->partitions_count; i++)
         alter_replica_log_dirs_response_alter_replica_log_dir_partition_result_write(w, version, &m->partitions[i]);
     if (version >= 2) {
-        uint32_t ntags = 0;
-        wire_write_uvarint(w, ntags);
+        wire_write_uint8(w, 0); /* empty tagged-field section */
     }
 }
 
@@ -406,8 +396,7 @@ static size_t alter_replica_log_dirs_response_sz(int16_t version, const struct a
     for (int32_t i = 0; i < m->results_count; i++)
         n += alter_replica_log_dirs_response_alter_replica_log_dir_topic_result_sz(version, &m->results[i]);
     if (version >= 2) {
-        uint32_t ntags = 0;
-        n += wire_uvarint_size(ntags);
+        n += 1; /* empty tagged-field section */
     }
     return n;
 }
@@ -423,8 +412,7 @@ static void alter_replica_log_dirs_response_write(struct wire_writer *w, int16_t
     for (int32_t i = 0; i < m->results_count; i++)
         alter_replica_log_dirs_response_alter_replica_log_dir_topic_result_write(w, version, &m->results[i]);
     if (version >= 2) {
-        uint32_t ntags = 0;
-        wire_write_uvarint(w, ntags);
+        wire_write_uint8(w, 0); /* empty tagged-field section */
     }
 }
 

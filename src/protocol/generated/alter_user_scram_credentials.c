@@ -45,8 +45,7 @@ static size_t alter_user_scram_credentials_request_scram_credential_deletion_sz(
     (void)m;
     n += wire_compact_string_size(m->name);
     n += 1;
-    uint32_t ntags = 0;
-    n += wire_uvarint_size(ntags);
+    n += 1; /* empty tagged-field section */
     return n;
 }
 
@@ -57,8 +56,7 @@ static void alter_user_scram_credentials_request_scram_credential_deletion_write
     if (m->name.len < 0) wire_writer_fail(w, WIRE_ERR_INVALID);
     wire_write_compact_string(w, m->name);
     wire_write_int8(w, m->mechanism);
-    uint32_t ntags = 0;
-    wire_write_uvarint(w, ntags);
+    wire_write_uint8(w, 0); /* empty tagged-field section */
 }
 
 void alter_user_scram_credentials_request_scram_credential_upsertion_init(struct alter_user_scram_credentials_request_scram_credential_upsertion *m)
@@ -97,8 +95,7 @@ static size_t alter_user_scram_credentials_request_scram_credential_upsertion_sz
     n += 4;
     n += wire_compact_bytes_size(m->salt);
     n += wire_compact_bytes_size(m->salted_password);
-    uint32_t ntags = 0;
-    n += wire_uvarint_size(ntags);
+    n += 1; /* empty tagged-field section */
     return n;
 }
 
@@ -114,8 +111,7 @@ static void alter_user_scram_credentials_request_scram_credential_upsertion_writ
     wire_write_compact_bytes(w, m->salt);
     if (m->salted_password.len < 0) wire_writer_fail(w, WIRE_ERR_INVALID);
     wire_write_compact_bytes(w, m->salted_password);
-    uint32_t ntags = 0;
-    wire_write_uvarint(w, ntags);
+    wire_write_uint8(w, 0); /* empty tagged-field section */
 }
 
 void alter_user_scram_credentials_request_init(struct alter_user_scram_credentials_request *m)
@@ -176,8 +172,7 @@ static size_t alter_user_scram_credentials_request_sz(int16_t version, const str
     n += wire_compact_array_len_size(m->upsertions_count);
     for (int32_t i = 0; i < m->upsertions_count; i++)
         n += alter_user_scram_credentials_request_scram_credential_upsertion_sz(version, &m->upsertions[i]);
-    uint32_t ntags = 0;
-    n += wire_uvarint_size(ntags);
+    n += 1; /* empty tagged-field section */
     return n;
 }
 
@@ -193,8 +188,7 @@ static void alter_user_scram_credentials_request_write(struct wire_writer *w, in
     wire_write_compact_array_len(w, m->upsertions_count);
     for (int32_t i = 0; i < m->upsertions_count; i++)
         alter_user_scram_credentials_request_scram_credential_upsertion_write(w, version, &m->upsertions[i]);
-    uint32_t ntags = 0;
-    wire_write_uvarint(w, ntags);
+    wire_write_uint8(w, 0); /* empty tagged-field section */
 }
 
 int alter_user_scram_credentials_request_decode(struct wire_reader *r, int16_t version, struct alter_user_scram_credentials_request *m, struct arena *a)
@@ -251,8 +245,7 @@ static size_t alter_user_scram_credentials_response_alter_user_scram_credentials
     n += wire_compact_string_size(m->user);
     n += 2;
     n += wire_compact_string_size(m->error_message);
-    uint32_t ntags = 0;
-    n += wire_uvarint_size(ntags);
+    n += 1; /* empty tagged-field section */
     return n;
 }
 
@@ -264,8 +257,7 @@ static void alter_user_scram_credentials_response_alter_user_scram_credentials_r
     wire_write_compact_string(w, m->user);
     wire_write_int16(w, m->error_code);
     wire_write_compact_string(w, m->error_message);
-    uint32_t ntags = 0;
-    wire_write_uvarint(w, ntags);
+    wire_write_uint8(w, 0); /* empty tagged-field section */
 }
 
 void alter_user_scram_credentials_response_init(struct alter_user_scram_credentials_response *m)
@@ -309,8 +301,7 @@ static size_t alter_user_scram_credentials_response_sz(int16_t version, const st
     n += wire_compact_array_len_size(m->results_count);
     for (int32_t i = 0; i < m->results_count; i++)
         n += alter_user_scram_credentials_response_alter_user_scram_credentials_result_sz(version, &m->results[i]);
-    uint32_t ntags = 0;
-    n += wire_uvarint_size(ntags);
+    n += 1; /* empty tagged-field section */
     return n;
 }
 
@@ -323,8 +314,7 @@ static void alter_user_scram_credentials_response_write(struct wire_writer *w, i
     wire_write_compact_array_len(w, m->results_count);
     for (int32_t i = 0; i < m->results_count; i++)
         alter_user_scram_credentials_response_alter_user_scram_credentials_result_write(w, version, &m->results[i]);
-    uint32_t ntags = 0;
-    wire_write_uvarint(w, ntags);
+    wire_write_uint8(w, 0); /* empty tagged-field section */
 }
 
 int alter_user_scram_credentials_response_decode(struct wire_reader *r, int16_t version, struct alter_user_scram_credentials_response *m, struct arena *a)

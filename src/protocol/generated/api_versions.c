@@ -57,8 +57,7 @@ static size_t api_versions_request_sz(int16_t version, const struct api_versions
         n += (version >= 3) ? wire_compact_string_size(m->client_software_version) : wire_string_size(m->client_software_version);
     }
     if (version >= 3) {
-        uint32_t ntags = 0;
-        n += wire_uvarint_size(ntags);
+        n += 1; /* empty tagged-field section */
     }
     return n;
 }
@@ -78,8 +77,7 @@ static void api_versions_request_write(struct wire_writer *w, int16_t version, c
         else wire_write_string(w, m->client_software_version);
     }
     if (version >= 3) {
-        uint32_t ntags = 0;
-        wire_write_uvarint(w, ntags);
+        wire_write_uint8(w, 0); /* empty tagged-field section */
     }
 }
 
@@ -139,8 +137,7 @@ static size_t api_versions_response_api_version_sz(int16_t version, const struct
     n += 2;
     n += 2;
     if (version >= 3) {
-        uint32_t ntags = 0;
-        n += wire_uvarint_size(ntags);
+        n += 1; /* empty tagged-field section */
     }
     return n;
 }
@@ -153,8 +150,7 @@ static void api_versions_response_api_version_write(struct wire_writer *w, int16
     wire_write_int16(w, m->min_version);
     wire_write_int16(w, m->max_version);
     if (version >= 3) {
-        uint32_t ntags = 0;
-        wire_write_uvarint(w, ntags);
+        wire_write_uint8(w, 0); /* empty tagged-field section */
     }
 }
 
@@ -201,8 +197,7 @@ static size_t api_versions_response_supported_feature_key_sz(int16_t version, co
         n += 2;
     }
     if (version >= 3) {
-        uint32_t ntags = 0;
-        n += wire_uvarint_size(ntags);
+        n += 1; /* empty tagged-field section */
     }
     return n;
 }
@@ -223,8 +218,7 @@ static void api_versions_response_supported_feature_key_write(struct wire_writer
         wire_write_int16(w, m->max_version);
     }
     if (version >= 3) {
-        uint32_t ntags = 0;
-        wire_write_uvarint(w, ntags);
+        wire_write_uint8(w, 0); /* empty tagged-field section */
     }
 }
 
@@ -271,8 +265,7 @@ static size_t api_versions_response_finalized_feature_key_sz(int16_t version, co
         n += 2;
     }
     if (version >= 3) {
-        uint32_t ntags = 0;
-        n += wire_uvarint_size(ntags);
+        n += 1; /* empty tagged-field section */
     }
     return n;
 }
@@ -293,8 +286,7 @@ static void api_versions_response_finalized_feature_key_write(struct wire_writer
         wire_write_int16(w, m->min_version_level);
     }
     if (version >= 3) {
-        uint32_t ntags = 0;
-        wire_write_uvarint(w, ntags);
+        wire_write_uint8(w, 0); /* empty tagged-field section */
     }
 }
 

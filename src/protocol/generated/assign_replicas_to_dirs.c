@@ -50,8 +50,7 @@ static size_t assign_replicas_to_dirs_request_partition_data_sz(int16_t version,
     (void)version;
     (void)m;
     n += 4;
-    uint32_t ntags = 0;
-    n += wire_uvarint_size(ntags);
+    n += 1; /* empty tagged-field section */
     return n;
 }
 
@@ -60,8 +59,7 @@ static void assign_replicas_to_dirs_request_partition_data_write(struct wire_wri
     (void)version;
     (void)m;
     wire_write_int32(w, m->partition_index);
-    uint32_t ntags = 0;
-    wire_write_uvarint(w, ntags);
+    wire_write_uint8(w, 0); /* empty tagged-field section */
 }
 
 void assign_replicas_to_dirs_request_topic_data_init(struct assign_replicas_to_dirs_request_topic_data *m)
@@ -105,8 +103,7 @@ static size_t assign_replicas_to_dirs_request_topic_data_sz(int16_t version, con
     n += wire_compact_array_len_size(m->partitions_count);
     for (int32_t i = 0; i < m->partitions_count; i++)
         n += assign_replicas_to_dirs_request_partition_data_sz(version, &m->partitions[i]);
-    uint32_t ntags = 0;
-    n += wire_uvarint_size(ntags);
+    n += 1; /* empty tagged-field section */
     return n;
 }
 
@@ -119,8 +116,7 @@ static void assign_replicas_to_dirs_request_topic_data_write(struct wire_writer 
     wire_write_compact_array_len(w, m->partitions_count);
     for (int32_t i = 0; i < m->partitions_count; i++)
         assign_replicas_to_dirs_request_partition_data_write(w, version, &m->partitions[i]);
-    uint32_t ntags = 0;
-    wire_write_uvarint(w, ntags);
+    wire_write_uint8(w, 0); /* empty tagged-field section */
 }
 
 void assign_replicas_to_dirs_request_directory_data_init(struct assign_replicas_to_dirs_request_directory_data *m)
@@ -164,8 +160,7 @@ static size_t assign_replicas_to_dirs_request_directory_data_sz(int16_t version,
     n += wire_compact_array_len_size(m->topics_count);
     for (int32_t i = 0; i < m->topics_count; i++)
         n += assign_replicas_to_dirs_request_topic_data_sz(version, &m->topics[i]);
-    uint32_t ntags = 0;
-    n += wire_uvarint_size(ntags);
+    n += 1; /* empty tagged-field section */
     return n;
 }
 
@@ -178,8 +173,7 @@ static void assign_replicas_to_dirs_request_directory_data_write(struct wire_wri
     wire_write_compact_array_len(w, m->topics_count);
     for (int32_t i = 0; i < m->topics_count; i++)
         assign_replicas_to_dirs_request_topic_data_write(w, version, &m->topics[i]);
-    uint32_t ntags = 0;
-    wire_write_uvarint(w, ntags);
+    wire_write_uint8(w, 0); /* empty tagged-field section */
 }
 
 void assign_replicas_to_dirs_request_init(struct assign_replicas_to_dirs_request *m)
@@ -226,8 +220,7 @@ static size_t assign_replicas_to_dirs_request_sz(int16_t version, const struct a
     n += wire_compact_array_len_size(m->directories_count);
     for (int32_t i = 0; i < m->directories_count; i++)
         n += assign_replicas_to_dirs_request_directory_data_sz(version, &m->directories[i]);
-    uint32_t ntags = 0;
-    n += wire_uvarint_size(ntags);
+    n += 1; /* empty tagged-field section */
     return n;
 }
 
@@ -241,8 +234,7 @@ static void assign_replicas_to_dirs_request_write(struct wire_writer *w, int16_t
     wire_write_compact_array_len(w, m->directories_count);
     for (int32_t i = 0; i < m->directories_count; i++)
         assign_replicas_to_dirs_request_directory_data_write(w, version, &m->directories[i]);
-    uint32_t ntags = 0;
-    wire_write_uvarint(w, ntags);
+    wire_write_uint8(w, 0); /* empty tagged-field section */
 }
 
 int assign_replicas_to_dirs_request_decode(struct wire_reader *r, int16_t version, struct assign_replicas_to_dirs_request *m, struct arena *a)
@@ -295,8 +287,7 @@ static size_t assign_replicas_to_dirs_response_partition_data_sz(int16_t version
     (void)m;
     n += 4;
     n += 2;
-    uint32_t ntags = 0;
-    n += wire_uvarint_size(ntags);
+    n += 1; /* empty tagged-field section */
     return n;
 }
 
@@ -306,8 +297,7 @@ static void assign_replicas_to_dirs_response_partition_data_write(struct wire_wr
     (void)m;
     wire_write_int32(w, m->partition_index);
     wire_write_int16(w, m->error_code);
-    uint32_t ntags = 0;
-    wire_write_uvarint(w, ntags);
+    wire_write_uint8(w, 0); /* empty tagged-field section */
 }
 
 void assign_replicas_to_dirs_response_topic_data_init(struct assign_replicas_to_dirs_response_topic_data *m)
@@ -351,8 +341,7 @@ static size_t assign_replicas_to_dirs_response_topic_data_sz(int16_t version, co
     n += wire_compact_array_len_size(m->partitions_count);
     for (int32_t i = 0; i < m->partitions_count; i++)
         n += assign_replicas_to_dirs_response_partition_data_sz(version, &m->partitions[i]);
-    uint32_t ntags = 0;
-    n += wire_uvarint_size(ntags);
+    n += 1; /* empty tagged-field section */
     return n;
 }
 
@@ -365,8 +354,7 @@ static void assign_replicas_to_dirs_response_topic_data_write(struct wire_writer
     wire_write_compact_array_len(w, m->partitions_count);
     for (int32_t i = 0; i < m->partitions_count; i++)
         assign_replicas_to_dirs_response_partition_data_write(w, version, &m->partitions[i]);
-    uint32_t ntags = 0;
-    wire_write_uvarint(w, ntags);
+    wire_write_uint8(w, 0); /* empty tagged-field section */
 }
 
 void assign_replicas_to_dirs_response_directory_data_init(struct assign_replicas_to_dirs_response_directory_data *m)
@@ -410,8 +398,7 @@ static size_t assign_replicas_to_dirs_response_directory_data_sz(int16_t version
     n += wire_compact_array_len_size(m->topics_count);
     for (int32_t i = 0; i < m->topics_count; i++)
         n += assign_replicas_to_dirs_response_topic_data_sz(version, &m->topics[i]);
-    uint32_t ntags = 0;
-    n += wire_uvarint_size(ntags);
+    n += 1; /* empty tagged-field section */
     return n;
 }
 
@@ -424,8 +411,7 @@ static void assign_replicas_to_dirs_response_directory_data_write(struct wire_wr
     wire_write_compact_array_len(w, m->topics_count);
     for (int32_t i = 0; i < m->topics_count; i++)
         assign_replicas_to_dirs_response_topic_data_write(w, version, &m->topics[i]);
-    uint32_t ntags = 0;
-    wire_write_uvarint(w, ntags);
+    wire_write_uint8(w, 0); /* empty tagged-field section */
 }
 
 void assign_replicas_to_dirs_response_init(struct assign_replicas_to_dirs_response *m)
@@ -472,8 +458,7 @@ static size_t assign_replicas_to_dirs_response_sz(int16_t version, const struct 
     n += wire_compact_array_len_size(m->directories_count);
     for (int32_t i = 0; i < m->directories_count; i++)
         n += assign_replicas_to_dirs_response_directory_data_sz(version, &m->directories[i]);
-    uint32_t ntags = 0;
-    n += wire_uvarint_size(ntags);
+    n += 1; /* empty tagged-field section */
     return n;
 }
 
@@ -487,8 +472,7 @@ static void assign_replicas_to_dirs_response_write(struct wire_writer *w, int16_
     wire_write_compact_array_len(w, m->directories_count);
     for (int32_t i = 0; i < m->directories_count; i++)
         assign_replicas_to_dirs_response_directory_data_write(w, version, &m->directories[i]);
-    uint32_t ntags = 0;
-    wire_write_uvarint(w, ntags);
+    wire_write_uint8(w, 0); /* empty tagged-field section */
 }
 
 int assign_replicas_to_dirs_response_decode(struct wire_reader *r, int16_t version, struct assign_replicas_to_dirs_response *m, struct arena *a)

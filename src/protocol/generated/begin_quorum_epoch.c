@@ -66,8 +66,7 @@ static size_t begin_quorum_epoch_request_partition_data_sz(int16_t version, cons
     n += 4;
     n += 4;
     if (version >= 1) {
-        uint32_t ntags = 0;
-        n += wire_uvarint_size(ntags);
+        n += 1; /* empty tagged-field section */
     }
     return n;
 }
@@ -83,8 +82,7 @@ static void begin_quorum_epoch_request_partition_data_write(struct wire_writer *
     wire_write_int32(w, m->leader_id);
     wire_write_int32(w, m->leader_epoch);
     if (version >= 1) {
-        uint32_t ntags = 0;
-        wire_write_uvarint(w, ntags);
+        wire_write_uint8(w, 0); /* empty tagged-field section */
     }
 }
 
@@ -133,8 +131,7 @@ static size_t begin_quorum_epoch_request_topic_data_sz(int16_t version, const st
     for (int32_t i = 0; i < m->partitions_count; i++)
         n += begin_quorum_epoch_request_partition_data_sz(version, &m->partitions[i]);
     if (version >= 1) {
-        uint32_t ntags = 0;
-        n += wire_uvarint_size(ntags);
+        n += 1; /* empty tagged-field section */
     }
     return n;
 }
@@ -152,8 +149,7 @@ static void begin_quorum_epoch_request_topic_data_write(struct wire_writer *w, i
     for (int32_t i = 0; i < m->partitions_count; i++)
         begin_quorum_epoch_request_partition_data_write(w, version, &m->partitions[i]);
     if (version >= 1) {
-        uint32_t ntags = 0;
-        wire_write_uvarint(w, ntags);
+        wire_write_uint8(w, 0); /* empty tagged-field section */
     }
 }
 
@@ -201,8 +197,7 @@ static size_t begin_quorum_epoch_request_leader_endpoint_sz(int16_t version, con
         n += 2;
     }
     if (version >= 1) {
-        uint32_t ntags = 0;
-        n += wire_uvarint_size(ntags);
+        n += 1; /* empty tagged-field section */
     }
     return n;
 }
@@ -225,8 +220,7 @@ static void begin_quorum_epoch_request_leader_endpoint_write(struct wire_writer 
         wire_write_uint16(w, m->port);
     }
     if (version >= 1) {
-        uint32_t ntags = 0;
-        wire_write_uvarint(w, ntags);
+        wire_write_uint8(w, 0); /* empty tagged-field section */
     }
 }
 
@@ -305,8 +299,7 @@ static size_t begin_quorum_epoch_request_sz(int16_t version, const struct begin_
             n += begin_quorum_epoch_request_leader_endpoint_sz(version, &m->leader_endpoints[i]);
     }
     if (version >= 1) {
-        uint32_t ntags = 0;
-        n += wire_uvarint_size(ntags);
+        n += 1; /* empty tagged-field section */
     }
     return n;
 }
@@ -333,8 +326,7 @@ static void begin_quorum_epoch_request_write(struct wire_writer *w, int16_t vers
             begin_quorum_epoch_request_leader_endpoint_write(w, version, &m->leader_endpoints[i]);
     }
     if (version >= 1) {
-        uint32_t ntags = 0;
-        wire_write_uvarint(w, ntags);
+        wire_write_uint8(w, 0); /* empty tagged-field section */
     }
 }
 
@@ -397,8 +389,7 @@ static size_t begin_quorum_epoch_response_partition_data_sz(int16_t version, con
     n += 4;
     n += 4;
     if (version >= 1) {
-        uint32_t ntags = 0;
-        n += wire_uvarint_size(ntags);
+        n += 1; /* empty tagged-field section */
     }
     return n;
 }
@@ -412,8 +403,7 @@ static void begin_quorum_epoch_response_partition_data_write(struct wire_writer 
     wire_write_int32(w, m->leader_id);
     wire_write_int32(w, m->leader_epoch);
     if (version >= 1) {
-        uint32_t ntags = 0;
-        wire_write_uvarint(w, ntags);
+        wire_write_uint8(w, 0); /* empty tagged-field section */
     }
 }
 
@@ -462,8 +452,7 @@ static size_t begin_quorum_epoch_response_topic_data_sz(int16_t version, const s
     for (int32_t i = 0; i < m->partitions_count; i++)
         n += begin_quorum_epoch_response_partition_data_sz(version, &m->partitions[i]);
     if (version >= 1) {
-        uint32_t ntags = 0;
-        n += wire_uvarint_size(ntags);
+        n += 1; /* empty tagged-field section */
     }
     return n;
 }
@@ -481,8 +470,7 @@ static void begin_quorum_epoch_response_topic_data_write(struct wire_writer *w, 
     for (int32_t i = 0; i < m->partitions_count; i++)
         begin_quorum_epoch_response_partition_data_write(w, version, &m->partitions[i]);
     if (version >= 1) {
-        uint32_t ntags = 0;
-        wire_write_uvarint(w, ntags);
+        wire_write_uint8(w, 0); /* empty tagged-field section */
     }
 }
 
@@ -529,8 +517,7 @@ static size_t begin_quorum_epoch_response_node_endpoint_sz(int16_t version, cons
         n += 2;
     }
     if (version >= 1) {
-        uint32_t ntags = 0;
-        n += wire_uvarint_size(ntags);
+        n += 1; /* empty tagged-field section */
     }
     return n;
 }
@@ -551,8 +538,7 @@ static void begin_quorum_epoch_response_node_endpoint_write(struct wire_writer *
         wire_write_uint16(w, m->port);
     }
     if (version >= 1) {
-        uint32_t ntags = 0;
-        wire_write_uvarint(w, ntags);
+        wire_write_uint8(w, 0); /* empty tagged-field section */
     }
 }
 

@@ -174,8 +174,7 @@ static size_t broker_heartbeat_response_sz(int16_t version, const struct broker_
     n += 1;
     n += 1;
     n += 1;
-    uint32_t ntags = 0;
-    n += wire_uvarint_size(ntags);
+    n += 1; /* empty tagged-field section */
     return n;
 }
 
@@ -188,8 +187,7 @@ static void broker_heartbeat_response_write(struct wire_writer *w, int16_t versi
     wire_write_bool(w, m->is_caught_up);
     wire_write_bool(w, m->is_fenced);
     wire_write_bool(w, m->should_shut_down);
-    uint32_t ntags = 0;
-    wire_write_uvarint(w, ntags);
+    wire_write_uint8(w, 0); /* empty tagged-field section */
 }
 
 int broker_heartbeat_response_decode(struct wire_reader *r, int16_t version, struct broker_heartbeat_response *m, struct arena *a)

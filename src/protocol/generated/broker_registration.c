@@ -49,8 +49,7 @@ static size_t broker_registration_request_listener_sz(int16_t version, const str
     n += wire_compact_string_size(m->host);
     n += 2;
     n += 2;
-    uint32_t ntags = 0;
-    n += wire_uvarint_size(ntags);
+    n += 1; /* empty tagged-field section */
     return n;
 }
 
@@ -64,8 +63,7 @@ static void broker_registration_request_listener_write(struct wire_writer *w, in
     wire_write_compact_string(w, m->host);
     wire_write_uint16(w, m->port);
     wire_write_int16(w, m->security_protocol);
-    uint32_t ntags = 0;
-    wire_write_uvarint(w, ntags);
+    wire_write_uint8(w, 0); /* empty tagged-field section */
 }
 
 void broker_registration_request_feature_init(struct broker_registration_request_feature *m)
@@ -96,8 +94,7 @@ static size_t broker_registration_request_feature_sz(int16_t version, const stru
     n += wire_compact_string_size(m->name);
     n += 2;
     n += 2;
-    uint32_t ntags = 0;
-    n += wire_uvarint_size(ntags);
+    n += 1; /* empty tagged-field section */
     return n;
 }
 
@@ -109,8 +106,7 @@ static void broker_registration_request_feature_write(struct wire_writer *w, int
     wire_write_compact_string(w, m->name);
     wire_write_int16(w, m->min_supported_version);
     wire_write_int16(w, m->max_supported_version);
-    uint32_t ntags = 0;
-    wire_write_uvarint(w, ntags);
+    wire_write_uint8(w, 0); /* empty tagged-field section */
 }
 
 void broker_registration_request_init(struct broker_registration_request *m)
@@ -221,8 +217,7 @@ static size_t broker_registration_request_sz(int16_t version, const struct broke
     if (version >= 3) {
         n += 8;
     }
-    uint32_t ntags = 0;
-    n += wire_uvarint_size(ntags);
+    n += 1; /* empty tagged-field section */
     return n;
 }
 
@@ -255,8 +250,7 @@ static void broker_registration_request_write(struct wire_writer *w, int16_t ver
     if (version >= 3) {
         wire_write_int64(w, m->previous_broker_epoch);
     }
-    uint32_t ntags = 0;
-    wire_write_uvarint(w, ntags);
+    wire_write_uint8(w, 0); /* empty tagged-field section */
 }
 
 int broker_registration_request_decode(struct wire_reader *r, int16_t version, struct broker_registration_request *m, struct arena *a)
@@ -312,8 +306,7 @@ static size_t broker_registration_response_sz(int16_t version, const struct brok
     n += 4;
     n += 2;
     n += 8;
-    uint32_t ntags = 0;
-    n += wire_uvarint_size(ntags);
+    n += 1; /* empty tagged-field section */
     return n;
 }
 
@@ -324,8 +317,7 @@ static void broker_registration_response_write(struct wire_writer *w, int16_t ve
     wire_write_int32(w, m->throttle_time_ms);
     wire_write_int16(w, m->error_code);
     wire_write_int64(w, m->broker_epoch);
-    uint32_t ntags = 0;
-    wire_write_uvarint(w, ntags);
+    wire_write_uint8(w, 0); /* empty tagged-field section */
 }
 
 int broker_registration_response_decode(struct wire_reader *r, int16_t version, struct broker_registration_response *m, struct arena *a)

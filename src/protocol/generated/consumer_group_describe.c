@@ -65,8 +65,7 @@ static size_t consumer_group_describe_request_sz(int16_t version, const struct c
     for (int32_t i = 0; i < m->group_ids_count; i++)
         n += wire_compact_string_size(m->group_ids[i]);
     n += 1;
-    uint32_t ntags = 0;
-    n += wire_uvarint_size(ntags);
+    n += 1; /* empty tagged-field section */
     return n;
 }
 
@@ -81,8 +80,7 @@ static void consumer_group_describe_request_write(struct wire_writer *w, int16_t
             wire_write_compact_string(w, m->group_ids[i]);
         }
     wire_write_bool(w, m->include_authorized_operations);
-    uint32_t ntags = 0;
-    wire_write_uvarint(w, ntags);
+    wire_write_uint8(w, 0); /* empty tagged-field section */
 }
 
 int consumer_group_describe_request_decode(struct wire_reader *r, int16_t version, struct consumer_group_describe_request *m, struct arena *a)
@@ -155,8 +153,7 @@ static size_t consumer_group_describe_response_topic_partitions_sz(int16_t versi
     n += wire_compact_string_size(m->topic_name);
     n += wire_compact_array_len_size(m->partitions_count);
     if (m->partitions_count > 0) n += (size_t)m->partitions_count * 4;
-    uint32_t ntags = 0;
-    n += wire_uvarint_size(ntags);
+    n += 1; /* empty tagged-field section */
     return n;
 }
 
@@ -171,8 +168,7 @@ static void consumer_group_describe_response_topic_partitions_write(struct wire_
     wire_write_compact_array_len(w, m->partitions_count);
     for (int32_t i = 0; i < m->partitions_count; i++)
         wire_write_int32(w, m->partitions[i]);
-    uint32_t ntags = 0;
-    wire_write_uvarint(w, ntags);
+    wire_write_uint8(w, 0); /* empty tagged-field section */
 }
 
 void consumer_group_describe_response_assignment_init(struct consumer_group_describe_response_assignment *m)
@@ -213,8 +209,7 @@ static size_t consumer_group_describe_response_assignment_sz(int16_t version, co
     n += wire_compact_array_len_size(m->topic_partitions_count);
     for (int32_t i = 0; i < m->topic_partitions_count; i++)
         n += consumer_group_describe_response_topic_partitions_sz(version, &m->topic_partitions[i]);
-    uint32_t ntags = 0;
-    n += wire_uvarint_size(ntags);
+    n += 1; /* empty tagged-field section */
     return n;
 }
 
@@ -226,8 +221,7 @@ static void consumer_group_describe_response_assignment_write(struct wire_writer
     wire_write_compact_array_len(w, m->topic_partitions_count);
     for (int32_t i = 0; i < m->topic_partitions_count; i++)
         consumer_group_describe_response_topic_partitions_write(w, version, &m->topic_partitions[i]);
-    uint32_t ntags = 0;
-    wire_write_uvarint(w, ntags);
+    wire_write_uint8(w, 0); /* empty tagged-field section */
 }
 
 void consumer_group_describe_response_member_init(struct consumer_group_describe_response_member *m)
@@ -299,8 +293,7 @@ static size_t consumer_group_describe_response_member_sz(int16_t version, const 
     n += wire_compact_string_size(m->subscribed_topic_regex);
     n += consumer_group_describe_response_assignment_sz(version, &m->assignment);
     n += consumer_group_describe_response_assignment_sz(version, &m->target_assignment);
-    uint32_t ntags = 0;
-    n += wire_uvarint_size(ntags);
+    n += 1; /* empty tagged-field section */
     return n;
 }
 
@@ -326,8 +319,7 @@ static void consumer_group_describe_response_member_write(struct wire_writer *w,
     wire_write_compact_string(w, m->subscribed_topic_regex);
     consumer_group_describe_response_assignment_write(w, version, &m->assignment);
     consumer_group_describe_response_assignment_write(w, version, &m->target_assignment);
-    uint32_t ntags = 0;
-    wire_write_uvarint(w, ntags);
+    wire_write_uint8(w, 0); /* empty tagged-field section */
 }
 
 void consumer_group_describe_response_described_group_init(struct consumer_group_describe_response_described_group *m)
@@ -395,8 +387,7 @@ static size_t consumer_group_describe_response_described_group_sz(int16_t versio
     for (int32_t i = 0; i < m->members_count; i++)
         n += consumer_group_describe_response_member_sz(version, &m->members[i]);
     n += 4;
-    uint32_t ntags = 0;
-    n += wire_uvarint_size(ntags);
+    n += 1; /* empty tagged-field section */
     return n;
 }
 
@@ -419,8 +410,7 @@ static void consumer_group_describe_response_described_group_write(struct wire_w
     for (int32_t i = 0; i < m->members_count; i++)
         consumer_group_describe_response_member_write(w, version, &m->members[i]);
     wire_write_int32(w, m->authorized_operations);
-    uint32_t ntags = 0;
-    wire_write_uvarint(w, ntags);
+    wire_write_uint8(w, 0); /* empty tagged-field section */
 }
 
 void consumer_group_describe_response_init(struct consumer_group_describe_response *m)
@@ -464,8 +454,7 @@ static size_t consumer_group_describe_response_sz(int16_t version, const struct 
     n += wire_compact_array_len_size(m->groups_count);
     for (int32_t i = 0; i < m->groups_count; i++)
         n += consumer_group_describe_response_described_group_sz(version, &m->groups[i]);
-    uint32_t ntags = 0;
-    n += wire_uvarint_size(ntags);
+    n += 1; /* empty tagged-field section */
     return n;
 }
 
@@ -478,8 +467,7 @@ static void consumer_group_describe_response_write(struct wire_writer *w, int16_
     wire_write_compact_array_len(w, m->groups_count);
     for (int32_t i = 0; i < m->groups_count; i++)
         consumer_group_describe_response_described_group_write(w, version, &m->groups[i]);
-    uint32_t ntags = 0;
-    wire_write_uvarint(w, ntags);
+    wire_write_uint8(w, 0); /* empty tagged-field section */
 }
 
 int consumer_group_describe_response_decode(struct wire_reader *r, int16_t version, struct consumer_group_describe_response *m, struct arena *a)

@@ -60,8 +60,7 @@ static size_t consumer_group_heartbeat_request_topic_partitions_sz(int16_t versi
     n += 16;
     n += wire_compact_array_len_size(m->partitions_count);
     if (m->partitions_count > 0) n += (size_t)m->partitions_count * 4;
-    uint32_t ntags = 0;
-    n += wire_uvarint_size(ntags);
+    n += 1; /* empty tagged-field section */
     return n;
 }
 
@@ -74,8 +73,7 @@ static void consumer_group_heartbeat_request_topic_partitions_write(struct wire_
     wire_write_compact_array_len(w, m->partitions_count);
     for (int32_t i = 0; i < m->partitions_count; i++)
         wire_write_int32(w, m->partitions[i]);
-    uint32_t ntags = 0;
-    wire_write_uvarint(w, ntags);
+    wire_write_uint8(w, 0); /* empty tagged-field section */
 }
 
 void consumer_group_heartbeat_request_init(struct consumer_group_heartbeat_request *m)
@@ -166,8 +164,7 @@ static size_t consumer_group_heartbeat_request_sz(int16_t version, const struct 
     n += wire_compact_array_len_size(m->topic_partitions_count);
     for (int32_t i = 0; i < m->topic_partitions_count; i++)
         n += consumer_group_heartbeat_request_topic_partitions_sz(version, &m->topic_partitions[i]);
-    uint32_t ntags = 0;
-    n += wire_uvarint_size(ntags);
+    n += 1; /* empty tagged-field section */
     return n;
 }
 
@@ -196,8 +193,7 @@ static void consumer_group_heartbeat_request_write(struct wire_writer *w, int16_
     wire_write_compact_array_len(w, m->topic_partitions_count);
     for (int32_t i = 0; i < m->topic_partitions_count; i++)
         consumer_group_heartbeat_request_topic_partitions_write(w, version, &m->topic_partitions[i]);
-    uint32_t ntags = 0;
-    wire_write_uvarint(w, ntags);
+    wire_write_uint8(w, 0); /* empty tagged-field section */
 }
 
 int consumer_group_heartbeat_request_decode(struct wire_reader *r, int16_t version, struct consumer_group_heartbeat_request *m, struct arena *a)
@@ -266,8 +262,7 @@ static size_t consumer_group_heartbeat_response_topic_partitions_sz(int16_t vers
     n += 16;
     n += wire_compact_array_len_size(m->partitions_count);
     if (m->partitions_count > 0) n += (size_t)m->partitions_count * 4;
-    uint32_t ntags = 0;
-    n += wire_uvarint_size(ntags);
+    n += 1; /* empty tagged-field section */
     return n;
 }
 
@@ -280,8 +275,7 @@ static void consumer_group_heartbeat_response_topic_partitions_write(struct wire
     wire_write_compact_array_len(w, m->partitions_count);
     for (int32_t i = 0; i < m->partitions_count; i++)
         wire_write_int32(w, m->partitions[i]);
-    uint32_t ntags = 0;
-    wire_write_uvarint(w, ntags);
+    wire_write_uint8(w, 0); /* empty tagged-field section */
 }
 
 void consumer_group_heartbeat_response_assignment_init(struct consumer_group_heartbeat_response_assignment *m)
@@ -322,8 +316,7 @@ static size_t consumer_group_heartbeat_response_assignment_sz(int16_t version, c
     n += wire_compact_array_len_size(m->topic_partitions_count);
     for (int32_t i = 0; i < m->topic_partitions_count; i++)
         n += consumer_group_heartbeat_response_topic_partitions_sz(version, &m->topic_partitions[i]);
-    uint32_t ntags = 0;
-    n += wire_uvarint_size(ntags);
+    n += 1; /* empty tagged-field section */
     return n;
 }
 
@@ -335,8 +328,7 @@ static void consumer_group_heartbeat_response_assignment_write(struct wire_write
     wire_write_compact_array_len(w, m->topic_partitions_count);
     for (int32_t i = 0; i < m->topic_partitions_count; i++)
         consumer_group_heartbeat_response_topic_partitions_write(w, version, &m->topic_partitions[i]);
-    uint32_t ntags = 0;
-    wire_write_uvarint(w, ntags);
+    wire_write_uint8(w, 0); /* empty tagged-field section */
 }
 
 void consumer_group_heartbeat_response_init(struct consumer_group_heartbeat_response *m)
@@ -388,8 +380,7 @@ static size_t consumer_group_heartbeat_response_sz(int16_t version, const struct
     n += 4;
     n += 1;
     if (m->assignment) n += consumer_group_heartbeat_response_assignment_sz(version, m->assignment);
-    uint32_t ntags = 0;
-    n += wire_uvarint_size(ntags);
+    n += 1; /* empty tagged-field section */
     return n;
 }
 
@@ -409,8 +400,7 @@ static void consumer_group_heartbeat_response_write(struct wire_writer *w, int16
         wire_write_int8(w, 1);
         consumer_group_heartbeat_response_assignment_write(w, version, m->assignment);
     }
-    uint32_t ntags = 0;
-    wire_write_uvarint(w, ntags);
+    wire_write_uint8(w, 0); /* empty tagged-field section */
 }
 
 int consumer_group_heartbeat_response_decode(struct wire_reader *r, int16_t version, struct consumer_group_heartbeat_response *m, struct arena *a)

@@ -45,8 +45,7 @@ static size_t controlled_shutdown_request_sz(int16_t version, const struct contr
         n += 8;
     }
     if (version >= 3) {
-        uint32_t ntags = 0;
-        n += wire_uvarint_size(ntags);
+        n += 1; /* empty tagged-field section */
     }
     return n;
 }
@@ -60,8 +59,7 @@ static void controlled_shutdown_request_write(struct wire_writer *w, int16_t ver
         wire_write_int64(w, m->broker_epoch);
     }
     if (version >= 3) {
-        uint32_t ntags = 0;
-        wire_write_uvarint(w, ntags);
+        wire_write_uint8(w, 0); /* empty tagged-field section */
     }
 }
 
@@ -119,8 +117,7 @@ static size_t controlled_shutdown_response_remaining_partition_sz(int16_t versio
     n += (version >= 3) ? wire_compact_string_size(m->topic_name) : wire_string_size(m->topic_name);
     n += 4;
     if (version >= 3) {
-        uint32_t ntags = 0;
-        n += wire_uvarint_size(ntags);
+        n += 1; /* empty tagged-field section */
     }
     return n;
 }
@@ -134,8 +131,7 @@ static void controlled_shutdown_response_remaining_partition_write(struct wire_w
     else wire_write_string(w, m->topic_name);
     wire_write_int32(w, m->partition_index);
     if (version >= 3) {
-        uint32_t ntags = 0;
-        wire_write_uvarint(w, ntags);
+        wire_write_uint8(w, 0); /* empty tagged-field section */
     }
 }
 
@@ -183,8 +179,7 @@ static size_t controlled_shutdown_response_sz(int16_t version, const struct cont
     for (int32_t i = 0; i < m->remaining_partitions_count; i++)
         n += controlled_shutdown_response_remaining_partition_sz(version, &m->remaining_partitions[i]);
     if (version >= 3) {
-        uint32_t ntags = 0;
-        n += wire_uvarint_size(ntags);
+        n += 1; /* empty tagged-field section */
     }
     return n;
 }
@@ -200,8 +195,7 @@ static void controlled_shutdown_response_write(struct wire_writer *w, int16_t ve
     for (int32_t i = 0; i < m->remaining_partitions_count; i++)
         controlled_shutdown_response_remaining_partition_write(w, version, &m->remaining_partitions[i]);
     if (version >= 3) {
-        uint32_t ntags = 0;
-        wire_write_uvarint(w, ntags);
+        wire_write_uint8(w, 0); /* empty tagged-field section */
     }
 }
 

@@ -49,8 +49,7 @@ static size_t controller_registration_request_listener_sz(int16_t version, const
     n += wire_compact_string_size(m->host);
     n += 2;
     n += 2;
-    uint32_t ntags = 0;
-    n += wire_uvarint_size(ntags);
+    n += 1; /* empty tagged-field section */
     return n;
 }
 
@@ -64,8 +63,7 @@ static void controller_registration_request_listener_write(struct wire_writer *w
     wire_write_compact_string(w, m->host);
     wire_write_uint16(w, m->port);
     wire_write_int16(w, m->security_protocol);
-    uint32_t ntags = 0;
-    wire_write_uvarint(w, ntags);
+    wire_write_uint8(w, 0); /* empty tagged-field section */
 }
 
 void controller_registration_request_feature_init(struct controller_registration_request_feature *m)
@@ -96,8 +94,7 @@ static size_t controller_registration_request_feature_sz(int16_t version, const 
     n += wire_compact_string_size(m->name);
     n += 2;
     n += 2;
-    uint32_t ntags = 0;
-    n += wire_uvarint_size(ntags);
+    n += 1; /* empty tagged-field section */
     return n;
 }
 
@@ -109,8 +106,7 @@ static void controller_registration_request_feature_write(struct wire_writer *w,
     wire_write_compact_string(w, m->name);
     wire_write_int16(w, m->min_supported_version);
     wire_write_int16(w, m->max_supported_version);
-    uint32_t ntags = 0;
-    wire_write_uvarint(w, ntags);
+    wire_write_uint8(w, 0); /* empty tagged-field section */
 }
 
 void controller_registration_request_init(struct controller_registration_request *m)
@@ -180,8 +176,7 @@ static size_t controller_registration_request_sz(int16_t version, const struct c
     n += wire_compact_array_len_size(m->features_count);
     for (int32_t i = 0; i < m->features_count; i++)
         n += controller_registration_request_feature_sz(version, &m->features[i]);
-    uint32_t ntags = 0;
-    n += wire_uvarint_size(ntags);
+    n += 1; /* empty tagged-field section */
     return n;
 }
 
@@ -200,8 +195,7 @@ static void controller_registration_request_write(struct wire_writer *w, int16_t
     wire_write_compact_array_len(w, m->features_count);
     for (int32_t i = 0; i < m->features_count; i++)
         controller_registration_request_feature_write(w, version, &m->features[i]);
-    uint32_t ntags = 0;
-    wire_write_uvarint(w, ntags);
+    wire_write_uint8(w, 0); /* empty tagged-field section */
 }
 
 int controller_registration_request_decode(struct wire_reader *r, int16_t version, struct controller_registration_request *m, struct arena *a)
@@ -257,8 +251,7 @@ static size_t controller_registration_response_sz(int16_t version, const struct 
     n += 4;
     n += 2;
     n += wire_compact_string_size(m->error_message);
-    uint32_t ntags = 0;
-    n += wire_uvarint_size(ntags);
+    n += 1; /* empty tagged-field section */
     return n;
 }
 
@@ -269,8 +262,7 @@ static void controller_registration_response_write(struct wire_writer *w, int16_
     wire_write_int32(w, m->throttle_time_ms);
     wire_write_int16(w, m->error_code);
     wire_write_compact_string(w, m->error_message);
-    uint32_t ntags = 0;
-    wire_write_uvarint(w, ntags);
+    wire_write_uint8(w, 0); /* empty tagged-field section */
 }
 
 int controller_registration_response_decode(struct wire_reader *r, int16_t version, struct controller_registration_response *m, struct arena *a)

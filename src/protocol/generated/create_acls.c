@@ -66,8 +66,7 @@ static size_t create_acls_request_acl_creation_sz(int16_t version, const struct 
     n += 1;
     n += 1;
     if (version >= 2) {
-        uint32_t ntags = 0;
-        n += wire_uvarint_size(ntags);
+        n += 1; /* empty tagged-field section */
     }
     return n;
 }
@@ -92,8 +91,7 @@ static void create_acls_request_acl_creation_write(struct wire_writer *w, int16_
     wire_write_int8(w, m->operation);
     wire_write_int8(w, m->permission_type);
     if (version >= 2) {
-        uint32_t ntags = 0;
-        wire_write_uvarint(w, ntags);
+        wire_write_uint8(w, 0); /* empty tagged-field section */
     }
 }
 
@@ -138,8 +136,7 @@ static size_t create_acls_request_sz(int16_t version, const struct create_acls_r
     for (int32_t i = 0; i < m->creations_count; i++)
         n += create_acls_request_acl_creation_sz(version, &m->creations[i]);
     if (version >= 2) {
-        uint32_t ntags = 0;
-        n += wire_uvarint_size(ntags);
+        n += 1; /* empty tagged-field section */
     }
     return n;
 }
@@ -154,8 +151,7 @@ static void create_acls_request_write(struct wire_writer *w, int16_t version, co
     for (int32_t i = 0; i < m->creations_count; i++)
         create_acls_request_acl_creation_write(w, version, &m->creations[i]);
     if (version >= 2) {
-        uint32_t ntags = 0;
-        wire_write_uvarint(w, ntags);
+        wire_write_uint8(w, 0); /* empty tagged-field section */
     }
 }
 
@@ -212,8 +208,7 @@ static size_t create_acls_response_acl_creation_result_sz(int16_t version, const
     n += 2;
     n += (version >= 2) ? wire_compact_string_size(m->error_message) : wire_string_size(m->error_message);
     if (version >= 2) {
-        uint32_t ntags = 0;
-        n += wire_uvarint_size(ntags);
+        n += 1; /* empty tagged-field section */
     }
     return n;
 }
@@ -226,8 +221,7 @@ static void create_acls_response_acl_creation_result_write(struct wire_writer *w
     if (version >= 2) wire_write_compact_string(w, m->error_message);
     else wire_write_string(w, m->error_message);
     if (version >= 2) {
-        uint32_t ntags = 0;
-        wire_write_uvarint(w, ntags);
+        wire_write_uint8(w, 0); /* empty tagged-field section */
     }
 }
 
@@ -275,8 +269,7 @@ static size_t create_acls_response_sz(int16_t version, const struct create_acls_
     for (int32_t i = 0; i < m->results_count; i++)
         n += create_acls_response_acl_creation_result_sz(version, &m->results[i]);
     if (version >= 2) {
-        uint32_t ntags = 0;
-        n += wire_uvarint_size(ntags);
+        n += 1; /* empty tagged-field section */
     }
     return n;
 }
@@ -292,8 +285,7 @@ static void create_acls_response_write(struct wire_writer *w, int16_t version, c
     for (int32_t i = 0; i < m->results_count; i++)
         create_acls_response_acl_creation_result_write(w, version, &m->results[i]);
     if (version >= 2) {
-        uint32_t ntags = 0;
-        wire_write_uvarint(w, ntags);
+        wire_write_uint8(w, 0); /* empty tagged-field section */
     }
 }
 

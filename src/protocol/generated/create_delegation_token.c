@@ -43,8 +43,7 @@ static size_t create_delegation_token_request_creatable_renewers_sz(int16_t vers
     n += (version >= 2) ? wire_compact_string_size(m->principal_type) : wire_string_size(m->principal_type);
     n += (version >= 2) ? wire_compact_string_size(m->principal_name) : wire_string_size(m->principal_name);
     if (version >= 2) {
-        uint32_t ntags = 0;
-        n += wire_uvarint_size(ntags);
+        n += 1; /* empty tagged-field section */
     }
     return n;
 }
@@ -60,8 +59,7 @@ static void create_delegation_token_request_creatable_renewers_write(struct wire
     if (version >= 2) wire_write_compact_string(w, m->principal_name);
     else wire_write_string(w, m->principal_name);
     if (version >= 2) {
-        uint32_t ntags = 0;
-        wire_write_uvarint(w, ntags);
+        wire_write_uint8(w, 0); /* empty tagged-field section */
     }
 }
 
@@ -125,8 +123,7 @@ static size_t create_delegation_token_request_sz(int16_t version, const struct c
         n += create_delegation_token_request_creatable_renewers_sz(version, &m->renewers[i]);
     n += 8;
     if (version >= 2) {
-        uint32_t ntags = 0;
-        n += wire_uvarint_size(ntags);
+        n += 1; /* empty tagged-field section */
     }
     return n;
 }
@@ -152,8 +149,7 @@ static void create_delegation_token_request_write(struct wire_writer *w, int16_t
         create_delegation_token_request_creatable_renewers_write(w, version, &m->renewers[i]);
     wire_write_int64(w, m->max_lifetime_ms);
     if (version >= 2) {
-        uint32_t ntags = 0;
-        wire_write_uvarint(w, ntags);
+        wire_write_uint8(w, 0); /* empty tagged-field section */
     }
 }
 
@@ -251,8 +247,7 @@ static size_t create_delegation_token_response_sz(int16_t version, const struct 
     n += (version >= 2) ? wire_compact_bytes_size(m->hmac) : wire_bytes_size(m->hmac);
     n += 4;
     if (version >= 2) {
-        uint32_t ntags = 0;
-        n += wire_uvarint_size(ntags);
+        n += 1; /* empty tagged-field section */
     }
     return n;
 }
@@ -289,8 +284,7 @@ static void create_delegation_token_response_write(struct wire_writer *w, int16_
     else wire_write_bytes(w, m->hmac);
     wire_write_int32(w, m->throttle_time_ms);
     if (version >= 2) {
-        uint32_t ntags = 0;
-        wire_write_uvarint(w, ntags);
+        wire_write_uint8(w, 0); /* empty tagged-field section */
     }
 }
 

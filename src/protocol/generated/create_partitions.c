@@ -60,8 +60,7 @@ static size_t create_partitions_request_create_partitions_assignment_sz(int16_t 
     n += (version >= 2) ? wire_compact_array_len_size(m->broker_ids_count) : 4;
     if (m->broker_ids_count > 0) n += (size_t)m->broker_ids_count * 4;
     if (version >= 2) {
-        uint32_t ntags = 0;
-        n += wire_uvarint_size(ntags);
+        n += 1; /* empty tagged-field section */
     }
     return n;
 }
@@ -76,8 +75,7 @@ static void create_partitions_request_create_partitions_assignment_write(struct 
     for (int32_t i = 0; i < m->broker_ids_count; i++)
         wire_write_int32(w, m->broker_ids[i]);
     if (version >= 2) {
-        uint32_t ntags = 0;
-        wire_write_uvarint(w, ntags);
+        wire_write_uint8(w, 0); /* empty tagged-field section */
     }
 }
 
@@ -128,8 +126,7 @@ static size_t create_partitions_request_create_partitions_topic_sz(int16_t versi
     for (int32_t i = 0; i < m->assignments_count; i++)
         n += create_partitions_request_create_partitions_assignment_sz(version, &m->assignments[i]);
     if (version >= 2) {
-        uint32_t ntags = 0;
-        n += wire_uvarint_size(ntags);
+        n += 1; /* empty tagged-field section */
     }
     return n;
 }
@@ -147,8 +144,7 @@ static void create_partitions_request_create_partitions_topic_write(struct wire_
     for (int32_t i = 0; i < m->assignments_count; i++)
         create_partitions_request_create_partitions_assignment_write(w, version, &m->assignments[i]);
     if (version >= 2) {
-        uint32_t ntags = 0;
-        wire_write_uvarint(w, ntags);
+        wire_write_uint8(w, 0); /* empty tagged-field section */
     }
 }
 
@@ -199,8 +195,7 @@ static size_t create_partitions_request_sz(int16_t version, const struct create_
     n += 4;
     n += 1;
     if (version >= 2) {
-        uint32_t ntags = 0;
-        n += wire_uvarint_size(ntags);
+        n += 1; /* empty tagged-field section */
     }
     return n;
 }
@@ -217,8 +212,7 @@ static void create_partitions_request_write(struct wire_writer *w, int16_t versi
     wire_write_int32(w, m->timeout_ms);
     wire_write_bool(w, m->validate_only);
     if (version >= 2) {
-        uint32_t ntags = 0;
-        wire_write_uvarint(w, ntags);
+        wire_write_uint8(w, 0); /* empty tagged-field section */
     }
 }
 
@@ -279,8 +273,7 @@ static size_t create_partitions_response_create_partitions_topic_result_sz(int16
     n += 2;
     n += (version >= 2) ? wire_compact_string_size(m->error_message) : wire_string_size(m->error_message);
     if (version >= 2) {
-        uint32_t ntags = 0;
-        n += wire_uvarint_size(ntags);
+        n += 1; /* empty tagged-field section */
     }
     return n;
 }
@@ -296,8 +289,7 @@ static void create_partitions_response_create_partitions_topic_result_write(stru
     if (version >= 2) wire_write_compact_string(w, m->error_message);
     else wire_write_string(w, m->error_message);
     if (version >= 2) {
-        uint32_t ntags = 0;
-        wire_write_uvarint(w, ntags);
+        wire_write_uint8(w, 0); /* empty tagged-field section */
     }
 }
 
@@ -345,8 +337,7 @@ static size_t create_partitions_response_sz(int16_t version, const struct create
     for (int32_t i = 0; i < m->results_count; i++)
         n += create_partitions_response_create_partitions_topic_result_sz(version, &m->results[i]);
     if (version >= 2) {
-        uint32_t ntags = 0;
-        n += wire_uvarint_size(ntags);
+        n += 1; /* empty tagged-field section */
     }
     return n;
 }
@@ -362,8 +353,7 @@ static void create_partitions_response_write(struct wire_writer *w, int16_t vers
     for (int32_t i = 0; i < m->results_count; i++)
         create_partitions_response_create_partitions_topic_result_write(w, version, &m->results[i]);
     if (version >= 2) {
-        uint32_t ntags = 0;
-        wire_write_uvarint(w, ntags);
+        wire_write_uint8(w, 0); /* empty tagged-field section */
     }
 }
 

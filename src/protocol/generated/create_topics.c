@@ -69,8 +69,7 @@ static size_t create_topics_request_creatable_replica_assignment_sz(int16_t vers
     n += (version >= 5) ? wire_compact_array_len_size(m->broker_ids_count) : 4;
     if (m->broker_ids_count > 0) n += (size_t)m->broker_ids_count * 4;
     if (version >= 5) {
-        uint32_t ntags = 0;
-        n += wire_uvarint_size(ntags);
+        n += 1; /* empty tagged-field section */
     }
     return n;
 }
@@ -86,8 +85,7 @@ static void create_topics_request_creatable_replica_assignment_write(struct wire
     for (int32_t i = 0; i < m->broker_ids_count; i++)
         wire_write_int32(w, m->broker_ids[i]);
     if (version >= 5) {
-        uint32_t ntags = 0;
-        wire_write_uvarint(w, ntags);
+        wire_write_uint8(w, 0); /* empty tagged-field section */
     }
 }
 
@@ -119,8 +117,7 @@ static size_t create_topics_request_creatable_topic_config_sz(int16_t version, c
     n += (version >= 5) ? wire_compact_string_size(m->name) : wire_string_size(m->name);
     n += (version >= 5) ? wire_compact_string_size(m->value) : wire_string_size(m->value);
     if (version >= 5) {
-        uint32_t ntags = 0;
-        n += wire_uvarint_size(ntags);
+        n += 1; /* empty tagged-field section */
     }
     return n;
 }
@@ -135,8 +132,7 @@ static void create_topics_request_creatable_topic_config_write(struct wire_write
     if (version >= 5) wire_write_compact_string(w, m->value);
     else wire_write_string(w, m->value);
     if (version >= 5) {
-        uint32_t ntags = 0;
-        wire_write_uvarint(w, ntags);
+        wire_write_uint8(w, 0); /* empty tagged-field section */
     }
 }
 
@@ -211,8 +207,7 @@ static size_t create_topics_request_creatable_topic_sz(int16_t version, const st
     for (int32_t i = 0; i < m->configs_count; i++)
         n += create_topics_request_creatable_topic_config_sz(version, &m->configs[i]);
     if (version >= 5) {
-        uint32_t ntags = 0;
-        n += wire_uvarint_size(ntags);
+        n += 1; /* empty tagged-field section */
     }
     return n;
 }
@@ -237,8 +232,7 @@ static void create_topics_request_creatable_topic_write(struct wire_writer *w, i
     for (int32_t i = 0; i < m->configs_count; i++)
         create_topics_request_creatable_topic_config_write(w, version, &m->configs[i]);
     if (version >= 5) {
-        uint32_t ntags = 0;
-        wire_write_uvarint(w, ntags);
+        wire_write_uint8(w, 0); /* empty tagged-field section */
     }
 }
 
@@ -293,8 +287,7 @@ static size_t create_topics_request_sz(int16_t version, const struct create_topi
         n += 1;
     }
     if (version >= 5) {
-        uint32_t ntags = 0;
-        n += wire_uvarint_size(ntags);
+        n += 1; /* empty tagged-field section */
     }
     return n;
 }
@@ -313,8 +306,7 @@ static void create_topics_request_write(struct wire_writer *w, int16_t version, 
         wire_write_bool(w, m->validate_only);
     }
     if (version >= 5) {
-        uint32_t ntags = 0;
-        wire_write_uvarint(w, ntags);
+        wire_write_uint8(w, 0); /* empty tagged-field section */
     }
 }
 
@@ -402,8 +394,7 @@ static size_t create_topics_response_creatable_topic_configs_sz(int16_t version,
         n += 1;
     }
     if (version >= 5) {
-        uint32_t ntags = 0;
-        n += wire_uvarint_size(ntags);
+        n += 1; /* empty tagged-field section */
     }
     return n;
 }
@@ -432,8 +423,7 @@ static void create_topics_response_creatable_topic_configs_write(struct wire_wri
         wire_write_bool(w, m->is_sensitive);
     }
     if (version >= 5) {
-        uint32_t ntags = 0;
-        wire_write_uvarint(w, ntags);
+        wire_write_uint8(w, 0); /* empty tagged-field section */
     }
 }
 
@@ -638,8 +628,7 @@ static size_t create_topics_response_sz(int16_t version, const struct create_top
     for (int32_t i = 0; i < m->topics_count; i++)
         n += create_topics_response_creatable_topic_result_sz(version, &m->topics[i]);
     if (version >= 5) {
-        uint32_t ntags = 0;
-        n += wire_uvarint_size(ntags);
+        n += 1; /* empty tagged-field section */
     }
     return n;
 }
@@ -657,8 +646,7 @@ static void create_topics_response_write(struct wire_writer *w, int16_t version,
     for (int32_t i = 0; i < m->topics_count; i++)
         create_topics_response_creatable_topic_result_write(w, version, &m->topics[i]);
     if (version >= 5) {
-        uint32_t ntags = 0;
-        wire_write_uvarint(w, ntags);
+        wire_write_uint8(w, 0); /* empty tagged-field section */
     }
 }
 

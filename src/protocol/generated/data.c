@@ -413,8 +413,7 @@ static size_t default_principal_data_sz(int16_t version, const struct default_pr
     n += wire_compact_string_size(m->type);
     n += wire_compact_string_size(m->name);
     n += 1;
-    uint32_t ntags = 0;
-    n += wire_uvarint_size(ntags);
+    n += 1; /* empty tagged-field section */
     return n;
 }
 
@@ -427,8 +426,7 @@ static void default_principal_data_write(struct wire_writer *w, int16_t version,
     if (m->name.len < 0) wire_writer_fail(w, WIRE_ERR_INVALID);
     wire_write_compact_string(w, m->name);
     wire_write_bool(w, m->token_authenticated);
-    uint32_t ntags = 0;
-    wire_write_uvarint(w, ntags);
+    wire_write_uint8(w, 0); /* empty tagged-field section */
 }
 
 int default_principal_data_decode(struct wire_reader *r, int16_t version, struct default_principal_data *m, struct arena *a)
@@ -481,8 +479,7 @@ static size_t k_raft_version_record_sz(int16_t version, const struct k_raft_vers
     (void)m;
     n += 2;
     n += 2;
-    uint32_t ntags = 0;
-    n += wire_uvarint_size(ntags);
+    n += 1; /* empty tagged-field section */
     return n;
 }
 
@@ -492,8 +489,7 @@ static void k_raft_version_record_write(struct wire_writer *w, int16_t version, 
     (void)m;
     wire_write_int16(w, m->version);
     wire_write_int16(w, m->k_raft_version);
-    uint32_t ntags = 0;
-    wire_write_uvarint(w, ntags);
+    wire_write_uint8(w, 0); /* empty tagged-field section */
 }
 
 int k_raft_version_record_decode(struct wire_reader *r, int16_t version, struct k_raft_version_record *m, struct arena *a)
@@ -550,8 +546,7 @@ static size_t leader_change_message_voter_sz(int16_t version, const struct leade
     if (version >= 1) {
         n += 16;
     }
-    uint32_t ntags = 0;
-    n += wire_uvarint_size(ntags);
+    n += 1; /* empty tagged-field section */
     return n;
 }
 
@@ -563,8 +558,7 @@ static void leader_change_message_voter_write(struct wire_writer *w, int16_t ver
     if (version >= 1) {
         wire_write_uuid(w, m->voter_directory_id);
     }
-    uint32_t ntags = 0;
-    wire_write_uvarint(w, ntags);
+    wire_write_uint8(w, 0); /* empty tagged-field section */
 }
 
 void leader_change_message_init(struct leader_change_message *m)
@@ -631,8 +625,7 @@ static size_t leader_change_message_sz(int16_t version, const struct leader_chan
     n += wire_compact_array_len_size(m->granting_voters_count);
     for (int32_t i = 0; i < m->granting_voters_count; i++)
         n += leader_change_message_voter_sz(version, &m->granting_voters[i]);
-    uint32_t ntags = 0;
-    n += wire_uvarint_size(ntags);
+    n += 1; /* empty tagged-field section */
     return n;
 }
 
@@ -650,8 +643,7 @@ static void leader_change_message_write(struct wire_writer *w, int16_t version, 
     wire_write_compact_array_len(w, m->granting_voters_count);
     for (int32_t i = 0; i < m->granting_voters_count; i++)
         leader_change_message_voter_write(w, version, &m->granting_voters[i]);
-    uint32_t ntags = 0;
-    wire_write_uvarint(w, ntags);
+    wire_write_uint8(w, 0); /* empty tagged-field section */
 }
 
 int leader_change_message_decode(struct wire_reader *r, int16_t version, struct leader_change_message *m, struct arena *a)
@@ -701,8 +693,7 @@ static size_t snapshot_footer_record_sz(int16_t version, const struct snapshot_f
     (void)version;
     (void)m;
     n += 2;
-    uint32_t ntags = 0;
-    n += wire_uvarint_size(ntags);
+    n += 1; /* empty tagged-field section */
     return n;
 }
 
@@ -711,8 +702,7 @@ static void snapshot_footer_record_write(struct wire_writer *w, int16_t version,
     (void)version;
     (void)m;
     wire_write_int16(w, m->version);
-    uint32_t ntags = 0;
-    wire_write_uvarint(w, ntags);
+    wire_write_uint8(w, 0); /* empty tagged-field section */
 }
 
 int snapshot_footer_record_decode(struct wire_reader *r, int16_t version, struct snapshot_footer_record *m, struct arena *a)
@@ -765,8 +755,7 @@ static size_t snapshot_header_record_sz(int16_t version, const struct snapshot_h
     (void)m;
     n += 2;
     n += 8;
-    uint32_t ntags = 0;
-    n += wire_uvarint_size(ntags);
+    n += 1; /* empty tagged-field section */
     return n;
 }
 
@@ -776,8 +765,7 @@ static void snapshot_header_record_write(struct wire_writer *w, int16_t version,
     (void)m;
     wire_write_int16(w, m->version);
     wire_write_int64(w, m->last_contained_log_timestamp);
-    uint32_t ntags = 0;
-    wire_write_uvarint(w, ntags);
+    wire_write_uint8(w, 0); /* empty tagged-field section */
 }
 
 int snapshot_header_record_decode(struct wire_reader *r, int16_t version, struct snapshot_header_record *m, struct arena *a)
@@ -835,8 +823,7 @@ static size_t voters_record_endpoint_sz(int16_t version, const struct voters_rec
     n += wire_compact_string_size(m->name);
     n += wire_compact_string_size(m->host);
     n += 2;
-    uint32_t ntags = 0;
-    n += wire_uvarint_size(ntags);
+    n += 1; /* empty tagged-field section */
     return n;
 }
 
@@ -849,8 +836,7 @@ static void voters_record_endpoint_write(struct wire_writer *w, int16_t version,
     if (m->host.len < 0) wire_writer_fail(w, WIRE_ERR_INVALID);
     wire_write_compact_string(w, m->host);
     wire_write_uint16(w, m->port);
-    uint32_t ntags = 0;
-    wire_write_uvarint(w, ntags);
+    wire_write_uint8(w, 0); /* empty tagged-field section */
 }
 
 void voters_record_k_raft_version_feature_init(struct voters_record_k_raft_version_feature *m)
@@ -877,8 +863,7 @@ static size_t voters_record_k_raft_version_feature_sz(int16_t version, const str
     (void)m;
     n += 2;
     n += 2;
-    uint32_t ntags = 0;
-    n += wire_uvarint_size(ntags);
+    n += 1; /* empty tagged-field section */
     return n;
 }
 
@@ -888,8 +873,7 @@ static void voters_record_k_raft_version_feature_write(struct wire_writer *w, in
     (void)m;
     wire_write_int16(w, m->min_supported_version);
     wire_write_int16(w, m->max_supported_version);
-    uint32_t ntags = 0;
-    wire_write_uvarint(w, ntags);
+    wire_write_uint8(w, 0); /* empty tagged-field section */
 }
 
 void voters_record_voter_init(struct voters_record_voter *m)
@@ -939,8 +923,7 @@ static size_t voters_record_voter_sz(int16_t version, const struct voters_record
     for (int32_t i = 0; i < m->endpoints_count; i++)
         n += voters_record_endpoint_sz(version, &m->endpoints[i]);
     n += voters_record_k_raft_version_feature_sz(version, &m->k_raft_version_feature);
-    uint32_t ntags = 0;
-    n += wire_uvarint_size(ntags);
+    n += 1; /* empty tagged-field section */
     return n;
 }
 
@@ -955,8 +938,7 @@ static void voters_record_voter_write(struct wire_writer *w, int16_t version, co
     for (int32_t i = 0; i < m->endpoints_count; i++)
         voters_record_endpoint_write(w, version, &m->endpoints[i]);
     voters_record_k_raft_version_feature_write(w, version, &m->k_raft_version_feature);
-    uint32_t ntags = 0;
-    wire_write_uvarint(w, ntags);
+    wire_write_uint8(w, 0); /* empty tagged-field section */
 }
 
 void voters_record_init(struct voters_record *m)
@@ -1000,8 +982,7 @@ static size_t voters_record_sz(int16_t version, const struct voters_record *m)
     n += wire_compact_array_len_size(m->voters_count);
     for (int32_t i = 0; i < m->voters_count; i++)
         n += voters_record_voter_sz(version, &m->voters[i]);
-    uint32_t ntags = 0;
-    n += wire_uvarint_size(ntags);
+    n += 1; /* empty tagged-field section */
     return n;
 }
 
@@ -1014,8 +995,7 @@ static void voters_record_write(struct wire_writer *w, int16_t version, const st
     wire_write_compact_array_len(w, m->voters_count);
     for (int32_t i = 0; i < m->voters_count; i++)
         voters_record_voter_write(w, version, &m->voters[i]);
-    uint32_t ntags = 0;
-    wire_write_uvarint(w, ntags);
+    wire_write_uint8(w, 0); /* empty tagged-field section */
 }
 
 int voters_record_decode(struct wire_reader *r, int16_t version, struct voters_record *m, struct arena *a)

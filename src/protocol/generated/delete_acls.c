@@ -66,8 +66,7 @@ static size_t delete_acls_request_delete_acls_filter_sz(int16_t version, const s
     n += 1;
     n += 1;
     if (version >= 2) {
-        uint32_t ntags = 0;
-        n += wire_uvarint_size(ntags);
+        n += 1; /* empty tagged-field section */
     }
     return n;
 }
@@ -89,8 +88,7 @@ static void delete_acls_request_delete_acls_filter_write(struct wire_writer *w, 
     wire_write_int8(w, m->operation);
     wire_write_int8(w, m->permission_type);
     if (version >= 2) {
-        uint32_t ntags = 0;
-        wire_write_uvarint(w, ntags);
+        wire_write_uint8(w, 0); /* empty tagged-field section */
     }
 }
 
@@ -135,8 +133,7 @@ static size_t delete_acls_request_sz(int16_t version, const struct delete_acls_r
     for (int32_t i = 0; i < m->filters_count; i++)
         n += delete_acls_request_delete_acls_filter_sz(version, &m->filters[i]);
     if (version >= 2) {
-        uint32_t ntags = 0;
-        n += wire_uvarint_size(ntags);
+        n += 1; /* empty tagged-field section */
     }
     return n;
 }
@@ -151,8 +148,7 @@ static void delete_acls_request_write(struct wire_writer *w, int16_t version, co
     for (int32_t i = 0; i < m->filters_count; i++)
         delete_acls_request_delete_acls_filter_write(w, version, &m->filters[i]);
     if (version >= 2) {
-        uint32_t ntags = 0;
-        wire_write_uvarint(w, ntags);
+        wire_write_uint8(w, 0); /* empty tagged-field section */
     }
 }
 
@@ -237,8 +233,7 @@ static size_t delete_acls_response_delete_acls_matching_acl_sz(int16_t version, 
     n += 1;
     n += 1;
     if (version >= 2) {
-        uint32_t ntags = 0;
-        n += wire_uvarint_size(ntags);
+        n += 1; /* empty tagged-field section */
     }
     return n;
 }
@@ -266,8 +261,7 @@ static void delete_acls_response_delete_acls_matching_acl_write(struct wire_writ
     wire_write_int8(w, m->operation);
     wire_write_int8(w, m->permission_type);
     if (version >= 2) {
-        uint32_t ntags = 0;
-        wire_write_uvarint(w, ntags);
+        wire_write_uint8(w, 0); /* empty tagged-field section */
     }
 }
 
@@ -318,8 +312,7 @@ static size_t delete_acls_response_delete_acls_filter_result_sz(int16_t version,
     for (int32_t i = 0; i < m->matching_acls_count; i++)
         n += delete_acls_response_delete_acls_matching_acl_sz(version, &m->matching_acls[i]);
     if (version >= 2) {
-        uint32_t ntags = 0;
-        n += wire_uvarint_size(ntags);
+        n += 1; /* empty tagged-field section */
     }
     return n;
 }
@@ -337,8 +330,7 @@ static void delete_acls_response_delete_acls_filter_result_write(struct wire_wri
     for (int32_t i = 0; i < m->matching_acls_count; i++)
         delete_acls_response_delete_acls_matching_acl_write(w, version, &m->matching_acls[i]);
     if (version >= 2) {
-        uint32_t ntags = 0;
-        wire_write_uvarint(w, ntags);
+        wire_write_uint8(w, 0); /* empty tagged-field section */
     }
 }
 
@@ -386,8 +378,7 @@ static size_t delete_acls_response_sz(int16_t version, const struct delete_acls_
     for (int32_t i = 0; i < m->filter_results_count; i++)
         n += delete_acls_response_delete_acls_filter_result_sz(version, &m->filter_results[i]);
     if (version >= 2) {
-        uint32_t ntags = 0;
-        n += wire_uvarint_size(ntags);
+        n += 1; /* empty tagged-field section */
     }
     return n;
 }
@@ -403,8 +394,7 @@ static void delete_acls_response_write(struct wire_writer *w, int16_t version, c
     for (int32_t i = 0; i < m->filter_results_count; i++)
         delete_acls_response_delete_acls_filter_result_write(w, version, &m->filter_results[i]);
     if (version >= 2) {
-        uint32_t ntags = 0;
-        wire_write_uvarint(w, ntags);
+        wire_write_uint8(w, 0); /* empty tagged-field section */
     }
 }
 

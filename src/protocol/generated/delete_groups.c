@@ -56,8 +56,7 @@ static size_t delete_groups_request_sz(int16_t version, const struct delete_grou
     for (int32_t i = 0; i < m->groups_names_count; i++)
         n += (version >= 2) ? wire_compact_string_size(m->groups_names[i]) : wire_string_size(m->groups_names[i]);
     if (version >= 2) {
-        uint32_t ntags = 0;
-        n += wire_uvarint_size(ntags);
+        n += 1; /* empty tagged-field section */
     }
     return n;
 }
@@ -75,8 +74,7 @@ static void delete_groups_request_write(struct wire_writer *w, int16_t version, 
             else wire_write_string(w, m->groups_names[i]);
         }
     if (version >= 2) {
-        uint32_t ntags = 0;
-        wire_write_uvarint(w, ntags);
+        wire_write_uint8(w, 0); /* empty tagged-field section */
     }
 }
 
@@ -134,8 +132,7 @@ static size_t delete_groups_response_deletable_group_result_sz(int16_t version, 
     n += (version >= 2) ? wire_compact_string_size(m->group_id) : wire_string_size(m->group_id);
     n += 2;
     if (version >= 2) {
-        uint32_t ntags = 0;
-        n += wire_uvarint_size(ntags);
+        n += 1; /* empty tagged-field section */
     }
     return n;
 }
@@ -149,8 +146,7 @@ static void delete_groups_response_deletable_group_result_write(struct wire_writ
     else wire_write_string(w, m->group_id);
     wire_write_int16(w, m->error_code);
     if (version >= 2) {
-        uint32_t ntags = 0;
-        wire_write_uvarint(w, ntags);
+        wire_write_uint8(w, 0); /* empty tagged-field section */
     }
 }
 
@@ -198,8 +194,7 @@ static size_t delete_groups_response_sz(int16_t version, const struct delete_gro
     for (int32_t i = 0; i < m->results_count; i++)
         n += delete_groups_response_deletable_group_result_sz(version, &m->results[i]);
     if (version >= 2) {
-        uint32_t ntags = 0;
-        n += wire_uvarint_size(ntags);
+        n += 1; /* empty tagged-field section */
     }
     return n;
 }
@@ -215,8 +210,7 @@ static void delete_groups_response_write(struct wire_writer *w, int16_t version,
     for (int32_t i = 0; i < m->results_count; i++)
         delete_groups_response_deletable_group_result_write(w, version, &m->results[i]);
     if (version >= 2) {
-        uint32_t ntags = 0;
-        wire_write_uvarint(w, ntags);
+        wire_write_uint8(w, 0); /* empty tagged-field section */
     }
 }
 

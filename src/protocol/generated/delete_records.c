@@ -50,8 +50,7 @@ static size_t delete_records_request_delete_records_partition_sz(int16_t version
     n += 4;
     n += 8;
     if (version >= 2) {
-        uint32_t ntags = 0;
-        n += wire_uvarint_size(ntags);
+        n += 1; /* empty tagged-field section */
     }
     return n;
 }
@@ -63,8 +62,7 @@ static void delete_records_request_delete_records_partition_write(struct wire_wr
     wire_write_int32(w, m->partition_index);
     wire_write_int64(w, m->offset);
     if (version >= 2) {
-        uint32_t ntags = 0;
-        wire_write_uvarint(w, ntags);
+        wire_write_uint8(w, 0); /* empty tagged-field section */
     }
 }
 
@@ -113,8 +111,7 @@ static size_t delete_records_request_delete_records_topic_sz(int16_t version, co
     for (int32_t i = 0; i < m->partitions_count; i++)
         n += delete_records_request_delete_records_partition_sz(version, &m->partitions[i]);
     if (version >= 2) {
-        uint32_t ntags = 0;
-        n += wire_uvarint_size(ntags);
+        n += 1; /* empty tagged-field section */
     }
     return n;
 }
@@ -132,8 +129,7 @@ static void delete_records_request_delete_records_topic_write(struct wire_writer
     for (int32_t i = 0; i < m->partitions_count; i++)
         delete_records_request_delete_records_partition_write(w, version, &m->partitions[i]);
     if (version >= 2) {
-        uint32_t ntags = 0;
-        wire_write_uvarint(w, ntags);
+        wire_write_uint8(w, 0); /* empty tagged-field section */
     }
 }
 
@@ -181,8 +177,7 @@ static size_t delete_records_request_sz(int16_t version, const struct delete_rec
         n += delete_records_request_delete_records_topic_sz(version, &m->topics[i]);
     n += 4;
     if (version >= 2) {
-        uint32_t ntags = 0;
-        n += wire_uvarint_size(ntags);
+        n += 1; /* empty tagged-field section */
     }
     return n;
 }
@@ -198,8 +193,7 @@ static void delete_records_request_write(struct wire_writer *w, int16_t version,
         delete_records_request_delete_records_topic_write(w, version, &m->topics[i]);
     wire_write_int32(w, m->timeout_ms);
     if (version >= 2) {
-        uint32_t ntags = 0;
-        wire_write_uvarint(w, ntags);
+        wire_write_uint8(w, 0); /* empty tagged-field section */
     }
 }
 
@@ -259,8 +253,7 @@ static size_t delete_records_response_delete_records_partition_result_sz(int16_t
     n += 8;
     n += 2;
     if (version >= 2) {
-        uint32_t ntags = 0;
-        n += wire_uvarint_size(ntags);
+        n += 1; /* empty tagged-field section */
     }
     return n;
 }
@@ -273,8 +266,7 @@ static void delete_records_response_delete_records_partition_result_write(struct
     wire_write_int64(w, m->low_watermark);
     wire_write_int16(w, m->error_code);
     if (version >= 2) {
-        uint32_t ntags = 0;
-        wire_write_uvarint(w, ntags);
+        wire_write_uint8(w, 0); /* empty tagged-field section */
     }
 }
 
@@ -323,8 +315,7 @@ static size_t delete_records_response_delete_records_topic_result_sz(int16_t ver
     for (int32_t i = 0; i < m->partitions_count; i++)
         n += delete_records_response_delete_records_partition_result_sz(version, &m->partitions[i]);
     if (version >= 2) {
-        uint32_t ntags = 0;
-        n += wire_uvarint_size(ntags);
+        n += 1; /* empty tagged-field section */
     }
     return n;
 }
@@ -342,8 +333,7 @@ static void delete_records_response_delete_records_topic_result_write(struct wir
     for (int32_t i = 0; i < m->partitions_count; i++)
         delete_records_response_delete_records_partition_result_write(w, version, &m->partitions[i]);
     if (version >= 2) {
-        uint32_t ntags = 0;
-        wire_write_uvarint(w, ntags);
+        wire_write_uint8(w, 0); /* empty tagged-field section */
     }
 }
 
@@ -391,8 +381,7 @@ static size_t delete_records_response_sz(int16_t version, const struct delete_re
     for (int32_t i = 0; i < m->topics_count; i++)
         n += delete_records_response_delete_records_topic_result_sz(version, &m->topics[i]);
     if (version >= 2) {
-        uint32_t ntags = 0;
-        n += wire_uvarint_size(ntags);
+        n += 1; /* empty tagged-field section */
     }
     return n;
 }
@@ -408,8 +397,7 @@ static void delete_records_response_write(struct wire_writer *w, int16_t version
     for (int32_t i = 0; i < m->topics_count; i++)
         delete_records_response_delete_records_topic_result_write(w, version, &m->topics[i]);
     if (version >= 2) {
-        uint32_t ntags = 0;
-        wire_write_uvarint(w, ntags);
+        wire_write_uint8(w, 0); /* empty tagged-field section */
     }
 }
 

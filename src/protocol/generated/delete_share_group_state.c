@@ -44,8 +44,7 @@ static size_t delete_share_group_state_request_partition_data_sz(int16_t version
     (void)version;
     (void)m;
     n += 4;
-    uint32_t ntags = 0;
-    n += wire_uvarint_size(ntags);
+    n += 1; /* empty tagged-field section */
     return n;
 }
 
@@ -54,8 +53,7 @@ static void delete_share_group_state_request_partition_data_write(struct wire_wr
     (void)version;
     (void)m;
     wire_write_int32(w, m->partition);
-    uint32_t ntags = 0;
-    wire_write_uvarint(w, ntags);
+    wire_write_uint8(w, 0); /* empty tagged-field section */
 }
 
 void delete_share_group_state_request_delete_state_data_init(struct delete_share_group_state_request_delete_state_data *m)
@@ -99,8 +97,7 @@ static size_t delete_share_group_state_request_delete_state_data_sz(int16_t vers
     n += wire_compact_array_len_size(m->partitions_count);
     for (int32_t i = 0; i < m->partitions_count; i++)
         n += delete_share_group_state_request_partition_data_sz(version, &m->partitions[i]);
-    uint32_t ntags = 0;
-    n += wire_uvarint_size(ntags);
+    n += 1; /* empty tagged-field section */
     return n;
 }
 
@@ -113,8 +110,7 @@ static void delete_share_group_state_request_delete_state_data_write(struct wire
     wire_write_compact_array_len(w, m->partitions_count);
     for (int32_t i = 0; i < m->partitions_count; i++)
         delete_share_group_state_request_partition_data_write(w, version, &m->partitions[i]);
-    uint32_t ntags = 0;
-    wire_write_uvarint(w, ntags);
+    wire_write_uint8(w, 0); /* empty tagged-field section */
 }
 
 void delete_share_group_state_request_init(struct delete_share_group_state_request *m)
@@ -159,8 +155,7 @@ static size_t delete_share_group_state_request_sz(int16_t version, const struct 
     n += wire_compact_array_len_size(m->topics_count);
     for (int32_t i = 0; i < m->topics_count; i++)
         n += delete_share_group_state_request_delete_state_data_sz(version, &m->topics[i]);
-    uint32_t ntags = 0;
-    n += wire_uvarint_size(ntags);
+    n += 1; /* empty tagged-field section */
     return n;
 }
 
@@ -174,8 +169,7 @@ static void delete_share_group_state_request_write(struct wire_writer *w, int16_
     wire_write_compact_array_len(w, m->topics_count);
     for (int32_t i = 0; i < m->topics_count; i++)
         delete_share_group_state_request_delete_state_data_write(w, version, &m->topics[i]);
-    uint32_t ntags = 0;
-    wire_write_uvarint(w, ntags);
+    wire_write_uint8(w, 0); /* empty tagged-field section */
 }
 
 int delete_share_group_state_request_decode(struct wire_reader *r, int16_t version, struct delete_share_group_state_request *m, struct arena *a)
@@ -231,8 +225,7 @@ static size_t delete_share_group_state_response_partition_result_sz(int16_t vers
     n += 4;
     n += 2;
     n += wire_compact_string_size(m->error_message);
-    uint32_t ntags = 0;
-    n += wire_uvarint_size(ntags);
+    n += 1; /* empty tagged-field section */
     return n;
 }
 
@@ -243,8 +236,7 @@ static void delete_share_group_state_response_partition_result_write(struct wire
     wire_write_int32(w, m->partition);
     wire_write_int16(w, m->error_code);
     wire_write_compact_string(w, m->error_message);
-    uint32_t ntags = 0;
-    wire_write_uvarint(w, ntags);
+    wire_write_uint8(w, 0); /* empty tagged-field section */
 }
 
 void delete_share_group_state_response_delete_state_result_init(struct delete_share_group_state_response_delete_state_result *m)
@@ -288,8 +280,7 @@ static size_t delete_share_group_state_response_delete_state_result_sz(int16_t v
     n += wire_compact_array_len_size(m->partitions_count);
     for (int32_t i = 0; i < m->partitions_count; i++)
         n += delete_share_group_state_response_partition_result_sz(version, &m->partitions[i]);
-    uint32_t ntags = 0;
-    n += wire_uvarint_size(ntags);
+    n += 1; /* empty tagged-field section */
     return n;
 }
 
@@ -302,8 +293,7 @@ static void delete_share_group_state_response_delete_state_result_write(struct w
     wire_write_compact_array_len(w, m->partitions_count);
     for (int32_t i = 0; i < m->partitions_count; i++)
         delete_share_group_state_response_partition_result_write(w, version, &m->partitions[i]);
-    uint32_t ntags = 0;
-    wire_write_uvarint(w, ntags);
+    wire_write_uint8(w, 0); /* empty tagged-field section */
 }
 
 void delete_share_group_state_response_init(struct delete_share_group_state_response *m)
@@ -344,8 +334,7 @@ static size_t delete_share_group_state_response_sz(int16_t version, const struct
     n += wire_compact_array_len_size(m->results_count);
     for (int32_t i = 0; i < m->results_count; i++)
         n += delete_share_group_state_response_delete_state_result_sz(version, &m->results[i]);
-    uint32_t ntags = 0;
-    n += wire_uvarint_size(ntags);
+    n += 1; /* empty tagged-field section */
     return n;
 }
 
@@ -357,8 +346,7 @@ static void delete_share_group_state_response_write(struct wire_writer *w, int16
     wire_write_compact_array_len(w, m->results_count);
     for (int32_t i = 0; i < m->results_count; i++)
         delete_share_group_state_response_delete_state_result_write(w, version, &m->results[i]);
-    uint32_t ntags = 0;
-    wire_write_uvarint(w, ntags);
+    wire_write_uint8(w, 0); /* empty tagged-field section */
 }
 
 int delete_share_group_state_response_decode(struct wire_reader *r, int16_t version, struct delete_share_group_state_response *m, struct arena *a)

@@ -53,8 +53,7 @@ static size_t delete_topics_request_delete_topic_state_sz(int16_t version, const
         n += 16;
     }
     if (version >= 4) {
-        uint32_t ntags = 0;
-        n += wire_uvarint_size(ntags);
+        n += 1; /* empty tagged-field section */
     }
     return n;
 }
@@ -72,8 +71,7 @@ static void delete_topics_request_delete_topic_state_write(struct wire_writer *w
         wire_write_uuid(w, m->topic_id);
     }
     if (version >= 4) {
-        uint32_t ntags = 0;
-        wire_write_uvarint(w, ntags);
+        wire_write_uint8(w, 0); /* empty tagged-field section */
     }
 }
 
@@ -150,8 +148,7 @@ static size_t delete_topics_request_sz(int16_t version, const struct delete_topi
     }
     n += 4;
     if (version >= 4) {
-        uint32_t ntags = 0;
-        n += wire_uvarint_size(ntags);
+        n += 1; /* empty tagged-field section */
     }
     return n;
 }
@@ -179,8 +176,7 @@ static void delete_topics_request_write(struct wire_writer *w, int16_t version, 
     }
     wire_write_int32(w, m->timeout_ms);
     if (version >= 4) {
-        uint32_t ntags = 0;
-        wire_write_uvarint(w, ntags);
+        wire_write_uint8(w, 0); /* empty tagged-field section */
     }
 }
 
@@ -253,8 +249,7 @@ static size_t delete_topics_response_deletable_topic_result_sz(int16_t version, 
         n += (version >= 4) ? wire_compact_string_size(m->error_message) : wire_string_size(m->error_message);
     }
     if (version >= 4) {
-        uint32_t ntags = 0;
-        n += wire_uvarint_size(ntags);
+        n += 1; /* empty tagged-field section */
     }
     return n;
 }
@@ -276,8 +271,7 @@ static void delete_topics_response_deletable_topic_result_write(struct wire_writ
         else wire_write_string(w, m->error_message);
     }
     if (version >= 4) {
-        uint32_t ntags = 0;
-        wire_write_uvarint(w, ntags);
+        wire_write_uint8(w, 0); /* empty tagged-field section */
     }
 }
 
@@ -329,8 +323,7 @@ static size_t delete_topics_response_sz(int16_t version, const struct delete_top
     for (int32_t i = 0; i < m->responses_count; i++)
         n += delete_topics_response_deletable_topic_result_sz(version, &m->responses[i]);
     if (version >= 4) {
-        uint32_t ntags = 0;
-        n += wire_uvarint_size(ntags);
+        n += 1; /* empty tagged-field section */
     }
     return n;
 }
@@ -348,8 +341,7 @@ static void delete_topics_response_write(struct wire_writer *w, int16_t version,
     for (int32_t i = 0; i < m->responses_count; i++)
         delete_topics_response_deletable_topic_result_write(w, version, &m->responses[i]);
     if (version >= 4) {
-        uint32_t ntags = 0;
-        wire_write_uvarint(w, ntags);
+        wire_write_uint8(w, 0); /* empty tagged-field section */
     }
 }
 

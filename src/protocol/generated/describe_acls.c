@@ -63,8 +63,7 @@ static size_t describe_acls_request_sz(int16_t version, const struct describe_ac
     n += 1;
     n += 1;
     if (version >= 2) {
-        uint32_t ntags = 0;
-        n += wire_uvarint_size(ntags);
+        n += 1; /* empty tagged-field section */
     }
     return n;
 }
@@ -86,8 +85,7 @@ static void describe_acls_request_write(struct wire_writer *w, int16_t version, 
     wire_write_int8(w, m->operation);
     wire_write_int8(w, m->permission_type);
     if (version >= 2) {
-        uint32_t ntags = 0;
-        wire_write_uvarint(w, ntags);
+        wire_write_uint8(w, 0); /* empty tagged-field section */
     }
 }
 
@@ -152,8 +150,7 @@ static size_t describe_acls_response_acl_description_sz(int16_t version, const s
     n += 1;
     n += 1;
     if (version >= 2) {
-        uint32_t ntags = 0;
-        n += wire_uvarint_size(ntags);
+        n += 1; /* empty tagged-field section */
     }
     return n;
 }
@@ -171,8 +168,7 @@ static void describe_acls_response_acl_description_write(struct wire_writer *w, 
     wire_write_int8(w, m->operation);
     wire_write_int8(w, m->permission_type);
     if (version >= 2) {
-        uint32_t ntags = 0;
-        wire_write_uvarint(w, ntags);
+        wire_write_uint8(w, 0); /* empty tagged-field section */
     }
 }
 
@@ -231,8 +227,7 @@ static size_t describe_acls_response_describe_acls_resource_sz(int16_t version, 
     for (int32_t i = 0; i < m->acls_count; i++)
         n += describe_acls_response_acl_description_sz(version, &m->acls[i]);
     if (version >= 2) {
-        uint32_t ntags = 0;
-        n += wire_uvarint_size(ntags);
+        n += 1; /* empty tagged-field section */
     }
     return n;
 }
@@ -254,8 +249,7 @@ static void describe_acls_response_describe_acls_resource_write(struct wire_writ
     for (int32_t i = 0; i < m->acls_count; i++)
         describe_acls_response_acl_description_write(w, version, &m->acls[i]);
     if (version >= 2) {
-        uint32_t ntags = 0;
-        wire_write_uvarint(w, ntags);
+        wire_write_uint8(w, 0); /* empty tagged-field section */
     }
 }
 
@@ -309,8 +303,7 @@ static size_t describe_acls_response_sz(int16_t version, const struct describe_a
     for (int32_t i = 0; i < m->resources_count; i++)
         n += describe_acls_response_describe_acls_resource_sz(version, &m->resources[i]);
     if (version >= 2) {
-        uint32_t ntags = 0;
-        n += wire_uvarint_size(ntags);
+        n += 1; /* empty tagged-field section */
     }
     return n;
 }
@@ -329,8 +322,7 @@ static void describe_acls_response_write(struct wire_writer *w, int16_t version,
     for (int32_t i = 0; i < m->resources_count; i++)
         describe_acls_response_describe_acls_resource_write(w, version, &m->resources[i]);
     if (version >= 2) {
-        uint32_t ntags = 0;
-        wire_write_uvarint(w, ntags);
+        wire_write_uint8(w, 0); /* empty tagged-field section */
     }
 }
 

@@ -54,8 +54,7 @@ static size_t describe_client_quotas_request_component_data_sz(int16_t version, 
     n += 1;
     n += (version >= 1) ? wire_compact_string_size(m->match) : wire_string_size(m->match);
     if (version >= 1) {
-        uint32_t ntags = 0;
-        n += wire_uvarint_size(ntags);
+        n += 1; /* empty tagged-field section */
     }
     return n;
 }
@@ -71,8 +70,7 @@ static void describe_client_quotas_request_component_data_write(struct wire_writ
     if (version >= 1) wire_write_compact_string(w, m->match);
     else wire_write_string(w, m->match);
     if (version >= 1) {
-        uint32_t ntags = 0;
-        wire_write_uvarint(w, ntags);
+        wire_write_uint8(w, 0); /* empty tagged-field section */
     }
 }
 
@@ -120,8 +118,7 @@ static size_t describe_client_quotas_request_sz(int16_t version, const struct de
         n += describe_client_quotas_request_component_data_sz(version, &m->components[i]);
     n += 1;
     if (version >= 1) {
-        uint32_t ntags = 0;
-        n += wire_uvarint_size(ntags);
+        n += 1; /* empty tagged-field section */
     }
     return n;
 }
@@ -137,8 +134,7 @@ static void describe_client_quotas_request_write(struct wire_writer *w, int16_t 
         describe_client_quotas_request_component_data_write(w, version, &m->components[i]);
     wire_write_bool(w, m->strict);
     if (version >= 1) {
-        uint32_t ntags = 0;
-        wire_write_uvarint(w, ntags);
+        wire_write_uint8(w, 0); /* empty tagged-field section */
     }
 }
 
@@ -196,8 +192,7 @@ static size_t describe_client_quotas_response_entity_data_sz(int16_t version, co
     n += (version >= 1) ? wire_compact_string_size(m->entity_type) : wire_string_size(m->entity_type);
     n += (version >= 1) ? wire_compact_string_size(m->entity_name) : wire_string_size(m->entity_name);
     if (version >= 1) {
-        uint32_t ntags = 0;
-        n += wire_uvarint_size(ntags);
+        n += 1; /* empty tagged-field section */
     }
     return n;
 }
@@ -212,8 +207,7 @@ static void describe_client_quotas_response_entity_data_write(struct wire_writer
     if (version >= 1) wire_write_compact_string(w, m->entity_name);
     else wire_write_string(w, m->entity_name);
     if (version >= 1) {
-        uint32_t ntags = 0;
-        wire_write_uvarint(w, ntags);
+        wire_write_uint8(w, 0); /* empty tagged-field section */
     }
 }
 
@@ -245,8 +239,7 @@ static size_t describe_client_quotas_response_value_data_sz(int16_t version, con
     n += (version >= 1) ? wire_compact_string_size(m->key) : wire_string_size(m->key);
     n += 8;
     if (version >= 1) {
-        uint32_t ntags = 0;
-        n += wire_uvarint_size(ntags);
+        n += 1; /* empty tagged-field section */
     }
     return n;
 }
@@ -260,8 +253,7 @@ static void describe_client_quotas_response_value_data_write(struct wire_writer 
     else wire_write_string(w, m->key);
     wire_write_float64(w, m->value);
     if (version >= 1) {
-        uint32_t ntags = 0;
-        wire_write_uvarint(w, ntags);
+        wire_write_uint8(w, 0); /* empty tagged-field section */
     }
 }
 
@@ -326,8 +318,7 @@ static size_t describe_client_quotas_response_entry_data_sz(int16_t version, con
     for (int32_t i = 0; i < m->values_count; i++)
         n += describe_client_quotas_response_value_data_sz(version, &m->values[i]);
     if (version >= 1) {
-        uint32_t ntags = 0;
-        n += wire_uvarint_size(ntags);
+        n += 1; /* empty tagged-field section */
     }
     return n;
 }
@@ -347,8 +338,7 @@ static void describe_client_quotas_response_entry_data_write(struct wire_writer 
     for (int32_t i = 0; i < m->values_count; i++)
         describe_client_quotas_response_value_data_write(w, version, &m->values[i]);
     if (version >= 1) {
-        uint32_t ntags = 0;
-        wire_write_uvarint(w, ntags);
+        wire_write_uint8(w, 0); /* empty tagged-field section */
     }
 }
 
@@ -401,8 +391,7 @@ static size_t describe_client_quotas_response_sz(int16_t version, const struct d
     for (int32_t i = 0; i < m->entries_count; i++)
         n += describe_client_quotas_response_entry_data_sz(version, &m->entries[i]);
     if (version >= 1) {
-        uint32_t ntags = 0;
-        n += wire_uvarint_size(ntags);
+        n += 1; /* empty tagged-field section */
     }
     return n;
 }
@@ -420,8 +409,7 @@ static void describe_client_quotas_response_write(struct wire_writer *w, int16_t
     for (int32_t i = 0; i < m->entries_count; i++)
         describe_client_quotas_response_entry_data_write(w, version, &m->entries[i]);
     if (version >= 1) {
-        uint32_t ntags = 0;
-        wire_write_uvarint(w, ntags);
+        wire_write_uint8(w, 0); /* empty tagged-field section */
     }
 }
 

@@ -42,8 +42,7 @@ static size_t describe_cluster_request_sz(int16_t version, const struct describe
     if (version >= 1) {
         n += 1;
     }
-    uint32_t ntags = 0;
-    n += wire_uvarint_size(ntags);
+    n += 1; /* empty tagged-field section */
     return n;
 }
 
@@ -55,8 +54,7 @@ static void describe_cluster_request_write(struct wire_writer *w, int16_t versio
     if (version >= 1) {
         wire_write_int8(w, m->endpoint_type);
     }
-    uint32_t ntags = 0;
-    wire_write_uvarint(w, ntags);
+    wire_write_uint8(w, 0); /* empty tagged-field section */
 }
 
 int describe_cluster_request_decode(struct wire_reader *r, int16_t version, struct describe_cluster_request *m, struct arena *a)
@@ -116,8 +114,7 @@ static size_t describe_cluster_response_describe_cluster_broker_sz(int16_t versi
     n += wire_compact_string_size(m->host);
     n += 4;
     n += wire_compact_string_size(m->rack);
-    uint32_t ntags = 0;
-    n += wire_uvarint_size(ntags);
+    n += 1; /* empty tagged-field section */
     return n;
 }
 
@@ -130,8 +127,7 @@ static void describe_cluster_response_describe_cluster_broker_write(struct wire_
     wire_write_compact_string(w, m->host);
     wire_write_int32(w, m->port);
     wire_write_compact_string(w, m->rack);
-    uint32_t ntags = 0;
-    wire_write_uvarint(w, ntags);
+    wire_write_uint8(w, 0); /* empty tagged-field section */
 }
 
 void describe_cluster_response_init(struct describe_cluster_response *m)
@@ -198,8 +194,7 @@ static size_t describe_cluster_response_sz(int16_t version, const struct describ
     for (int32_t i = 0; i < m->brokers_count; i++)
         n += describe_cluster_response_describe_cluster_broker_sz(version, &m->brokers[i]);
     n += 4;
-    uint32_t ntags = 0;
-    n += wire_uvarint_size(ntags);
+    n += 1; /* empty tagged-field section */
     return n;
 }
 
@@ -221,8 +216,7 @@ static void describe_cluster_response_write(struct wire_writer *w, int16_t versi
     for (int32_t i = 0; i < m->brokers_count; i++)
         describe_cluster_response_describe_cluster_broker_write(w, version, &m->brokers[i]);
     wire_write_int32(w, m->cluster_authorized_operations);
-    uint32_t ntags = 0;
-    wire_write_uvarint(w, ntags);
+    wire_write_uint8(w, 0); /* empty tagged-field section */
 }
 
 int describe_cluster_response_decode(struct wire_reader *r, int16_t version, struct describe_cluster_response *m, struct arena *a)

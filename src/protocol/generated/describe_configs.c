@@ -71,8 +71,7 @@ static size_t describe_configs_request_describe_configs_resource_sz(int16_t vers
     for (int32_t i = 0; i < m->configuration_keys_count; i++)
         n += (version >= 4) ? wire_compact_string_size(m->configuration_keys[i]) : wire_string_size(m->configuration_keys[i]);
     if (version >= 4) {
-        uint32_t ntags = 0;
-        n += wire_uvarint_size(ntags);
+        n += 1; /* empty tagged-field section */
     }
     return n;
 }
@@ -93,8 +92,7 @@ static void describe_configs_request_describe_configs_resource_write(struct wire
             else wire_write_string(w, m->configuration_keys[i]);
         }
     if (version >= 4) {
-        uint32_t ntags = 0;
-        wire_write_uvarint(w, ntags);
+        wire_write_uint8(w, 0); /* empty tagged-field section */
     }
 }
 
@@ -153,8 +151,7 @@ static size_t describe_configs_request_sz(int16_t version, const struct describe
         n += 1;
     }
     if (version >= 4) {
-        uint32_t ntags = 0;
-        n += wire_uvarint_size(ntags);
+        n += 1; /* empty tagged-field section */
     }
     return n;
 }
@@ -175,8 +172,7 @@ static void describe_configs_request_write(struct wire_writer *w, int16_t versio
         wire_write_bool(w, m->include_documentation);
     }
     if (version >= 4) {
-        uint32_t ntags = 0;
-        wire_write_uvarint(w, ntags);
+        wire_write_uint8(w, 0); /* empty tagged-field section */
     }
 }
 
@@ -249,8 +245,7 @@ static size_t describe_configs_response_describe_configs_synonym_sz(int16_t vers
         n += 1;
     }
     if (version >= 4) {
-        uint32_t ntags = 0;
-        n += wire_uvarint_size(ntags);
+        n += 1; /* empty tagged-field section */
     }
     return n;
 }
@@ -272,8 +267,7 @@ static void describe_configs_response_describe_configs_synonym_write(struct wire
         wire_write_int8(w, m->source);
     }
     if (version >= 4) {
-        uint32_t ntags = 0;
-        wire_write_uvarint(w, ntags);
+        wire_write_uint8(w, 0); /* empty tagged-field section */
     }
 }
 
@@ -363,8 +357,7 @@ static size_t describe_configs_response_describe_configs_resource_result_sz(int1
         n += (version >= 4) ? wire_compact_string_size(m->documentation) : wire_string_size(m->documentation);
     }
     if (version >= 4) {
-        uint32_t ntags = 0;
-        n += wire_uvarint_size(ntags);
+        n += 1; /* empty tagged-field section */
     }
     return n;
 }
@@ -401,8 +394,7 @@ static void describe_configs_response_describe_configs_resource_result_write(str
         else wire_write_string(w, m->documentation);
     }
     if (version >= 4) {
-        uint32_t ntags = 0;
-        wire_write_uvarint(w, ntags);
+        wire_write_uint8(w, 0); /* empty tagged-field section */
     }
 }
 
@@ -460,8 +452,7 @@ static size_t describe_configs_response_describe_configs_result_sz(int16_t versi
     for (int32_t i = 0; i < m->configs_count; i++)
         n += describe_configs_response_describe_configs_resource_result_sz(version, &m->configs[i]);
     if (version >= 4) {
-        uint32_t ntags = 0;
-        n += wire_uvarint_size(ntags);
+        n += 1; /* empty tagged-field section */
     }
     return n;
 }
@@ -483,8 +474,7 @@ static void describe_configs_response_describe_configs_result_write(struct wire_
     for (int32_t i = 0; i < m->configs_count; i++)
         describe_configs_response_describe_configs_resource_result_write(w, version, &m->configs[i]);
     if (version >= 4) {
-        uint32_t ntags = 0;
-        wire_write_uvarint(w, ntags);
+        wire_write_uint8(w, 0); /* empty tagged-field section */
     }
 }
 
@@ -532,8 +522,7 @@ static size_t describe_configs_response_sz(int16_t version, const struct describ
     for (int32_t i = 0; i < m->results_count; i++)
         n += describe_configs_response_describe_configs_result_sz(version, &m->results[i]);
     if (version >= 4) {
-        uint32_t ntags = 0;
-        n += wire_uvarint_size(ntags);
+        n += 1; /* empty tagged-field section */
     }
     return n;
 }
@@ -549,8 +538,7 @@ static void describe_configs_response_write(struct wire_writer *w, int16_t versi
     for (int32_t i = 0; i < m->results_count; i++)
         describe_configs_response_describe_configs_result_write(w, version, &m->results[i]);
     if (version >= 4) {
-        uint32_t ntags = 0;
-        wire_write_uvarint(w, ntags);
+        wire_write_uint8(w, 0); /* empty tagged-field section */
     }
 }
 

@@ -49,8 +49,7 @@ static size_t describe_delegation_token_request_describe_delegation_token_owner_
     n += (version >= 2) ? wire_compact_string_size(m->principal_type) : wire_string_size(m->principal_type);
     n += (version >= 2) ? wire_compact_string_size(m->principal_name) : wire_string_size(m->principal_name);
     if (version >= 2) {
-        uint32_t ntags = 0;
-        n += wire_uvarint_size(ntags);
+        n += 1; /* empty tagged-field section */
     }
     return n;
 }
@@ -66,8 +65,7 @@ static void describe_delegation_token_request_describe_delegation_token_owner_wr
     if (version >= 2) wire_write_compact_string(w, m->principal_name);
     else wire_write_string(w, m->principal_name);
     if (version >= 2) {
-        uint32_t ntags = 0;
-        wire_write_uvarint(w, ntags);
+        wire_write_uint8(w, 0); /* empty tagged-field section */
     }
 }
 
@@ -111,8 +109,7 @@ static size_t describe_delegation_token_request_sz(int16_t version, const struct
     for (int32_t i = 0; i < m->owners_count; i++)
         n += describe_delegation_token_request_describe_delegation_token_owner_sz(version, &m->owners[i]);
     if (version >= 2) {
-        uint32_t ntags = 0;
-        n += wire_uvarint_size(ntags);
+        n += 1; /* empty tagged-field section */
     }
     return n;
 }
@@ -126,8 +123,7 @@ static void describe_delegation_token_request_write(struct wire_writer *w, int16
     for (int32_t i = 0; i < m->owners_count; i++)
         describe_delegation_token_request_describe_delegation_token_owner_write(w, version, &m->owners[i]);
     if (version >= 2) {
-        uint32_t ntags = 0;
-        wire_write_uvarint(w, ntags);
+        wire_write_uint8(w, 0); /* empty tagged-field section */
     }
 }
 
@@ -186,8 +182,7 @@ static size_t describe_delegation_token_response_described_delegation_token_rene
     n += (version >= 2) ? wire_compact_string_size(m->principal_type) : wire_string_size(m->principal_type);
     n += (version >= 2) ? wire_compact_string_size(m->principal_name) : wire_string_size(m->principal_name);
     if (version >= 2) {
-        uint32_t ntags = 0;
-        n += wire_uvarint_size(ntags);
+        n += 1; /* empty tagged-field section */
     }
     return n;
 }
@@ -203,8 +198,7 @@ static void describe_delegation_token_response_described_delegation_token_renewe
     if (version >= 2) wire_write_compact_string(w, m->principal_name);
     else wire_write_string(w, m->principal_name);
     if (version >= 2) {
-        uint32_t ntags = 0;
-        wire_write_uvarint(w, ntags);
+        wire_write_uint8(w, 0); /* empty tagged-field section */
     }
 }
 
@@ -290,8 +284,7 @@ static size_t describe_delegation_token_response_described_delegation_token_sz(i
     for (int32_t i = 0; i < m->renewers_count; i++)
         n += describe_delegation_token_response_described_delegation_token_renewer_sz(version, &m->renewers[i]);
     if (version >= 2) {
-        uint32_t ntags = 0;
-        n += wire_uvarint_size(ntags);
+        n += 1; /* empty tagged-field section */
     }
     return n;
 }
@@ -331,8 +324,7 @@ static void describe_delegation_token_response_described_delegation_token_write(
     for (int32_t i = 0; i < m->renewers_count; i++)
         describe_delegation_token_response_described_delegation_token_renewer_write(w, version, &m->renewers[i]);
     if (version >= 2) {
-        uint32_t ntags = 0;
-        wire_write_uvarint(w, ntags);
+        wire_write_uint8(w, 0); /* empty tagged-field section */
     }
 }
 
@@ -383,8 +375,7 @@ static size_t describe_delegation_token_response_sz(int16_t version, const struc
         n += describe_delegation_token_response_described_delegation_token_sz(version, &m->tokens[i]);
     n += 4;
     if (version >= 2) {
-        uint32_t ntags = 0;
-        n += wire_uvarint_size(ntags);
+        n += 1; /* empty tagged-field section */
     }
     return n;
 }
@@ -401,8 +392,7 @@ static void describe_delegation_token_response_write(struct wire_writer *w, int1
         describe_delegation_token_response_described_delegation_token_write(w, version, &m->tokens[i]);
     wire_write_int32(w, m->throttle_time_ms);
     if (version >= 2) {
-        uint32_t ntags = 0;
-        wire_write_uvarint(w, ntags);
+        wire_write_uint8(w, 0); /* empty tagged-field section */
     }
 }
 

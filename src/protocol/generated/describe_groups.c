@@ -66,8 +66,7 @@ static size_t describe_groups_request_sz(int16_t version, const struct describe_
         n += 1;
     }
     if (version >= 5) {
-        uint32_t ntags = 0;
-        n += wire_uvarint_size(ntags);
+        n += 1; /* empty tagged-field section */
     }
     return n;
 }
@@ -88,8 +87,7 @@ static void describe_groups_request_write(struct wire_writer *w, int16_t version
         wire_write_bool(w, m->include_authorized_operations);
     }
     if (version >= 5) {
-        uint32_t ntags = 0;
-        wire_write_uvarint(w, ntags);
+        wire_write_uint8(w, 0); /* empty tagged-field section */
     }
 }
 
@@ -168,8 +166,7 @@ static size_t describe_groups_response_described_group_member_sz(int16_t version
     n += (version >= 5) ? wire_compact_bytes_size(m->member_metadata) : wire_bytes_size(m->member_metadata);
     n += (version >= 5) ? wire_compact_bytes_size(m->member_assignment) : wire_bytes_size(m->member_assignment);
     if (version >= 5) {
-        uint32_t ntags = 0;
-        n += wire_uvarint_size(ntags);
+        n += 1; /* empty tagged-field section */
     }
     return n;
 }
@@ -199,8 +196,7 @@ static void describe_groups_response_described_group_member_write(struct wire_wr
     if (version >= 5) wire_write_compact_bytes(w, m->member_assignment);
     else wire_write_bytes(w, m->member_assignment);
     if (version >= 5) {
-        uint32_t ntags = 0;
-        wire_write_uvarint(w, ntags);
+        wire_write_uint8(w, 0); /* empty tagged-field section */
     }
 }
 
@@ -271,8 +267,7 @@ static size_t describe_groups_response_described_group_sz(int16_t version, const
         n += 4;
     }
     if (version >= 5) {
-        uint32_t ntags = 0;
-        n += wire_uvarint_size(ntags);
+        n += 1; /* empty tagged-field section */
     }
     return n;
 }
@@ -303,8 +298,7 @@ static void describe_groups_response_described_group_write(struct wire_writer *w
         wire_write_int32(w, m->authorized_operations);
     }
     if (version >= 5) {
-        uint32_t ntags = 0;
-        wire_write_uvarint(w, ntags);
+        wire_write_uint8(w, 0); /* empty tagged-field section */
     }
 }
 
@@ -356,8 +350,7 @@ static size_t describe_groups_response_sz(int16_t version, const struct describe
     for (int32_t i = 0; i < m->groups_count; i++)
         n += describe_groups_response_described_group_sz(version, &m->groups[i]);
     if (version >= 5) {
-        uint32_t ntags = 0;
-        n += wire_uvarint_size(ntags);
+        n += 1; /* empty tagged-field section */
     }
     return n;
 }
@@ -375,8 +368,7 @@ static void describe_groups_response_write(struct wire_writer *w, int16_t versio
     for (int32_t i = 0; i < m->groups_count; i++)
         describe_groups_response_described_group_write(w, version, &m->groups[i]);
     if (version >= 5) {
-        uint32_t ntags = 0;
-        wire_write_uvarint(w, ntags);
+        wire_write_uint8(w, 0); /* empty tagged-field section */
     }
 }
 

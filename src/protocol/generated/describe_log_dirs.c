@@ -67,8 +67,7 @@ static size_t describe_log_dirs_request_describable_log_dir_topic_sz(int16_t ver
     n += (version >= 2) ? wire_compact_array_len_size(m->partitions_count) : 4;
     if (m->partitions_count > 0) n += (size_t)m->partitions_count * 4;
     if (version >= 2) {
-        uint32_t ntags = 0;
-        n += wire_uvarint_size(ntags);
+        n += 1; /* empty tagged-field section */
     }
     return n;
 }
@@ -86,8 +85,7 @@ static void describe_log_dirs_request_describable_log_dir_topic_write(struct wir
     for (int32_t i = 0; i < m->partitions_count; i++)
         wire_write_int32(w, m->partitions[i]);
     if (version >= 2) {
-        uint32_t ntags = 0;
-        wire_write_uvarint(w, ntags);
+        wire_write_uint8(w, 0); /* empty tagged-field section */
     }
 }
 
@@ -131,8 +129,7 @@ static size_t describe_log_dirs_request_sz(int16_t version, const struct describ
     for (int32_t i = 0; i < m->topics_count; i++)
         n += describe_log_dirs_request_describable_log_dir_topic_sz(version, &m->topics[i]);
     if (version >= 2) {
-        uint32_t ntags = 0;
-        n += wire_uvarint_size(ntags);
+        n += 1; /* empty tagged-field section */
     }
     return n;
 }
@@ -146,8 +143,7 @@ static void describe_log_dirs_request_write(struct wire_writer *w, int16_t versi
     for (int32_t i = 0; i < m->topics_count; i++)
         describe_log_dirs_request_describable_log_dir_topic_write(w, version, &m->topics[i]);
     if (version >= 2) {
-        uint32_t ntags = 0;
-        wire_write_uvarint(w, ntags);
+        wire_write_uint8(w, 0); /* empty tagged-field section */
     }
 }
 
@@ -210,8 +206,7 @@ static size_t describe_log_dirs_response_describe_log_dirs_partition_sz(int16_t 
     n += 8;
     n += 1;
     if (version >= 2) {
-        uint32_t ntags = 0;
-        n += wire_uvarint_size(ntags);
+        n += 1; /* empty tagged-field section */
     }
     return n;
 }
@@ -225,8 +220,7 @@ static void describe_log_dirs_response_describe_log_dirs_partition_write(struct 
     wire_write_int64(w, m->offset_lag);
     wire_write_bool(w, m->is_future_key);
     if (version >= 2) {
-        uint32_t ntags = 0;
-        wire_write_uvarint(w, ntags);
+        wire_write_uint8(w, 0); /* empty tagged-field section */
     }
 }
 
@@ -275,8 +269,7 @@ static size_t describe_log_dirs_response_describe_log_dirs_topic_sz(int16_t vers
     for (int32_t i = 0; i < m->partitions_count; i++)
         n += describe_log_dirs_response_describe_log_dirs_partition_sz(version, &m->partitions[i]);
     if (version >= 2) {
-        uint32_t ntags = 0;
-        n += wire_uvarint_size(ntags);
+        n += 1; /* empty tagged-field section */
     }
     return n;
 }
@@ -294,8 +287,7 @@ static void describe_log_dirs_response_describe_log_dirs_topic_write(struct wire
     for (int32_t i = 0; i < m->partitions_count; i++)
         describe_log_dirs_response_describe_log_dirs_partition_write(w, version, &m->partitions[i]);
     if (version >= 2) {
-        uint32_t ntags = 0;
-        wire_write_uvarint(w, ntags);
+        wire_write_uint8(w, 0); /* empty tagged-field section */
     }
 }
 
@@ -361,8 +353,7 @@ static size_t describe_log_dirs_response_describe_log_dirs_result_sz(int16_t ver
         n += 8;
     }
     if (version >= 2) {
-        uint32_t ntags = 0;
-        n += wire_uvarint_size(ntags);
+        n += 1; /* empty tagged-field section */
     }
     return n;
 }
@@ -387,8 +378,7 @@ static void describe_log_dirs_response_describe_log_dirs_result_write(struct wir
         wire_write_int64(w, m->usable_bytes);
     }
     if (version >= 2) {
-        uint32_t ntags = 0;
-        wire_write_uvarint(w, ntags);
+        wire_write_uint8(w, 0); /* empty tagged-field section */
     }
 }
 
@@ -443,8 +433,7 @@ static size_t describe_log_dirs_response_sz(int16_t version, const struct descri
     for (int32_t i = 0; i < m->results_count; i++)
         n += describe_log_dirs_response_describe_log_dirs_result_sz(version, &m->results[i]);
     if (version >= 2) {
-        uint32_t ntags = 0;
-        n += wire_uvarint_size(ntags);
+        n += 1; /* empty tagged-field section */
     }
     return n;
 }
@@ -463,8 +452,7 @@ static void describe_log_dirs_response_write(struct wire_writer *w, int16_t vers
     for (int32_t i = 0; i < m->results_count; i++)
         describe_log_dirs_response_describe_log_dirs_result_write(w, version, &m->results[i]);
     if (version >= 2) {
-        uint32_t ntags = 0;
-        wire_write_uvarint(w, ntags);
+        wire_write_uint8(w, 0); /* empty tagged-field section */
     }
 }
 

@@ -64,8 +64,7 @@ static size_t describe_producers_request_topic_request_sz(int16_t version, const
     n += wire_compact_string_size(m->name);
     n += wire_compact_array_len_size(m->partition_indexes_count);
     if (m->partition_indexes_count > 0) n += (size_t)m->partition_indexes_count * 4;
-    uint32_t ntags = 0;
-    n += wire_uvarint_size(ntags);
+    n += 1; /* empty tagged-field section */
     return n;
 }
 
@@ -79,8 +78,7 @@ static void describe_producers_request_topic_request_write(struct wire_writer *w
     wire_write_compact_array_len(w, m->partition_indexes_count);
     for (int32_t i = 0; i < m->partition_indexes_count; i++)
         wire_write_int32(w, m->partition_indexes[i]);
-    uint32_t ntags = 0;
-    wire_write_uvarint(w, ntags);
+    wire_write_uint8(w, 0); /* empty tagged-field section */
 }
 
 void describe_producers_request_init(struct describe_producers_request *m)
@@ -121,8 +119,7 @@ static size_t describe_producers_request_sz(int16_t version, const struct descri
     n += wire_compact_array_len_size(m->topics_count);
     for (int32_t i = 0; i < m->topics_count; i++)
         n += describe_producers_request_topic_request_sz(version, &m->topics[i]);
-    uint32_t ntags = 0;
-    n += wire_uvarint_size(ntags);
+    n += 1; /* empty tagged-field section */
     return n;
 }
 
@@ -134,8 +131,7 @@ static void describe_producers_request_write(struct wire_writer *w, int16_t vers
     wire_write_compact_array_len(w, m->topics_count);
     for (int32_t i = 0; i < m->topics_count; i++)
         describe_producers_request_topic_request_write(w, version, &m->topics[i]);
-    uint32_t ntags = 0;
-    wire_write_uvarint(w, ntags);
+    wire_write_uint8(w, 0); /* empty tagged-field section */
 }
 
 int describe_producers_request_decode(struct wire_reader *r, int16_t version, struct describe_producers_request *m, struct arena *a)
@@ -200,8 +196,7 @@ static size_t describe_producers_response_producer_state_sz(int16_t version, con
     n += 8;
     n += 4;
     n += 8;
-    uint32_t ntags = 0;
-    n += wire_uvarint_size(ntags);
+    n += 1; /* empty tagged-field section */
     return n;
 }
 
@@ -215,8 +210,7 @@ static void describe_producers_response_producer_state_write(struct wire_writer 
     wire_write_int64(w, m->last_timestamp);
     wire_write_int32(w, m->coordinator_epoch);
     wire_write_int64(w, m->current_txn_start_offset);
-    uint32_t ntags = 0;
-    wire_write_uvarint(w, ntags);
+    wire_write_uint8(w, 0); /* empty tagged-field section */
 }
 
 void describe_producers_response_partition_response_init(struct describe_producers_response_partition_response *m)
@@ -266,8 +260,7 @@ static size_t describe_producers_response_partition_response_sz(int16_t version,
     n += wire_compact_array_len_size(m->active_producers_count);
     for (int32_t i = 0; i < m->active_producers_count; i++)
         n += describe_producers_response_producer_state_sz(version, &m->active_producers[i]);
-    uint32_t ntags = 0;
-    n += wire_uvarint_size(ntags);
+    n += 1; /* empty tagged-field section */
     return n;
 }
 
@@ -282,8 +275,7 @@ static void describe_producers_response_partition_response_write(struct wire_wri
     wire_write_compact_array_len(w, m->active_producers_count);
     for (int32_t i = 0; i < m->active_producers_count; i++)
         describe_producers_response_producer_state_write(w, version, &m->active_producers[i]);
-    uint32_t ntags = 0;
-    wire_write_uvarint(w, ntags);
+    wire_write_uint8(w, 0); /* empty tagged-field section */
 }
 
 void describe_producers_response_topic_response_init(struct describe_producers_response_topic_response *m)
@@ -328,8 +320,7 @@ static size_t describe_producers_response_topic_response_sz(int16_t version, con
     n += wire_compact_array_len_size(m->partitions_count);
     for (int32_t i = 0; i < m->partitions_count; i++)
         n += describe_producers_response_partition_response_sz(version, &m->partitions[i]);
-    uint32_t ntags = 0;
-    n += wire_uvarint_size(ntags);
+    n += 1; /* empty tagged-field section */
     return n;
 }
 
@@ -343,8 +334,7 @@ static void describe_producers_response_topic_response_write(struct wire_writer 
     wire_write_compact_array_len(w, m->partitions_count);
     for (int32_t i = 0; i < m->partitions_count; i++)
         describe_producers_response_partition_response_write(w, version, &m->partitions[i]);
-    uint32_t ntags = 0;
-    wire_write_uvarint(w, ntags);
+    wire_write_uint8(w, 0); /* empty tagged-field section */
 }
 
 void describe_producers_response_init(struct describe_producers_response *m)
@@ -388,8 +378,7 @@ static size_t describe_producers_response_sz(int16_t version, const struct descr
     n += wire_compact_array_len_size(m->topics_count);
     for (int32_t i = 0; i < m->topics_count; i++)
         n += describe_producers_response_topic_response_sz(version, &m->topics[i]);
-    uint32_t ntags = 0;
-    n += wire_uvarint_size(ntags);
+    n += 1; /* empty tagged-field section */
     return n;
 }
 
@@ -402,8 +391,7 @@ static void describe_producers_response_write(struct wire_writer *w, int16_t ver
     wire_write_compact_array_len(w, m->topics_count);
     for (int32_t i = 0; i < m->topics_count; i++)
         describe_producers_response_topic_response_write(w, version, &m->topics[i]);
-    uint32_t ntags = 0;
-    wire_write_uvarint(w, ntags);
+    wire_write_uint8(w, 0); /* empty tagged-field section */
 }
 
 int describe_producers_response_decode(struct wire_reader *r, int16_t version, struct describe_producers_response *m, struct arena *a)

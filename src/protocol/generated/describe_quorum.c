@@ -53,8 +53,7 @@ static size_t describe_quorum_request_partition_data_sz(int16_t version, const s
     (void)version;
     (void)m;
     n += 4;
-    uint32_t ntags = 0;
-    n += wire_uvarint_size(ntags);
+    n += 1; /* empty tagged-field section */
     return n;
 }
 
@@ -63,8 +62,7 @@ static void describe_quorum_request_partition_data_write(struct wire_writer *w, 
     (void)version;
     (void)m;
     wire_write_int32(w, m->partition_index);
-    uint32_t ntags = 0;
-    wire_write_uvarint(w, ntags);
+    wire_write_uint8(w, 0); /* empty tagged-field section */
 }
 
 void describe_quorum_request_topic_data_init(struct describe_quorum_request_topic_data *m)
@@ -109,8 +107,7 @@ static size_t describe_quorum_request_topic_data_sz(int16_t version, const struc
     n += wire_compact_array_len_size(m->partitions_count);
     for (int32_t i = 0; i < m->partitions_count; i++)
         n += describe_quorum_request_partition_data_sz(version, &m->partitions[i]);
-    uint32_t ntags = 0;
-    n += wire_uvarint_size(ntags);
+    n += 1; /* empty tagged-field section */
     return n;
 }
 
@@ -124,8 +121,7 @@ static void describe_quorum_request_topic_data_write(struct wire_writer *w, int1
     wire_write_compact_array_len(w, m->partitions_count);
     for (int32_t i = 0; i < m->partitions_count; i++)
         describe_quorum_request_partition_data_write(w, version, &m->partitions[i]);
-    uint32_t ntags = 0;
-    wire_write_uvarint(w, ntags);
+    wire_write_uint8(w, 0); /* empty tagged-field section */
 }
 
 void describe_quorum_request_init(struct describe_quorum_request *m)
@@ -166,8 +162,7 @@ static size_t describe_quorum_request_sz(int16_t version, const struct describe_
     n += wire_compact_array_len_size(m->topics_count);
     for (int32_t i = 0; i < m->topics_count; i++)
         n += describe_quorum_request_topic_data_sz(version, &m->topics[i]);
-    uint32_t ntags = 0;
-    n += wire_uvarint_size(ntags);
+    n += 1; /* empty tagged-field section */
     return n;
 }
 
@@ -179,8 +174,7 @@ static void describe_quorum_request_write(struct wire_writer *w, int16_t version
     wire_write_compact_array_len(w, m->topics_count);
     for (int32_t i = 0; i < m->topics_count; i++)
         describe_quorum_request_topic_data_write(w, version, &m->topics[i]);
-    uint32_t ntags = 0;
-    wire_write_uvarint(w, ntags);
+    wire_write_uint8(w, 0); /* empty tagged-field section */
 }
 
 int describe_quorum_request_decode(struct wire_reader *r, int16_t version, struct describe_quorum_request *m, struct arena *a)
@@ -254,8 +248,7 @@ static size_t describe_quorum_response_replica_state_sz(int16_t version, const s
     if (version >= 1) {
         n += 8;
     }
-    uint32_t ntags = 0;
-    n += wire_uvarint_size(ntags);
+    n += 1; /* empty tagged-field section */
     return n;
 }
 
@@ -274,8 +267,7 @@ static void describe_quorum_response_replica_state_write(struct wire_writer *w, 
     if (version >= 1) {
         wire_write_int64(w, m->last_caught_up_timestamp);
     }
-    uint32_t ntags = 0;
-    wire_write_uvarint(w, ntags);
+    wire_write_uint8(w, 0); /* empty tagged-field section */
 }
 
 void describe_quorum_response_partition_data_init(struct describe_quorum_response_partition_data *m)
@@ -359,8 +351,7 @@ static size_t describe_quorum_response_partition_data_sz(int16_t version, const 
     n += wire_compact_array_len_size(m->observers_count);
     for (int32_t i = 0; i < m->observers_count; i++)
         n += describe_quorum_response_replica_state_sz(version, &m->observers[i]);
-    uint32_t ntags = 0;
-    n += wire_uvarint_size(ntags);
+    n += 1; /* empty tagged-field section */
     return n;
 }
 
@@ -385,8 +376,7 @@ static void describe_quorum_response_partition_data_write(struct wire_writer *w,
     wire_write_compact_array_len(w, m->observers_count);
     for (int32_t i = 0; i < m->observers_count; i++)
         describe_quorum_response_replica_state_write(w, version, &m->observers[i]);
-    uint32_t ntags = 0;
-    wire_write_uvarint(w, ntags);
+    wire_write_uint8(w, 0); /* empty tagged-field section */
 }
 
 void describe_quorum_response_topic_data_init(struct describe_quorum_response_topic_data *m)
@@ -431,8 +421,7 @@ static size_t describe_quorum_response_topic_data_sz(int16_t version, const stru
     n += wire_compact_array_len_size(m->partitions_count);
     for (int32_t i = 0; i < m->partitions_count; i++)
         n += describe_quorum_response_partition_data_sz(version, &m->partitions[i]);
-    uint32_t ntags = 0;
-    n += wire_uvarint_size(ntags);
+    n += 1; /* empty tagged-field section */
     return n;
 }
 
@@ -446,8 +435,7 @@ static void describe_quorum_response_topic_data_write(struct wire_writer *w, int
     wire_write_compact_array_len(w, m->partitions_count);
     for (int32_t i = 0; i < m->partitions_count; i++)
         describe_quorum_response_partition_data_write(w, version, &m->partitions[i]);
-    uint32_t ntags = 0;
-    wire_write_uvarint(w, ntags);
+    wire_write_uint8(w, 0); /* empty tagged-field section */
 }
 
 void describe_quorum_response_listener_init(struct describe_quorum_response_listener *m)
@@ -491,8 +479,7 @@ static size_t describe_quorum_response_listener_sz(int16_t version, const struct
     if (version >= 2) {
         n += 2;
     }
-    uint32_t ntags = 0;
-    n += wire_uvarint_size(ntags);
+    n += 1; /* empty tagged-field section */
     return n;
 }
 
@@ -511,8 +498,7 @@ static void describe_quorum_response_listener_write(struct wire_writer *w, int16
     if (version >= 2) {
         wire_write_uint16(w, m->port);
     }
-    uint32_t ntags = 0;
-    wire_write_uvarint(w, ntags);
+    wire_write_uint8(w, 0); /* empty tagged-field section */
 }
 
 void describe_quorum_response_node_init(struct describe_quorum_response_node *m)
@@ -564,8 +550,7 @@ static size_t describe_quorum_response_node_sz(int16_t version, const struct des
         for (int32_t i = 0; i < m->listeners_count; i++)
             n += describe_quorum_response_listener_sz(version, &m->listeners[i]);
     }
-    uint32_t ntags = 0;
-    n += wire_uvarint_size(ntags);
+    n += 1; /* empty tagged-field section */
     return n;
 }
 
@@ -582,8 +567,7 @@ static void describe_quorum_response_node_write(struct wire_writer *w, int16_t v
         for (int32_t i = 0; i < m->listeners_count; i++)
             describe_quorum_response_listener_write(w, version, &m->listeners[i]);
     }
-    uint32_t ntags = 0;
-    wire_write_uvarint(w, ntags);
+    wire_write_uint8(w, 0); /* empty tagged-field section */
 }
 
 void describe_quorum_response_init(struct describe_quorum_response *m)
@@ -659,8 +643,7 @@ static size_t describe_quorum_response_sz(int16_t version, const struct describe
         for (int32_t i = 0; i < m->nodes_count; i++)
             n += describe_quorum_response_node_sz(version, &m->nodes[i]);
     }
-    uint32_t ntags = 0;
-    n += wire_uvarint_size(ntags);
+    n += 1; /* empty tagged-field section */
     return n;
 }
 
@@ -683,8 +666,7 @@ static void describe_quorum_response_write(struct wire_writer *w, int16_t versio
         for (int32_t i = 0; i < m->nodes_count; i++)
             describe_quorum_response_node_write(w, version, &m->nodes[i]);
     }
-    uint32_t ntags = 0;
-    wire_write_uvarint(w, ntags);
+    wire_write_uint8(w, 0); /* empty tagged-field section */
 }
 
 int describe_quorum_response_decode(struct wire_reader *r, int16_t version, struct describe_quorum_response *m, struct arena *a)

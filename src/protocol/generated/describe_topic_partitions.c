@@ -48,8 +48,7 @@ static size_t describe_topic_partitions_request_topic_request_sz(int16_t version
     (void)version;
     (void)m;
     n += wire_compact_string_size(m->name);
-    uint32_t ntags = 0;
-    n += wire_uvarint_size(ntags);
+    n += 1; /* empty tagged-field section */
     return n;
 }
 
@@ -59,8 +58,7 @@ static void describe_topic_partitions_request_topic_request_write(struct wire_wr
     (void)m;
     if (m->name.len < 0) wire_writer_fail(w, WIRE_ERR_INVALID);
     wire_write_compact_string(w, m->name);
-    uint32_t ntags = 0;
-    wire_write_uvarint(w, ntags);
+    wire_write_uint8(w, 0); /* empty tagged-field section */
 }
 
 void describe_topic_partitions_request_cursor_init(struct describe_topic_partitions_request_cursor *m)
@@ -88,8 +86,7 @@ static size_t describe_topic_partitions_request_cursor_sz(int16_t version, const
     (void)m;
     n += wire_compact_string_size(m->topic_name);
     n += 4;
-    uint32_t ntags = 0;
-    n += wire_uvarint_size(ntags);
+    n += 1; /* empty tagged-field section */
     return n;
 }
 
@@ -100,8 +97,7 @@ static void describe_topic_partitions_request_cursor_write(struct wire_writer *w
     if (m->topic_name.len < 0) wire_writer_fail(w, WIRE_ERR_INVALID);
     wire_write_compact_string(w, m->topic_name);
     wire_write_int32(w, m->partition_index);
-    uint32_t ntags = 0;
-    wire_write_uvarint(w, ntags);
+    wire_write_uint8(w, 0); /* empty tagged-field section */
 }
 
 void describe_topic_partitions_request_init(struct describe_topic_partitions_request *m)
@@ -158,8 +154,7 @@ static size_t describe_topic_partitions_request_sz(int16_t version, const struct
     n += 4;
     n += 1;
     if (m->cursor) n += describe_topic_partitions_request_cursor_sz(version, m->cursor);
-    uint32_t ntags = 0;
-    n += wire_uvarint_size(ntags);
+    n += 1; /* empty tagged-field section */
     return n;
 }
 
@@ -178,8 +173,7 @@ static void describe_topic_partitions_request_write(struct wire_writer *w, int16
         wire_write_int8(w, 1);
         describe_topic_partitions_request_cursor_write(w, version, m->cursor);
     }
-    uint32_t ntags = 0;
-    wire_write_uvarint(w, ntags);
+    wire_write_uint8(w, 0); /* empty tagged-field section */
 }
 
 int describe_topic_partitions_request_decode(struct wire_reader *r, int16_t version, struct describe_topic_partitions_request *m, struct arena *a)
@@ -331,8 +325,7 @@ static size_t describe_topic_partitions_response_partition_sz(int16_t version, c
     if (m->last_known_elr_count > 0) n += (size_t)m->last_known_elr_count * 4;
     n += wire_compact_array_len_size(m->offline_replicas_count);
     if (m->offline_replicas_count > 0) n += (size_t)m->offline_replicas_count * 4;
-    uint32_t ntags = 0;
-    n += wire_uvarint_size(ntags);
+    n += 1; /* empty tagged-field section */
     return n;
 }
 
@@ -362,8 +355,7 @@ static void describe_topic_partitions_response_partition_write(struct wire_write
     wire_write_compact_array_len(w, m->offline_replicas_count);
     for (int32_t i = 0; i < m->offline_replicas_count; i++)
         wire_write_int32(w, m->offline_replicas[i]);
-    uint32_t ntags = 0;
-    wire_write_uvarint(w, ntags);
+    wire_write_uint8(w, 0); /* empty tagged-field section */
 }
 
 void describe_topic_partitions_response_topic_init(struct describe_topic_partitions_response_topic *m)
@@ -419,8 +411,7 @@ static size_t describe_topic_partitions_response_topic_sz(int16_t version, const
     for (int32_t i = 0; i < m->partitions_count; i++)
         n += describe_topic_partitions_response_partition_sz(version, &m->partitions[i]);
     n += 4;
-    uint32_t ntags = 0;
-    n += wire_uvarint_size(ntags);
+    n += 1; /* empty tagged-field section */
     return n;
 }
 
@@ -437,8 +428,7 @@ static void describe_topic_partitions_response_topic_write(struct wire_writer *w
     for (int32_t i = 0; i < m->partitions_count; i++)
         describe_topic_partitions_response_partition_write(w, version, &m->partitions[i]);
     wire_write_int32(w, m->topic_authorized_operations);
-    uint32_t ntags = 0;
-    wire_write_uvarint(w, ntags);
+    wire_write_uint8(w, 0); /* empty tagged-field section */
 }
 
 void describe_topic_partitions_response_cursor_init(struct describe_topic_partitions_response_cursor *m)
@@ -466,8 +456,7 @@ static size_t describe_topic_partitions_response_cursor_sz(int16_t version, cons
     (void)m;
     n += wire_compact_string_size(m->topic_name);
     n += 4;
-    uint32_t ntags = 0;
-    n += wire_uvarint_size(ntags);
+    n += 1; /* empty tagged-field section */
     return n;
 }
 
@@ -478,8 +467,7 @@ static void describe_topic_partitions_response_cursor_write(struct wire_writer *
     if (m->topic_name.len < 0) wire_writer_fail(w, WIRE_ERR_INVALID);
     wire_write_compact_string(w, m->topic_name);
     wire_write_int32(w, m->partition_index);
-    uint32_t ntags = 0;
-    wire_write_uvarint(w, ntags);
+    wire_write_uint8(w, 0); /* empty tagged-field section */
 }
 
 void describe_topic_partitions_response_init(struct describe_topic_partitions_response *m)
@@ -536,8 +524,7 @@ static size_t describe_topic_partitions_response_sz(int16_t version, const struc
         n += describe_topic_partitions_response_topic_sz(version, &m->topics[i]);
     n += 1;
     if (m->next_cursor) n += describe_topic_partitions_response_cursor_sz(version, m->next_cursor);
-    uint32_t ntags = 0;
-    n += wire_uvarint_size(ntags);
+    n += 1; /* empty tagged-field section */
     return n;
 }
 
@@ -556,8 +543,7 @@ static void describe_topic_partitions_response_write(struct wire_writer *w, int1
         wire_write_int8(w, 1);
         describe_topic_partitions_response_cursor_write(w, version, m->next_cursor);
     }
-    uint32_t ntags = 0;
-    wire_write_uvarint(w, ntags);
+    wire_write_uint8(w, 0); /* empty tagged-field section */
 }
 
 int describe_topic_partitions_response_decode(struct wire_reader *r, int16_t version, struct describe_topic_partitions_response *m, struct arena *a)

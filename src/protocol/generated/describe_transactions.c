@@ -56,8 +56,7 @@ static size_t describe_transactions_request_sz(int16_t version, const struct des
     n += wire_compact_array_len_size(m->transactional_ids_count);
     for (int32_t i = 0; i < m->transactional_ids_count; i++)
         n += wire_compact_string_size(m->transactional_ids[i]);
-    uint32_t ntags = 0;
-    n += wire_uvarint_size(ntags);
+    n += 1; /* empty tagged-field section */
     return n;
 }
 
@@ -71,8 +70,7 @@ static void describe_transactions_request_write(struct wire_writer *w, int16_t v
             if (m->transactional_ids[i].len < 0) wire_writer_fail(w, WIRE_ERR_INVALID);
             wire_write_compact_string(w, m->transactional_ids[i]);
         }
-    uint32_t ntags = 0;
-    wire_write_uvarint(w, ntags);
+    wire_write_uint8(w, 0); /* empty tagged-field section */
 }
 
 int describe_transactions_request_decode(struct wire_reader *r, int16_t version, struct describe_transactions_request *m, struct arena *a)
@@ -142,8 +140,7 @@ static size_t describe_transactions_response_topic_data_sz(int16_t version, cons
     n += wire_compact_string_size(m->topic);
     n += wire_compact_array_len_size(m->partitions_count);
     if (m->partitions_count > 0) n += (size_t)m->partitions_count * 4;
-    uint32_t ntags = 0;
-    n += wire_uvarint_size(ntags);
+    n += 1; /* empty tagged-field section */
     return n;
 }
 
@@ -157,8 +154,7 @@ static void describe_transactions_response_topic_data_write(struct wire_writer *
     wire_write_compact_array_len(w, m->partitions_count);
     for (int32_t i = 0; i < m->partitions_count; i++)
         wire_write_int32(w, m->partitions[i]);
-    uint32_t ntags = 0;
-    wire_write_uvarint(w, ntags);
+    wire_write_uint8(w, 0); /* empty tagged-field section */
 }
 
 void describe_transactions_response_transaction_state_init(struct describe_transactions_response_transaction_state *m)
@@ -222,8 +218,7 @@ static size_t describe_transactions_response_transaction_state_sz(int16_t versio
     n += wire_compact_array_len_size(m->topics_count);
     for (int32_t i = 0; i < m->topics_count; i++)
         n += describe_transactions_response_topic_data_sz(version, &m->topics[i]);
-    uint32_t ntags = 0;
-    n += wire_uvarint_size(ntags);
+    n += 1; /* empty tagged-field section */
     return n;
 }
 
@@ -244,8 +239,7 @@ static void describe_transactions_response_transaction_state_write(struct wire_w
     wire_write_compact_array_len(w, m->topics_count);
     for (int32_t i = 0; i < m->topics_count; i++)
         describe_transactions_response_topic_data_write(w, version, &m->topics[i]);
-    uint32_t ntags = 0;
-    wire_write_uvarint(w, ntags);
+    wire_write_uint8(w, 0); /* empty tagged-field section */
 }
 
 void describe_transactions_response_init(struct describe_transactions_response *m)
@@ -289,8 +283,7 @@ static size_t describe_transactions_response_sz(int16_t version, const struct de
     n += wire_compact_array_len_size(m->transaction_states_count);
     for (int32_t i = 0; i < m->transaction_states_count; i++)
         n += describe_transactions_response_transaction_state_sz(version, &m->transaction_states[i]);
-    uint32_t ntags = 0;
-    n += wire_uvarint_size(ntags);
+    n += 1; /* empty tagged-field section */
     return n;
 }
 
@@ -303,8 +296,7 @@ static void describe_transactions_response_write(struct wire_writer *w, int16_t 
     wire_write_compact_array_len(w, m->transaction_states_count);
     for (int32_t i = 0; i < m->transaction_states_count; i++)
         describe_transactions_response_transaction_state_write(w, version, &m->transaction_states[i]);
-    uint32_t ntags = 0;
-    wire_write_uvarint(w, ntags);
+    wire_write_uint8(w, 0); /* empty tagged-field section */
 }
 
 int describe_transactions_response_decode(struct wire_reader *r, int16_t version, struct describe_transactions_response *m, struct arena *a)

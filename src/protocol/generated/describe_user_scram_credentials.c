@@ -42,8 +42,7 @@ static size_t describe_user_scram_credentials_request_user_name_sz(int16_t versi
     (void)version;
     (void)m;
     n += wire_compact_string_size(m->name);
-    uint32_t ntags = 0;
-    n += wire_uvarint_size(ntags);
+    n += 1; /* empty tagged-field section */
     return n;
 }
 
@@ -53,8 +52,7 @@ static void describe_user_scram_credentials_request_user_name_write(struct wire_
     (void)m;
     if (m->name.len < 0) wire_writer_fail(w, WIRE_ERR_INVALID);
     wire_write_compact_string(w, m->name);
-    uint32_t ntags = 0;
-    wire_write_uvarint(w, ntags);
+    wire_write_uint8(w, 0); /* empty tagged-field section */
 }
 
 void describe_user_scram_credentials_request_init(struct describe_user_scram_credentials_request *m)
@@ -94,8 +92,7 @@ static size_t describe_user_scram_credentials_request_sz(int16_t version, const 
     n += wire_compact_array_len_size(m->users_count);
     for (int32_t i = 0; i < m->users_count; i++)
         n += describe_user_scram_credentials_request_user_name_sz(version, &m->users[i]);
-    uint32_t ntags = 0;
-    n += wire_uvarint_size(ntags);
+    n += 1; /* empty tagged-field section */
     return n;
 }
 
@@ -106,8 +103,7 @@ static void describe_user_scram_credentials_request_write(struct wire_writer *w,
     wire_write_compact_array_len(w, m->users_count);
     for (int32_t i = 0; i < m->users_count; i++)
         describe_user_scram_credentials_request_user_name_write(w, version, &m->users[i]);
-    uint32_t ntags = 0;
-    wire_write_uvarint(w, ntags);
+    wire_write_uint8(w, 0); /* empty tagged-field section */
 }
 
 int describe_user_scram_credentials_request_decode(struct wire_reader *r, int16_t version, struct describe_user_scram_credentials_request *m, struct arena *a)
@@ -160,8 +156,7 @@ static size_t describe_user_scram_credentials_response_credential_info_sz(int16_
     (void)m;
     n += 1;
     n += 4;
-    uint32_t ntags = 0;
-    n += wire_uvarint_size(ntags);
+    n += 1; /* empty tagged-field section */
     return n;
 }
 
@@ -171,8 +166,7 @@ static void describe_user_scram_credentials_response_credential_info_write(struc
     (void)m;
     wire_write_int8(w, m->mechanism);
     wire_write_int32(w, m->iterations);
-    uint32_t ntags = 0;
-    wire_write_uvarint(w, ntags);
+    wire_write_uint8(w, 0); /* empty tagged-field section */
 }
 
 void describe_user_scram_credentials_response_describe_user_scram_credentials_result_init(struct describe_user_scram_credentials_response_describe_user_scram_credentials_result *m)
@@ -223,8 +217,7 @@ static size_t describe_user_scram_credentials_response_describe_user_scram_crede
     n += wire_compact_array_len_size(m->credential_infos_count);
     for (int32_t i = 0; i < m->credential_infos_count; i++)
         n += describe_user_scram_credentials_response_credential_info_sz(version, &m->credential_infos[i]);
-    uint32_t ntags = 0;
-    n += wire_uvarint_size(ntags);
+    n += 1; /* empty tagged-field section */
     return n;
 }
 
@@ -240,8 +233,7 @@ static void describe_user_scram_credentials_response_describe_user_scram_credent
     wire_write_compact_array_len(w, m->credential_infos_count);
     for (int32_t i = 0; i < m->credential_infos_count; i++)
         describe_user_scram_credentials_response_credential_info_write(w, version, &m->credential_infos[i]);
-    uint32_t ntags = 0;
-    wire_write_uvarint(w, ntags);
+    wire_write_uint8(w, 0); /* empty tagged-field section */
 }
 
 void describe_user_scram_credentials_response_init(struct describe_user_scram_credentials_response *m)
@@ -291,8 +283,7 @@ static size_t describe_user_scram_credentials_response_sz(int16_t version, const
     n += wire_compact_array_len_size(m->results_count);
     for (int32_t i = 0; i < m->results_count; i++)
         n += describe_user_scram_credentials_response_describe_user_scram_credentials_result_sz(version, &m->results[i]);
-    uint32_t ntags = 0;
-    n += wire_uvarint_size(ntags);
+    n += 1; /* empty tagged-field section */
     return n;
 }
 
@@ -307,8 +298,7 @@ static void describe_user_scram_credentials_response_write(struct wire_writer *w
     wire_write_compact_array_len(w, m->results_count);
     for (int32_t i = 0; i < m->results_count; i++)
         describe_user_scram_credentials_response_describe_user_scram_credentials_result_write(w, version, &m->results[i]);
-    uint32_t ntags = 0;
-    wire_write_uvarint(w, ntags);
+    wire_write_uint8(w, 0); /* empty tagged-field section */
 }
 
 int describe_user_scram_credentials_response_decode(struct wire_reader *r, int16_t version, struct describe_user_scram_credentials_response *m, struct arena *a)

@@ -64,8 +64,7 @@ static size_t elect_leaders_request_topic_partitions_sz(int16_t version, const s
     n += (version >= 2) ? wire_compact_array_len_size(m->partitions_count) : 4;
     if (m->partitions_count > 0) n += (size_t)m->partitions_count * 4;
     if (version >= 2) {
-        uint32_t ntags = 0;
-        n += wire_uvarint_size(ntags);
+        n += 1; /* empty tagged-field section */
     }
     return n;
 }
@@ -83,8 +82,7 @@ static void elect_leaders_request_topic_partitions_write(struct wire_writer *w, 
     for (int32_t i = 0; i < m->partitions_count; i++)
         wire_write_int32(w, m->partitions[i]);
     if (version >= 2) {
-        uint32_t ntags = 0;
-        wire_write_uvarint(w, ntags);
+        wire_write_uint8(w, 0); /* empty tagged-field section */
     }
 }
 
@@ -138,8 +136,7 @@ static size_t elect_leaders_request_sz(int16_t version, const struct elect_leade
         n += elect_leaders_request_topic_partitions_sz(version, &m->topic_partitions[i]);
     n += 4;
     if (version >= 2) {
-        uint32_t ntags = 0;
-        n += wire_uvarint_size(ntags);
+        n += 1; /* empty tagged-field section */
     }
     return n;
 }
@@ -157,8 +154,7 @@ static void elect_leaders_request_write(struct wire_writer *w, int16_t version, 
         elect_leaders_request_topic_partitions_write(w, version, &m->topic_partitions[i]);
     wire_write_int32(w, m->timeout_ms);
     if (version >= 2) {
-        uint32_t ntags = 0;
-        wire_write_uvarint(w, ntags);
+        wire_write_uint8(w, 0); /* empty tagged-field section */
     }
 }
 
@@ -218,8 +214,7 @@ static size_t elect_leaders_response_partition_result_sz(int16_t version, const 
     n += 2;
     n += (version >= 2) ? wire_compact_string_size(m->error_message) : wire_string_size(m->error_message);
     if (version >= 2) {
-        uint32_t ntags = 0;
-        n += wire_uvarint_size(ntags);
+        n += 1; /* empty tagged-field section */
     }
     return n;
 }
@@ -233,8 +228,7 @@ static void elect_leaders_response_partition_result_write(struct wire_writer *w,
     if (version >= 2) wire_write_compact_string(w, m->error_message);
     else wire_write_string(w, m->error_message);
     if (version >= 2) {
-        uint32_t ntags = 0;
-        wire_write_uvarint(w, ntags);
+        wire_write_uint8(w, 0); /* empty tagged-field section */
     }
 }
 
@@ -283,8 +277,7 @@ static size_t elect_leaders_response_replica_election_result_sz(int16_t version,
     for (int32_t i = 0; i < m->partition_result_count; i++)
         n += elect_leaders_response_partition_result_sz(version, &m->partition_result[i]);
     if (version >= 2) {
-        uint32_t ntags = 0;
-        n += wire_uvarint_size(ntags);
+        n += 1; /* empty tagged-field section */
     }
     return n;
 }
@@ -302,8 +295,7 @@ static void elect_leaders_response_replica_election_result_write(struct wire_wri
     for (int32_t i = 0; i < m->partition_result_count; i++)
         elect_leaders_response_partition_result_write(w, version, &m->partition_result[i]);
     if (version >= 2) {
-        uint32_t ntags = 0;
-        wire_write_uvarint(w, ntags);
+        wire_write_uint8(w, 0); /* empty tagged-field section */
     }
 }
 
@@ -358,8 +350,7 @@ static size_t elect_leaders_response_sz(int16_t version, const struct elect_lead
     for (int32_t i = 0; i < m->replica_election_results_count; i++)
         n += elect_leaders_response_replica_election_result_sz(version, &m->replica_election_results[i]);
     if (version >= 2) {
-        uint32_t ntags = 0;
-        n += wire_uvarint_size(ntags);
+        n += 1; /* empty tagged-field section */
     }
     return n;
 }
@@ -378,8 +369,7 @@ static void elect_leaders_response_write(struct wire_writer *w, int16_t version,
     for (int32_t i = 0; i < m->replica_election_results_count; i++)
         elect_leaders_response_replica_election_result_write(w, version, &m->replica_election_results[i]);
     if (version >= 2) {
-        uint32_t ntags = 0;
-        wire_write_uvarint(w, ntags);
+        wire_write_uint8(w, 0); /* empty tagged-field section */
     }
 }
 

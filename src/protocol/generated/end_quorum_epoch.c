@@ -67,8 +67,7 @@ static size_t end_quorum_epoch_request_replica_info_sz(int16_t version, const st
         n += 16;
     }
     if (version >= 1) {
-        uint32_t ntags = 0;
-        n += wire_uvarint_size(ntags);
+        n += 1; /* empty tagged-field section */
     }
     return n;
 }
@@ -84,8 +83,7 @@ static void end_quorum_epoch_request_replica_info_write(struct wire_writer *w, i
         wire_write_uuid(w, m->candidate_directory_id);
     }
     if (version >= 1) {
-        uint32_t ntags = 0;
-        wire_write_uvarint(w, ntags);
+        wire_write_uint8(w, 0); /* empty tagged-field section */
     }
 }
 
@@ -166,8 +164,7 @@ static size_t end_quorum_epoch_request_partition_data_sz(int16_t version, const 
             n += end_quorum_epoch_request_replica_info_sz(version, &m->preferred_candidates[i]);
     }
     if (version >= 1) {
-        uint32_t ntags = 0;
-        n += wire_uvarint_size(ntags);
+        n += 1; /* empty tagged-field section */
     }
     return n;
 }
@@ -194,8 +191,7 @@ static void end_quorum_epoch_request_partition_data_write(struct wire_writer *w,
             end_quorum_epoch_request_replica_info_write(w, version, &m->preferred_candidates[i]);
     }
     if (version >= 1) {
-        uint32_t ntags = 0;
-        wire_write_uvarint(w, ntags);
+        wire_write_uint8(w, 0); /* empty tagged-field section */
     }
 }
 
@@ -244,8 +240,7 @@ static size_t end_quorum_epoch_request_topic_data_sz(int16_t version, const stru
     for (int32_t i = 0; i < m->partitions_count; i++)
         n += end_quorum_epoch_request_partition_data_sz(version, &m->partitions[i]);
     if (version >= 1) {
-        uint32_t ntags = 0;
-        n += wire_uvarint_size(ntags);
+        n += 1; /* empty tagged-field section */
     }
     return n;
 }
@@ -263,8 +258,7 @@ static void end_quorum_epoch_request_topic_data_write(struct wire_writer *w, int
     for (int32_t i = 0; i < m->partitions_count; i++)
         end_quorum_epoch_request_partition_data_write(w, version, &m->partitions[i]);
     if (version >= 1) {
-        uint32_t ntags = 0;
-        wire_write_uvarint(w, ntags);
+        wire_write_uint8(w, 0); /* empty tagged-field section */
     }
 }
 
@@ -312,8 +306,7 @@ static size_t end_quorum_epoch_request_leader_endpoint_sz(int16_t version, const
         n += 2;
     }
     if (version >= 1) {
-        uint32_t ntags = 0;
-        n += wire_uvarint_size(ntags);
+        n += 1; /* empty tagged-field section */
     }
     return n;
 }
@@ -336,8 +329,7 @@ static void end_quorum_epoch_request_leader_endpoint_write(struct wire_writer *w
         wire_write_uint16(w, m->port);
     }
     if (version >= 1) {
-        uint32_t ntags = 0;
-        wire_write_uvarint(w, ntags);
+        wire_write_uint8(w, 0); /* empty tagged-field section */
     }
 }
 
@@ -409,8 +401,7 @@ static size_t end_quorum_epoch_request_sz(int16_t version, const struct end_quor
             n += end_quorum_epoch_request_leader_endpoint_sz(version, &m->leader_endpoints[i]);
     }
     if (version >= 1) {
-        uint32_t ntags = 0;
-        n += wire_uvarint_size(ntags);
+        n += 1; /* empty tagged-field section */
     }
     return n;
 }
@@ -434,8 +425,7 @@ static void end_quorum_epoch_request_write(struct wire_writer *w, int16_t versio
             end_quorum_epoch_request_leader_endpoint_write(w, version, &m->leader_endpoints[i]);
     }
     if (version >= 1) {
-        uint32_t ntags = 0;
-        wire_write_uvarint(w, ntags);
+        wire_write_uint8(w, 0); /* empty tagged-field section */
     }
 }
 
@@ -498,8 +488,7 @@ static size_t end_quorum_epoch_response_partition_data_sz(int16_t version, const
     n += 4;
     n += 4;
     if (version >= 1) {
-        uint32_t ntags = 0;
-        n += wire_uvarint_size(ntags);
+        n += 1; /* empty tagged-field section */
     }
     return n;
 }
@@ -513,8 +502,7 @@ static void end_quorum_epoch_response_partition_data_write(struct wire_writer *w
     wire_write_int32(w, m->leader_id);
     wire_write_int32(w, m->leader_epoch);
     if (version >= 1) {
-        uint32_t ntags = 0;
-        wire_write_uvarint(w, ntags);
+        wire_write_uint8(w, 0); /* empty tagged-field section */
     }
 }
 
@@ -563,8 +551,7 @@ static size_t end_quorum_epoch_response_topic_data_sz(int16_t version, const str
     for (int32_t i = 0; i < m->partitions_count; i++)
         n += end_quorum_epoch_response_partition_data_sz(version, &m->partitions[i]);
     if (version >= 1) {
-        uint32_t ntags = 0;
-        n += wire_uvarint_size(ntags);
+        n += 1; /* empty tagged-field section */
     }
     return n;
 }
@@ -582,8 +569,7 @@ static void end_quorum_epoch_response_topic_data_write(struct wire_writer *w, in
     for (int32_t i = 0; i < m->partitions_count; i++)
         end_quorum_epoch_response_partition_data_write(w, version, &m->partitions[i]);
     if (version >= 1) {
-        uint32_t ntags = 0;
-        wire_write_uvarint(w, ntags);
+        wire_write_uint8(w, 0); /* empty tagged-field section */
     }
 }
 
@@ -630,8 +616,7 @@ static size_t end_quorum_epoch_response_node_endpoint_sz(int16_t version, const 
         n += 2;
     }
     if (version >= 1) {
-        uint32_t ntags = 0;
-        n += wire_uvarint_size(ntags);
+        n += 1; /* empty tagged-field section */
     }
     return n;
 }
@@ -652,8 +637,7 @@ static void end_quorum_epoch_response_node_endpoint_write(struct wire_writer *w,
         wire_write_uint16(w, m->port);
     }
     if (version >= 1) {
-        uint32_t ntags = 0;
-        wire_write_uvarint(w, ntags);
+        wire_write_uint8(w, 0); /* empty tagged-field section */
     }
 }
 

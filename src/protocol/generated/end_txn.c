@@ -45,8 +45,7 @@ static size_t end_txn_request_sz(int16_t version, const struct end_txn_request *
     n += 2;
     n += 1;
     if (version >= 3) {
-        uint32_t ntags = 0;
-        n += wire_uvarint_size(ntags);
+        n += 1; /* empty tagged-field section */
     }
     return n;
 }
@@ -62,8 +61,7 @@ static void end_txn_request_write(struct wire_writer *w, int16_t version, const 
     wire_write_int16(w, m->producer_epoch);
     wire_write_bool(w, m->committed);
     if (version >= 3) {
-        uint32_t ntags = 0;
-        wire_write_uvarint(w, ntags);
+        wire_write_uint8(w, 0); /* empty tagged-field section */
     }
 }
 
@@ -134,8 +132,7 @@ static size_t end_txn_response_sz(int16_t version, const struct end_txn_response
         n += 2;
     }
     if (version >= 3) {
-        uint32_t ntags = 0;
-        n += wire_uvarint_size(ntags);
+        n += 1; /* empty tagged-field section */
     }
     return n;
 }
@@ -153,8 +150,7 @@ static void end_txn_response_write(struct wire_writer *w, int16_t version, const
         wire_write_int16(w, m->producer_epoch);
     }
     if (version >= 3) {
-        uint32_t ntags = 0;
-        wire_write_uvarint(w, ntags);
+        wire_write_uint8(w, 0); /* empty tagged-field section */
     }
 }
 

@@ -40,8 +40,7 @@ static size_t envelope_request_sz(int16_t version, const struct envelope_request
     n += wire_compact_bytes_size(m->request_data);
     n += wire_compact_bytes_size(m->request_principal);
     n += wire_compact_bytes_size(m->client_host_address);
-    uint32_t ntags = 0;
-    n += wire_uvarint_size(ntags);
+    n += 1; /* empty tagged-field section */
     return n;
 }
 
@@ -54,8 +53,7 @@ static void envelope_request_write(struct wire_writer *w, int16_t version, const
     wire_write_compact_bytes(w, m->request_principal);
     if (m->client_host_address.len < 0) wire_writer_fail(w, WIRE_ERR_INVALID);
     wire_write_compact_bytes(w, m->client_host_address);
-    uint32_t ntags = 0;
-    wire_write_uvarint(w, ntags);
+    wire_write_uint8(w, 0); /* empty tagged-field section */
 }
 
 int envelope_request_decode(struct wire_reader *r, int16_t version, struct envelope_request *m, struct arena *a)
@@ -108,8 +106,7 @@ static size_t envelope_response_sz(int16_t version, const struct envelope_respon
     (void)m;
     n += wire_compact_bytes_size(m->response_data);
     n += 2;
-    uint32_t ntags = 0;
-    n += wire_uvarint_size(ntags);
+    n += 1; /* empty tagged-field section */
     return n;
 }
 
@@ -119,8 +116,7 @@ static void envelope_response_write(struct wire_writer *w, int16_t version, cons
     (void)m;
     wire_write_compact_bytes(w, m->response_data);
     wire_write_int16(w, m->error_code);
-    uint32_t ntags = 0;
-    wire_write_uvarint(w, ntags);
+    wire_write_uint8(w, 0); /* empty tagged-field section */
 }
 
 int envelope_response_decode(struct wire_reader *r, int16_t version, struct envelope_response *m, struct arena *a)

@@ -90,8 +90,7 @@ static size_t fetch_request_replica_state_sz(int16_t version, const struct fetch
         n += 8;
     }
     if (version >= 12) {
-        uint32_t ntags = 0;
-        n += wire_uvarint_size(ntags);
+        n += 1; /* empty tagged-field section */
     }
     return n;
 }
@@ -107,8 +106,7 @@ static void fetch_request_replica_state_write(struct wire_writer *w, int16_t ver
         wire_write_int64(w, m->replica_epoch);
     }
     if (version >= 12) {
-        uint32_t ntags = 0;
-        wire_write_uvarint(w, ntags);
+        wire_write_uint8(w, 0); /* empty tagged-field section */
     }
 }
 
@@ -280,8 +278,7 @@ static size_t fetch_request_fetch_topic_sz(int16_t version, const struct fetch_r
     for (int32_t i = 0; i < m->partitions_count; i++)
         n += fetch_request_fetch_partition_sz(version, &m->partitions[i]);
     if (version >= 12) {
-        uint32_t ntags = 0;
-        n += wire_uvarint_size(ntags);
+        n += 1; /* empty tagged-field section */
     }
     return n;
 }
@@ -304,8 +301,7 @@ static void fetch_request_fetch_topic_write(struct wire_writer *w, int16_t versi
     for (int32_t i = 0; i < m->partitions_count; i++)
         fetch_request_fetch_partition_write(w, version, &m->partitions[i]);
     if (version >= 12) {
-        uint32_t ntags = 0;
-        wire_write_uvarint(w, ntags);
+        wire_write_uint8(w, 0); /* empty tagged-field section */
     }
 }
 
@@ -368,8 +364,7 @@ static size_t fetch_request_forgotten_topic_sz(int16_t version, const struct fet
         if (m->partitions_count > 0) n += (size_t)m->partitions_count * 4;
     }
     if (version >= 12) {
-        uint32_t ntags = 0;
-        n += wire_uvarint_size(ntags);
+        n += 1; /* empty tagged-field section */
     }
     return n;
 }
@@ -394,8 +389,7 @@ static void fetch_request_forgotten_topic_write(struct wire_writer *w, int16_t v
             wire_write_int32(w, m->partitions[i]);
     }
     if (version >= 12) {
-        uint32_t ntags = 0;
-        wire_write_uvarint(w, ntags);
+        wire_write_uint8(w, 0); /* empty tagged-field section */
     }
 }
 
@@ -688,8 +682,7 @@ static size_t fetch_response_epoch_end_offset_sz(int16_t version, const struct f
         n += 8;
     }
     if (version >= 12) {
-        uint32_t ntags = 0;
-        n += wire_uvarint_size(ntags);
+        n += 1; /* empty tagged-field section */
     }
     return n;
 }
@@ -705,8 +698,7 @@ static void fetch_response_epoch_end_offset_write(struct wire_writer *w, int16_t
         wire_write_int64(w, m->end_offset);
     }
     if (version >= 12) {
-        uint32_t ntags = 0;
-        wire_write_uvarint(w, ntags);
+        wire_write_uint8(w, 0); /* empty tagged-field section */
     }
 }
 
@@ -752,8 +744,7 @@ static size_t fetch_response_leader_id_and_epoch_sz(int16_t version, const struc
         n += 4;
     }
     if (version >= 12) {
-        uint32_t ntags = 0;
-        n += wire_uvarint_size(ntags);
+        n += 1; /* empty tagged-field section */
     }
     return n;
 }
@@ -769,8 +760,7 @@ static void fetch_response_leader_id_and_epoch_write(struct wire_writer *w, int1
         wire_write_int32(w, m->leader_epoch);
     }
     if (version >= 12) {
-        uint32_t ntags = 0;
-        wire_write_uvarint(w, ntags);
+        wire_write_uint8(w, 0); /* empty tagged-field section */
     }
 }
 
@@ -808,8 +798,7 @@ static size_t fetch_response_snapshot_id_sz(int16_t version, const struct fetch_
     n += 8;
     n += 4;
     if (version >= 12) {
-        uint32_t ntags = 0;
-        n += wire_uvarint_size(ntags);
+        n += 1; /* empty tagged-field section */
     }
     return n;
 }
@@ -821,8 +810,7 @@ static void fetch_response_snapshot_id_write(struct wire_writer *w, int16_t vers
     wire_write_int64(w, m->end_offset);
     wire_write_int32(w, m->epoch);
     if (version >= 12) {
-        uint32_t ntags = 0;
-        wire_write_uvarint(w, ntags);
+        wire_write_uint8(w, 0); /* empty tagged-field section */
     }
 }
 
@@ -861,8 +849,7 @@ static size_t fetch_response_aborted_transaction_sz(int16_t version, const struc
         n += 8;
     }
     if (version >= 12) {
-        uint32_t ntags = 0;
-        n += wire_uvarint_size(ntags);
+        n += 1; /* empty tagged-field section */
     }
     return n;
 }
@@ -878,8 +865,7 @@ static void fetch_response_aborted_transaction_write(struct wire_writer *w, int1
         wire_write_int64(w, m->first_offset);
     }
     if (version >= 12) {
-        uint32_t ntags = 0;
-        wire_write_uvarint(w, ntags);
+        wire_write_uint8(w, 0); /* empty tagged-field section */
     }
 }
 
@@ -1129,8 +1115,7 @@ static size_t fetch_response_fetchable_topic_response_sz(int16_t version, const 
     for (int32_t i = 0; i < m->partitions_count; i++)
         n += fetch_response_partition_data_sz(version, &m->partitions[i]);
     if (version >= 12) {
-        uint32_t ntags = 0;
-        n += wire_uvarint_size(ntags);
+        n += 1; /* empty tagged-field section */
     }
     return n;
 }
@@ -1153,8 +1138,7 @@ static void fetch_response_fetchable_topic_response_write(struct wire_writer *w,
     for (int32_t i = 0; i < m->partitions_count; i++)
         fetch_response_partition_data_write(w, version, &m->partitions[i]);
     if (version >= 12) {
-        uint32_t ntags = 0;
-        wire_write_uvarint(w, ntags);
+        wire_write_uint8(w, 0); /* empty tagged-field section */
     }
 }
 
@@ -1209,8 +1193,7 @@ static size_t fetch_response_node_endpoint_sz(int16_t version, const struct fetc
         n += (version >= 12) ? wire_compact_string_size(m->rack) : wire_string_size(m->rack);
     }
     if (version >= 12) {
-        uint32_t ntags = 0;
-        n += wire_uvarint_size(ntags);
+        n += 1; /* empty tagged-field section */
     }
     return n;
 }
@@ -1236,8 +1219,7 @@ static void fetch_response_node_endpoint_write(struct wire_writer *w, int16_t ve
         else wire_write_string(w, m->rack);
     }
     if (version >= 12) {
-        uint32_t ntags = 0;
-        wire_write_uvarint(w, ntags);
+        wire_write_uint8(w, 0); /* empty tagged-field section */
     }
 }
 

@@ -54,7 +54,7 @@ struct fetch_request {
     struct fetch_request_fetch_topic *topics;
     int32_t forgotten_topics_data_count; /* v7+ */
     struct fetch_request_forgotten_topic *forgotten_topics_data;
-    struct kstr rack_id; /* v11+, default  */
+    struct kstr rack_id; /* v11+, default "" */
 };
 
 void fetch_request_replica_state_init(struct fetch_request_replica_state *m);

@@ -60,8 +60,7 @@ static size_t fetch_snapshot_request_snapshot_id_sz(int16_t version, const struc
     (void)m;
     n += 8;
     n += 4;
-    uint32_t ntags = 0;
-    n += wire_uvarint_size(ntags);
+    n += 1; /* empty tagged-field section */
     return n;
 }
 
@@ -71,8 +70,7 @@ static void fetch_snapshot_request_snapshot_id_write(struct wire_writer *w, int1
     (void)m;
     wire_write_int64(w, m->end_offset);
     wire_write_int32(w, m->epoch);
-    uint32_t ntags = 0;
-    wire_write_uvarint(w, ntags);
+    wire_write_uint8(w, 0); /* empty tagged-field section */
 }
 
 void fetch_snapshot_request_partition_snapshot_init(struct fetch_snapshot_request_partition_snapshot *m)
@@ -197,8 +195,7 @@ static size_t fetch_snapshot_request_topic_snapshot_sz(int16_t version, const st
     n += wire_compact_array_len_size(m->partitions_count);
     for (int32_t i = 0; i < m->partitions_count; i++)
         n += fetch_snapshot_request_partition_snapshot_sz(version, &m->partitions[i]);
-    uint32_t ntags = 0;
-    n += wire_uvarint_size(ntags);
+    n += 1; /* empty tagged-field section */
     return n;
 }
 
@@ -212,8 +209,7 @@ static void fetch_snapshot_request_topic_snapshot_write(struct wire_writer *w, i
     wire_write_compact_array_len(w, m->partitions_count);
     for (int32_t i = 0; i < m->partitions_count; i++)
         fetch_snapshot_request_partition_snapshot_write(w, version, &m->partitions[i]);
-    uint32_t ntags = 0;
-    wire_write_uvarint(w, ntags);
+    wire_write_uint8(w, 0); /* empty tagged-field section */
 }
 
 void fetch_snapshot_request_init(struct fetch_snapshot_request *m)
@@ -360,8 +356,7 @@ static size_t fetch_snapshot_response_snapshot_id_sz(int16_t version, const stru
     (void)m;
     n += 8;
     n += 4;
-    uint32_t ntags = 0;
-    n += wire_uvarint_size(ntags);
+    n += 1; /* empty tagged-field section */
     return n;
 }
 
@@ -371,8 +366,7 @@ static void fetch_snapshot_response_snapshot_id_write(struct wire_writer *w, int
     (void)m;
     wire_write_int64(w, m->end_offset);
     wire_write_int32(w, m->epoch);
-    uint32_t ntags = 0;
-    wire_write_uvarint(w, ntags);
+    wire_write_uint8(w, 0); /* empty tagged-field section */
 }
 
 void fetch_snapshot_response_leader_id_and_epoch_init(struct fetch_snapshot_response_leader_id_and_epoch *m)
@@ -406,8 +400,7 @@ static size_t fetch_snapshot_response_leader_id_and_epoch_sz(int16_t version, co
     (void)m;
     n += 4;
     n += 4;
-    uint32_t ntags = 0;
-    n += wire_uvarint_size(ntags);
+    n += 1; /* empty tagged-field section */
     return n;
 }
 
@@ -417,8 +410,7 @@ static void fetch_snapshot_response_leader_id_and_epoch_write(struct wire_writer
     (void)m;
     wire_write_int32(w, m->leader_id);
     wire_write_int32(w, m->leader_epoch);
-    uint32_t ntags = 0;
-    wire_write_uvarint(w, ntags);
+    wire_write_uint8(w, 0); /* empty tagged-field section */
 }
 
 void fetch_snapshot_response_partition_snapshot_init(struct fetch_snapshot_response_partition_snapshot *m)
@@ -551,8 +543,7 @@ static size_t fetch_snapshot_response_topic_snapshot_sz(int16_t version, const s
     n += wire_compact_array_len_size(m->partitions_count);
     for (int32_t i = 0; i < m->partitions_count; i++)
         n += fetch_snapshot_response_partition_snapshot_sz(version, &m->partitions[i]);
-    uint32_t ntags = 0;
-    n += wire_uvarint_size(ntags);
+    n += 1; /* empty tagged-field section */
     return n;
 }
 
@@ -566,8 +557,7 @@ static void fetch_snapshot_response_topic_snapshot_write(struct wire_writer *w, 
     wire_write_compact_array_len(w, m->partitions_count);
     for (int32_t i = 0; i < m->partitions_count; i++)
         fetch_snapshot_response_partition_snapshot_write(w, version, &m->partitions[i]);
-    uint32_t ntags = 0;
-    wire_write_uvarint(w, ntags);
+    wire_write_uint8(w, 0); /* empty tagged-field section */
 }
 
 void fetch_snapshot_response_node_endpoint_init(struct fetch_snapshot_response_node_endpoint *m)
@@ -610,8 +600,7 @@ static size_t fetch_snapshot_response_node_endpoint_sz(int16_t version, const st
     if (version >= 1) {
         n += 2;
     }
-    uint32_t ntags = 0;
-    n += wire_uvarint_size(ntags);
+    n += 1; /* empty tagged-field section */
     return n;
 }
 
@@ -629,8 +618,7 @@ static void fetch_snapshot_response_node_endpoint_write(struct wire_writer *w, i
     if (version >= 1) {
         wire_write_uint16(w, m->port);
     }
-    uint32_t ntags = 0;
-    wire_write_uvarint(w, ntags);
+    wire_write_uint8(w, 0); /* empty tagged-field section */
 }
 
 void fetch_snapshot_response_init(struct fetch_snapshot_response *m)

@@ -75,8 +75,7 @@ static size_t find_coordinator_request_sz(int16_t version, const struct find_coo
             n += (version >= 3) ? wire_compact_string_size(m->coordinator_keys[i]) : wire_string_size(m->coordinator_keys[i]);
     }
     if (version >= 3) {
-        uint32_t ntags = 0;
-        n += wire_uvarint_size(ntags);
+        n += 1; /* empty tagged-field section */
     }
     return n;
 }
@@ -104,8 +103,7 @@ static void find_coordinator_request_write(struct wire_writer *w, int16_t versio
             }
     }
     if (version >= 3) {
-        uint32_t ntags = 0;
-        wire_write_uvarint(w, ntags);
+        wire_write_uint8(w, 0); /* empty tagged-field section */
     }
 }
 
@@ -201,8 +199,7 @@ static size_t find_coordinator_response_coordinator_sz(int16_t version, const st
         n += (version >= 3) ? wire_compact_string_size(m->error_message) : wire_string_size(m->error_message);
     }
     if (version >= 3) {
-        uint32_t ntags = 0;
-        n += wire_uvarint_size(ntags);
+        n += 1; /* empty tagged-field section */
     }
     return n;
 }
@@ -236,8 +233,7 @@ static void find_coordinator_response_coordinator_write(struct wire_writer *w, i
         else wire_write_string(w, m->error_message);
     }
     if (version >= 3) {
-        uint32_t ntags = 0;
-        wire_write_uvarint(w, ntags);
+        wire_write_uint8(w, 0); /* empty tagged-field section */
     }
 }
 
@@ -330,8 +326,7 @@ static size_t find_coordinator_response_sz(int16_t version, const struct find_co
             n += find_coordinator_response_coordinator_sz(version, &m->coordinators[i]);
     }
     if (version >= 3) {
-        uint32_t ntags = 0;
-        n += wire_uvarint_size(ntags);
+        n += 1; /* empty tagged-field section */
     }
     return n;
 }
@@ -370,8 +365,7 @@ static void find_coordinator_response_write(struct wire_writer *w, int16_t versi
             find_coordinator_response_coordinator_write(w, version, &m->coordinators[i]);
     }
     if (version >= 3) {
-        uint32_t ntags = 0;
-        wire_write_uvarint(w, ntags);
+        wire_write_uint8(w, 0); /* empty tagged-field section */
     }
 }
 

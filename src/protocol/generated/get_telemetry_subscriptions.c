@@ -32,8 +32,7 @@ static size_t get_telemetry_subscriptions_request_sz(int16_t version, const stru
     (void)version;
     (void)m;
     n += 16;
-    uint32_t ntags = 0;
-    n += wire_uvarint_size(ntags);
+    n += 1; /* empty tagged-field section */
     return n;
 }
 
@@ -42,8 +41,7 @@ static void get_telemetry_subscriptions_request_write(struct wire_writer *w, int
     (void)version;
     (void)m;
     wire_write_uuid(w, m->client_instance_id);
-    uint32_t ntags = 0;
-    wire_write_uvarint(w, ntags);
+    wire_write_uint8(w, 0); /* empty tagged-field section */
 }
 
 int get_telemetry_subscriptions_request_decode(struct wire_reader *r, int16_t version, struct get_telemetry_subscriptions_request *m, struct arena *a)
@@ -151,8 +149,7 @@ static size_t get_telemetry_subscriptions_response_sz(int16_t version, const str
     n += wire_compact_array_len_size(m->requested_metrics_count);
     for (int32_t i = 0; i < m->requested_metrics_count; i++)
         n += wire_compact_string_size(m->requested_metrics[i]);
-    uint32_t ntags = 0;
-    n += wire_uvarint_size(ntags);
+    n += 1; /* empty tagged-field section */
     return n;
 }
 
@@ -177,8 +174,7 @@ static void get_telemetry_subscriptions_response_write(struct wire_writer *w, in
             if (m->requested_metrics[i].len < 0) wire_writer_fail(w, WIRE_ERR_INVALID);
             wire_write_compact_string(w, m->requested_metrics[i]);
         }
-    uint32_t ntags = 0;
-    wire_write_uvarint(w, ntags);
+    wire_write_uint8(w, 0); /* empty tagged-field section */
 }
 
 int get_telemetry_subscriptions_response_decode(struct wire_reader *r, int16_t version, struct get_telemetry_subscriptions_response *m, struct arena *a)

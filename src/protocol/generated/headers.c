@@ -49,8 +49,7 @@ static size_t request_header_sz(int16_t version, const struct request_header *m)
         n += wire_string_size(m->client_id);
     }
     if (version >= 2) {
-        uint32_t ntags = 0;
-        n += wire_uvarint_size(ntags);
+        n += 1; /* empty tagged-field section */
     }
     return n;
 }
@@ -67,8 +66,7 @@ static void request_header_write(struct wire_writer *w, int16_t version, const s
         wire_write_string(w, m->client_id);
     }
     if (version >= 2) {
-        uint32_t ntags = 0;
-        wire_write_uvarint(w, ntags);
+        wire_write_uint8(w, 0); /* empty tagged-field section */
     }
 }
 
@@ -122,8 +120,7 @@ static size_t response_header_sz(int16_t version, const struct response_header *
     (void)m;
     n += 4;
     if (version >= 1) {
-        uint32_t ntags = 0;
-        n += wire_uvarint_size(ntags);
+        n += 1; /* empty tagged-field section */
     }
     return n;
 }
@@ -134,8 +131,7 @@ static void response_header_write(struct wire_writer *w, int16_t version, const 
     (void)m;
     wire_write_int32(w, m->correlation_id);
     if (version >= 1) {
-        uint32_t ntags = 0;
-        wire_write_uvarint(w, ntags);
+        wire_write_uint8(w, 0); /* empty tagged-field section */
     }
 }
 

@@ -51,8 +51,7 @@ static size_t heartbeat_request_sz(int16_t version, const struct heartbeat_reque
         n += (version >= 4) ? wire_compact_string_size(m->group_instance_id) : wire_string_size(m->group_instance_id);
     }
     if (version >= 4) {
-        uint32_t ntags = 0;
-        n += wire_uvarint_size(ntags);
+        n += 1; /* empty tagged-field section */
     }
     return n;
 }
@@ -74,8 +73,7 @@ static void heartbeat_request_write(struct wire_writer *w, int16_t version, cons
         else wire_write_string(w, m->group_instance_id);
     }
     if (version >= 4) {
-        uint32_t ntags = 0;
-        wire_write_uvarint(w, ntags);
+        wire_write_uint8(w, 0); /* empty tagged-field section */
     }
 }
 
@@ -136,8 +134,7 @@ static size_t heartbeat_response_sz(int16_t version, const struct heartbeat_resp
     }
     n += 2;
     if (version >= 4) {
-        uint32_t ntags = 0;
-        n += wire_uvarint_size(ntags);
+        n += 1; /* empty tagged-field section */
     }
     return n;
 }
@@ -151,8 +148,7 @@ static void heartbeat_response_write(struct wire_writer *w, int16_t version, con
     }
     wire_write_int16(w, m->error_code);
     if (version >= 4) {
-        uint32_t ntags = 0;
-        wire_write_uvarint(w, ntags);
+        wire_write_uint8(w, 0); /* empty tagged-field section */
     }
 }
 

@@ -51,8 +51,7 @@ static size_t incremental_alter_configs_request_alterable_config_sz(int16_t vers
     n += 1;
     n += (version >= 1) ? wire_compact_string_size(m->value) : wire_string_size(m->value);
     if (version >= 1) {
-        uint32_t ntags = 0;
-        n += wire_uvarint_size(ntags);
+        n += 1; /* empty tagged-field section */
     }
     return n;
 }
@@ -68,8 +67,7 @@ static void incremental_alter_configs_request_alterable_config_write(struct wire
     if (version >= 1) wire_write_compact_string(w, m->value);
     else wire_write_string(w, m->value);
     if (version >= 1) {
-        uint32_t ntags = 0;
-        wire_write_uvarint(w, ntags);
+        wire_write_uint8(w, 0); /* empty tagged-field section */
     }
 }
 
@@ -121,8 +119,7 @@ static size_t incremental_alter_configs_request_alter_configs_resource_sz(int16_
     for (int32_t i = 0; i < m->configs_count; i++)
         n += incremental_alter_configs_request_alterable_config_sz(version, &m->configs[i]);
     if (version >= 1) {
-        uint32_t ntags = 0;
-        n += wire_uvarint_size(ntags);
+        n += 1; /* empty tagged-field section */
     }
     return n;
 }
@@ -141,8 +138,7 @@ static void incremental_alter_configs_request_alter_configs_resource_write(struc
     for (int32_t i = 0; i < m->configs_count; i++)
         incremental_alter_configs_request_alterable_config_write(w, version, &m->configs[i]);
     if (version >= 1) {
-        uint32_t ntags = 0;
-        wire_write_uvarint(w, ntags);
+        wire_write_uint8(w, 0); /* empty tagged-field section */
     }
 }
 
@@ -190,8 +186,7 @@ static size_t incremental_alter_configs_request_sz(int16_t version, const struct
         n += incremental_alter_configs_request_alter_configs_resource_sz(version, &m->resources[i]);
     n += 1;
     if (version >= 1) {
-        uint32_t ntags = 0;
-        n += wire_uvarint_size(ntags);
+        n += 1; /* empty tagged-field section */
     }
     return n;
 }
@@ -207,8 +202,7 @@ static void incremental_alter_configs_request_write(struct wire_writer *w, int16
         incremental_alter_configs_request_alter_configs_resource_write(w, version, &m->resources[i]);
     wire_write_bool(w, m->validate_only);
     if (version >= 1) {
-        uint32_t ntags = 0;
-        wire_write_uvarint(w, ntags);
+        wire_write_uint8(w, 0); /* empty tagged-field section */
     }
 }
 
@@ -272,8 +266,7 @@ static size_t incremental_alter_configs_response_alter_configs_resource_response
     n += 1;
     n += (version >= 1) ? wire_compact_string_size(m->resource_name) : wire_string_size(m->resource_name);
     if (version >= 1) {
-        uint32_t ntags = 0;
-        n += wire_uvarint_size(ntags);
+        n += 1; /* empty tagged-field section */
     }
     return n;
 }
@@ -290,8 +283,7 @@ static void incremental_alter_configs_response_alter_configs_resource_response_w
     if (version >= 1) wire_write_compact_string(w, m->resource_name);
     else wire_write_string(w, m->resource_name);
     if (version >= 1) {
-        uint32_t ntags = 0;
-        wire_write_uvarint(w, ntags);
+        wire_write_uint8(w, 0); /* empty tagged-field section */
     }
 }
 
@@ -339,8 +331,7 @@ static size_t incremental_alter_configs_response_sz(int16_t version, const struc
     for (int32_t i = 0; i < m->responses_count; i++)
         n += incremental_alter_configs_response_alter_configs_resource_response_sz(version, &m->responses[i]);
     if (version >= 1) {
-        uint32_t ntags = 0;
-        n += wire_uvarint_size(ntags);
+        n += 1; /* empty tagged-field section */
     }
     return n;
 }
@@ -356,8 +347,7 @@ static void incremental_alter_configs_response_write(struct wire_writer *w, int1
     for (int32_t i = 0; i < m->responses_count; i++)
         incremental_alter_configs_response_alter_configs_resource_response_write(w, version, &m->responses[i]);
     if (version >= 1) {
-        uint32_t ntags = 0;
-        wire_write_uvarint(w, ntags);
+        wire_write_uint8(w, 0); /* empty tagged-field section */
     }
 }
 

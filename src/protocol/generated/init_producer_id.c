@@ -52,8 +52,7 @@ static size_t init_producer_id_request_sz(int16_t version, const struct init_pro
         n += 2;
     }
     if (version >= 2) {
-        uint32_t ntags = 0;
-        n += wire_uvarint_size(ntags);
+        n += 1; /* empty tagged-field section */
     }
     return n;
 }
@@ -72,8 +71,7 @@ static void init_producer_id_request_write(struct wire_writer *w, int16_t versio
         wire_write_int16(w, m->producer_epoch);
     }
     if (version >= 2) {
-        uint32_t ntags = 0;
-        wire_write_uvarint(w, ntags);
+        wire_write_uint8(w, 0); /* empty tagged-field section */
     }
 }
 
@@ -136,8 +134,7 @@ static size_t init_producer_id_response_sz(int16_t version, const struct init_pr
     n += 8;
     n += 2;
     if (version >= 2) {
-        uint32_t ntags = 0;
-        n += wire_uvarint_size(ntags);
+        n += 1; /* empty tagged-field section */
     }
     return n;
 }
@@ -151,8 +148,7 @@ static void init_producer_id_response_write(struct wire_writer *w, int16_t versi
     wire_write_int64(w, m->producer_id);
     wire_write_int16(w, m->producer_epoch);
     if (version >= 2) {
-        uint32_t ntags = 0;
-        wire_write_uvarint(w, ntags);
+        wire_write_uint8(w, 0); /* empty tagged-field section */
     }
 }
 

@@ -50,8 +50,7 @@ static size_t initialize_share_group_state_request_partition_data_sz(int16_t ver
     n += 4;
     n += 4;
     n += 8;
-    uint32_t ntags = 0;
-    n += wire_uvarint_size(ntags);
+    n += 1; /* empty tagged-field section */
     return n;
 }
 
@@ -62,8 +61,7 @@ static void initialize_share_group_state_request_partition_data_write(struct wir
     wire_write_int32(w, m->partition);
     wire_write_int32(w, m->state_epoch);
     wire_write_int64(w, m->start_offset);
-    uint32_t ntags = 0;
-    wire_write_uvarint(w, ntags);
+    wire_write_uint8(w, 0); /* empty tagged-field section */
 }
 
 void initialize_share_group_state_request_initialize_state_data_init(struct initialize_share_group_state_request_initialize_state_data *m)
@@ -107,8 +105,7 @@ static size_t initialize_share_group_state_request_initialize_state_data_sz(int1
     n += wire_compact_array_len_size(m->partitions_count);
     for (int32_t i = 0; i < m->partitions_count; i++)
         n += initialize_share_group_state_request_partition_data_sz(version, &m->partitions[i]);
-    uint32_t ntags = 0;
-    n += wire_uvarint_size(ntags);
+    n += 1; /* empty tagged-field section */
     return n;
 }
 
@@ -121,8 +118,7 @@ static void initialize_share_group_state_request_initialize_state_data_write(str
     wire_write_compact_array_len(w, m->partitions_count);
     for (int32_t i = 0; i < m->partitions_count; i++)
         initialize_share_group_state_request_partition_data_write(w, version, &m->partitions[i]);
-    uint32_t ntags = 0;
-    wire_write_uvarint(w, ntags);
+    wire_write_uint8(w, 0); /* empty tagged-field section */
 }
 
 void initialize_share_group_state_request_init(struct initialize_share_group_state_request *m)
@@ -167,8 +163,7 @@ static size_t initialize_share_group_state_request_sz(int16_t version, const str
     n += wire_compact_array_len_size(m->topics_count);
     for (int32_t i = 0; i < m->topics_count; i++)
         n += initialize_share_group_state_request_initialize_state_data_sz(version, &m->topics[i]);
-    uint32_t ntags = 0;
-    n += wire_uvarint_size(ntags);
+    n += 1; /* empty tagged-field section */
     return n;
 }
 
@@ -182,8 +177,7 @@ static void initialize_share_group_state_request_write(struct wire_writer *w, in
     wire_write_compact_array_len(w, m->topics_count);
     for (int32_t i = 0; i < m->topics_count; i++)
         initialize_share_group_state_request_initialize_state_data_write(w, version, &m->topics[i]);
-    uint32_t ntags = 0;
-    wire_write_uvarint(w, ntags);
+    wire_write_uint8(w, 0); /* empty tagged-field section */
 }
 
 int initialize_share_group_state_request_decode(struct wire_reader *r, int16_t version, struct initialize_share_group_state_request *m, struct arena *a)
@@ -239,8 +233,7 @@ static size_t initialize_share_group_state_response_partition_result_sz(int16_t 
     n += 4;
     n += 2;
     n += wire_compact_string_size(m->error_message);
-    uint32_t ntags = 0;
-    n += wire_uvarint_size(ntags);
+    n += 1; /* empty tagged-field section */
     return n;
 }
 
@@ -251,8 +244,7 @@ static void initialize_share_group_state_response_partition_result_write(struct 
     wire_write_int32(w, m->partition);
     wire_write_int16(w, m->error_code);
     wire_write_compact_string(w, m->error_message);
-    uint32_t ntags = 0;
-    wire_write_uvarint(w, ntags);
+    wire_write_uint8(w, 0); /* empty tagged-field section */
 }
 
 void initialize_share_group_state_response_initialize_state_result_init(struct initialize_share_group_state_response_initialize_state_result *m)
@@ -296,8 +288,7 @@ static size_t initialize_share_group_state_response_initialize_state_result_sz(i
     n += wire_compact_array_len_size(m->partitions_count);
     for (int32_t i = 0; i < m->partitions_count; i++)
         n += initialize_share_group_state_response_partition_result_sz(version, &m->partitions[i]);
-    uint32_t ntags = 0;
-    n += wire_uvarint_size(ntags);
+    n += 1; /* empty tagged-field section */
     return n;
 }
 
@@ -310,8 +301,7 @@ static void initialize_share_group_state_response_initialize_state_result_write(
     wire_write_compact_array_len(w, m->partitions_count);
     for (int32_t i = 0; i < m->partitions_count; i++)
         initialize_share_group_state_response_partition_result_write(w, version, &m->partitions[i]);
-    uint32_t ntags = 0;
-    wire_write_uvarint(w, ntags);
+    wire_write_uint8(w, 0); /* empty tagged-field section */
 }
 
 void initialize_share_group_state_response_init(struct initialize_share_group_state_response *m)
@@ -352,8 +342,7 @@ static size_t initialize_share_group_state_response_sz(int16_t version, const st
     n += wire_compact_array_len_size(m->results_count);
     for (int32_t i = 0; i < m->results_count; i++)
         n += initialize_share_group_state_response_initialize_state_result_sz(version, &m->results[i]);
-    uint32_t ntags = 0;
-    n += wire_uvarint_size(ntags);
+    n += 1; /* empty tagged-field section */
     return n;
 }
 
@@ -365,8 +354,7 @@ static void initialize_share_group_state_response_write(struct wire_writer *w, i
     wire_write_compact_array_len(w, m->results_count);
     for (int32_t i = 0; i < m->results_count; i++)
         initialize_share_group_state_response_initialize_state_result_write(w, version, &m->results[i]);
-    uint32_t ntags = 0;
-    wire_write_uvarint(w, ntags);
+    wire_write_uint8(w, 0); /* empty tagged-field section */
 }
 
 int initialize_share_group_state_response_decode(struct wire_reader *r, int16_t version, struct initialize_share_group_state_response *m, struct arena *a)

@@ -265,8 +265,7 @@ static size_t consumer_group_current_member_assignment_value_topic_partitions_sz
     n += 16;
     n += wire_compact_array_len_size(m->partitions_count);
     if (m->partitions_count > 0) n += (size_t)m->partitions_count * 4;
-    uint32_t ntags = 0;
-    n += wire_uvarint_size(ntags);
+    n += 1; /* empty tagged-field section */
     return n;
 }
 
@@ -279,8 +278,7 @@ static void consumer_group_current_member_assignment_value_topic_partitions_writ
     wire_write_compact_array_len(w, m->partitions_count);
     for (int32_t i = 0; i < m->partitions_count; i++)
         wire_write_int32(w, m->partitions[i]);
-    uint32_t ntags = 0;
-    wire_write_uvarint(w, ntags);
+    wire_write_uint8(w, 0); /* empty tagged-field section */
 }
 
 void consumer_group_current_member_assignment_value_init(struct consumer_group_current_member_assignment_value *m)
@@ -350,8 +348,7 @@ static size_t consumer_group_current_member_assignment_value_sz(int16_t version,
     n += wire_compact_array_len_size(m->partitions_pending_revocation_count);
     for (int32_t i = 0; i < m->partitions_pending_revocation_count; i++)
         n += consumer_group_current_member_assignment_value_topic_partitions_sz(version, &m->partitions_pending_revocation[i]);
-    uint32_t ntags = 0;
-    n += wire_uvarint_size(ntags);
+    n += 1; /* empty tagged-field section */
     return n;
 }
 
@@ -370,8 +367,7 @@ static void consumer_group_current_member_assignment_value_write(struct wire_wri
     wire_write_compact_array_len(w, m->partitions_pending_revocation_count);
     for (int32_t i = 0; i < m->partitions_pending_revocation_count; i++)
         consumer_group_current_member_assignment_value_topic_partitions_write(w, version, &m->partitions_pending_revocation[i]);
-    uint32_t ntags = 0;
-    wire_write_uvarint(w, ntags);
+    wire_write_uint8(w, 0); /* empty tagged-field section */
 }
 
 int consumer_group_current_member_assignment_value_decode(struct wire_reader *r, int16_t version, struct consumer_group_current_member_assignment_value *m, struct arena *a)
@@ -490,8 +486,7 @@ static size_t consumer_group_member_metadata_value_classic_protocol_sz(int16_t v
     (void)m;
     n += wire_compact_string_size(m->name);
     n += wire_compact_bytes_size(m->metadata);
-    uint32_t ntags = 0;
-    n += wire_uvarint_size(ntags);
+    n += 1; /* empty tagged-field section */
     return n;
 }
 
@@ -503,8 +498,7 @@ static void consumer_group_member_metadata_value_classic_protocol_write(struct w
     wire_write_compact_string(w, m->name);
     if (m->metadata.len < 0) wire_writer_fail(w, WIRE_ERR_INVALID);
     wire_write_compact_bytes(w, m->metadata);
-    uint32_t ntags = 0;
-    wire_write_uvarint(w, ntags);
+    wire_write_uint8(w, 0); /* empty tagged-field section */
 }
 
 void consumer_group_member_metadata_value_classic_member_metadata_init(struct consumer_group_member_metadata_value_classic_member_metadata *m)
@@ -548,8 +542,7 @@ static size_t consumer_group_member_metadata_value_classic_member_metadata_sz(in
     n += wire_compact_array_len_size(m->supported_protocols_count);
     for (int32_t i = 0; i < m->supported_protocols_count; i++)
         n += consumer_group_member_metadata_value_classic_protocol_sz(version, &m->supported_protocols[i]);
-    uint32_t ntags = 0;
-    n += wire_uvarint_size(ntags);
+    n += 1; /* empty tagged-field section */
     return n;
 }
 
@@ -562,8 +555,7 @@ static void consumer_group_member_metadata_value_classic_member_metadata_write(s
     wire_write_compact_array_len(w, m->supported_protocols_count);
     for (int32_t i = 0; i < m->supported_protocols_count; i++)
         consumer_group_member_metadata_value_classic_protocol_write(w, version, &m->supported_protocols[i]);
-    uint32_t ntags = 0;
-    wire_write_uvarint(w, ntags);
+    wire_write_uint8(w, 0); /* empty tagged-field section */
 }
 
 void consumer_group_member_metadata_value_init(struct consumer_group_member_metadata_value *m)
@@ -808,8 +800,7 @@ static size_t consumer_group_metadata_value_sz(int16_t version, const struct con
     (void)version;
     (void)m;
     n += 4;
-    uint32_t ntags = 0;
-    n += wire_uvarint_size(ntags);
+    n += 1; /* empty tagged-field section */
     return n;
 }
 
@@ -818,8 +809,7 @@ static void consumer_group_metadata_value_write(struct wire_writer *w, int16_t v
     (void)version;
     (void)m;
     wire_write_int32(w, m->epoch);
-    uint32_t ntags = 0;
-    wire_write_uvarint(w, ntags);
+    wire_write_uint8(w, 0); /* empty tagged-field section */
 }
 
 int consumer_group_metadata_value_decode(struct wire_reader *r, int16_t version, struct consumer_group_metadata_value *m, struct arena *a)
@@ -948,8 +938,7 @@ static size_t consumer_group_partition_metadata_value_partition_metadata_sz(int1
     n += wire_compact_array_len_size(m->racks_count);
     for (int32_t i = 0; i < m->racks_count; i++)
         n += wire_compact_string_size(m->racks[i]);
-    uint32_t ntags = 0;
-    n += wire_uvarint_size(ntags);
+    n += 1; /* empty tagged-field section */
     return n;
 }
 
@@ -964,8 +953,7 @@ static void consumer_group_partition_metadata_value_partition_metadata_write(str
             if (m->racks[i].len < 0) wire_writer_fail(w, WIRE_ERR_INVALID);
             wire_write_compact_string(w, m->racks[i]);
         }
-    uint32_t ntags = 0;
-    wire_write_uvarint(w, ntags);
+    wire_write_uint8(w, 0); /* empty tagged-field section */
 }
 
 void consumer_group_partition_metadata_value_topic_metadata_init(struct consumer_group_partition_metadata_value_topic_metadata *m)
@@ -1016,8 +1004,7 @@ static size_t consumer_group_partition_metadata_value_topic_metadata_sz(int16_t 
     n += wire_compact_array_len_size(m->partition_metadata_count);
     for (int32_t i = 0; i < m->partition_metadata_count; i++)
         n += consumer_group_partition_metadata_value_partition_metadata_sz(version, &m->partition_metadata[i]);
-    uint32_t ntags = 0;
-    n += wire_uvarint_size(ntags);
+    n += 1; /* empty tagged-field section */
     return n;
 }
 
@@ -1033,8 +1020,7 @@ static void consumer_group_partition_metadata_value_topic_metadata_write(struct 
     wire_write_compact_array_len(w, m->partition_metadata_count);
     for (int32_t i = 0; i < m->partition_metadata_count; i++)
         consumer_group_partition_metadata_value_partition_metadata_write(w, version, &m->partition_metadata[i]);
-    uint32_t ntags = 0;
-    wire_write_uvarint(w, ntags);
+    wire_write_uint8(w, 0); /* empty tagged-field section */
 }
 
 void consumer_group_partition_metadata_value_init(struct consumer_group_partition_metadata_value *m)
@@ -1075,8 +1061,7 @@ static size_t consumer_group_partition_metadata_value_sz(int16_t version, const 
     n += wire_compact_array_len_size(m->topics_count);
     for (int32_t i = 0; i < m->topics_count; i++)
         n += consumer_group_partition_metadata_value_topic_metadata_sz(version, &m->topics[i]);
-    uint32_t ntags = 0;
-    n += wire_uvarint_size(ntags);
+    n += 1; /* empty tagged-field section */
     return n;
 }
 
@@ -1088,8 +1073,7 @@ static void consumer_group_partition_metadata_value_write(struct wire_writer *w,
     wire_write_compact_array_len(w, m->topics_count);
     for (int32_t i = 0; i < m->topics_count; i++)
         consumer_group_partition_metadata_value_topic_metadata_write(w, version, &m->topics[i]);
-    uint32_t ntags = 0;
-    wire_write_uvarint(w, ntags);
+    wire_write_uint8(w, 0); /* empty tagged-field section */
 }
 
 int consumer_group_partition_metadata_value_decode(struct wire_reader *r, int16_t version, struct consumer_group_partition_metadata_value *m, struct arena *a)
@@ -1222,8 +1206,7 @@ static size_t consumer_group_target_assignment_member_value_topic_partition_sz(i
     n += 16;
     n += wire_compact_array_len_size(m->partitions_count);
     if (m->partitions_count > 0) n += (size_t)m->partitions_count * 4;
-    uint32_t ntags = 0;
-    n += wire_uvarint_size(ntags);
+    n += 1; /* empty tagged-field section */
     return n;
 }
 
@@ -1236,8 +1219,7 @@ static void consumer_group_target_assignment_member_value_topic_partition_write(
     wire_write_compact_array_len(w, m->partitions_count);
     for (int32_t i = 0; i < m->partitions_count; i++)
         wire_write_int32(w, m->partitions[i]);
-    uint32_t ntags = 0;
-    wire_write_uvarint(w, ntags);
+    wire_write_uint8(w, 0); /* empty tagged-field section */
 }
 
 void consumer_group_target_assignment_member_value_init(struct consumer_group_target_assignment_member_value *m)
@@ -1278,8 +1260,7 @@ static size_t consumer_group_target_assignment_member_value_sz(int16_t version, 
     n += wire_compact_array_len_size(m->topic_partitions_count);
     for (int32_t i = 0; i < m->topic_partitions_count; i++)
         n += consumer_group_target_assignment_member_value_topic_partition_sz(version, &m->topic_partitions[i]);
-    uint32_t ntags = 0;
-    n += wire_uvarint_size(ntags);
+    n += 1; /* empty tagged-field section */
     return n;
 }
 
@@ -1291,8 +1272,7 @@ static void consumer_group_target_assignment_member_value_write(struct wire_writ
     wire_write_compact_array_len(w, m->topic_partitions_count);
     for (int32_t i = 0; i < m->topic_partitions_count; i++)
         consumer_group_target_assignment_member_value_topic_partition_write(w, version, &m->topic_partitions[i]);
-    uint32_t ntags = 0;
-    wire_write_uvarint(w, ntags);
+    wire_write_uint8(w, 0); /* empty tagged-field section */
 }
 
 int consumer_group_target_assignment_member_value_decode(struct wire_reader *r, int16_t version, struct consumer_group_target_assignment_member_value *m, struct arena *a)
@@ -1400,8 +1380,7 @@ static size_t consumer_group_target_assignment_metadata_value_sz(int16_t version
     (void)version;
     (void)m;
     n += 4;
-    uint32_t ntags = 0;
-    n += wire_uvarint_size(ntags);
+    n += 1; /* empty tagged-field section */
     return n;
 }
 
@@ -1410,8 +1389,7 @@ static void consumer_group_target_assignment_metadata_value_write(struct wire_wr
     (void)version;
     (void)m;
     wire_write_int32(w, m->assignment_epoch);
-    uint32_t ntags = 0;
-    wire_write_uvarint(w, ntags);
+    wire_write_uint8(w, 0); /* empty tagged-field section */
 }
 
 int consumer_group_target_assignment_metadata_value_decode(struct wire_reader *r, int16_t version, struct consumer_group_target_assignment_metadata_value *m, struct arena *a)
@@ -1557,8 +1535,7 @@ static size_t group_metadata_value_member_metadata_sz(int16_t version, const str
     n += (version >= 4) ? wire_compact_bytes_size(m->subscription) : wire_bytes_size(m->subscription);
     n += (version >= 4) ? wire_compact_bytes_size(m->assignment) : wire_bytes_size(m->assignment);
     if (version >= 4) {
-        uint32_t ntags = 0;
-        n += wire_uvarint_size(ntags);
+        n += 1; /* empty tagged-field section */
     }
     return n;
 }
@@ -1592,8 +1569,7 @@ static void group_metadata_value_member_metadata_write(struct wire_writer *w, in
     if (version >= 4) wire_write_compact_bytes(w, m->assignment);
     else wire_write_bytes(w, m->assignment);
     if (version >= 4) {
-        uint32_t ntags = 0;
-        wire_write_uvarint(w, ntags);
+        wire_write_uint8(w, 0); /* empty tagged-field section */
     }
 }
 
@@ -1658,8 +1634,7 @@ static size_t group_metadata_value_sz(int16_t version, const struct group_metada
     for (int32_t i = 0; i < m->members_count; i++)
         n += group_metadata_value_member_metadata_sz(version, &m->members[i]);
     if (version >= 4) {
-        uint32_t ntags = 0;
-        n += wire_uvarint_size(ntags);
+        n += 1; /* empty tagged-field section */
     }
     return n;
 }
@@ -1685,8 +1660,7 @@ static void group_metadata_value_write(struct wire_writer *w, int16_t version, c
     for (int32_t i = 0; i < m->members_count; i++)
         group_metadata_value_member_metadata_write(w, version, &m->members[i]);
     if (version >= 4) {
-        uint32_t ntags = 0;
-        wire_write_uvarint(w, ntags);
+        wire_write_uint8(w, 0); /* empty tagged-field section */
     }
 }
 
@@ -1829,8 +1803,7 @@ static size_t offset_commit_value_sz(int16_t version, const struct offset_commit
         n += 8;
     }
     if (version >= 4) {
-        uint32_t ntags = 0;
-        n += wire_uvarint_size(ntags);
+        n += 1; /* empty tagged-field section */
     }
     return n;
 }
@@ -1851,8 +1824,7 @@ static void offset_commit_value_write(struct wire_writer *w, int16_t version, co
         wire_write_int64(w, m->expire_timestamp);
     }
     if (version >= 4) {
-        uint32_t ntags = 0;
-        wire_write_uvarint(w, ntags);
+        wire_write_uint8(w, 0); /* empty tagged-field section */
     }
 }
 
@@ -1986,8 +1958,7 @@ static size_t share_group_current_member_assignment_value_topic_partitions_sz(in
     n += 16;
     n += wire_compact_array_len_size(m->partitions_count);
     if (m->partitions_count > 0) n += (size_t)m->partitions_count * 4;
-    uint32_t ntags = 0;
-    n += wire_uvarint_size(ntags);
+    n += 1; /* empty tagged-field section */
     return n;
 }
 
@@ -2000,8 +1971,7 @@ static void share_group_current_member_assignment_value_topic_partitions_write(s
     wire_write_compact_array_len(w, m->partitions_count);
     for (int32_t i = 0; i < m->partitions_count; i++)
         wire_write_int32(w, m->partitions[i]);
-    uint32_t ntags = 0;
-    wire_write_uvarint(w, ntags);
+    wire_write_uint8(w, 0); /* empty tagged-field section */
 }
 
 void share_group_current_member_assignment_value_init(struct share_group_current_member_assignment_value *m)
@@ -2051,8 +2021,7 @@ static size_t share_group_current_member_assignment_value_sz(int16_t version, co
     n += wire_compact_array_len_size(m->assigned_partitions_count);
     for (int32_t i = 0; i < m->assigned_partitions_count; i++)
         n += share_group_current_member_assignment_value_topic_partitions_sz(version, &m->assigned_partitions[i]);
-    uint32_t ntags = 0;
-    n += wire_uvarint_size(ntags);
+    n += 1; /* empty tagged-field section */
     return n;
 }
 
@@ -2067,8 +2036,7 @@ static void share_group_current_member_assignment_value_write(struct wire_writer
     wire_write_compact_array_len(w, m->assigned_partitions_count);
     for (int32_t i = 0; i < m->assigned_partitions_count; i++)
         share_group_current_member_assignment_value_topic_partitions_write(w, version, &m->assigned_partitions[i]);
-    uint32_t ntags = 0;
-    wire_write_uvarint(w, ntags);
+    wire_write_uint8(w, 0); /* empty tagged-field section */
 }
 
 int share_group_current_member_assignment_value_decode(struct wire_reader *r, int16_t version, struct share_group_current_member_assignment_value *m, struct arena *a)
@@ -2211,8 +2179,7 @@ static size_t share_group_member_metadata_value_sz(int16_t version, const struct
     n += wire_compact_array_len_size(m->subscribed_topic_names_count);
     for (int32_t i = 0; i < m->subscribed_topic_names_count; i++)
         n += wire_compact_string_size(m->subscribed_topic_names[i]);
-    uint32_t ntags = 0;
-    n += wire_uvarint_size(ntags);
+    n += 1; /* empty tagged-field section */
     return n;
 }
 
@@ -2231,8 +2198,7 @@ static void share_group_member_metadata_value_write(struct wire_writer *w, int16
             if (m->subscribed_topic_names[i].len < 0) wire_writer_fail(w, WIRE_ERR_INVALID);
             wire_write_compact_string(w, m->subscribed_topic_names[i]);
         }
-    uint32_t ntags = 0;
-    wire_write_uvarint(w, ntags);
+    wire_write_uint8(w, 0); /* empty tagged-field section */
 }
 
 int share_group_member_metadata_value_decode(struct wire_reader *r, int16_t version, struct share_group_member_metadata_value *m, struct arena *a)
@@ -2340,8 +2306,7 @@ static size_t share_group_metadata_value_sz(int16_t version, const struct share_
     (void)version;
     (void)m;
     n += 4;
-    uint32_t ntags = 0;
-    n += wire_uvarint_size(ntags);
+    n += 1; /* empty tagged-field section */
     return n;
 }
 
@@ -2350,8 +2315,7 @@ static void share_group_metadata_value_write(struct wire_writer *w, int16_t vers
     (void)version;
     (void)m;
     wire_write_int32(w, m->epoch);
-    uint32_t ntags = 0;
-    wire_write_uvarint(w, ntags);
+    wire_write_uint8(w, 0); /* empty tagged-field section */
 }
 
 int share_group_metadata_value_decode(struct wire_reader *r, int16_t version, struct share_group_metadata_value *m, struct arena *a)
@@ -2480,8 +2444,7 @@ static size_t share_group_partition_metadata_value_partition_metadata_sz(int16_t
     n += wire_compact_array_len_size(m->racks_count);
     for (int32_t i = 0; i < m->racks_count; i++)
         n += wire_compact_string_size(m->racks[i]);
-    uint32_t ntags = 0;
-    n += wire_uvarint_size(ntags);
+    n += 1; /* empty tagged-field section */
     return n;
 }
 
@@ -2496,8 +2459,7 @@ static void share_group_partition_metadata_value_partition_metadata_write(struct
             if (m->racks[i].len < 0) wire_writer_fail(w, WIRE_ERR_INVALID);
             wire_write_compact_string(w, m->racks[i]);
         }
-    uint32_t ntags = 0;
-    wire_write_uvarint(w, ntags);
+    wire_write_uint8(w, 0); /* empty tagged-field section */
 }
 
 void share_group_partition_metadata_value_topic_metadata_init(struct share_group_partition_metadata_value_topic_metadata *m)
@@ -2548,8 +2510,7 @@ static size_t share_group_partition_metadata_value_topic_metadata_sz(int16_t ver
     n += wire_compact_array_len_size(m->partition_metadata_count);
     for (int32_t i = 0; i < m->partition_metadata_count; i++)
         n += share_group_partition_metadata_value_partition_metadata_sz(version, &m->partition_metadata[i]);
-    uint32_t ntags = 0;
-    n += wire_uvarint_size(ntags);
+    n += 1; /* empty tagged-field section */
     return n;
 }
 
@@ -2565,8 +2526,7 @@ static void share_group_partition_metadata_value_topic_metadata_write(struct wir
     wire_write_compact_array_len(w, m->partition_metadata_count);
     for (int32_t i = 0; i < m->partition_metadata_count; i++)
         share_group_partition_metadata_value_partition_metadata_write(w, version, &m->partition_metadata[i]);
-    uint32_t ntags = 0;
-    wire_write_uvarint(w, ntags);
+    wire_write_uint8(w, 0); /* empty tagged-field section */
 }
 
 void share_group_partition_metadata_value_init(struct share_group_partition_metadata_value *m)
@@ -2607,8 +2567,7 @@ static size_t share_group_partition_metadata_value_sz(int16_t version, const str
     n += wire_compact_array_len_size(m->topics_count);
     for (int32_t i = 0; i < m->topics_count; i++)
         n += share_group_partition_metadata_value_topic_metadata_sz(version, &m->topics[i]);
-    uint32_t ntags = 0;
-    n += wire_uvarint_size(ntags);
+    n += 1; /* empty tagged-field section */
     return n;
 }
 
@@ -2620,8 +2579,7 @@ static void share_group_partition_metadata_value_write(struct wire_writer *w, in
     wire_write_compact_array_len(w, m->topics_count);
     for (int32_t i = 0; i < m->topics_count; i++)
         share_group_partition_metadata_value_topic_metadata_write(w, version, &m->topics[i]);
-    uint32_t ntags = 0;
-    wire_write_uvarint(w, ntags);
+    wire_write_uint8(w, 0); /* empty tagged-field section */
 }
 
 int share_group_partition_metadata_value_decode(struct wire_reader *r, int16_t version, struct share_group_partition_metadata_value *m, struct arena *a)
@@ -2752,8 +2710,7 @@ static size_t share_group_state_partition_metadata_value_topic_partitions_info_s
     n += wire_compact_string_size(m->topic_name);
     n += wire_compact_array_len_size(m->partitions_count);
     if (m->partitions_count > 0) n += (size_t)m->partitions_count * 4;
-    uint32_t ntags = 0;
-    n += wire_uvarint_size(ntags);
+    n += 1; /* empty tagged-field section */
     return n;
 }
 
@@ -2768,8 +2725,7 @@ static void share_group_state_partition_metadata_value_topic_partitions_info_wri
     wire_write_compact_array_len(w, m->partitions_count);
     for (int32_t i = 0; i < m->partitions_count; i++)
         wire_write_int32(w, m->partitions[i]);
-    uint32_t ntags = 0;
-    wire_write_uvarint(w, ntags);
+    wire_write_uint8(w, 0); /* empty tagged-field section */
 }
 
 void share_group_state_partition_metadata_value_topic_info_init(struct share_group_state_partition_metadata_value_topic_info *m)
@@ -2797,8 +2753,7 @@ static size_t share_group_state_partition_metadata_value_topic_info_sz(int16_t v
     (void)m;
     n += 16;
     n += wire_compact_string_size(m->topic_name);
-    uint32_t ntags = 0;
-    n += wire_uvarint_size(ntags);
+    n += 1; /* empty tagged-field section */
     return n;
 }
 
@@ -2809,8 +2764,7 @@ static void share_group_state_partition_metadata_value_topic_info_write(struct w
     wire_write_uuid(w, m->topic_id);
     if (m->topic_name.len < 0) wire_writer_fail(w, WIRE_ERR_INVALID);
     wire_write_compact_string(w, m->topic_name);
-    uint32_t ntags = 0;
-    wire_write_uvarint(w, ntags);
+    wire_write_uint8(w, 0); /* empty tagged-field section */
 }
 
 void share_group_state_partition_metadata_value_init(struct share_group_state_partition_metadata_value *m)
@@ -2871,8 +2825,7 @@ static size_t share_group_state_partition_metadata_value_sz(int16_t version, con
     n += wire_compact_array_len_size(m->deleting_topics_count);
     for (int32_t i = 0; i < m->deleting_topics_count; i++)
         n += share_group_state_partition_metadata_value_topic_info_sz(version, &m->deleting_topics[i]);
-    uint32_t ntags = 0;
-    n += wire_uvarint_size(ntags);
+    n += 1; /* empty tagged-field section */
     return n;
 }
 
@@ -2888,8 +2841,7 @@ static void share_group_state_partition_metadata_value_write(struct wire_writer 
     wire_write_compact_array_len(w, m->deleting_topics_count);
     for (int32_t i = 0; i < m->deleting_topics_count; i++)
         share_group_state_partition_metadata_value_topic_info_write(w, version, &m->deleting_topics[i]);
-    uint32_t ntags = 0;
-    wire_write_uvarint(w, ntags);
+    wire_write_uint8(w, 0); /* empty tagged-field section */
 }
 
 int share_group_state_partition_metadata_value_decode(struct wire_reader *r, int16_t version, struct share_group_state_partition_metadata_value *m, struct arena *a)
@@ -3022,8 +2974,7 @@ static size_t share_group_target_assignment_member_value_topic_partition_sz(int1
     n += 16;
     n += wire_compact_array_len_size(m->partitions_count);
     if (m->partitions_count > 0) n += (size_t)m->partitions_count * 4;
-    uint32_t ntags = 0;
-    n += wire_uvarint_size(ntags);
+    n += 1; /* empty tagged-field section */
     return n;
 }
 
@@ -3036,8 +2987,7 @@ static void share_group_target_assignment_member_value_topic_partition_write(str
     wire_write_compact_array_len(w, m->partitions_count);
     for (int32_t i = 0; i < m->partitions_count; i++)
         wire_write_int32(w, m->partitions[i]);
-    uint32_t ntags = 0;
-    wire_write_uvarint(w, ntags);
+    wire_write_uint8(w, 0); /* empty tagged-field section */
 }
 
 void share_group_target_assignment_member_value_init(struct share_group_target_assignment_member_value *m)
@@ -3078,8 +3028,7 @@ static size_t share_group_target_assignment_member_value_sz(int16_t version, con
     n += wire_compact_array_len_size(m->topic_partitions_count);
     for (int32_t i = 0; i < m->topic_partitions_count; i++)
         n += share_group_target_assignment_member_value_topic_partition_sz(version, &m->topic_partitions[i]);
-    uint32_t ntags = 0;
-    n += wire_uvarint_size(ntags);
+    n += 1; /* empty tagged-field section */
     return n;
 }
 
@@ -3091,8 +3040,7 @@ static void share_group_target_assignment_member_value_write(struct wire_writer 
     wire_write_compact_array_len(w, m->topic_partitions_count);
     for (int32_t i = 0; i < m->topic_partitions_count; i++)
         share_group_target_assignment_member_value_topic_partition_write(w, version, &m->topic_partitions[i]);
-    uint32_t ntags = 0;
-    wire_write_uvarint(w, ntags);
+    wire_write_uint8(w, 0); /* empty tagged-field section */
 }
 
 int share_group_target_assignment_member_value_decode(struct wire_reader *r, int16_t version, struct share_group_target_assignment_member_value *m, struct arena *a)
@@ -3200,8 +3148,7 @@ static size_t share_group_target_assignment_metadata_value_sz(int16_t version, c
     (void)version;
     (void)m;
     n += 4;
-    uint32_t ntags = 0;
-    n += wire_uvarint_size(ntags);
+    n += 1; /* empty tagged-field section */
     return n;
 }
 
@@ -3210,8 +3157,7 @@ static void share_group_target_assignment_metadata_value_write(struct wire_write
     (void)version;
     (void)m;
     wire_write_int32(w, m->assignment_epoch);
-    uint32_t ntags = 0;
-    wire_write_uvarint(w, ntags);
+    wire_write_uint8(w, 0); /* empty tagged-field section */
 }
 
 int share_group_target_assignment_metadata_value_decode(struct wire_reader *r, int16_t version, struct share_group_target_assignment_metadata_value *m, struct arena *a)
@@ -3336,8 +3282,7 @@ static size_t share_snapshot_value_state_batch_sz(int16_t version, const struct 
     n += 8;
     n += 1;
     n += 2;
-    uint32_t ntags = 0;
-    n += wire_uvarint_size(ntags);
+    n += 1; /* empty tagged-field section */
     return n;
 }
 
@@ -3349,8 +3294,7 @@ static void share_snapshot_value_state_batch_write(struct wire_writer *w, int16_
     wire_write_int64(w, m->last_offset);
     wire_write_int8(w, m->delivery_state);
     wire_write_int16(w, m->delivery_count);
-    uint32_t ntags = 0;
-    wire_write_uvarint(w, ntags);
+    wire_write_uint8(w, 0); /* empty tagged-field section */
 }
 
 void share_snapshot_value_init(struct share_snapshot_value *m)
@@ -3403,8 +3347,7 @@ static size_t share_snapshot_value_sz(int16_t version, const struct share_snapsh
     n += wire_compact_array_len_size(m->state_batches_count);
     for (int32_t i = 0; i < m->state_batches_count; i++)
         n += share_snapshot_value_state_batch_sz(version, &m->state_batches[i]);
-    uint32_t ntags = 0;
-    n += wire_uvarint_size(ntags);
+    n += 1; /* empty tagged-field section */
     return n;
 }
 
@@ -3420,8 +3363,7 @@ static void share_snapshot_value_write(struct wire_writer *w, int16_t version, c
     wire_write_compact_array_len(w, m->state_batches_count);
     for (int32_t i = 0; i < m->state_batches_count; i++)
         share_snapshot_value_state_batch_write(w, version, &m->state_batches[i]);
-    uint32_t ntags = 0;
-    wire_write_uvarint(w, ntags);
+    wire_write_uint8(w, 0); /* empty tagged-field section */
 }
 
 int share_snapshot_value_decode(struct wire_reader *r, int16_t version, struct share_snapshot_value *m, struct arena *a)
@@ -3546,8 +3488,7 @@ static size_t share_update_value_state_batch_sz(int16_t version, const struct sh
     n += 8;
     n += 1;
     n += 2;
-    uint32_t ntags = 0;
-    n += wire_uvarint_size(ntags);
+    n += 1; /* empty tagged-field section */
     return n;
 }
 
@@ -3559,8 +3500,7 @@ static void share_update_value_state_batch_write(struct wire_writer *w, int16_t 
     wire_write_int64(w, m->last_offset);
     wire_write_int8(w, m->delivery_state);
     wire_write_int16(w, m->delivery_count);
-    uint32_t ntags = 0;
-    wire_write_uvarint(w, ntags);
+    wire_write_uint8(w, 0); /* empty tagged-field section */
 }
 
 void share_update_value_init(struct share_update_value *m)
@@ -3610,8 +3550,7 @@ static size_t share_update_value_sz(int16_t version, const struct share_update_v
     n += wire_compact_array_len_size(m->state_batches_count);
     for (int32_t i = 0; i < m->state_batches_count; i++)
         n += share_update_value_state_batch_sz(version, &m->state_batches[i]);
-    uint32_t ntags = 0;
-    n += wire_uvarint_size(ntags);
+    n += 1; /* empty tagged-field section */
     return n;
 }
 
@@ -3626,8 +3565,7 @@ static void share_update_value_write(struct wire_writer *w, int16_t version, con
     wire_write_compact_array_len(w, m->state_batches_count);
     for (int32_t i = 0; i < m->state_batches_count; i++)
         share_update_value_state_batch_write(w, version, &m->state_batches[i]);
-    uint32_t ntags = 0;
-    wire_write_uvarint(w, ntags);
+    wire_write_uint8(w, 0); /* empty tagged-field section */
 }
 
 int share_update_value_decode(struct wire_reader *r, int16_t version, struct share_update_value *m, struct arena *a)
@@ -3758,8 +3696,7 @@ static size_t transaction_log_value_partitions_schema_sz(int16_t version, const 
     n += (version >= 1) ? wire_compact_array_len_size(m->partition_ids_count) : 4;
     if (m->partition_ids_count > 0) n += (size_t)m->partition_ids_count * 4;
     if (version >= 1) {
-        uint32_t ntags = 0;
-        n += wire_uvarint_size(ntags);
+        n += 1; /* empty tagged-field section */
     }
     return n;
 }
@@ -3777,8 +3714,7 @@ static void transaction_log_value_partitions_schema_write(struct wire_writer *w,
     for (int32_t i = 0; i < m->partition_ids_count; i++)
         wire_write_int32(w, m->partition_ids[i]);
     if (version >= 1) {
-        uint32_t ntags = 0;
-        wire_write_uvarint(w, ntags);
+        wire_write_uint8(w, 0); /* empty tagged-field section */
     }
 }
 
@@ -3840,8 +3776,7 @@ static size_t transaction_log_value_sz(int16_t version, const struct transaction
     n += 8;
     n += 8;
     if (version >= 1) {
-        uint32_t ntags = 0;
-        n += wire_uvarint_size(ntags);
+        n += 1; /* empty tagged-field section */
     }
     return n;
 }
@@ -3861,8 +3796,7 @@ static void transaction_log_value_write(struct wire_writer *w, int16_t version, 
     wire_write_int64(w, m->transaction_last_update_timestamp_ms);
     wire_write_int64(w, m->transaction_start_timestamp_ms);
     if (version >= 1) {
-        uint32_t ntags = 0;
-        wire_write_uvarint(w, ntags);
+        wire_write_uint8(w, 0); /* empty tagged-field section */
     }
 }
 

@@ -46,8 +46,7 @@ static size_t join_group_request_protocol_sz(int16_t version, const struct join_
     n += (version >= 6) ? wire_compact_string_size(m->name) : wire_string_size(m->name);
     n += (version >= 6) ? wire_compact_bytes_size(m->metadata) : wire_bytes_size(m->metadata);
     if (version >= 6) {
-        uint32_t ntags = 0;
-        n += wire_uvarint_size(ntags);
+        n += 1; /* empty tagged-field section */
     }
     return n;
 }
@@ -63,8 +62,7 @@ static void join_group_request_protocol_write(struct wire_writer *w, int16_t ver
     if (version >= 6) wire_write_compact_bytes(w, m->metadata);
     else wire_write_bytes(w, m->metadata);
     if (version >= 6) {
-        uint32_t ntags = 0;
-        wire_write_uvarint(w, ntags);
+        wire_write_uint8(w, 0); /* empty tagged-field section */
     }
 }
 
@@ -147,8 +145,7 @@ static size_t join_group_request_sz(int16_t version, const struct join_group_req
         n += (version >= 6) ? wire_compact_string_size(m->reason) : wire_string_size(m->reason);
     }
     if (version >= 6) {
-        uint32_t ntags = 0;
-        n += wire_uvarint_size(ntags);
+        n += 1; /* empty tagged-field section */
     }
     return n;
 }
@@ -186,8 +183,7 @@ static void join_group_request_write(struct wire_writer *w, int16_t version, con
         else wire_write_string(w, m->reason);
     }
     if (version >= 6) {
-        uint32_t ntags = 0;
-        wire_write_uvarint(w, ntags);
+        wire_write_uint8(w, 0); /* empty tagged-field section */
     }
 }
 
@@ -254,8 +250,7 @@ static size_t join_group_response_member_sz(int16_t version, const struct join_g
     }
     n += (version >= 6) ? wire_compact_bytes_size(m->metadata) : wire_bytes_size(m->metadata);
     if (version >= 6) {
-        uint32_t ntags = 0;
-        n += wire_uvarint_size(ntags);
+        n += 1; /* empty tagged-field section */
     }
     return n;
 }
@@ -276,8 +271,7 @@ static void join_group_response_member_write(struct wire_writer *w, int16_t vers
     if (version >= 6) wire_write_compact_bytes(w, m->metadata);
     else wire_write_bytes(w, m->metadata);
     if (version >= 6) {
-        uint32_t ntags = 0;
-        wire_write_uvarint(w, ntags);
+        wire_write_uint8(w, 0); /* empty tagged-field section */
     }
 }
 
@@ -362,8 +356,7 @@ static size_t join_group_response_sz(int16_t version, const struct join_group_re
     for (int32_t i = 0; i < m->members_count; i++)
         n += join_group_response_member_sz(version, &m->members[i]);
     if (version >= 6) {
-        uint32_t ntags = 0;
-        n += wire_uvarint_size(ntags);
+        n += 1; /* empty tagged-field section */
     }
     return n;
 }
@@ -400,8 +393,7 @@ static void join_group_response_write(struct wire_writer *w, int16_t version, co
     for (int32_t i = 0; i < m->members_count; i++)
         join_group_response_member_write(w, version, &m->members[i]);
     if (version >= 6) {
-        uint32_t ntags = 0;
-        wire_write_uvarint(w, ntags);
+        wire_write_uint8(w, 0); /* empty tagged-field section */
     }
 }
 

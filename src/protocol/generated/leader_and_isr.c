@@ -168,8 +168,7 @@ static size_t leader_and_isr_request_leader_and_isr_partition_state_sz(int16_t v
         n += 1;
     }
     if (version >= 4) {
-        uint32_t ntags = 0;
-        n += wire_uvarint_size(ntags);
+        n += 1; /* empty tagged-field section */
     }
     return n;
 }
@@ -219,8 +218,7 @@ static void leader_and_isr_request_leader_and_isr_partition_state_write(struct w
         wire_write_int8(w, m->leader_recovery_state);
     }
     if (version >= 4) {
-        uint32_t ntags = 0;
-        wire_write_uvarint(w, ntags);
+        wire_write_uint8(w, 0); /* empty tagged-field section */
     }
 }
 
@@ -284,8 +282,7 @@ static size_t leader_and_isr_request_leader_and_isr_topic_state_sz(int16_t versi
             n += leader_and_isr_request_leader_and_isr_partition_state_sz(version, &m->partition_states[i]);
     }
     if (version >= 4) {
-        uint32_t ntags = 0;
-        n += wire_uvarint_size(ntags);
+        n += 1; /* empty tagged-field section */
     }
     return n;
 }
@@ -310,8 +307,7 @@ static void leader_and_isr_request_leader_and_isr_topic_state_write(struct wire_
             leader_and_isr_request_leader_and_isr_partition_state_write(w, version, &m->partition_states[i]);
     }
     if (version >= 4) {
-        uint32_t ntags = 0;
-        wire_write_uvarint(w, ntags);
+        wire_write_uint8(w, 0); /* empty tagged-field section */
     }
 }
 
@@ -346,8 +342,7 @@ static size_t leader_and_isr_request_leader_and_isr_live_leader_sz(int16_t versi
     n += (version >= 4) ? wire_compact_string_size(m->host_name) : wire_string_size(m->host_name);
     n += 4;
     if (version >= 4) {
-        uint32_t ntags = 0;
-        n += wire_uvarint_size(ntags);
+        n += 1; /* empty tagged-field section */
     }
     return n;
 }
@@ -362,8 +357,7 @@ static void leader_and_isr_request_leader_and_isr_live_leader_write(struct wire_
     else wire_write_string(w, m->host_name);
     wire_write_int32(w, m->port);
     if (version >= 4) {
-        uint32_t ntags = 0;
-        wire_write_uvarint(w, ntags);
+        wire_write_uint8(w, 0); /* empty tagged-field section */
     }
 }
 
@@ -483,8 +477,7 @@ static size_t leader_and_isr_request_sz(int16_t version, const struct leader_and
     for (int32_t i = 0; i < m->live_leaders_count; i++)
         n += leader_and_isr_request_leader_and_isr_live_leader_sz(version, &m->live_leaders[i]);
     if (version >= 4) {
-        uint32_t ntags = 0;
-        n += wire_uvarint_size(ntags);
+        n += 1; /* empty tagged-field section */
     }
     return n;
 }
@@ -524,8 +517,7 @@ static void leader_and_isr_request_write(struct wire_writer *w, int16_t version,
     for (int32_t i = 0; i < m->live_leaders_count; i++)
         leader_and_isr_request_leader_and_isr_live_leader_write(w, version, &m->live_leaders[i]);
     if (version >= 4) {
-        uint32_t ntags = 0;
-        wire_write_uvarint(w, ntags);
+        wire_write_uint8(w, 0); /* empty tagged-field section */
     }
 }
 
@@ -590,8 +582,7 @@ static size_t leader_and_isr_response_leader_and_isr_partition_error_sz(int16_t 
     n += 4;
     n += 2;
     if (version >= 4) {
-        uint32_t ntags = 0;
-        n += wire_uvarint_size(ntags);
+        n += 1; /* empty tagged-field section */
     }
     return n;
 }
@@ -608,8 +599,7 @@ static void leader_and_isr_response_leader_and_isr_partition_error_write(struct 
     wire_write_int32(w, m->partition_index);
     wire_write_int16(w, m->error_code);
     if (version >= 4) {
-        uint32_t ntags = 0;
-        wire_write_uvarint(w, ntags);
+        wire_write_uint8(w, 0); /* empty tagged-field section */
     }
 }
 
@@ -665,8 +655,7 @@ static size_t leader_and_isr_response_leader_and_isr_topic_error_sz(int16_t vers
             n += leader_and_isr_response_leader_and_isr_partition_error_sz(version, &m->partition_errors[i]);
     }
     if (version >= 4) {
-        uint32_t ntags = 0;
-        n += wire_uvarint_size(ntags);
+        n += 1; /* empty tagged-field section */
     }
     return n;
 }
@@ -686,8 +675,7 @@ static void leader_and_isr_response_leader_and_isr_topic_error_write(struct wire
             leader_and_isr_response_leader_and_isr_partition_error_write(w, version, &m->partition_errors[i]);
     }
     if (version >= 4) {
-        uint32_t ntags = 0;
-        wire_write_uvarint(w, ntags);
+        wire_write_uint8(w, 0); /* empty tagged-field section */
     }
 }
 
@@ -763,8 +751,7 @@ static size_t leader_and_isr_response_sz(int16_t version, const struct leader_an
             n += leader_and_isr_response_leader_and_isr_topic_error_sz(version, &m->topics[i]);
     }
     if (version >= 4) {
-        uint32_t ntags = 0;
-        n += wire_uvarint_size(ntags);
+        n += 1; /* empty tagged-field section */
     }
     return n;
 }
@@ -789,8 +776,7 @@ static void leader_and_isr_response_write(struct wire_writer *w, int16_t version
             leader_and_isr_response_leader_and_isr_topic_error_write(w, version, &m->topics[i]);
     }
     if (version >= 4) {
-        uint32_t ntags = 0;
-        wire_write_uvarint(w, ntags);
+        wire_write_uint8(w, 0); /* empty tagged-field section */
     }
 }
 

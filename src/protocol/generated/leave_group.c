@@ -62,8 +62,7 @@ static size_t leave_group_request_member_identity_sz(int16_t version, const stru
         n += (version >= 4) ? wire_compact_string_size(m->reason) : wire_string_size(m->reason);
     }
     if (version >= 4) {
-        uint32_t ntags = 0;
-        n += wire_uvarint_size(ntags);
+        n += 1; /* empty tagged-field section */
     }
     return n;
 }
@@ -88,8 +87,7 @@ static void leave_group_request_member_identity_write(struct wire_writer *w, int
         else wire_write_string(w, m->reason);
     }
     if (version >= 4) {
-        uint32_t ntags = 0;
-        wire_write_uvarint(w, ntags);
+        wire_write_uint8(w, 0); /* empty tagged-field section */
     }
 }
 
@@ -150,8 +148,7 @@ static size_t leave_group_request_sz(int16_t version, const struct leave_group_r
             n += leave_group_request_member_identity_sz(version, &m->members[i]);
     }
     if (version >= 4) {
-        uint32_t ntags = 0;
-        n += wire_uvarint_size(ntags);
+        n += 1; /* empty tagged-field section */
     }
     return n;
 }
@@ -176,8 +173,7 @@ static void leave_group_request_write(struct wire_writer *w, int16_t version, co
             leave_group_request_member_identity_write(w, version, &m->members[i]);
     }
     if (version >= 4) {
-        uint32_t ntags = 0;
-        wire_write_uvarint(w, ntags);
+        wire_write_uint8(w, 0); /* empty tagged-field section */
     }
 }
 
@@ -251,8 +247,7 @@ static size_t leave_group_response_member_response_sz(int16_t version, const str
         n += 2;
     }
     if (version >= 4) {
-        uint32_t ntags = 0;
-        n += wire_uvarint_size(ntags);
+        n += 1; /* empty tagged-field section */
     }
     return n;
 }
@@ -275,8 +270,7 @@ static void leave_group_response_member_response_write(struct wire_writer *w, in
         wire_write_int16(w, m->error_code);
     }
     if (version >= 4) {
-        uint32_t ntags = 0;
-        wire_write_uvarint(w, ntags);
+        wire_write_uint8(w, 0); /* empty tagged-field section */
     }
 }
 
@@ -335,8 +329,7 @@ static size_t leave_group_response_sz(int16_t version, const struct leave_group_
             n += leave_group_response_member_response_sz(version, &m->members[i]);
     }
     if (version >= 4) {
-        uint32_t ntags = 0;
-        n += wire_uvarint_size(ntags);
+        n += 1; /* empty tagged-field section */
     }
     return n;
 }
@@ -357,8 +350,7 @@ static void leave_group_response_write(struct wire_writer *w, int16_t version, c
             leave_group_response_member_response_write(w, version, &m->members[i]);
     }
     if (version >= 4) {
-        uint32_t ntags = 0;
-        wire_write_uvarint(w, ntags);
+        wire_write_uint8(w, 0); /* empty tagged-field section */
     }
 }
 

@@ -33,8 +33,7 @@ static size_t list_client_metrics_resources_request_sz(int16_t version, const st
     size_t n = 0;
     (void)version;
     (void)m;
-    uint32_t ntags = 0;
-    n += wire_uvarint_size(ntags);
+    n += 1; /* empty tagged-field section */
     return n;
 }
 
@@ -42,8 +41,7 @@ static void list_client_metrics_resources_request_write(struct wire_writer *w, i
 {
     (void)version;
     (void)m;
-    uint32_t ntags = 0;
-    wire_write_uvarint(w, ntags);
+    wire_write_uint8(w, 0); /* empty tagged-field section */
 }
 
 int list_client_metrics_resources_request_decode(struct wire_reader *r, int16_t version, struct list_client_metrics_resources_request *m, struct arena *a)
@@ -94,8 +92,7 @@ static size_t list_client_metrics_resources_response_client_metrics_resource_sz(
     (void)version;
     (void)m;
     n += wire_compact_string_size(m->name);
-    uint32_t ntags = 0;
-    n += wire_uvarint_size(ntags);
+    n += 1; /* empty tagged-field section */
     return n;
 }
 
@@ -105,8 +102,7 @@ static void list_client_metrics_resources_response_client_metrics_resource_write
     (void)m;
     if (m->name.len < 0) wire_writer_fail(w, WIRE_ERR_INVALID);
     wire_write_compact_string(w, m->name);
-    uint32_t ntags = 0;
-    wire_write_uvarint(w, ntags);
+    wire_write_uint8(w, 0); /* empty tagged-field section */
 }
 
 void list_client_metrics_resources_response_init(struct list_client_metrics_resources_response *m)
@@ -153,8 +149,7 @@ static size_t list_client_metrics_resources_response_sz(int16_t version, const s
     n += wire_compact_array_len_size(m->client_metrics_resources_count);
     for (int32_t i = 0; i < m->client_metrics_resources_count; i++)
         n += list_client_metrics_resources_response_client_metrics_resource_sz(version, &m->client_metrics_resources[i]);
-    uint32_t ntags = 0;
-    n += wire_uvarint_size(ntags);
+    n += 1; /* empty tagged-field section */
     return n;
 }
 
@@ -168,8 +163,7 @@ static void list_client_metrics_resources_response_write(struct wire_writer *w, 
     wire_write_compact_array_len(w, m->client_metrics_resources_count);
     for (int32_t i = 0; i < m->client_metrics_resources_count; i++)
         list_client_metrics_resources_response_client_metrics_resource_write(w, version, &m->client_metrics_resources[i]);
-    uint32_t ntags = 0;
-    wire_write_uvarint(w, ntags);
+    wire_write_uint8(w, 0); /* empty tagged-field section */
 }
 
 int list_client_metrics_resources_response_decode(struct wire_reader *r, int16_t version, struct list_client_metrics_resources_response *m, struct arena *a)

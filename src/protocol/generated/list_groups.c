@@ -85,8 +85,7 @@ static size_t list_groups_request_sz(int16_t version, const struct list_groups_r
             n += (version >= 3) ? wire_compact_string_size(m->types_filter[i]) : wire_string_size(m->types_filter[i]);
     }
     if (version >= 3) {
-        uint32_t ntags = 0;
-        n += wire_uvarint_size(ntags);
+        n += 1; /* empty tagged-field section */
     }
     return n;
 }
@@ -116,8 +115,7 @@ static void list_groups_request_write(struct wire_writer *w, int16_t version, co
             }
     }
     if (version >= 3) {
-        uint32_t ntags = 0;
-        wire_write_uvarint(w, ntags);
+        wire_write_uint8(w, 0); /* empty tagged-field section */
     }
 }
 
@@ -192,8 +190,7 @@ static size_t list_groups_response_listed_group_sz(int16_t version, const struct
         n += (version >= 3) ? wire_compact_string_size(m->group_type) : wire_string_size(m->group_type);
     }
     if (version >= 3) {
-        uint32_t ntags = 0;
-        n += wire_uvarint_size(ntags);
+        n += 1; /* empty tagged-field section */
     }
     return n;
 }
@@ -219,8 +216,7 @@ static void list_groups_response_listed_group_write(struct wire_writer *w, int16
         else wire_write_string(w, m->group_type);
     }
     if (version >= 3) {
-        uint32_t ntags = 0;
-        wire_write_uvarint(w, ntags);
+        wire_write_uint8(w, 0); /* empty tagged-field section */
     }
 }
 
@@ -275,8 +271,7 @@ static size_t list_groups_response_sz(int16_t version, const struct list_groups_
     for (int32_t i = 0; i < m->groups_count; i++)
         n += list_groups_response_listed_group_sz(version, &m->groups[i]);
     if (version >= 3) {
-        uint32_t ntags = 0;
-        n += wire_uvarint_size(ntags);
+        n += 1; /* empty tagged-field section */
     }
     return n;
 }
@@ -295,8 +290,7 @@ static void list_groups_response_write(struct wire_writer *w, int16_t version, c
     for (int32_t i = 0; i < m->groups_count; i++)
         list_groups_response_listed_group_write(w, version, &m->groups[i]);
     if (version >= 3) {
-        uint32_t ntags = 0;
-        wire_write_uvarint(w, ntags);
+        wire_write_uint8(w, 0); /* empty tagged-field section */
     }
 }
 

@@ -64,8 +64,7 @@ static size_t list_offsets_request_list_offsets_partition_sz(int16_t version, co
         n += 4;
     }
     if (version >= 6) {
-        uint32_t ntags = 0;
-        n += wire_uvarint_size(ntags);
+        n += 1; /* empty tagged-field section */
     }
     return n;
 }
@@ -83,8 +82,7 @@ static void list_offsets_request_list_offsets_partition_write(struct wire_writer
         wire_write_int32(w, m->max_num_offsets);
     }
     if (version >= 6) {
-        uint32_t ntags = 0;
-        wire_write_uvarint(w, ntags);
+        wire_write_uint8(w, 0); /* empty tagged-field section */
     }
 }
 
@@ -133,8 +131,7 @@ static size_t list_offsets_request_list_offsets_topic_sz(int16_t version, const 
     for (int32_t i = 0; i < m->partitions_count; i++)
         n += list_offsets_request_list_offsets_partition_sz(version, &m->partitions[i]);
     if (version >= 6) {
-        uint32_t ntags = 0;
-        n += wire_uvarint_size(ntags);
+        n += 1; /* empty tagged-field section */
     }
     return n;
 }
@@ -152,8 +149,7 @@ static void list_offsets_request_list_offsets_topic_write(struct wire_writer *w,
     for (int32_t i = 0; i < m->partitions_count; i++)
         list_offsets_request_list_offsets_partition_write(w, version, &m->partitions[i]);
     if (version >= 6) {
-        uint32_t ntags = 0;
-        wire_write_uvarint(w, ntags);
+        wire_write_uint8(w, 0); /* empty tagged-field section */
     }
 }
 
@@ -215,8 +211,7 @@ static size_t list_offsets_request_sz(int16_t version, const struct list_offsets
         n += 4;
     }
     if (version >= 6) {
-        uint32_t ntags = 0;
-        n += wire_uvarint_size(ntags);
+        n += 1; /* empty tagged-field section */
     }
     return n;
 }
@@ -238,8 +233,7 @@ static void list_offsets_request_write(struct wire_writer *w, int16_t version, c
         wire_write_int32(w, m->timeout_ms);
     }
     if (version >= 6) {
-        uint32_t ntags = 0;
-        wire_write_uvarint(w, ntags);
+        wire_write_uint8(w, 0); /* empty tagged-field section */
     }
 }
 
@@ -340,8 +334,7 @@ static size_t list_offsets_response_list_offsets_partition_response_sz(int16_t v
         n += 4;
     }
     if (version >= 6) {
-        uint32_t ntags = 0;
-        n += wire_uvarint_size(ntags);
+        n += 1; /* empty tagged-field section */
     }
     return n;
 }
@@ -369,8 +362,7 @@ static void list_offsets_response_list_offsets_partition_response_write(struct w
         wire_write_int32(w, m->leader_epoch);
     }
     if (version >= 6) {
-        uint32_t ntags = 0;
-        wire_write_uvarint(w, ntags);
+        wire_write_uint8(w, 0); /* empty tagged-field section */
     }
 }
 
@@ -419,8 +411,7 @@ static size_t list_offsets_response_list_offsets_topic_response_sz(int16_t versi
     for (int32_t i = 0; i < m->partitions_count; i++)
         n += list_offsets_response_list_offsets_partition_response_sz(version, &m->partitions[i]);
     if (version >= 6) {
-        uint32_t ntags = 0;
-        n += wire_uvarint_size(ntags);
+        n += 1; /* empty tagged-field section */
     }
     return n;
 }
@@ -438,8 +429,7 @@ static void list_offsets_response_list_offsets_topic_response_write(struct wire_
     for (int32_t i = 0; i < m->partitions_count; i++)
         list_offsets_response_list_offsets_partition_response_write(w, version, &m->partitions[i]);
     if (version >= 6) {
-        uint32_t ntags = 0;
-        wire_write_uvarint(w, ntags);
+        wire_write_uint8(w, 0); /* empty tagged-field section */
     }
 }
 
@@ -491,8 +481,7 @@ static size_t list_offsets_response_sz(int16_t version, const struct list_offset
     for (int32_t i = 0; i < m->topics_count; i++)
         n += list_offsets_response_list_offsets_topic_response_sz(version, &m->topics[i]);
     if (version >= 6) {
-        uint32_t ntags = 0;
-        n += wire_uvarint_size(ntags);
+        n += 1; /* empty tagged-field section */
     }
     return n;
 }
@@ -510,8 +499,7 @@ static void list_offsets_response_write(struct wire_writer *w, int16_t version, 
     for (int32_t i = 0; i < m->topics_count; i++)
         list_offsets_response_list_offsets_topic_response_write(w, version, &m->topics[i]);
     if (version >= 6) {
-        uint32_t ntags = 0;
-        wire_write_uvarint(w, ntags);
+        wire_write_uint8(w, 0); /* empty tagged-field section */
     }
 }
 

@@ -61,8 +61,7 @@ static size_t list_partition_reassignments_request_list_partition_reassignments_
     n += wire_compact_string_size(m->name);
     n += wire_compact_array_len_size(m->partition_indexes_count);
     if (m->partition_indexes_count > 0) n += (size_t)m->partition_indexes_count * 4;
-    uint32_t ntags = 0;
-    n += wire_uvarint_size(ntags);
+    n += 1; /* empty tagged-field section */
     return n;
 }
 
@@ -76,8 +75,7 @@ static void list_partition_reassignments_request_list_partition_reassignments_to
     wire_write_compact_array_len(w, m->partition_indexes_count);
     for (int32_t i = 0; i < m->partition_indexes_count; i++)
         wire_write_int32(w, m->partition_indexes[i]);
-    uint32_t ntags = 0;
-    wire_write_uvarint(w, ntags);
+    wire_write_uint8(w, 0); /* empty tagged-field section */
 }
 
 void list_partition_reassignments_request_init(struct list_partition_reassignments_request *m)
@@ -120,8 +118,7 @@ static size_t list_partition_reassignments_request_sz(int16_t version, const str
     n += wire_compact_array_len_size(m->topics_count);
     for (int32_t i = 0; i < m->topics_count; i++)
         n += list_partition_reassignments_request_list_partition_reassignments_topics_sz(version, &m->topics[i]);
-    uint32_t ntags = 0;
-    n += wire_uvarint_size(ntags);
+    n += 1; /* empty tagged-field section */
     return n;
 }
 
@@ -133,8 +130,7 @@ static void list_partition_reassignments_request_write(struct wire_writer *w, in
     wire_write_compact_array_len(w, m->topics_count);
     for (int32_t i = 0; i < m->topics_count; i++)
         list_partition_reassignments_request_list_partition_reassignments_topics_write(w, version, &m->topics[i]);
-    uint32_t ntags = 0;
-    wire_write_uvarint(w, ntags);
+    wire_write_uint8(w, 0); /* empty tagged-field section */
 }
 
 int list_partition_reassignments_request_decode(struct wire_reader *r, int16_t version, struct list_partition_reassignments_request *m, struct arena *a)
@@ -241,8 +237,7 @@ static size_t list_partition_reassignments_response_ongoing_partition_reassignme
     if (m->adding_replicas_count > 0) n += (size_t)m->adding_replicas_count * 4;
     n += wire_compact_array_len_size(m->removing_replicas_count);
     if (m->removing_replicas_count > 0) n += (size_t)m->removing_replicas_count * 4;
-    uint32_t ntags = 0;
-    n += wire_uvarint_size(ntags);
+    n += 1; /* empty tagged-field section */
     return n;
 }
 
@@ -263,8 +258,7 @@ static void list_partition_reassignments_response_ongoing_partition_reassignment
     wire_write_compact_array_len(w, m->removing_replicas_count);
     for (int32_t i = 0; i < m->removing_replicas_count; i++)
         wire_write_int32(w, m->removing_replicas[i]);
-    uint32_t ntags = 0;
-    wire_write_uvarint(w, ntags);
+    wire_write_uint8(w, 0); /* empty tagged-field section */
 }
 
 void list_partition_reassignments_response_ongoing_topic_reassignment_init(struct list_partition_reassignments_response_ongoing_topic_reassignment *m)
@@ -309,8 +303,7 @@ static size_t list_partition_reassignments_response_ongoing_topic_reassignment_s
     n += wire_compact_array_len_size(m->partitions_count);
     for (int32_t i = 0; i < m->partitions_count; i++)
         n += list_partition_reassignments_response_ongoing_partition_reassignment_sz(version, &m->partitions[i]);
-    uint32_t ntags = 0;
-    n += wire_uvarint_size(ntags);
+    n += 1; /* empty tagged-field section */
     return n;
 }
 
@@ -324,8 +317,7 @@ static void list_partition_reassignments_response_ongoing_topic_reassignment_wri
     wire_write_compact_array_len(w, m->partitions_count);
     for (int32_t i = 0; i < m->partitions_count; i++)
         list_partition_reassignments_response_ongoing_partition_reassignment_write(w, version, &m->partitions[i]);
-    uint32_t ntags = 0;
-    wire_write_uvarint(w, ntags);
+    wire_write_uint8(w, 0); /* empty tagged-field section */
 }
 
 void list_partition_reassignments_response_init(struct list_partition_reassignments_response *m)
@@ -375,8 +367,7 @@ static size_t list_partition_reassignments_response_sz(int16_t version, const st
     n += wire_compact_array_len_size(m->topics_count);
     for (int32_t i = 0; i < m->topics_count; i++)
         n += list_partition_reassignments_response_ongoing_topic_reassignment_sz(version, &m->topics[i]);
-    uint32_t ntags = 0;
-    n += wire_uvarint_size(ntags);
+    n += 1; /* empty tagged-field section */
     return n;
 }
 
@@ -391,8 +382,7 @@ static void list_partition_reassignments_response_write(struct wire_writer *w, i
     wire_write_compact_array_len(w, m->topics_count);
     for (int32_t i = 0; i < m->topics_count; i++)
         list_partition_reassignments_response_ongoing_topic_reassignment_write(w, version, &m->topics[i]);
-    uint32_t ntags = 0;
-    wire_write_uvarint(w, ntags);
+    wire_write_uint8(w, 0); /* empty tagged-field section */
 }
 
 int list_partition_reassignments_response_decode(struct wire_reader *r, int16_t version, struct list_partition_reassignments_response *m, struct arena *a)

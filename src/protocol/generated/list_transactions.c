@@ -79,8 +79,7 @@ static size_t list_transactions_request_sz(int16_t version, const struct list_tr
     if (version >= 1) {
         n += 8;
     }
-    uint32_t ntags = 0;
-    n += wire_uvarint_size(ntags);
+    n += 1; /* empty tagged-field section */
     return n;
 }
 
@@ -101,8 +100,7 @@ static void list_transactions_request_write(struct wire_writer *w, int16_t versi
     if (version >= 1) {
         wire_write_int64(w, m->duration_filter);
     }
-    uint32_t ntags = 0;
-    wire_write_uvarint(w, ntags);
+    wire_write_uint8(w, 0); /* empty tagged-field section */
 }
 
 int list_transactions_request_decode(struct wire_reader *r, int16_t version, struct list_transactions_request *m, struct arena *a)
@@ -160,8 +158,7 @@ static size_t list_transactions_response_transaction_state_sz(int16_t version, c
     n += wire_compact_string_size(m->transactional_id);
     n += 8;
     n += wire_compact_string_size(m->transaction_state);
-    uint32_t ntags = 0;
-    n += wire_uvarint_size(ntags);
+    n += 1; /* empty tagged-field section */
     return n;
 }
 
@@ -174,8 +171,7 @@ static void list_transactions_response_transaction_state_write(struct wire_write
     wire_write_int64(w, m->producer_id);
     if (m->transaction_state.len < 0) wire_writer_fail(w, WIRE_ERR_INVALID);
     wire_write_compact_string(w, m->transaction_state);
-    uint32_t ntags = 0;
-    wire_write_uvarint(w, ntags);
+    wire_write_uint8(w, 0); /* empty tagged-field section */
 }
 
 void list_transactions_response_init(struct list_transactions_response *m)
@@ -243,8 +239,7 @@ static size_t list_transactions_response_sz(int16_t version, const struct list_t
     n += wire_compact_array_len_size(m->transaction_states_count);
     for (int32_t i = 0; i < m->transaction_states_count; i++)
         n += list_transactions_response_transaction_state_sz(version, &m->transaction_states[i]);
-    uint32_t ntags = 0;
-    n += wire_uvarint_size(ntags);
+    n += 1; /* empty tagged-field section */
     return n;
 }
 
@@ -264,8 +259,7 @@ static void list_transactions_response_write(struct wire_writer *w, int16_t vers
     wire_write_compact_array_len(w, m->transaction_states_count);
     for (int32_t i = 0; i < m->transaction_states_count; i++)
         list_transactions_response_transaction_state_write(w, version, &m->transaction_states[i]);
-    uint32_t ntags = 0;
-    wire_write_uvarint(w, ntags);
+    wire_write_uint8(w, 0); /* empty tagged-field section */
 }
 
 int list_transactions_response_decode(struct wire_reader *r, int16_t version, struct list_transactions_response *m, struct arena *a)

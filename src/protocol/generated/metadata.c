@@ -55,8 +55,7 @@ static size_t metadata_request_topic_sz(int16_t version, const struct metadata_r
     }
     n += (version >= 9) ? wire_compact_string_size(m->name) : wire_string_size(m->name);
     if (version >= 9) {
-        uint32_t ntags = 0;
-        n += wire_uvarint_size(ntags);
+        n += 1; /* empty tagged-field section */
     }
     return n;
 }
@@ -72,8 +71,7 @@ static void metadata_request_topic_write(struct wire_writer *w, int16_t version,
     if (version >= 9) wire_write_compact_string(w, m->name);
     else wire_write_string(w, m->name);
     if (version >= 9) {
-        uint32_t ntags = 0;
-        wire_write_uvarint(w, ntags);
+        wire_write_uint8(w, 0); /* empty tagged-field section */
     }
 }
 
@@ -139,8 +137,7 @@ static size_t metadata_request_sz(int16_t version, const struct metadata_request
         n += 1;
     }
     if (version >= 9) {
-        uint32_t ntags = 0;
-        n += wire_uvarint_size(ntags);
+        n += 1; /* empty tagged-field section */
     }
     return n;
 }
@@ -164,8 +161,7 @@ static void metadata_request_write(struct wire_writer *w, int16_t version, const
         wire_write_bool(w, m->include_topic_authorized_operations);
     }
     if (version >= 9) {
-        uint32_t ntags = 0;
-        wire_write_uvarint(w, ntags);
+        wire_write_uint8(w, 0); /* empty tagged-field section */
     }
 }
 
@@ -234,8 +230,7 @@ static size_t metadata_response_broker_sz(int16_t version, const struct metadata
         n += (version >= 9) ? wire_compact_string_size(m->rack) : wire_string_size(m->rack);
     }
     if (version >= 9) {
-        uint32_t ntags = 0;
-        n += wire_uvarint_size(ntags);
+        n += 1; /* empty tagged-field section */
     }
     return n;
 }
@@ -255,8 +250,7 @@ static void metadata_response_broker_write(struct wire_writer *w, int16_t versio
         else wire_write_string(w, m->rack);
     }
     if (version >= 9) {
-        uint32_t ntags = 0;
-        wire_write_uvarint(w, ntags);
+        wire_write_uint8(w, 0); /* empty tagged-field section */
     }
 }
 
@@ -358,8 +352,7 @@ static size_t metadata_response_partition_sz(int16_t version, const struct metad
         if (m->offline_replicas_count > 0) n += (size_t)m->offline_replicas_count * 4;
     }
     if (version >= 9) {
-        uint32_t ntags = 0;
-        n += wire_uvarint_size(ntags);
+        n += 1; /* empty tagged-field section */
     }
     return n;
 }
@@ -392,8 +385,7 @@ static void metadata_response_partition_write(struct wire_writer *w, int16_t ver
             wire_write_int32(w, m->offline_replicas[i]);
     }
     if (version >= 9) {
-        uint32_t ntags = 0;
-        wire_write_uvarint(w, ntags);
+        wire_write_uint8(w, 0); /* empty tagged-field section */
     }
 }
 
@@ -466,8 +458,7 @@ static size_t metadata_response_topic_sz(int16_t version, const struct metadata_
         n += 4;
     }
     if (version >= 9) {
-        uint32_t ntags = 0;
-        n += wire_uvarint_size(ntags);
+        n += 1; /* empty tagged-field section */
     }
     return n;
 }
@@ -495,8 +486,7 @@ static void metadata_response_topic_write(struct wire_writer *w, int16_t version
         wire_write_int32(w, m->topic_authorized_operations);
     }
     if (version >= 9) {
-        uint32_t ntags = 0;
-        wire_write_uvarint(w, ntags);
+        wire_write_uint8(w, 0); /* empty tagged-field section */
     }
 }
 
@@ -590,8 +580,7 @@ static size_t metadata_response_sz(int16_t version, const struct metadata_respon
         n += 4;
     }
     if (version >= 9) {
-        uint32_t ntags = 0;
-        n += wire_uvarint_size(ntags);
+        n += 1; /* empty tagged-field section */
     }
     return n;
 }
@@ -625,8 +614,7 @@ static void metadata_response_write(struct wire_writer *w, int16_t version, cons
         wire_write_int32(w, m->cluster_authorized_operations);
     }
     if (version >= 9) {
-        uint32_t ntags = 0;
-        wire_write_uvarint(w, ntags);
+        wire_write_uint8(w, 0); /* empty tagged-field section */
     }
 }
 

@@ -228,8 +228,7 @@ static size_t access_control_entry_record_sz(int16_t version, const struct acces
     n += wire_compact_string_size(m->host);
     n += 1;
     n += 1;
-    uint32_t ntags = 0;
-    n += wire_uvarint_size(ntags);
+    n += 1; /* empty tagged-field section */
     return n;
 }
 
@@ -248,8 +247,7 @@ static void access_control_entry_record_write(struct wire_writer *w, int16_t ver
     wire_write_compact_string(w, m->host);
     wire_write_int8(w, m->operation);
     wire_write_int8(w, m->permission_type);
-    uint32_t ntags = 0;
-    wire_write_uvarint(w, ntags);
+    wire_write_uint8(w, 0); /* empty tagged-field section */
 }
 
 int access_control_entry_record_decode(struct wire_reader *r, int16_t version, struct access_control_entry_record *m, struct arena *a)
@@ -549,8 +547,7 @@ static size_t client_quota_record_entity_data_sz(int16_t version, const struct c
     (void)m;
     n += wire_compact_string_size(m->entity_type);
     n += wire_compact_string_size(m->entity_name);
-    uint32_t ntags = 0;
-    n += wire_uvarint_size(ntags);
+    n += 1; /* empty tagged-field section */
     return n;
 }
 
@@ -561,8 +558,7 @@ static void client_quota_record_entity_data_write(struct wire_writer *w, int16_t
     if (m->entity_type.len < 0) wire_writer_fail(w, WIRE_ERR_INVALID);
     wire_write_compact_string(w, m->entity_type);
     wire_write_compact_string(w, m->entity_name);
-    uint32_t ntags = 0;
-    wire_write_uvarint(w, ntags);
+    wire_write_uint8(w, 0); /* empty tagged-field section */
 }
 
 void client_quota_record_init(struct client_quota_record *m)
@@ -613,8 +609,7 @@ static size_t client_quota_record_sz(int16_t version, const struct client_quota_
     n += wire_compact_string_size(m->key);
     n += 8;
     n += 1;
-    uint32_t ntags = 0;
-    n += wire_uvarint_size(ntags);
+    n += 1; /* empty tagged-field section */
     return n;
 }
 
@@ -630,8 +625,7 @@ static void client_quota_record_write(struct wire_writer *w, int16_t version, co
     wire_write_compact_string(w, m->key);
     wire_write_float64(w, m->value);
     wire_write_bool(w, m->remove);
-    uint32_t ntags = 0;
-    wire_write_uvarint(w, ntags);
+    wire_write_uint8(w, 0); /* empty tagged-field section */
 }
 
 int client_quota_record_decode(struct wire_reader *r, int16_t version, struct client_quota_record *m, struct arena *a)
@@ -692,8 +686,7 @@ static size_t config_record_sz(int16_t version, const struct config_record *m)
     n += wire_compact_string_size(m->resource_name);
     n += wire_compact_string_size(m->name);
     n += wire_compact_string_size(m->value);
-    uint32_t ntags = 0;
-    n += wire_uvarint_size(ntags);
+    n += 1; /* empty tagged-field section */
     return n;
 }
 
@@ -707,8 +700,7 @@ static void config_record_write(struct wire_writer *w, int16_t version, const st
     if (m->name.len < 0) wire_writer_fail(w, WIRE_ERR_INVALID);
     wire_write_compact_string(w, m->name);
     wire_write_compact_string(w, m->value);
-    uint32_t ntags = 0;
-    wire_write_uvarint(w, ntags);
+    wire_write_uint8(w, 0); /* empty tagged-field section */
 }
 
 int config_record_decode(struct wire_reader *r, int16_t version, struct config_record *m, struct arena *a)
@@ -797,8 +789,7 @@ static size_t delegation_token_record_sz(int16_t version, const struct delegatio
     n += 8;
     n += 8;
     n += wire_compact_string_size(m->token_id);
-    uint32_t ntags = 0;
-    n += wire_uvarint_size(ntags);
+    n += 1; /* empty tagged-field section */
     return n;
 }
 
@@ -821,8 +812,7 @@ static void delegation_token_record_write(struct wire_writer *w, int16_t version
     wire_write_int64(w, m->expiration_timestamp);
     if (m->token_id.len < 0) wire_writer_fail(w, WIRE_ERR_INVALID);
     wire_write_compact_string(w, m->token_id);
-    uint32_t ntags = 0;
-    wire_write_uvarint(w, ntags);
+    wire_write_uint8(w, 0); /* empty tagged-field section */
 }
 
 int delegation_token_record_decode(struct wire_reader *r, int16_t version, struct delegation_token_record *m, struct arena *a)
@@ -870,8 +860,7 @@ static size_t end_transaction_record_sz(int16_t version, const struct end_transa
     size_t n = 0;
     (void)version;
     (void)m;
-    uint32_t ntags = 0;
-    n += wire_uvarint_size(ntags);
+    n += 1; /* empty tagged-field section */
     return n;
 }
 
@@ -879,8 +868,7 @@ static void end_transaction_record_write(struct wire_writer *w, int16_t version,
 {
     (void)version;
     (void)m;
-    uint32_t ntags = 0;
-    wire_write_uvarint(w, ntags);
+    wire_write_uint8(w, 0); /* empty tagged-field section */
 }
 
 int end_transaction_record_decode(struct wire_reader *r, int16_t version, struct end_transaction_record *m, struct arena *a)
@@ -934,8 +922,7 @@ static size_t feature_level_record_sz(int16_t version, const struct feature_leve
     (void)m;
     n += wire_compact_string_size(m->name);
     n += 2;
-    uint32_t ntags = 0;
-    n += wire_uvarint_size(ntags);
+    n += 1; /* empty tagged-field section */
     return n;
 }
 
@@ -946,8 +933,7 @@ static void feature_level_record_write(struct wire_writer *w, int16_t version, c
     if (m->name.len < 0) wire_writer_fail(w, WIRE_ERR_INVALID);
     wire_write_compact_string(w, m->name);
     wire_write_int16(w, m->feature_level);
-    uint32_t ntags = 0;
-    wire_write_uvarint(w, ntags);
+    wire_write_uint8(w, 0); /* empty tagged-field section */
 }
 
 int feature_level_record_decode(struct wire_reader *r, int16_t version, struct feature_level_record *m, struct arena *a)
@@ -1000,8 +986,7 @@ static size_t fence_broker_record_sz(int16_t version, const struct fence_broker_
     (void)m;
     n += 4;
     n += 8;
-    uint32_t ntags = 0;
-    n += wire_uvarint_size(ntags);
+    n += 1; /* empty tagged-field section */
     return n;
 }
 
@@ -1011,8 +996,7 @@ static void fence_broker_record_write(struct wire_writer *w, int16_t version, co
     (void)m;
     wire_write_int32(w, m->id);
     wire_write_int64(w, m->epoch);
-    uint32_t ntags = 0;
-    wire_write_uvarint(w, ntags);
+    wire_write_uint8(w, 0); /* empty tagged-field section */
 }
 
 int fence_broker_record_decode(struct wire_reader *r, int16_t version, struct fence_broker_record *m, struct arena *a)
@@ -1060,8 +1044,7 @@ static size_t no_op_record_sz(int16_t version, const struct no_op_record *m)
     size_t n = 0;
     (void)version;
     (void)m;
-    uint32_t ntags = 0;
-    n += wire_uvarint_size(ntags);
+    n += 1; /* empty tagged-field section */
     return n;
 }
 
@@ -1069,8 +1052,7 @@ static void no_op_record_write(struct wire_writer *w, int16_t version, const str
 {
     (void)version;
     (void)m;
-    uint32_t ntags = 0;
-    wire_write_uvarint(w, ntags);
+    wire_write_uint8(w, 0); /* empty tagged-field section */
 }
 
 int no_op_record_decode(struct wire_reader *r, int16_t version, struct no_op_record *m, struct arena *a)
@@ -1823,8 +1805,7 @@ static size_t producer_ids_record_sz(int16_t version, const struct producer_ids_
     n += 4;
     n += 8;
     n += 8;
-    uint32_t ntags = 0;
-    n += wire_uvarint_size(ntags);
+    n += 1; /* empty tagged-field section */
     return n;
 }
 
@@ -1835,8 +1816,7 @@ static void producer_ids_record_write(struct wire_writer *w, int16_t version, co
     wire_write_int32(w, m->broker_id);
     wire_write_int64(w, m->broker_epoch);
     wire_write_int64(w, m->next_producer_id);
-    uint32_t ntags = 0;
-    wire_write_uvarint(w, ntags);
+    wire_write_uint8(w, 0); /* empty tagged-field section */
 }
 
 int producer_ids_record_decode(struct wire_reader *r, int16_t version, struct producer_ids_record *m, struct arena *a)
@@ -1897,8 +1877,7 @@ static size_t register_broker_record_broker_endpoint_sz(int16_t version, const s
     n += wire_compact_string_size(m->host);
     n += 2;
     n += 2;
-    uint32_t ntags = 0;
-    n += wire_uvarint_size(ntags);
+    n += 1; /* empty tagged-field section */
     return n;
 }
 
@@ -1912,8 +1891,7 @@ static void register_broker_record_broker_endpoint_write(struct wire_writer *w, 
     wire_write_compact_string(w, m->host);
     wire_write_uint16(w, m->port);
     wire_write_int16(w, m->security_protocol);
-    uint32_t ntags = 0;
-    wire_write_uvarint(w, ntags);
+    wire_write_uint8(w, 0); /* empty tagged-field section */
 }
 
 void register_broker_record_broker_feature_init(struct register_broker_record_broker_feature *m)
@@ -1944,8 +1922,7 @@ static size_t register_broker_record_broker_feature_sz(int16_t version, const st
     n += wire_compact_string_size(m->name);
     n += 2;
     n += 2;
-    uint32_t ntags = 0;
-    n += wire_uvarint_size(ntags);
+    n += 1; /* empty tagged-field section */
     return n;
 }
 
@@ -1957,8 +1934,7 @@ static void register_broker_record_broker_feature_write(struct wire_writer *w, i
     wire_write_compact_string(w, m->name);
     wire_write_int16(w, m->min_supported_version);
     wire_write_int16(w, m->max_supported_version);
-    uint32_t ntags = 0;
-    wire_write_uvarint(w, ntags);
+    wire_write_uint8(w, 0); /* empty tagged-field section */
 }
 
 void register_broker_record_init(struct register_broker_record *m)
@@ -2191,8 +2167,7 @@ static size_t register_controller_record_controller_endpoint_sz(int16_t version,
     n += wire_compact_string_size(m->host);
     n += 2;
     n += 2;
-    uint32_t ntags = 0;
-    n += wire_uvarint_size(ntags);
+    n += 1; /* empty tagged-field section */
     return n;
 }
 
@@ -2206,8 +2181,7 @@ static void register_controller_record_controller_endpoint_write(struct wire_wri
     wire_write_compact_string(w, m->host);
     wire_write_uint16(w, m->port);
     wire_write_int16(w, m->security_protocol);
-    uint32_t ntags = 0;
-    wire_write_uvarint(w, ntags);
+    wire_write_uint8(w, 0); /* empty tagged-field section */
 }
 
 void register_controller_record_controller_feature_init(struct register_controller_record_controller_feature *m)
@@ -2238,8 +2212,7 @@ static size_t register_controller_record_controller_feature_sz(int16_t version, 
     n += wire_compact_string_size(m->name);
     n += 2;
     n += 2;
-    uint32_t ntags = 0;
-    n += wire_uvarint_size(ntags);
+    n += 1; /* empty tagged-field section */
     return n;
 }
 
@@ -2251,8 +2224,7 @@ static void register_controller_record_controller_feature_write(struct wire_writ
     wire_write_compact_string(w, m->name);
     wire_write_int16(w, m->min_supported_version);
     wire_write_int16(w, m->max_supported_version);
-    uint32_t ntags = 0;
-    wire_write_uvarint(w, ntags);
+    wire_write_uint8(w, 0); /* empty tagged-field section */
 }
 
 void register_controller_record_init(struct register_controller_record *m)
@@ -2322,8 +2294,7 @@ static size_t register_controller_record_sz(int16_t version, const struct regist
     n += wire_compact_array_len_size(m->features_count);
     for (int32_t i = 0; i < m->features_count; i++)
         n += register_controller_record_controller_feature_sz(version, &m->features[i]);
-    uint32_t ntags = 0;
-    n += wire_uvarint_size(ntags);
+    n += 1; /* empty tagged-field section */
     return n;
 }
 
@@ -2342,8 +2313,7 @@ static void register_controller_record_write(struct wire_writer *w, int16_t vers
     wire_write_compact_array_len(w, m->features_count);
     for (int32_t i = 0; i < m->features_count; i++)
         register_controller_record_controller_feature_write(w, version, &m->features[i]);
-    uint32_t ntags = 0;
-    wire_write_uvarint(w, ntags);
+    wire_write_uint8(w, 0); /* empty tagged-field section */
 }
 
 int register_controller_record_decode(struct wire_reader *r, int16_t version, struct register_controller_record *m, struct arena *a)
@@ -2393,8 +2363,7 @@ static size_t remove_access_control_entry_record_sz(int16_t version, const struc
     (void)version;
     (void)m;
     n += 16;
-    uint32_t ntags = 0;
-    n += wire_uvarint_size(ntags);
+    n += 1; /* empty tagged-field section */
     return n;
 }
 
@@ -2403,8 +2372,7 @@ static void remove_access_control_entry_record_write(struct wire_writer *w, int1
     (void)version;
     (void)m;
     wire_write_uuid(w, m->id);
-    uint32_t ntags = 0;
-    wire_write_uvarint(w, ntags);
+    wire_write_uint8(w, 0); /* empty tagged-field section */
 }
 
 int remove_access_control_entry_record_decode(struct wire_reader *r, int16_t version, struct remove_access_control_entry_record *m, struct arena *a)
@@ -2455,8 +2423,7 @@ static size_t remove_delegation_token_record_sz(int16_t version, const struct re
     (void)version;
     (void)m;
     n += wire_compact_string_size(m->token_id);
-    uint32_t ntags = 0;
-    n += wire_uvarint_size(ntags);
+    n += 1; /* empty tagged-field section */
     return n;
 }
 
@@ -2466,8 +2433,7 @@ static void remove_delegation_token_record_write(struct wire_writer *w, int16_t 
     (void)m;
     if (m->token_id.len < 0) wire_writer_fail(w, WIRE_ERR_INVALID);
     wire_write_compact_string(w, m->token_id);
-    uint32_t ntags = 0;
-    wire_write_uvarint(w, ntags);
+    wire_write_uint8(w, 0); /* empty tagged-field section */
 }
 
 int remove_delegation_token_record_decode(struct wire_reader *r, int16_t version, struct remove_delegation_token_record *m, struct arena *a)
@@ -2517,8 +2483,7 @@ static size_t remove_topic_record_sz(int16_t version, const struct remove_topic_
     (void)version;
     (void)m;
     n += 16;
-    uint32_t ntags = 0;
-    n += wire_uvarint_size(ntags);
+    n += 1; /* empty tagged-field section */
     return n;
 }
 
@@ -2527,8 +2492,7 @@ static void remove_topic_record_write(struct wire_writer *w, int16_t version, co
     (void)version;
     (void)m;
     wire_write_uuid(w, m->topic_id);
-    uint32_t ntags = 0;
-    wire_write_uvarint(w, ntags);
+    wire_write_uint8(w, 0); /* empty tagged-field section */
 }
 
 int remove_topic_record_decode(struct wire_reader *r, int16_t version, struct remove_topic_record *m, struct arena *a)
@@ -2582,8 +2546,7 @@ static size_t remove_user_scram_credential_record_sz(int16_t version, const stru
     (void)m;
     n += wire_compact_string_size(m->name);
     n += 1;
-    uint32_t ntags = 0;
-    n += wire_uvarint_size(ntags);
+    n += 1; /* empty tagged-field section */
     return n;
 }
 
@@ -2594,8 +2557,7 @@ static void remove_user_scram_credential_record_write(struct wire_writer *w, int
     if (m->name.len < 0) wire_writer_fail(w, WIRE_ERR_INVALID);
     wire_write_compact_string(w, m->name);
     wire_write_int8(w, m->mechanism);
-    uint32_t ntags = 0;
-    wire_write_uvarint(w, ntags);
+    wire_write_uint8(w, 0); /* empty tagged-field section */
 }
 
 int remove_user_scram_credential_record_decode(struct wire_reader *r, int16_t version, struct remove_user_scram_credential_record *m, struct arena *a)
@@ -2649,8 +2611,7 @@ static size_t topic_record_sz(int16_t version, const struct topic_record *m)
     (void)m;
     n += wire_compact_string_size(m->name);
     n += 16;
-    uint32_t ntags = 0;
-    n += wire_uvarint_size(ntags);
+    n += 1; /* empty tagged-field section */
     return n;
 }
 
@@ -2661,8 +2622,7 @@ static void topic_record_write(struct wire_writer *w, int16_t version, const str
     if (m->name.len < 0) wire_writer_fail(w, WIRE_ERR_INVALID);
     wire_write_compact_string(w, m->name);
     wire_write_uuid(w, m->topic_id);
-    uint32_t ntags = 0;
-    wire_write_uvarint(w, ntags);
+    wire_write_uint8(w, 0); /* empty tagged-field section */
 }
 
 int topic_record_decode(struct wire_reader *r, int16_t version, struct topic_record *m, struct arena *a)
@@ -2715,8 +2675,7 @@ static size_t unfence_broker_record_sz(int16_t version, const struct unfence_bro
     (void)m;
     n += 4;
     n += 8;
-    uint32_t ntags = 0;
-    n += wire_uvarint_size(ntags);
+    n += 1; /* empty tagged-field section */
     return n;
 }
 
@@ -2726,8 +2685,7 @@ static void unfence_broker_record_write(struct wire_writer *w, int16_t version, 
     (void)m;
     wire_write_int32(w, m->id);
     wire_write_int64(w, m->epoch);
-    uint32_t ntags = 0;
-    wire_write_uvarint(w, ntags);
+    wire_write_uint8(w, 0); /* empty tagged-field section */
 }
 
 int unfence_broker_record_decode(struct wire_reader *r, int16_t version, struct unfence_broker_record *m, struct arena *a)
@@ -2780,8 +2738,7 @@ static size_t unregister_broker_record_sz(int16_t version, const struct unregist
     (void)m;
     n += 4;
     n += 8;
-    uint32_t ntags = 0;
-    n += wire_uvarint_size(ntags);
+    n += 1; /* empty tagged-field section */
     return n;
 }
 
@@ -2791,8 +2748,7 @@ static void unregister_broker_record_write(struct wire_writer *w, int16_t versio
     (void)m;
     wire_write_int32(w, m->broker_id);
     wire_write_int64(w, m->broker_epoch);
-    uint32_t ntags = 0;
-    wire_write_uvarint(w, ntags);
+    wire_write_uint8(w, 0); /* empty tagged-field section */
 }
 
 int unregister_broker_record_decode(struct wire_reader *r, int16_t version, struct unregister_broker_record *m, struct arena *a)
@@ -2861,8 +2817,7 @@ static size_t user_scram_credential_record_sz(int16_t version, const struct user
     n += wire_compact_bytes_size(m->stored_key);
     n += wire_compact_bytes_size(m->server_key);
     n += 4;
-    uint32_t ntags = 0;
-    n += wire_uvarint_size(ntags);
+    n += 1; /* empty tagged-field section */
     return n;
 }
 
@@ -2880,8 +2835,7 @@ static void user_scram_credential_record_write(struct wire_writer *w, int16_t ve
     if (m->server_key.len < 0) wire_writer_fail(w, WIRE_ERR_INVALID);
     wire_write_compact_bytes(w, m->server_key);
     wire_write_int32(w, m->iterations);
-    uint32_t ntags = 0;
-    wire_write_uvarint(w, ntags);
+    wire_write_uint8(w, 0); /* empty tagged-field section */
 }
 
 int user_scram_credential_record_decode(struct wire_reader *r, int16_t version, struct user_scram_credential_record *m, struct arena *a)
@@ -2931,8 +2885,7 @@ static size_t zk_migration_state_record_sz(int16_t version, const struct zk_migr
     (void)version;
     (void)m;
     n += 1;
-    uint32_t ntags = 0;
-    n += wire_uvarint_size(ntags);
+    n += 1; /* empty tagged-field section */
     return n;
 }
 
@@ -2941,8 +2894,7 @@ static void zk_migration_state_record_write(struct wire_writer *w, int16_t versi
     (void)version;
     (void)m;
     wire_write_int8(w, m->zk_migration_state);
-    uint32_t ntags = 0;
-    wire_write_uvarint(w, ntags);
+    wire_write_uint8(w, 0); /* empty tagged-field section */
 }
 
 int zk_migration_state_record_decode(struct wire_reader *r, int16_t version, struct zk_migration_state_record *m, struct arena *a)

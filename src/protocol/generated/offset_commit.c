@@ -67,8 +67,7 @@ static size_t offset_commit_request_partition_sz(int16_t version, const struct o
     }
     n += (version >= 8) ? wire_compact_string_size(m->committed_metadata) : wire_string_size(m->committed_metadata);
     if (version >= 8) {
-        uint32_t ntags = 0;
-        n += wire_uvarint_size(ntags);
+        n += 1; /* empty tagged-field section */
     }
     return n;
 }
@@ -88,8 +87,7 @@ static void offset_commit_request_partition_write(struct wire_writer *w, int16_t
     if (version >= 8) wire_write_compact_string(w, m->committed_metadata);
     else wire_write_string(w, m->committed_metadata);
     if (version >= 8) {
-        uint32_t ntags = 0;
-        wire_write_uvarint(w, ntags);
+        wire_write_uint8(w, 0); /* empty tagged-field section */
     }
 }
 
@@ -138,8 +136,7 @@ static size_t offset_commit_request_topic_sz(int16_t version, const struct offse
     for (int32_t i = 0; i < m->partitions_count; i++)
         n += offset_commit_request_partition_sz(version, &m->partitions[i]);
     if (version >= 8) {
-        uint32_t ntags = 0;
-        n += wire_uvarint_size(ntags);
+        n += 1; /* empty tagged-field section */
     }
     return n;
 }
@@ -157,8 +154,7 @@ static void offset_commit_request_topic_write(struct wire_writer *w, int16_t ver
     for (int32_t i = 0; i < m->partitions_count; i++)
         offset_commit_request_partition_write(w, version, &m->partitions[i]);
     if (version >= 8) {
-        uint32_t ntags = 0;
-        wire_write_uvarint(w, ntags);
+        wire_write_uint8(w, 0); /* empty tagged-field section */
     }
 }
 
@@ -237,8 +233,7 @@ static size_t offset_commit_request_sz(int16_t version, const struct offset_comm
     for (int32_t i = 0; i < m->topics_count; i++)
         n += offset_commit_request_topic_sz(version, &m->topics[i]);
     if (version >= 8) {
-        uint32_t ntags = 0;
-        n += wire_uvarint_size(ntags);
+        n += 1; /* empty tagged-field section */
     }
     return n;
 }
@@ -272,8 +267,7 @@ static void offset_commit_request_write(struct wire_writer *w, int16_t version, 
     for (int32_t i = 0; i < m->topics_count; i++)
         offset_commit_request_topic_write(w, version, &m->topics[i]);
     if (version >= 8) {
-        uint32_t ntags = 0;
-        wire_write_uvarint(w, ntags);
+        wire_write_uint8(w, 0); /* empty tagged-field section */
     }
 }
 
@@ -330,8 +324,7 @@ static size_t offset_commit_response_partition_sz(int16_t version, const struct 
     n += 4;
     n += 2;
     if (version >= 8) {
-        uint32_t ntags = 0;
-        n += wire_uvarint_size(ntags);
+        n += 1; /* empty tagged-field section */
     }
     return n;
 }
@@ -343,8 +336,7 @@ static void offset_commit_response_partition_write(struct wire_writer *w, int16_
     wire_write_int32(w, m->partition_index);
     wire_write_int16(w, m->error_code);
     if (version >= 8) {
-        uint32_t ntags = 0;
-        wire_write_uvarint(w, ntags);
+        wire_write_uint8(w, 0); /* empty tagged-field section */
     }
 }
 
@@ -393,8 +385,7 @@ static size_t offset_commit_response_topic_sz(int16_t version, const struct offs
     for (int32_t i = 0; i < m->partitions_count; i++)
         n += offset_commit_response_partition_sz(version, &m->partitions[i]);
     if (version >= 8) {
-        uint32_t ntags = 0;
-        n += wire_uvarint_size(ntags);
+        n += 1; /* empty tagged-field section */
     }
     return n;
 }
@@ -412,8 +403,7 @@ static void offset_commit_response_topic_write(struct wire_writer *w, int16_t ve
     for (int32_t i = 0; i < m->partitions_count; i++)
         offset_commit_response_partition_write(w, version, &m->partitions[i]);
     if (version >= 8) {
-        uint32_t ntags = 0;
-        wire_write_uvarint(w, ntags);
+        wire_write_uint8(w, 0); /* empty tagged-field section */
     }
 }
 
@@ -465,8 +455,7 @@ static size_t offset_commit_response_sz(int16_t version, const struct offset_com
     for (int32_t i = 0; i < m->topics_count; i++)
         n += offset_commit_response_topic_sz(version, &m->topics[i]);
     if (version >= 8) {
-        uint32_t ntags = 0;
-        n += wire_uvarint_size(ntags);
+        n += 1; /* empty tagged-field section */
     }
     return n;
 }
@@ -484,8 +473,7 @@ static void offset_commit_response_write(struct wire_writer *w, int16_t version,
     for (int32_t i = 0; i < m->topics_count; i++)
         offset_commit_response_topic_write(w, version, &m->topics[i]);
     if (version >= 8) {
-        uint32_t ntags = 0;
-        wire_write_uvarint(w, ntags);
+        wire_write_uint8(w, 0); /* empty tagged-field section */
     }
 }
 

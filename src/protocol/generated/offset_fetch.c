@@ -87,8 +87,7 @@ static size_t offset_fetch_request_topic_sz(int16_t version, const struct offset
         if (m->partition_indexes_count > 0) n += (size_t)m->partition_indexes_count * 4;
     }
     if (version >= 6) {
-        uint32_t ntags = 0;
-        n += wire_uvarint_size(ntags);
+        n += 1; /* empty tagged-field section */
     }
     return n;
 }
@@ -110,8 +109,7 @@ static void offset_fetch_request_topic_write(struct wire_writer *w, int16_t vers
             wire_write_int32(w, m->partition_indexes[i]);
     }
     if (version >= 6) {
-        uint32_t ntags = 0;
-        wire_write_uvarint(w, ntags);
+        wire_write_uint8(w, 0); /* empty tagged-field section */
     }
 }
 
@@ -167,8 +165,7 @@ static size_t offset_fetch_request_topics_sz(int16_t version, const struct offse
         if (m->partition_indexes_count > 0) n += (size_t)m->partition_indexes_count * 4;
     }
     if (version >= 6) {
-        uint32_t ntags = 0;
-        n += wire_uvarint_size(ntags);
+        n += 1; /* empty tagged-field section */
     }
     return n;
 }
@@ -190,8 +187,7 @@ static void offset_fetch_request_topics_write(struct wire_writer *w, int16_t ver
             wire_write_int32(w, m->partition_indexes[i]);
     }
     if (version >= 6) {
-        uint32_t ntags = 0;
-        wire_write_uvarint(w, ntags);
+        wire_write_uint8(w, 0); /* empty tagged-field section */
     }
 }
 
@@ -263,8 +259,7 @@ static size_t offset_fetch_request_group_sz(int16_t version, const struct offset
             n += offset_fetch_request_topics_sz(version, &m->topics[i]);
     }
     if (version >= 6) {
-        uint32_t ntags = 0;
-        n += wire_uvarint_size(ntags);
+        n += 1; /* empty tagged-field section */
     }
     return n;
 }
@@ -294,8 +289,7 @@ static void offset_fetch_request_group_write(struct wire_writer *w, int16_t vers
             offset_fetch_request_topics_write(w, version, &m->topics[i]);
     }
     if (version >= 6) {
-        uint32_t ntags = 0;
-        wire_write_uvarint(w, ntags);
+        wire_write_uint8(w, 0); /* empty tagged-field section */
     }
 }
 
@@ -383,8 +377,7 @@ static size_t offset_fetch_request_sz(int16_t version, const struct offset_fetch
         n += 1;
     }
     if (version >= 6) {
-        uint32_t ntags = 0;
-        n += wire_uvarint_size(ntags);
+        n += 1; /* empty tagged-field section */
     }
     return n;
 }
@@ -416,8 +409,7 @@ static void offset_fetch_request_write(struct wire_writer *w, int16_t version, c
         wire_write_bool(w, m->require_stable);
     }
     if (version >= 6) {
-        uint32_t ntags = 0;
-        wire_write_uvarint(w, ntags);
+        wire_write_uint8(w, 0); /* empty tagged-field section */
     }
 }
 
@@ -504,8 +496,7 @@ static size_t offset_fetch_response_partition_sz(int16_t version, const struct o
         n += 2;
     }
     if (version >= 6) {
-        uint32_t ntags = 0;
-        n += wire_uvarint_size(ntags);
+        n += 1; /* empty tagged-field section */
     }
     return n;
 }
@@ -532,8 +523,7 @@ static void offset_fetch_response_partition_write(struct wire_writer *w, int16_t
         wire_write_int16(w, m->error_code);
     }
     if (version >= 6) {
-        uint32_t ntags = 0;
-        wire_write_uvarint(w, ntags);
+        wire_write_uint8(w, 0); /* empty tagged-field section */
     }
 }
 
@@ -590,8 +580,7 @@ static size_t offset_fetch_response_topic_sz(int16_t version, const struct offse
             n += offset_fetch_response_partition_sz(version, &m->partitions[i]);
     }
     if (version >= 6) {
-        uint32_t ntags = 0;
-        n += wire_uvarint_size(ntags);
+        n += 1; /* empty tagged-field section */
     }
     return n;
 }
@@ -613,8 +602,7 @@ static void offset_fetch_response_topic_write(struct wire_writer *w, int16_t ver
             offset_fetch_response_partition_write(w, version, &m->partitions[i]);
     }
     if (version >= 6) {
-        uint32_t ntags = 0;
-        wire_write_uvarint(w, ntags);
+        wire_write_uint8(w, 0); /* empty tagged-field section */
     }
 }
 
@@ -675,8 +663,7 @@ static size_t offset_fetch_response_partitions_sz(int16_t version, const struct 
         n += 2;
     }
     if (version >= 6) {
-        uint32_t ntags = 0;
-        n += wire_uvarint_size(ntags);
+        n += 1; /* empty tagged-field section */
     }
     return n;
 }
@@ -703,8 +690,7 @@ static void offset_fetch_response_partitions_write(struct wire_writer *w, int16_
         wire_write_int16(w, m->error_code);
     }
     if (version >= 6) {
-        uint32_t ntags = 0;
-        wire_write_uvarint(w, ntags);
+        wire_write_uint8(w, 0); /* empty tagged-field section */
     }
 }
 
@@ -761,8 +747,7 @@ static size_t offset_fetch_response_topics_sz(int16_t version, const struct offs
             n += offset_fetch_response_partitions_sz(version, &m->partitions[i]);
     }
     if (version >= 6) {
-        uint32_t ntags = 0;
-        n += wire_uvarint_size(ntags);
+        n += 1; /* empty tagged-field section */
     }
     return n;
 }
@@ -784,8 +769,7 @@ static void offset_fetch_response_topics_write(struct wire_writer *w, int16_t ve
             offset_fetch_response_partitions_write(w, version, &m->partitions[i]);
     }
     if (version >= 6) {
-        uint32_t ntags = 0;
-        wire_write_uvarint(w, ntags);
+        wire_write_uint8(w, 0); /* empty tagged-field section */
     }
 }
 
@@ -849,8 +833,7 @@ static size_t offset_fetch_response_group_sz(int16_t version, const struct offse
         n += 2;
     }
     if (version >= 6) {
-        uint32_t ntags = 0;
-        n += wire_uvarint_size(ntags);
+        n += 1; /* empty tagged-field section */
     }
     return n;
 }
@@ -875,8 +858,7 @@ static void offset_fetch_response_group_write(struct wire_writer *w, int16_t ver
         wire_write_int16(w, m->error_code);
     }
     if (version >= 6) {
-        uint32_t ntags = 0;
-        wire_write_uvarint(w, ntags);
+        wire_write_uint8(w, 0); /* empty tagged-field section */
     }
 }
 
@@ -963,8 +945,7 @@ static size_t offset_fetch_response_sz(int16_t version, const struct offset_fetc
             n += offset_fetch_response_group_sz(version, &m->groups[i]);
     }
     if (version >= 6) {
-        uint32_t ntags = 0;
-        n += wire_uvarint_size(ntags);
+        n += 1; /* empty tagged-field section */
     }
     return n;
 }
@@ -994,8 +975,7 @@ static void offset_fetch_response_write(struct wire_writer *w, int16_t version, 
             offset_fetch_response_group_write(w, version, &m->groups[i]);
     }
     if (version >= 6) {
-        uint32_t ntags = 0;
-        wire_write_uvarint(w, ntags);
+        wire_write_uint8(w, 0); /* empty tagged-field section */
     }
 }
 

@@ -57,8 +57,7 @@ static size_t offset_for_leader_epoch_request_offset_for_leader_partition_sz(int
     }
     n += 4;
     if (version >= 4) {
-        uint32_t ntags = 0;
-        n += wire_uvarint_size(ntags);
+        n += 1; /* empty tagged-field section */
     }
     return n;
 }
@@ -73,8 +72,7 @@ static void offset_for_leader_epoch_request_offset_for_leader_partition_write(st
     }
     wire_write_int32(w, m->leader_epoch);
     if (version >= 4) {
-        uint32_t ntags = 0;
-        wire_write_uvarint(w, ntags);
+        wire_write_uint8(w, 0); /* empty tagged-field section */
     }
 }
 
@@ -123,8 +121,7 @@ static size_t offset_for_leader_epoch_request_offset_for_leader_topic_sz(int16_t
     for (int32_t i = 0; i < m->partitions_count; i++)
         n += offset_for_leader_epoch_request_offset_for_leader_partition_sz(version, &m->partitions[i]);
     if (version >= 4) {
-        uint32_t ntags = 0;
-        n += wire_uvarint_size(ntags);
+        n += 1; /* empty tagged-field section */
     }
     return n;
 }
@@ -142,8 +139,7 @@ static void offset_for_leader_epoch_request_offset_for_leader_topic_write(struct
     for (int32_t i = 0; i < m->partitions_count; i++)
         offset_for_leader_epoch_request_offset_for_leader_partition_write(w, version, &m->partitions[i]);
     if (version >= 4) {
-        uint32_t ntags = 0;
-        wire_write_uvarint(w, ntags);
+        wire_write_uint8(w, 0); /* empty tagged-field section */
     }
 }
 
@@ -195,8 +191,7 @@ static size_t offset_for_leader_epoch_request_sz(int16_t version, const struct o
     for (int32_t i = 0; i < m->topics_count; i++)
         n += offset_for_leader_epoch_request_offset_for_leader_topic_sz(version, &m->topics[i]);
     if (version >= 4) {
-        uint32_t ntags = 0;
-        n += wire_uvarint_size(ntags);
+        n += 1; /* empty tagged-field section */
     }
     return n;
 }
@@ -214,8 +209,7 @@ static void offset_for_leader_epoch_request_write(struct wire_writer *w, int16_t
     for (int32_t i = 0; i < m->topics_count; i++)
         offset_for_leader_epoch_request_offset_for_leader_topic_write(w, version, &m->topics[i]);
     if (version >= 4) {
-        uint32_t ntags = 0;
-        wire_write_uvarint(w, ntags);
+        wire_write_uint8(w, 0); /* empty tagged-field section */
     }
 }
 
@@ -282,8 +276,7 @@ static size_t offset_for_leader_epoch_response_epoch_end_offset_sz(int16_t versi
     }
     n += 8;
     if (version >= 4) {
-        uint32_t ntags = 0;
-        n += wire_uvarint_size(ntags);
+        n += 1; /* empty tagged-field section */
     }
     return n;
 }
@@ -299,8 +292,7 @@ static void offset_for_leader_epoch_response_epoch_end_offset_write(struct wire_
     }
     wire_write_int64(w, m->end_offset);
     if (version >= 4) {
-        uint32_t ntags = 0;
-        wire_write_uvarint(w, ntags);
+        wire_write_uint8(w, 0); /* empty tagged-field section */
     }
 }
 
@@ -349,8 +341,7 @@ static size_t offset_for_leader_epoch_response_offset_for_leader_topic_result_sz
     for (int32_t i = 0; i < m->partitions_count; i++)
         n += offset_for_leader_epoch_response_epoch_end_offset_sz(version, &m->partitions[i]);
     if (version >= 4) {
-        uint32_t ntags = 0;
-        n += wire_uvarint_size(ntags);
+        n += 1; /* empty tagged-field section */
     }
     return n;
 }
@@ -368,8 +359,7 @@ static void offset_for_leader_epoch_response_offset_for_leader_topic_result_writ
     for (int32_t i = 0; i < m->partitions_count; i++)
         offset_for_leader_epoch_response_epoch_end_offset_write(w, version, &m->partitions[i]);
     if (version >= 4) {
-        uint32_t ntags = 0;
-        wire_write_uvarint(w, ntags);
+        wire_write_uint8(w, 0); /* empty tagged-field section */
     }
 }
 
@@ -421,8 +411,7 @@ static size_t offset_for_leader_epoch_response_sz(int16_t version, const struct 
     for (int32_t i = 0; i < m->topics_count; i++)
         n += offset_for_leader_epoch_response_offset_for_leader_topic_result_sz(version, &m->topics[i]);
     if (version >= 4) {
-        uint32_t ntags = 0;
-        n += wire_uvarint_size(ntags);
+        n += 1; /* empty tagged-field section */
     }
     return n;
 }
@@ -440,8 +429,7 @@ static void offset_for_leader_epoch_response_write(struct wire_writer *w, int16_
     for (int32_t i = 0; i < m->topics_count; i++)
         offset_for_leader_epoch_response_offset_for_leader_topic_result_write(w, version, &m->topics[i]);
     if (version >= 4) {
-        uint32_t ntags = 0;
-        wire_write_uvarint(w, ntags);
+        wire_write_uint8(w, 0); /* empty tagged-field section */
     }
 }
 

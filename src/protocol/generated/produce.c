@@ -60,8 +60,7 @@ static size_t produce_request_partition_produce_data_sz(int16_t version, const s
     n += 4;
     n += (version >= 9) ? wire_compact_bytes_size(m->records) : wire_bytes_size(m->records);
     if (version >= 9) {
-        uint32_t ntags = 0;
-        n += wire_uvarint_size(ntags);
+        n += 1; /* empty tagged-field section */
     }
     return n;
 }
@@ -74,8 +73,7 @@ static void produce_request_partition_produce_data_write(struct wire_writer *w, 
     if (version >= 9) wire_write_compact_bytes(w, m->records);
     else wire_write_bytes(w, m->records);
     if (version >= 9) {
-        uint32_t ntags = 0;
-        wire_write_uvarint(w, ntags);
+        wire_write_uint8(w, 0); /* empty tagged-field section */
     }
 }
 
@@ -124,8 +122,7 @@ static size_t produce_request_topic_produce_data_sz(int16_t version, const struc
     for (int32_t i = 0; i < m->partition_data_count; i++)
         n += produce_request_partition_produce_data_sz(version, &m->partition_data[i]);
     if (version >= 9) {
-        uint32_t ntags = 0;
-        n += wire_uvarint_size(ntags);
+        n += 1; /* empty tagged-field section */
     }
     return n;
 }
@@ -143,8 +140,7 @@ static void produce_request_topic_produce_data_write(struct wire_writer *w, int1
     for (int32_t i = 0; i < m->partition_data_count; i++)
         produce_request_partition_produce_data_write(w, version, &m->partition_data[i]);
     if (version >= 9) {
-        uint32_t ntags = 0;
-        wire_write_uvarint(w, ntags);
+        wire_write_uint8(w, 0); /* empty tagged-field section */
     }
 }
 
@@ -203,8 +199,7 @@ static size_t produce_request_sz(int16_t version, const struct produce_request *
     for (int32_t i = 0; i < m->topic_data_count; i++)
         n += produce_request_topic_produce_data_sz(version, &m->topic_data[i]);
     if (version >= 9) {
-        uint32_t ntags = 0;
-        n += wire_uvarint_size(ntags);
+        n += 1; /* empty tagged-field section */
     }
     return n;
 }
@@ -226,8 +221,7 @@ static void produce_request_write(struct wire_writer *w, int16_t version, const 
     for (int32_t i = 0; i < m->topic_data_count; i++)
         produce_request_topic_produce_data_write(w, version, &m->topic_data[i]);
     if (version >= 9) {
-        uint32_t ntags = 0;
-        wire_write_uvarint(w, ntags);
+        wire_write_uint8(w, 0); /* empty tagged-field section */
     }
 }
 
@@ -293,8 +287,7 @@ static size_t produce_response_batch_index_and_error_message_sz(int16_t version,
         n += (version >= 9) ? wire_compact_string_size(m->batch_index_error_message) : wire_string_size(m->batch_index_error_message);
     }
     if (version >= 9) {
-        uint32_t ntags = 0;
-        n += wire_uvarint_size(ntags);
+        n += 1; /* empty tagged-field section */
     }
     return n;
 }
@@ -312,8 +305,7 @@ static void produce_response_batch_index_and_error_message_write(struct wire_wri
         else wire_write_string(w, m->batch_index_error_message);
     }
     if (version >= 9) {
-        uint32_t ntags = 0;
-        wire_write_uvarint(w, ntags);
+        wire_write_uint8(w, 0); /* empty tagged-field section */
     }
 }
 
@@ -359,8 +351,7 @@ static size_t produce_response_leader_id_and_epoch_sz(int16_t version, const str
         n += 4;
     }
     if (version >= 9) {
-        uint32_t ntags = 0;
-        n += wire_uvarint_size(ntags);
+        n += 1; /* empty tagged-field section */
     }
     return n;
 }
@@ -376,8 +367,7 @@ static void produce_response_leader_id_and_epoch_write(struct wire_writer *w, in
         wire_write_int32(w, m->leader_epoch);
     }
     if (version >= 9) {
-        uint32_t ntags = 0;
-        wire_write_uvarint(w, ntags);
+        wire_write_uint8(w, 0); /* empty tagged-field section */
     }
 }
 
@@ -572,8 +562,7 @@ static size_t produce_response_topic_produce_response_sz(int16_t version, const 
     for (int32_t i = 0; i < m->partition_responses_count; i++)
         n += produce_response_partition_produce_response_sz(version, &m->partition_responses[i]);
     if (version >= 9) {
-        uint32_t ntags = 0;
-        n += wire_uvarint_size(ntags);
+        n += 1; /* empty tagged-field section */
     }
     return n;
 }
@@ -591,8 +580,7 @@ static void produce_response_topic_produce_response_write(struct wire_writer *w,
     for (int32_t i = 0; i < m->partition_responses_count; i++)
         produce_response_partition_produce_response_write(w, version, &m->partition_responses[i]);
     if (version >= 9) {
-        uint32_t ntags = 0;
-        wire_write_uvarint(w, ntags);
+        wire_write_uint8(w, 0); /* empty tagged-field section */
     }
 }
 
@@ -647,8 +635,7 @@ static size_t produce_response_node_endpoint_sz(int16_t version, const struct pr
         n += (version >= 9) ? wire_compact_string_size(m->rack) : wire_string_size(m->rack);
     }
     if (version >= 9) {
-        uint32_t ntags = 0;
-        n += wire_uvarint_size(ntags);
+        n += 1; /* empty tagged-field section */
     }
     return n;
 }
@@ -674,8 +661,7 @@ static void produce_response_node_endpoint_write(struct wire_writer *w, int16_t 
         else wire_write_string(w, m->rack);
     }
     if (version >= 9) {
-        uint32_t ntags = 0;
-        wire_write_uvarint(w, ntags);
+        wire_write_uint8(w, 0); /* empty tagged-field section */
     }
 }
 

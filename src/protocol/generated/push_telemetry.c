@@ -45,8 +45,7 @@ static size_t push_telemetry_request_sz(int16_t version, const struct push_telem
     n += 1;
     n += 1;
     n += wire_compact_bytes_size(m->metrics);
-    uint32_t ntags = 0;
-    n += wire_uvarint_size(ntags);
+    n += 1; /* empty tagged-field section */
     return n;
 }
 
@@ -60,8 +59,7 @@ static void push_telemetry_request_write(struct wire_writer *w, int16_t version,
     wire_write_int8(w, m->compression_type);
     if (m->metrics.len < 0) wire_writer_fail(w, WIRE_ERR_INVALID);
     wire_write_compact_bytes(w, m->metrics);
-    uint32_t ntags = 0;
-    wire_write_uvarint(w, ntags);
+    wire_write_uint8(w, 0); /* empty tagged-field section */
 }
 
 int push_telemetry_request_decode(struct wire_reader *r, int16_t version, struct push_telemetry_request *m, struct arena *a)
@@ -114,8 +112,7 @@ static size_t push_telemetry_response_sz(int16_t version, const struct push_tele
     (void)m;
     n += 4;
     n += 2;
-    uint32_t ntags = 0;
-    n += wire_uvarint_size(ntags);
+    n += 1; /* empty tagged-field section */
     return n;
 }
 
@@ -125,8 +122,7 @@ static void push_telemetry_response_write(struct wire_writer *w, int16_t version
     (void)m;
     wire_write_int32(w, m->throttle_time_ms);
     wire_write_int16(w, m->error_code);
-    uint32_t ntags = 0;
-    wire_write_uvarint(w, ntags);
+    wire_write_uint8(w, 0); /* empty tagged-field section */
 }
 
 int push_telemetry_response_decode(struct wire_reader *r, int16_t version, struct push_telemetry_response *m, struct arena *a)

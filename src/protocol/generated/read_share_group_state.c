@@ -50,8 +50,7 @@ static size_t read_share_group_state_request_partition_data_sz(int16_t version, 
     (void)m;
     n += 4;
     n += 4;
-    uint32_t ntags = 0;
-    n += wire_uvarint_size(ntags);
+    n += 1; /* empty tagged-field section */
     return n;
 }
 
@@ -61,8 +60,7 @@ static void read_share_group_state_request_partition_data_write(struct wire_writ
     (void)m;
     wire_write_int32(w, m->partition);
     wire_write_int32(w, m->leader_epoch);
-    uint32_t ntags = 0;
-    wire_write_uvarint(w, ntags);
+    wire_write_uint8(w, 0); /* empty tagged-field section */
 }
 
 void read_share_group_state_request_read_state_data_init(struct read_share_group_state_request_read_state_data *m)
@@ -106,8 +104,7 @@ static size_t read_share_group_state_request_read_state_data_sz(int16_t version,
     n += wire_compact_array_len_size(m->partitions_count);
     for (int32_t i = 0; i < m->partitions_count; i++)
         n += read_share_group_state_request_partition_data_sz(version, &m->partitions[i]);
-    uint32_t ntags = 0;
-    n += wire_uvarint_size(ntags);
+    n += 1; /* empty tagged-field section */
     return n;
 }
 
@@ -120,8 +117,7 @@ static void read_share_group_state_request_read_state_data_write(struct wire_wri
     wire_write_compact_array_len(w, m->partitions_count);
     for (int32_t i = 0; i < m->partitions_count; i++)
         read_share_group_state_request_partition_data_write(w, version, &m->partitions[i]);
-    uint32_t ntags = 0;
-    wire_write_uvarint(w, ntags);
+    wire_write_uint8(w, 0); /* empty tagged-field section */
 }
 
 void read_share_group_state_request_init(struct read_share_group_state_request *m)
@@ -166,8 +162,7 @@ static size_t read_share_group_state_request_sz(int16_t version, const struct re
     n += wire_compact_array_len_size(m->topics_count);
     for (int32_t i = 0; i < m->topics_count; i++)
         n += read_share_group_state_request_read_state_data_sz(version, &m->topics[i]);
-    uint32_t ntags = 0;
-    n += wire_uvarint_size(ntags);
+    n += 1; /* empty tagged-field section */
     return n;
 }
 
@@ -181,8 +176,7 @@ static void read_share_group_state_request_write(struct wire_writer *w, int16_t 
     wire_write_compact_array_len(w, m->topics_count);
     for (int32_t i = 0; i < m->topics_count; i++)
         read_share_group_state_request_read_state_data_write(w, version, &m->topics[i]);
-    uint32_t ntags = 0;
-    wire_write_uvarint(w, ntags);
+    wire_write_uint8(w, 0); /* empty tagged-field section */
 }
 
 int read_share_group_state_request_decode(struct wire_reader *r, int16_t version, struct read_share_group_state_request *m, struct arena *a)
@@ -241,8 +235,7 @@ static size_t read_share_group_state_response_state_batch_sz(int16_t version, co
     n += 8;
     n += 1;
     n += 2;
-    uint32_t ntags = 0;
-    n += wire_uvarint_size(ntags);
+    n += 1; /* empty tagged-field section */
     return n;
 }
 
@@ -254,8 +247,7 @@ static void read_share_group_state_response_state_batch_write(struct wire_writer
     wire_write_int64(w, m->last_offset);
     wire_write_int8(w, m->delivery_state);
     wire_write_int16(w, m->delivery_count);
-    uint32_t ntags = 0;
-    wire_write_uvarint(w, ntags);
+    wire_write_uint8(w, 0); /* empty tagged-field section */
 }
 
 void read_share_group_state_response_partition_result_init(struct read_share_group_state_response_partition_result *m)
@@ -311,8 +303,7 @@ static size_t read_share_group_state_response_partition_result_sz(int16_t versio
     n += wire_compact_array_len_size(m->state_batches_count);
     for (int32_t i = 0; i < m->state_batches_count; i++)
         n += read_share_group_state_response_state_batch_sz(version, &m->state_batches[i]);
-    uint32_t ntags = 0;
-    n += wire_uvarint_size(ntags);
+    n += 1; /* empty tagged-field section */
     return n;
 }
 
@@ -329,8 +320,7 @@ static void read_share_group_state_response_partition_result_write(struct wire_w
     wire_write_compact_array_len(w, m->state_batches_count);
     for (int32_t i = 0; i < m->state_batches_count; i++)
         read_share_group_state_response_state_batch_write(w, version, &m->state_batches[i]);
-    uint32_t ntags = 0;
-    wire_write_uvarint(w, ntags);
+    wire_write_uint8(w, 0); /* empty tagged-field section */
 }
 
 void read_share_group_state_response_read_state_result_init(struct read_share_group_state_response_read_state_result *m)
@@ -374,8 +364,7 @@ static size_t read_share_group_state_response_read_state_result_sz(int16_t versi
     n += wire_compact_array_len_size(m->partitions_count);
     for (int32_t i = 0; i < m->partitions_count; i++)
         n += read_share_group_state_response_partition_result_sz(version, &m->partitions[i]);
-    uint32_t ntags = 0;
-    n += wire_uvarint_size(ntags);
+    n += 1; /* empty tagged-field section */
     return n;
 }
 
@@ -388,8 +377,7 @@ static void read_share_group_state_response_read_state_result_write(struct wire_
     wire_write_compact_array_len(w, m->partitions_count);
     for (int32_t i = 0; i < m->partitions_count; i++)
         read_share_group_state_response_partition_result_write(w, version, &m->partitions[i]);
-    uint32_t ntags = 0;
-    wire_write_uvarint(w, ntags);
+    wire_write_uint8(w, 0); /* empty tagged-field section */
 }
 
 void read_share_group_state_response_init(struct read_share_group_state_response *m)
@@ -430,8 +418,7 @@ static size_t read_share_group_state_response_sz(int16_t version, const struct r
     n += wire_compact_array_len_size(m->results_count);
     for (int32_t i = 0; i < m->results_count; i++)
         n += read_share_group_state_response_read_state_result_sz(version, &m->results[i]);
-    uint32_t ntags = 0;
-    n += wire_uvarint_size(ntags);
+    n += 1; /* empty tagged-field section */
     return n;
 }
 
@@ -443,8 +430,7 @@ static void read_share_group_state_response_write(struct wire_writer *w, int16_t
     wire_write_compact_array_len(w, m->results_count);
     for (int32_t i = 0; i < m->results_count; i++)
         read_share_group_state_response_read_state_result_write(w, version, &m->results[i]);
-    uint32_t ntags = 0;
-    wire_write_uvarint(w, ntags);
+    wire_write_uint8(w, 0); /* empty tagged-field section */
 }
 
 int read_share_group_state_response_decode(struct wire_reader *r, int16_t version, struct read_share_group_state_response *m, struct arena *a)

@@ -47,8 +47,7 @@ static size_t read_share_group_state_summary_request_partition_data_sz(int16_t v
     (void)m;
     n += 4;
     n += 4;
-    uint32_t ntags = 0;
-    n += wire_uvarint_size(ntags);
+    n += 1; /* empty tagged-field section */
     return n;
 }
 
@@ -58,8 +57,7 @@ static void read_share_group_state_summary_request_partition_data_write(struct w
     (void)m;
     wire_write_int32(w, m->partition);
     wire_write_int32(w, m->leader_epoch);
-    uint32_t ntags = 0;
-    wire_write_uvarint(w, ntags);
+    wire_write_uint8(w, 0); /* empty tagged-field section */
 }
 
 void read_share_group_state_summary_request_read_state_summary_data_init(struct read_share_group_state_summary_request_read_state_summary_data *m)
@@ -103,8 +101,7 @@ static size_t read_share_group_state_summary_request_read_state_summary_data_sz(
     n += wire_compact_array_len_size(m->partitions_count);
     for (int32_t i = 0; i < m->partitions_count; i++)
         n += read_share_group_state_summary_request_partition_data_sz(version, &m->partitions[i]);
-    uint32_t ntags = 0;
-    n += wire_uvarint_size(ntags);
+    n += 1; /* empty tagged-field section */
     return n;
 }
 
@@ -117,8 +114,7 @@ static void read_share_group_state_summary_request_read_state_summary_data_write
     wire_write_compact_array_len(w, m->partitions_count);
     for (int32_t i = 0; i < m->partitions_count; i++)
         read_share_group_state_summary_request_partition_data_write(w, version, &m->partitions[i]);
-    uint32_t ntags = 0;
-    wire_write_uvarint(w, ntags);
+    wire_write_uint8(w, 0); /* empty tagged-field section */
 }
 
 void read_share_group_state_summary_request_init(struct read_share_group_state_summary_request *m)
@@ -163,8 +159,7 @@ static size_t read_share_group_state_summary_request_sz(int16_t version, const s
     n += wire_compact_array_len_size(m->topics_count);
     for (int32_t i = 0; i < m->topics_count; i++)
         n += read_share_group_state_summary_request_read_state_summary_data_sz(version, &m->topics[i]);
-    uint32_t ntags = 0;
-    n += wire_uvarint_size(ntags);
+    n += 1; /* empty tagged-field section */
     return n;
 }
 
@@ -178,8 +173,7 @@ static void read_share_group_state_summary_request_write(struct wire_writer *w, 
     wire_write_compact_array_len(w, m->topics_count);
     for (int32_t i = 0; i < m->topics_count; i++)
         read_share_group_state_summary_request_read_state_summary_data_write(w, version, &m->topics[i]);
-    uint32_t ntags = 0;
-    wire_write_uvarint(w, ntags);
+    wire_write_uint8(w, 0); /* empty tagged-field section */
 }
 
 int read_share_group_state_summary_request_decode(struct wire_reader *r, int16_t version, struct read_share_group_state_summary_request *m, struct arena *a)
@@ -241,8 +235,7 @@ static size_t read_share_group_state_summary_response_partition_result_sz(int16_
     n += wire_compact_string_size(m->error_message);
     n += 4;
     n += 8;
-    uint32_t ntags = 0;
-    n += wire_uvarint_size(ntags);
+    n += 1; /* empty tagged-field section */
     return n;
 }
 
@@ -255,8 +248,7 @@ static void read_share_group_state_summary_response_partition_result_write(struc
     wire_write_compact_string(w, m->error_message);
     wire_write_int32(w, m->state_epoch);
     wire_write_int64(w, m->start_offset);
-    uint32_t ntags = 0;
-    wire_write_uvarint(w, ntags);
+    wire_write_uint8(w, 0); /* empty tagged-field section */
 }
 
 void read_share_group_state_summary_response_read_state_summary_result_init(struct read_share_group_state_summary_response_read_state_summary_result *m)
@@ -300,8 +292,7 @@ static size_t read_share_group_state_summary_response_read_state_summary_result_
     n += wire_compact_array_len_size(m->partitions_count);
     for (int32_t i = 0; i < m->partitions_count; i++)
         n += read_share_group_state_summary_response_partition_result_sz(version, &m->partitions[i]);
-    uint32_t ntags = 0;
-    n += wire_uvarint_size(ntags);
+    n += 1; /* empty tagged-field section */
     return n;
 }
 
@@ -314,8 +305,7 @@ static void read_share_group_state_summary_response_read_state_summary_result_wr
     wire_write_compact_array_len(w, m->partitions_count);
     for (int32_t i = 0; i < m->partitions_count; i++)
         read_share_group_state_summary_response_partition_result_write(w, version, &m->partitions[i]);
-    uint32_t ntags = 0;
-    wire_write_uvarint(w, ntags);
+    wire_write_uint8(w, 0); /* empty tagged-field section */
 }
 
 void read_share_group_state_summary_response_init(struct read_share_group_state_summary_response *m)
@@ -356,8 +346,7 @@ static size_t read_share_group_state_summary_response_sz(int16_t version, const 
     n += wire_compact_array_len_size(m->results_count);
     for (int32_t i = 0; i < m->results_count; i++)
         n += read_share_group_state_summary_response_read_state_summary_result_sz(version, &m->results[i]);
-    uint32_t ntags = 0;
-    n += wire_uvarint_size(ntags);
+    n += 1; /* empty tagged-field section */
     return n;
 }
 
@@ -369,8 +358,7 @@ static void read_share_group_state_summary_response_write(struct wire_writer *w,
     wire_write_compact_array_len(w, m->results_count);
     for (int32_t i = 0; i < m->results_count; i++)
         read_share_group_state_summary_response_read_state_summary_result_write(w, version, &m->results[i]);
-    uint32_t ntags = 0;
-    wire_write_uvarint(w, ntags);
+    wire_write_uint8(w, 0); /* empty tagged-field section */
 }
 
 int read_share_group_state_summary_response_decode(struct wire_reader *r, int16_t version, struct read_share_group_state_summary_response *m, struct arena *a)

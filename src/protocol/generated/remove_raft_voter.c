@@ -38,8 +38,7 @@ static size_t remove_raft_voter_request_sz(int16_t version, const struct remove_
     n += wire_compact_string_size(m->cluster_id);
     n += 4;
     n += 16;
-    uint32_t ntags = 0;
-    n += wire_uvarint_size(ntags);
+    n += 1; /* empty tagged-field section */
     return n;
 }
 
@@ -50,8 +49,7 @@ static void remove_raft_voter_request_write(struct wire_writer *w, int16_t versi
     wire_write_compact_string(w, m->cluster_id);
     wire_write_int32(w, m->voter_id);
     wire_write_uuid(w, m->voter_directory_id);
-    uint32_t ntags = 0;
-    wire_write_uvarint(w, ntags);
+    wire_write_uint8(w, 0); /* empty tagged-field section */
 }
 
 int remove_raft_voter_request_decode(struct wire_reader *r, int16_t version, struct remove_raft_voter_request *m, struct arena *a)
@@ -107,8 +105,7 @@ static size_t remove_raft_voter_response_sz(int16_t version, const struct remove
     n += 4;
     n += 2;
     n += wire_compact_string_size(m->error_message);
-    uint32_t ntags = 0;
-    n += wire_uvarint_size(ntags);
+    n += 1; /* empty tagged-field section */
     return n;
 }
 
@@ -119,8 +116,7 @@ static void remove_raft_voter_response_write(struct wire_writer *w, int16_t vers
     wire_write_int32(w, m->throttle_time_ms);
     wire_write_int16(w, m->error_code);
     wire_write_compact_string(w, m->error_message);
-    uint32_t ntags = 0;
-    wire_write_uvarint(w, ntags);
+    wire_write_uint8(w, 0); /* empty tagged-field section */
 }
 
 int remove_raft_voter_response_decode(struct wire_reader *r, int16_t version, struct remove_raft_voter_response *m, struct arena *a)

@@ -39,8 +39,7 @@ static size_t renew_delegation_token_request_sz(int16_t version, const struct re
     n += (version >= 2) ? wire_compact_bytes_size(m->hmac) : wire_bytes_size(m->hmac);
     n += 8;
     if (version >= 2) {
-        uint32_t ntags = 0;
-        n += wire_uvarint_size(ntags);
+        n += 1; /* empty tagged-field section */
     }
     return n;
 }
@@ -54,8 +53,7 @@ static void renew_delegation_token_request_write(struct wire_writer *w, int16_t 
     else wire_write_bytes(w, m->hmac);
     wire_write_int64(w, m->renew_period_ms);
     if (version >= 2) {
-        uint32_t ntags = 0;
-        wire_write_uvarint(w, ntags);
+        wire_write_uint8(w, 0); /* empty tagged-field section */
     }
 }
 
@@ -115,8 +113,7 @@ static size_t renew_delegation_token_response_sz(int16_t version, const struct r
     n += 8;
     n += 4;
     if (version >= 2) {
-        uint32_t ntags = 0;
-        n += wire_uvarint_size(ntags);
+        n += 1; /* empty tagged-field section */
     }
     return n;
 }
@@ -129,8 +126,7 @@ static void renew_delegation_token_response_write(struct wire_writer *w, int16_t
     wire_write_int64(w, m->expiry_timestamp_ms);
     wire_write_int32(w, m->throttle_time_ms);
     if (version >= 2) {
-        uint32_t ntags = 0;
-        wire_write_uvarint(w, ntags);
+        wire_write_uint8(w, 0); /* empty tagged-field section */
     }
 }
 

@@ -36,8 +36,7 @@ static size_t sasl_authenticate_request_sz(int16_t version, const struct sasl_au
     (void)m;
     n += (version >= 2) ? wire_compact_bytes_size(m->auth_bytes) : wire_bytes_size(m->auth_bytes);
     if (version >= 2) {
-        uint32_t ntags = 0;
-        n += wire_uvarint_size(ntags);
+        n += 1; /* empty tagged-field section */
     }
     return n;
 }
@@ -50,8 +49,7 @@ static void sasl_authenticate_request_write(struct wire_writer *w, int16_t versi
     if (version >= 2) wire_write_compact_bytes(w, m->auth_bytes);
     else wire_write_bytes(w, m->auth_bytes);
     if (version >= 2) {
-        uint32_t ntags = 0;
-        wire_write_uvarint(w, ntags);
+        wire_write_uint8(w, 0); /* empty tagged-field section */
     }
 }
 
@@ -119,8 +117,7 @@ static size_t sasl_authenticate_response_sz(int16_t version, const struct sasl_a
         n += 8;
     }
     if (version >= 2) {
-        uint32_t ntags = 0;
-        n += wire_uvarint_size(ntags);
+        n += 1; /* empty tagged-field section */
     }
     return n;
 }
@@ -139,8 +136,7 @@ static void sasl_authenticate_response_write(struct wire_writer *w, int16_t vers
         wire_write_int64(w, m->session_lifetime_ms);
     }
     if (version >= 2) {
-        uint32_t ntags = 0;
-        wire_write_uvarint(w, ntags);
+        wire_write_uint8(w, 0); /* empty tagged-field section */
     }
 }
 

@@ -75,8 +75,7 @@ static size_t share_acknowledge_request_acknowledgement_batch_sz(int16_t version
     n += 8;
     n += wire_compact_array_len_size(m->acknowledge_types_count);
     if (m->acknowledge_types_count > 0) n += (size_t)m->acknowledge_types_count * 1;
-    uint32_t ntags = 0;
-    n += wire_uvarint_size(ntags);
+    n += 1; /* empty tagged-field section */
     return n;
 }
 
@@ -90,8 +89,7 @@ static void share_acknowledge_request_acknowledgement_batch_write(struct wire_wr
     wire_write_compact_array_len(w, m->acknowledge_types_count);
     for (int32_t i = 0; i < m->acknowledge_types_count; i++)
         wire_write_int8(w, m->acknowledge_types[i]);
-    uint32_t ntags = 0;
-    wire_write_uvarint(w, ntags);
+    wire_write_uint8(w, 0); /* empty tagged-field section */
 }
 
 void share_acknowledge_request_acknowledge_partition_init(struct share_acknowledge_request_acknowledge_partition *m)
@@ -135,8 +133,7 @@ static size_t share_acknowledge_request_acknowledge_partition_sz(int16_t version
     n += wire_compact_array_len_size(m->acknowledgement_batches_count);
     for (int32_t i = 0; i < m->acknowledgement_batches_count; i++)
         n += share_acknowledge_request_acknowledgement_batch_sz(version, &m->acknowledgement_batches[i]);
-    uint32_t ntags = 0;
-    n += wire_uvarint_size(ntags);
+    n += 1; /* empty tagged-field section */
     return n;
 }
 
@@ -149,8 +146,7 @@ static void share_acknowledge_request_acknowledge_partition_write(struct wire_wr
     wire_write_compact_array_len(w, m->acknowledgement_batches_count);
     for (int32_t i = 0; i < m->acknowledgement_batches_count; i++)
         share_acknowledge_request_acknowledgement_batch_write(w, version, &m->acknowledgement_batches[i]);
-    uint32_t ntags = 0;
-    wire_write_uvarint(w, ntags);
+    wire_write_uint8(w, 0); /* empty tagged-field section */
 }
 
 void share_acknowledge_request_acknowledge_topic_init(struct share_acknowledge_request_acknowledge_topic *m)
@@ -194,8 +190,7 @@ static size_t share_acknowledge_request_acknowledge_topic_sz(int16_t version, co
     n += wire_compact_array_len_size(m->partitions_count);
     for (int32_t i = 0; i < m->partitions_count; i++)
         n += share_acknowledge_request_acknowledge_partition_sz(version, &m->partitions[i]);
-    uint32_t ntags = 0;
-    n += wire_uvarint_size(ntags);
+    n += 1; /* empty tagged-field section */
     return n;
 }
 
@@ -208,8 +203,7 @@ static void share_acknowledge_request_acknowledge_topic_write(struct wire_writer
     wire_write_compact_array_len(w, m->partitions_count);
     for (int32_t i = 0; i < m->partitions_count; i++)
         share_acknowledge_request_acknowledge_partition_write(w, version, &m->partitions[i]);
-    uint32_t ntags = 0;
-    wire_write_uvarint(w, ntags);
+    wire_write_uint8(w, 0); /* empty tagged-field section */
 }
 
 void share_acknowledge_request_init(struct share_acknowledge_request *m)
@@ -259,8 +253,7 @@ static size_t share_acknowledge_request_sz(int16_t version, const struct share_a
     n += wire_compact_array_len_size(m->topics_count);
     for (int32_t i = 0; i < m->topics_count; i++)
         n += share_acknowledge_request_acknowledge_topic_sz(version, &m->topics[i]);
-    uint32_t ntags = 0;
-    n += wire_uvarint_size(ntags);
+    n += 1; /* empty tagged-field section */
     return n;
 }
 
@@ -275,8 +268,7 @@ static void share_acknowledge_request_write(struct wire_writer *w, int16_t versi
     wire_write_compact_array_len(w, m->topics_count);
     for (int32_t i = 0; i < m->topics_count; i++)
         share_acknowledge_request_acknowledge_topic_write(w, version, &m->topics[i]);
-    uint32_t ntags = 0;
-    wire_write_uvarint(w, ntags);
+    wire_write_uint8(w, 0); /* empty tagged-field section */
 }
 
 int share_acknowledge_request_decode(struct wire_reader *r, int16_t version, struct share_acknowledge_request *m, struct arena *a)
@@ -329,8 +321,7 @@ static size_t share_acknowledge_response_leader_id_and_epoch_sz(int16_t version,
     (void)m;
     n += 4;
     n += 4;
-    uint32_t ntags = 0;
-    n += wire_uvarint_size(ntags);
+    n += 1; /* empty tagged-field section */
     return n;
 }
 
@@ -340,8 +331,7 @@ static void share_acknowledge_response_leader_id_and_epoch_write(struct wire_wri
     (void)m;
     wire_write_int32(w, m->leader_id);
     wire_write_int32(w, m->leader_epoch);
-    uint32_t ntags = 0;
-    wire_write_uvarint(w, ntags);
+    wire_write_uint8(w, 0); /* empty tagged-field section */
 }
 
 void share_acknowledge_response_partition_data_init(struct share_acknowledge_response_partition_data *m)
@@ -374,8 +364,7 @@ static size_t share_acknowledge_response_partition_data_sz(int16_t version, cons
     n += 2;
     n += wire_compact_string_size(m->error_message);
     n += share_acknowledge_response_leader_id_and_epoch_sz(version, &m->current_leader);
-    uint32_t ntags = 0;
-    n += wire_uvarint_size(ntags);
+    n += 1; /* empty tagged-field section */
     return n;
 }
 
@@ -387,8 +376,7 @@ static void share_acknowledge_response_partition_data_write(struct wire_writer *
     wire_write_int16(w, m->error_code);
     wire_write_compact_string(w, m->error_message);
     share_acknowledge_response_leader_id_and_epoch_write(w, version, &m->current_leader);
-    uint32_t ntags = 0;
-    wire_write_uvarint(w, ntags);
+    wire_write_uint8(w, 0); /* empty tagged-field section */
 }
 
 void share_acknowledge_response_share_acknowledge_topic_response_init(struct share_acknowledge_response_share_acknowledge_topic_response *m)
@@ -432,8 +420,7 @@ static size_t share_acknowledge_response_share_acknowledge_topic_response_sz(int
     n += wire_compact_array_len_size(m->partitions_count);
     for (int32_t i = 0; i < m->partitions_count; i++)
         n += share_acknowledge_response_partition_data_sz(version, &m->partitions[i]);
-    uint32_t ntags = 0;
-    n += wire_uvarint_size(ntags);
+    n += 1; /* empty tagged-field section */
     return n;
 }
 
@@ -446,8 +433,7 @@ static void share_acknowledge_response_share_acknowledge_topic_response_write(st
     wire_write_compact_array_len(w, m->partitions_count);
     for (int32_t i = 0; i < m->partitions_count; i++)
         share_acknowledge_response_partition_data_write(w, version, &m->partitions[i]);
-    uint32_t ntags = 0;
-    wire_write_uvarint(w, ntags);
+    wire_write_uint8(w, 0); /* empty tagged-field section */
 }
 
 void share_acknowledge_response_node_endpoint_init(struct share_acknowledge_response_node_endpoint *m)
@@ -481,8 +467,7 @@ static size_t share_acknowledge_response_node_endpoint_sz(int16_t version, const
     n += wire_compact_string_size(m->host);
     n += 4;
     n += wire_compact_string_size(m->rack);
-    uint32_t ntags = 0;
-    n += wire_uvarint_size(ntags);
+    n += 1; /* empty tagged-field section */
     return n;
 }
 
@@ -495,8 +480,7 @@ static void share_acknowledge_response_node_endpoint_write(struct wire_writer *w
     wire_write_compact_string(w, m->host);
     wire_write_int32(w, m->port);
     wire_write_compact_string(w, m->rack);
-    uint32_t ntags = 0;
-    wire_write_uvarint(w, ntags);
+    wire_write_uint8(w, 0); /* empty tagged-field section */
 }
 
 void share_acknowledge_response_init(struct share_acknowledge_response *m)
@@ -566,8 +550,7 @@ static size_t share_acknowledge_response_sz(int16_t version, const struct share_
     n += wire_compact_array_len_size(m->node_endpoints_count);
     for (int32_t i = 0; i < m->node_endpoints_count; i++)
         n += share_acknowledge_response_node_endpoint_sz(version, &m->node_endpoints[i]);
-    uint32_t ntags = 0;
-    n += wire_uvarint_size(ntags);
+    n += 1; /* empty tagged-field section */
     return n;
 }
 
@@ -586,8 +569,7 @@ static void share_acknowledge_response_write(struct wire_writer *w, int16_t vers
     wire_write_compact_array_len(w, m->node_endpoints_count);
     for (int32_t i = 0; i < m->node_endpoints_count; i++)
         share_acknowledge_response_node_endpoint_write(w, version, &m->node_endpoints[i]);
-    uint32_t ntags = 0;
-    wire_write_uvarint(w, ntags);
+    wire_write_uint8(w, 0); /* empty tagged-field section */
 }
 
 int share_acknowledge_response_decode(struct wire_reader *r, int16_t version, struct share_acknowledge_response *m, struct arena *a)

@@ -81,8 +81,7 @@ static size_t share_fetch_request_acknowledgement_batch_sz(int16_t version, cons
     n += 8;
     n += wire_compact_array_len_size(m->acknowledge_types_count);
     if (m->acknowledge_types_count > 0) n += (size_t)m->acknowledge_types_count * 1;
-    uint32_t ntags = 0;
-    n += wire_uvarint_size(ntags);
+    n += 1; /* empty tagged-field section */
     return n;
 }
 
@@ -96,8 +95,7 @@ static void share_fetch_request_acknowledgement_batch_write(struct wire_writer *
     wire_write_compact_array_len(w, m->acknowledge_types_count);
     for (int32_t i = 0; i < m->acknowledge_types_count; i++)
         wire_write_int8(w, m->acknowledge_types[i]);
-    uint32_t ntags = 0;
-    wire_write_uvarint(w, ntags);
+    wire_write_uint8(w, 0); /* empty tagged-field section */
 }
 
 void share_fetch_request_fetch_partition_init(struct share_fetch_request_fetch_partition *m)
@@ -144,8 +142,7 @@ static size_t share_fetch_request_fetch_partition_sz(int16_t version, const stru
     n += wire_compact_array_len_size(m->acknowledgement_batches_count);
     for (int32_t i = 0; i < m->acknowledgement_batches_count; i++)
         n += share_fetch_request_acknowledgement_batch_sz(version, &m->acknowledgement_batches[i]);
-    uint32_t ntags = 0;
-    n += wire_uvarint_size(ntags);
+    n += 1; /* empty tagged-field section */
     return n;
 }
 
@@ -159,8 +156,7 @@ static void share_fetch_request_fetch_partition_write(struct wire_writer *w, int
     wire_write_compact_array_len(w, m->acknowledgement_batches_count);
     for (int32_t i = 0; i < m->acknowledgement_batches_count; i++)
         share_fetch_request_acknowledgement_batch_write(w, version, &m->acknowledgement_batches[i]);
-    uint32_t ntags = 0;
-    wire_write_uvarint(w, ntags);
+    wire_write_uint8(w, 0); /* empty tagged-field section */
 }
 
 void share_fetch_request_fetch_topic_init(struct share_fetch_request_fetch_topic *m)
@@ -204,8 +200,7 @@ static size_t share_fetch_request_fetch_topic_sz(int16_t version, const struct s
     n += wire_compact_array_len_size(m->partitions_count);
     for (int32_t i = 0; i < m->partitions_count; i++)
         n += share_fetch_request_fetch_partition_sz(version, &m->partitions[i]);
-    uint32_t ntags = 0;
-    n += wire_uvarint_size(ntags);
+    n += 1; /* empty tagged-field section */
     return n;
 }
 
@@ -218,8 +213,7 @@ static void share_fetch_request_fetch_topic_write(struct wire_writer *w, int16_t
     wire_write_compact_array_len(w, m->partitions_count);
     for (int32_t i = 0; i < m->partitions_count; i++)
         share_fetch_request_fetch_partition_write(w, version, &m->partitions[i]);
-    uint32_t ntags = 0;
-    wire_write_uvarint(w, ntags);
+    wire_write_uint8(w, 0); /* empty tagged-field section */
 }
 
 void share_fetch_request_forgotten_topic_init(struct share_fetch_request_forgotten_topic *m)
@@ -262,8 +256,7 @@ static size_t share_fetch_request_forgotten_topic_sz(int16_t version, const stru
     n += 16;
     n += wire_compact_array_len_size(m->partitions_count);
     if (m->partitions_count > 0) n += (size_t)m->partitions_count * 4;
-    uint32_t ntags = 0;
-    n += wire_uvarint_size(ntags);
+    n += 1; /* empty tagged-field section */
     return n;
 }
 
@@ -276,8 +269,7 @@ static void share_fetch_request_forgotten_topic_write(struct wire_writer *w, int
     wire_write_compact_array_len(w, m->partitions_count);
     for (int32_t i = 0; i < m->partitions_count; i++)
         wire_write_int32(w, m->partitions[i]);
-    uint32_t ntags = 0;
-    wire_write_uvarint(w, ntags);
+    wire_write_uint8(w, 0); /* empty tagged-field section */
 }
 
 void share_fetch_request_init(struct share_fetch_request *m)
@@ -356,8 +348,7 @@ static size_t share_fetch_request_sz(int16_t version, const struct share_fetch_r
     n += wire_compact_array_len_size(m->forgotten_topics_data_count);
     for (int32_t i = 0; i < m->forgotten_topics_data_count; i++)
         n += share_fetch_request_forgotten_topic_sz(version, &m->forgotten_topics_data[i]);
-    uint32_t ntags = 0;
-    n += wire_uvarint_size(ntags);
+    n += 1; /* empty tagged-field section */
     return n;
 }
 
@@ -379,8 +370,7 @@ static void share_fetch_request_write(struct wire_writer *w, int16_t version, co
     wire_write_compact_array_len(w, m->forgotten_topics_data_count);
     for (int32_t i = 0; i < m->forgotten_topics_data_count; i++)
         share_fetch_request_forgotten_topic_write(w, version, &m->forgotten_topics_data[i]);
-    uint32_t ntags = 0;
-    wire_write_uvarint(w, ntags);
+    wire_write_uint8(w, 0); /* empty tagged-field section */
 }
 
 int share_fetch_request_decode(struct wire_reader *r, int16_t version, struct share_fetch_request *m, struct arena *a)
@@ -433,8 +423,7 @@ static size_t share_fetch_response_leader_id_and_epoch_sz(int16_t version, const
     (void)m;
     n += 4;
     n += 4;
-    uint32_t ntags = 0;
-    n += wire_uvarint_size(ntags);
+    n += 1; /* empty tagged-field section */
     return n;
 }
 
@@ -444,8 +433,7 @@ static void share_fetch_response_leader_id_and_epoch_write(struct wire_writer *w
     (void)m;
     wire_write_int32(w, m->leader_id);
     wire_write_int32(w, m->leader_epoch);
-    uint32_t ntags = 0;
-    wire_write_uvarint(w, ntags);
+    wire_write_uint8(w, 0); /* empty tagged-field section */
 }
 
 void share_fetch_response_acquired_records_init(struct share_fetch_response_acquired_records *m)
@@ -475,8 +463,7 @@ static size_t share_fetch_response_acquired_records_sz(int16_t version, const st
     n += 8;
     n += 8;
     n += 2;
-    uint32_t ntags = 0;
-    n += wire_uvarint_size(ntags);
+    n += 1; /* empty tagged-field section */
     return n;
 }
 
@@ -487,8 +474,7 @@ static void share_fetch_response_acquired_records_write(struct wire_writer *w, i
     wire_write_int64(w, m->first_offset);
     wire_write_int64(w, m->last_offset);
     wire_write_int16(w, m->delivery_count);
-    uint32_t ntags = 0;
-    wire_write_uvarint(w, ntags);
+    wire_write_uint8(w, 0); /* empty tagged-field section */
 }
 
 void share_fetch_response_partition_data_init(struct share_fetch_response_partition_data *m)
@@ -550,8 +536,7 @@ static size_t share_fetch_response_partition_data_sz(int16_t version, const stru
     n += wire_compact_array_len_size(m->acquired_records_count);
     for (int32_t i = 0; i < m->acquired_records_count; i++)
         n += share_fetch_response_acquired_records_sz(version, &m->acquired_records[i]);
-    uint32_t ntags = 0;
-    n += wire_uvarint_size(ntags);
+    n += 1; /* empty tagged-field section */
     return n;
 }
 
@@ -570,8 +555,7 @@ static void share_fetch_response_partition_data_write(struct wire_writer *w, int
     wire_write_compact_array_len(w, m->acquired_records_count);
     for (int32_t i = 0; i < m->acquired_records_count; i++)
         share_fetch_response_acquired_records_write(w, version, &m->acquired_records[i]);
-    uint32_t ntags = 0;
-    wire_write_uvarint(w, ntags);
+    wire_write_uint8(w, 0); /* empty tagged-field section */
 }
 
 void share_fetch_response_share_fetchable_topic_response_init(struct share_fetch_response_share_fetchable_topic_response *m)
@@ -615,8 +599,7 @@ static size_t share_fetch_response_share_fetchable_topic_response_sz(int16_t ver
     n += wire_compact_array_len_size(m->partitions_count);
     for (int32_t i = 0; i < m->partitions_count; i++)
         n += share_fetch_response_partition_data_sz(version, &m->partitions[i]);
-    uint32_t ntags = 0;
-    n += wire_uvarint_size(ntags);
+    n += 1; /* empty tagged-field section */
     return n;
 }
 
@@ -629,8 +612,7 @@ static void share_fetch_response_share_fetchable_topic_response_write(struct wir
     wire_write_compact_array_len(w, m->partitions_count);
     for (int32_t i = 0; i < m->partitions_count; i++)
         share_fetch_response_partition_data_write(w, version, &m->partitions[i]);
-    uint32_t ntags = 0;
-    wire_write_uvarint(w, ntags);
+    wire_write_uint8(w, 0); /* empty tagged-field section */
 }
 
 void share_fetch_response_node_endpoint_init(struct share_fetch_response_node_endpoint *m)
@@ -664,8 +646,7 @@ static size_t share_fetch_response_node_endpoint_sz(int16_t version, const struc
     n += wire_compact_string_size(m->host);
     n += 4;
     n += wire_compact_string_size(m->rack);
-    uint32_t ntags = 0;
-    n += wire_uvarint_size(ntags);
+    n += 1; /* empty tagged-field section */
     return n;
 }
 
@@ -678,8 +659,7 @@ static void share_fetch_response_node_endpoint_write(struct wire_writer *w, int1
     wire_write_compact_string(w, m->host);
     wire_write_int32(w, m->port);
     wire_write_compact_string(w, m->rack);
-    uint32_t ntags = 0;
-    wire_write_uvarint(w, ntags);
+    wire_write_uint8(w, 0); /* empty tagged-field section */
 }
 
 void share_fetch_response_init(struct share_fetch_response *m)
@@ -749,8 +729,7 @@ static size_t share_fetch_response_sz(int16_t version, const struct share_fetch_
     n += wire_compact_array_len_size(m->node_endpoints_count);
     for (int32_t i = 0; i < m->node_endpoints_count; i++)
         n += share_fetch_response_node_endpoint_sz(version, &m->node_endpoints[i]);
-    uint32_t ntags = 0;
-    n += wire_uvarint_size(ntags);
+    n += 1; /* empty tagged-field section */
     return n;
 }
 
@@ -769,8 +748,7 @@ static void share_fetch_response_write(struct wire_writer *w, int16_t version, c
     wire_write_compact_array_len(w, m->node_endpoints_count);
     for (int32_t i = 0; i < m->node_endpoints_count; i++)
         share_fetch_response_node_endpoint_write(w, version, &m->node_endpoints[i]);
-    uint32_t ntags = 0;
-    wire_write_uvarint(w, ntags);
+    wire_write_uint8(w, 0); /* empty tagged-field section */
 }
 
 int share_fetch_response_decode(struct wire_reader *r, int16_t version, struct share_fetch_response *m, struct arena *a)

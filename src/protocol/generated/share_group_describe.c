@@ -65,8 +65,7 @@ static size_t share_group_describe_request_sz(int16_t version, const struct shar
     for (int32_t i = 0; i < m->group_ids_count; i++)
         n += wire_compact_string_size(m->group_ids[i]);
     n += 1;
-    uint32_t ntags = 0;
-    n += wire_uvarint_size(ntags);
+    n += 1; /* empty tagged-field section */
     return n;
 }
 
@@ -81,8 +80,7 @@ static void share_group_describe_request_write(struct wire_writer *w, int16_t ve
             wire_write_compact_string(w, m->group_ids[i]);
         }
     wire_write_bool(w, m->include_authorized_operations);
-    uint32_t ntags = 0;
-    wire_write_uvarint(w, ntags);
+    wire_write_uint8(w, 0); /* empty tagged-field section */
 }
 
 int share_group_describe_request_decode(struct wire_reader *r, int16_t version, struct share_group_describe_request *m, struct arena *a)
@@ -155,8 +153,7 @@ static size_t share_group_describe_response_topic_partitions_sz(int16_t version,
     n += wire_compact_string_size(m->topic_name);
     n += wire_compact_array_len_size(m->partitions_count);
     if (m->partitions_count > 0) n += (size_t)m->partitions_count * 4;
-    uint32_t ntags = 0;
-    n += wire_uvarint_size(ntags);
+    n += 1; /* empty tagged-field section */
     return n;
 }
 
@@ -171,8 +168,7 @@ static void share_group_describe_response_topic_partitions_write(struct wire_wri
     wire_write_compact_array_len(w, m->partitions_count);
     for (int32_t i = 0; i < m->partitions_count; i++)
         wire_write_int32(w, m->partitions[i]);
-    uint32_t ntags = 0;
-    wire_write_uvarint(w, ntags);
+    wire_write_uint8(w, 0); /* empty tagged-field section */
 }
 
 void share_group_describe_response_assignment_init(struct share_group_describe_response_assignment *m)
@@ -213,8 +209,7 @@ static size_t share_group_describe_response_assignment_sz(int16_t version, const
     n += wire_compact_array_len_size(m->topic_partitions_count);
     for (int32_t i = 0; i < m->topic_partitions_count; i++)
         n += share_group_describe_response_topic_partitions_sz(version, &m->topic_partitions[i]);
-    uint32_t ntags = 0;
-    n += wire_uvarint_size(ntags);
+    n += 1; /* empty tagged-field section */
     return n;
 }
 
@@ -226,8 +221,7 @@ static void share_group_describe_response_assignment_write(struct wire_writer *w
     wire_write_compact_array_len(w, m->topic_partitions_count);
     for (int32_t i = 0; i < m->topic_partitions_count; i++)
         share_group_describe_response_topic_partitions_write(w, version, &m->topic_partitions[i]);
-    uint32_t ntags = 0;
-    wire_write_uvarint(w, ntags);
+    wire_write_uint8(w, 0); /* empty tagged-field section */
 }
 
 void share_group_describe_response_member_init(struct share_group_describe_response_member *m)
@@ -290,8 +284,7 @@ static size_t share_group_describe_response_member_sz(int16_t version, const str
     for (int32_t i = 0; i < m->subscribed_topic_names_count; i++)
         n += wire_compact_string_size(m->subscribed_topic_names[i]);
     n += share_group_describe_response_assignment_sz(version, &m->assignment);
-    uint32_t ntags = 0;
-    n += wire_uvarint_size(ntags);
+    n += 1; /* empty tagged-field section */
     return n;
 }
 
@@ -314,8 +307,7 @@ static void share_group_describe_response_member_write(struct wire_writer *w, in
             wire_write_compact_string(w, m->subscribed_topic_names[i]);
         }
     share_group_describe_response_assignment_write(w, version, &m->assignment);
-    uint32_t ntags = 0;
-    wire_write_uvarint(w, ntags);
+    wire_write_uint8(w, 0); /* empty tagged-field section */
 }
 
 void share_group_describe_response_described_group_init(struct share_group_describe_response_described_group *m)
@@ -383,8 +375,7 @@ static size_t share_group_describe_response_described_group_sz(int16_t version, 
     for (int32_t i = 0; i < m->members_count; i++)
         n += share_group_describe_response_member_sz(version, &m->members[i]);
     n += 4;
-    uint32_t ntags = 0;
-    n += wire_uvarint_size(ntags);
+    n += 1; /* empty tagged-field section */
     return n;
 }
 
@@ -407,8 +398,7 @@ static void share_group_describe_response_described_group_write(struct wire_writ
     for (int32_t i = 0; i < m->members_count; i++)
         share_group_describe_response_member_write(w, version, &m->members[i]);
     wire_write_int32(w, m->authorized_operations);
-    uint32_t ntags = 0;
-    wire_write_uvarint(w, ntags);
+    wire_write_uint8(w, 0); /* empty tagged-field section */
 }
 
 void share_group_describe_response_init(struct share_group_describe_response *m)
@@ -452,8 +442,7 @@ static size_t share_group_describe_response_sz(int16_t version, const struct sha
     n += wire_compact_array_len_size(m->groups_count);
     for (int32_t i = 0; i < m->groups_count; i++)
         n += share_group_describe_response_described_group_sz(version, &m->groups[i]);
-    uint32_t ntags = 0;
-    n += wire_uvarint_size(ntags);
+    n += 1; /* empty tagged-field section */
     return n;
 }
 
@@ -466,8 +455,7 @@ static void share_group_describe_response_write(struct wire_writer *w, int16_t v
     wire_write_compact_array_len(w, m->groups_count);
     for (int32_t i = 0; i < m->groups_count; i++)
         share_group_describe_response_described_group_write(w, version, &m->groups[i]);
-    uint32_t ntags = 0;
-    wire_write_uvarint(w, ntags);
+    wire_write_uint8(w, 0); /* empty tagged-field section */
 }
 
 int share_group_describe_response_decode(struct wire_reader *r, int16_t version, struct share_group_describe_response *m, struct arena *a)

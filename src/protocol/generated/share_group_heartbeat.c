@@ -69,8 +69,7 @@ static size_t share_group_heartbeat_request_sz(int16_t version, const struct sha
     n += wire_compact_array_len_size(m->subscribed_topic_names_count);
     for (int32_t i = 0; i < m->subscribed_topic_names_count; i++)
         n += wire_compact_string_size(m->subscribed_topic_names[i]);
-    uint32_t ntags = 0;
-    n += wire_uvarint_size(ntags);
+    n += 1; /* empty tagged-field section */
     return n;
 }
 
@@ -89,8 +88,7 @@ static void share_group_heartbeat_request_write(struct wire_writer *w, int16_t v
             if (m->subscribed_topic_names[i].len < 0) wire_writer_fail(w, WIRE_ERR_INVALID);
             wire_write_compact_string(w, m->subscribed_topic_names[i]);
         }
-    uint32_t ntags = 0;
-    wire_write_uvarint(w, ntags);
+    wire_write_uint8(w, 0); /* empty tagged-field section */
 }
 
 int share_group_heartbeat_request_decode(struct wire_reader *r, int16_t version, struct share_group_heartbeat_request *m, struct arena *a)
@@ -159,8 +157,7 @@ static size_t share_group_heartbeat_response_topic_partitions_sz(int16_t version
     n += 16;
     n += wire_compact_array_len_size(m->partitions_count);
     if (m->partitions_count > 0) n += (size_t)m->partitions_count * 4;
-    uint32_t ntags = 0;
-    n += wire_uvarint_size(ntags);
+    n += 1; /* empty tagged-field section */
     return n;
 }
 
@@ -173,8 +170,7 @@ static void share_group_heartbeat_response_topic_partitions_write(struct wire_wr
     wire_write_compact_array_len(w, m->partitions_count);
     for (int32_t i = 0; i < m->partitions_count; i++)
         wire_write_int32(w, m->partitions[i]);
-    uint32_t ntags = 0;
-    wire_write_uvarint(w, ntags);
+    wire_write_uint8(w, 0); /* empty tagged-field section */
 }
 
 void share_group_heartbeat_response_assignment_init(struct share_group_heartbeat_response_assignment *m)
@@ -215,8 +211,7 @@ static size_t share_group_heartbeat_response_assignment_sz(int16_t version, cons
     n += wire_compact_array_len_size(m->topic_partitions_count);
     for (int32_t i = 0; i < m->topic_partitions_count; i++)
         n += share_group_heartbeat_response_topic_partitions_sz(version, &m->topic_partitions[i]);
-    uint32_t ntags = 0;
-    n += wire_uvarint_size(ntags);
+    n += 1; /* empty tagged-field section */
     return n;
 }
 
@@ -228,8 +223,7 @@ static void share_group_heartbeat_response_assignment_write(struct wire_writer *
     wire_write_compact_array_len(w, m->topic_partitions_count);
     for (int32_t i = 0; i < m->topic_partitions_count; i++)
         share_group_heartbeat_response_topic_partitions_write(w, version, &m->topic_partitions[i]);
-    uint32_t ntags = 0;
-    wire_write_uvarint(w, ntags);
+    wire_write_uint8(w, 0); /* empty tagged-field section */
 }
 
 void share_group_heartbeat_response_init(struct share_group_heartbeat_response *m)
@@ -281,8 +275,7 @@ static size_t share_group_heartbeat_response_sz(int16_t version, const struct sh
     n += 4;
     n += 1;
     if (m->assignment) n += share_group_heartbeat_response_assignment_sz(version, m->assignment);
-    uint32_t ntags = 0;
-    n += wire_uvarint_size(ntags);
+    n += 1; /* empty tagged-field section */
     return n;
 }
 
@@ -302,8 +295,7 @@ static void share_group_heartbeat_response_write(struct wire_writer *w, int16_t 
         wire_write_int8(w, 1);
         share_group_heartbeat_response_assignment_write(w, version, m->assignment);
     }
-    uint32_t ntags = 0;
-    wire_write_uvarint(w, ntags);
+    wire_write_uint8(w, 0); /* empty tagged-field section */
 }
 
 int share_group_heartbeat_response_decode(struct wire_reader *r, int16_t version, struct share_group_heartbeat_response *m, struct arena *a)

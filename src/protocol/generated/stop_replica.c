@@ -62,8 +62,7 @@ static size_t stop_replica_request_stop_replica_partition_v0_sz(int16_t version,
         n += 4;
     }
     if (version >= 2) {
-        uint32_t ntags = 0;
-        n += wire_uvarint_size(ntags);
+        n += 1; /* empty tagged-field section */
     }
     return n;
 }
@@ -81,8 +80,7 @@ static void stop_replica_request_stop_replica_partition_v0_write(struct wire_wri
         wire_write_int32(w, m->partition_index);
     }
     if (version >= 2) {
-        uint32_t ntags = 0;
-        wire_write_uvarint(w, ntags);
+        wire_write_uint8(w, 0); /* empty tagged-field section */
     }
 }
 
@@ -138,8 +136,7 @@ static size_t stop_replica_request_stop_replica_topic_v1_sz(int16_t version, con
         if (m->partition_indexes_count > 0) n += (size_t)m->partition_indexes_count * 4;
     }
     if (version >= 2) {
-        uint32_t ntags = 0;
-        n += wire_uvarint_size(ntags);
+        n += 1; /* empty tagged-field section */
     }
     return n;
 }
@@ -161,8 +158,7 @@ static void stop_replica_request_stop_replica_topic_v1_write(struct wire_writer 
             wire_write_int32(w, m->partition_indexes[i]);
     }
     if (version >= 2) {
-        uint32_t ntags = 0;
-        wire_write_uvarint(w, ntags);
+        wire_write_uint8(w, 0); /* empty tagged-field section */
     }
 }
 
@@ -208,8 +204,7 @@ static size_t stop_replica_request_stop_replica_partition_state_sz(int16_t versi
         n += 1;
     }
     if (version >= 2) {
-        uint32_t ntags = 0;
-        n += wire_uvarint_size(ntags);
+        n += 1; /* empty tagged-field section */
     }
     return n;
 }
@@ -228,8 +223,7 @@ static void stop_replica_request_stop_replica_partition_state_write(struct wire_
         wire_write_bool(w, m->delete_partition);
     }
     if (version >= 2) {
-        uint32_t ntags = 0;
-        wire_write_uvarint(w, ntags);
+        wire_write_uint8(w, 0); /* empty tagged-field section */
     }
 }
 
@@ -286,8 +280,7 @@ static size_t stop_replica_request_stop_replica_topic_state_sz(int16_t version, 
             n += stop_replica_request_stop_replica_partition_state_sz(version, &m->partition_states[i]);
     }
     if (version >= 2) {
-        uint32_t ntags = 0;
-        n += wire_uvarint_size(ntags);
+        n += 1; /* empty tagged-field section */
     }
     return n;
 }
@@ -309,8 +302,7 @@ static void stop_replica_request_stop_replica_topic_state_write(struct wire_writ
             stop_replica_request_stop_replica_partition_state_write(w, version, &m->partition_states[i]);
     }
     if (version >= 2) {
-        uint32_t ntags = 0;
-        wire_write_uvarint(w, ntags);
+        wire_write_uint8(w, 0); /* empty tagged-field section */
     }
 }
 
@@ -434,8 +426,7 @@ static size_t stop_replica_request_sz(int16_t version, const struct stop_replica
             n += stop_replica_request_stop_replica_topic_state_sz(version, &m->topic_states[i]);
     }
     if (version >= 2) {
-        uint32_t ntags = 0;
-        n += wire_uvarint_size(ntags);
+        n += 1; /* empty tagged-field section */
     }
     return n;
 }
@@ -477,8 +468,7 @@ static void stop_replica_request_write(struct wire_writer *w, int16_t version, c
             stop_replica_request_stop_replica_topic_state_write(w, version, &m->topic_states[i]);
     }
     if (version >= 2) {
-        uint32_t ntags = 0;
-        wire_write_uvarint(w, ntags);
+        wire_write_uint8(w, 0); /* empty tagged-field section */
     }
 }
 
@@ -539,8 +529,7 @@ static size_t stop_replica_response_stop_replica_partition_error_sz(int16_t vers
     n += 4;
     n += 2;
     if (version >= 2) {
-        uint32_t ntags = 0;
-        n += wire_uvarint_size(ntags);
+        n += 1; /* empty tagged-field section */
     }
     return n;
 }
@@ -555,8 +544,7 @@ static void stop_replica_response_stop_replica_partition_error_write(struct wire
     wire_write_int32(w, m->partition_index);
     wire_write_int16(w, m->error_code);
     if (version >= 2) {
-        uint32_t ntags = 0;
-        wire_write_uvarint(w, ntags);
+        wire_write_uint8(w, 0); /* empty tagged-field section */
     }
 }
 
@@ -604,8 +592,7 @@ static size_t stop_replica_response_sz(int16_t version, const struct stop_replic
     for (int32_t i = 0; i < m->partition_errors_count; i++)
         n += stop_replica_response_stop_replica_partition_error_sz(version, &m->partition_errors[i]);
     if (version >= 2) {
-        uint32_t ntags = 0;
-        n += wire_uvarint_size(ntags);
+        n += 1; /* empty tagged-field section */
     }
     return n;
 }
@@ -621,8 +608,7 @@ static void stop_replica_response_write(struct wire_writer *w, int16_t version, 
     for (int32_t i = 0; i < m->partition_errors_count; i++)
         stop_replica_response_stop_replica_partition_error_write(w, version, &m->partition_errors[i]);
     if (version >= 2) {
-        uint32_t ntags = 0;
-        wire_write_uvarint(w, ntags);
+        wire_write_uint8(w, 0); /* empty tagged-field section */
     }
 }
 

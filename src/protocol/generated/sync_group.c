@@ -43,8 +43,7 @@ static size_t sync_group_request_assignment_sz(int16_t version, const struct syn
     n += (version >= 4) ? wire_compact_string_size(m->member_id) : wire_string_size(m->member_id);
     n += (version >= 4) ? wire_compact_bytes_size(m->assignment) : wire_bytes_size(m->assignment);
     if (version >= 4) {
-        uint32_t ntags = 0;
-        n += wire_uvarint_size(ntags);
+        n += 1; /* empty tagged-field section */
     }
     return n;
 }
@@ -60,8 +59,7 @@ static void sync_group_request_assignment_write(struct wire_writer *w, int16_t v
     if (version >= 4) wire_write_compact_bytes(w, m->assignment);
     else wire_write_bytes(w, m->assignment);
     if (version >= 4) {
-        uint32_t ntags = 0;
-        wire_write_uvarint(w, ntags);
+        wire_write_uint8(w, 0); /* empty tagged-field section */
     }
 }
 
@@ -141,8 +139,7 @@ static size_t sync_group_request_sz(int16_t version, const struct sync_group_req
     for (int32_t i = 0; i < m->assignments_count; i++)
         n += sync_group_request_assignment_sz(version, &m->assignments[i]);
     if (version >= 4) {
-        uint32_t ntags = 0;
-        n += wire_uvarint_size(ntags);
+        n += 1; /* empty tagged-field section */
     }
     return n;
 }
@@ -179,8 +176,7 @@ static void sync_group_request_write(struct wire_writer *w, int16_t version, con
     for (int32_t i = 0; i < m->assignments_count; i++)
         sync_group_request_assignment_write(w, version, &m->assignments[i]);
     if (version >= 4) {
-        uint32_t ntags = 0;
-        wire_write_uvarint(w, ntags);
+        wire_write_uint8(w, 0); /* empty tagged-field section */
     }
 }
 
@@ -261,8 +257,7 @@ static size_t sync_group_response_sz(int16_t version, const struct sync_group_re
     }
     n += (version >= 4) ? wire_compact_bytes_size(m->assignment) : wire_bytes_size(m->assignment);
     if (version >= 4) {
-        uint32_t ntags = 0;
-        n += wire_uvarint_size(ntags);
+        n += 1; /* empty tagged-field section */
     }
     return n;
 }
@@ -289,8 +284,7 @@ static void sync_group_response_write(struct wire_writer *w, int16_t version, co
     if (version >= 4) wire_write_compact_bytes(w, m->assignment);
     else wire_write_bytes(w, m->assignment);
     if (version >= 4) {
-        uint32_t ntags = 0;
-        wire_write_uvarint(w, ntags);
+        wire_write_uint8(w, 0); /* empty tagged-field section */
     }
 }
 

@@ -9422,3 +9422,1285 @@ int api_response_fill_test(int16_t api_key, void *msg, int16_t version, struct a
     default: return -1;
     }
 }
+
+static void request_header_fill_any(void *m, int16_t v, struct arena *a, unsigned seed)
+{
+    request_header_fill_test(m, v, a, seed);
+}
+static int request_header_decode_any(struct wire_reader *r, int16_t v, void *m, struct arena *a)
+{
+    return request_header_decode(r, v, m, a);
+}
+static size_t request_header_size_any(int16_t v, const void *m)
+{
+    return request_header_size(v, m);
+}
+static int request_header_encode_any(struct wire_writer *w, int16_t v, const void *m)
+{
+    return request_header_encode(w, v, m);
+}
+
+static void response_header_fill_any(void *m, int16_t v, struct arena *a, unsigned seed)
+{
+    response_header_fill_test(m, v, a, seed);
+}
+static int response_header_decode_any(struct wire_reader *r, int16_t v, void *m, struct arena *a)
+{
+    return response_header_decode(r, v, m, a);
+}
+static size_t response_header_size_any(int16_t v, const void *m)
+{
+    return response_header_size(v, m);
+}
+static int response_header_encode_any(struct wire_writer *w, int16_t v, const void *m)
+{
+    return response_header_encode(w, v, m);
+}
+
+static void consumer_protocol_assignment_fill_any(void *m, int16_t v, struct arena *a, unsigned seed)
+{
+    consumer_protocol_assignment_fill_test(m, v, a, seed);
+}
+static int consumer_protocol_assignment_decode_any(struct wire_reader *r, int16_t v, void *m, struct arena *a)
+{
+    return consumer_protocol_assignment_decode(r, v, m, a);
+}
+static size_t consumer_protocol_assignment_size_any(int16_t v, const void *m)
+{
+    return consumer_protocol_assignment_size(v, m);
+}
+static int consumer_protocol_assignment_encode_any(struct wire_writer *w, int16_t v, const void *m)
+{
+    return consumer_protocol_assignment_encode(w, v, m);
+}
+
+static void consumer_protocol_subscription_fill_any(void *m, int16_t v, struct arena *a, unsigned seed)
+{
+    consumer_protocol_subscription_fill_test(m, v, a, seed);
+}
+static int consumer_protocol_subscription_decode_any(struct wire_reader *r, int16_t v, void *m, struct arena *a)
+{
+    return consumer_protocol_subscription_decode(r, v, m, a);
+}
+static size_t consumer_protocol_subscription_size_any(int16_t v, const void *m)
+{
+    return consumer_protocol_subscription_size(v, m);
+}
+static int consumer_protocol_subscription_encode_any(struct wire_writer *w, int16_t v, const void *m)
+{
+    return consumer_protocol_subscription_encode(w, v, m);
+}
+
+static void default_principal_data_fill_any(void *m, int16_t v, struct arena *a, unsigned seed)
+{
+    default_principal_data_fill_test(m, v, a, seed);
+}
+static int default_principal_data_decode_any(struct wire_reader *r, int16_t v, void *m, struct arena *a)
+{
+    return default_principal_data_decode(r, v, m, a);
+}
+static size_t default_principal_data_size_any(int16_t v, const void *m)
+{
+    return default_principal_data_size(v, m);
+}
+static int default_principal_data_encode_any(struct wire_writer *w, int16_t v, const void *m)
+{
+    return default_principal_data_encode(w, v, m);
+}
+
+static void k_raft_version_record_fill_any(void *m, int16_t v, struct arena *a, unsigned seed)
+{
+    k_raft_version_record_fill_test(m, v, a, seed);
+}
+static int k_raft_version_record_decode_any(struct wire_reader *r, int16_t v, void *m, struct arena *a)
+{
+    return k_raft_version_record_decode(r, v, m, a);
+}
+static size_t k_raft_version_record_size_any(int16_t v, const void *m)
+{
+    return k_raft_version_record_size(v, m);
+}
+static int k_raft_version_record_encode_any(struct wire_writer *w, int16_t v, const void *m)
+{
+    return k_raft_version_record_encode(w, v, m);
+}
+
+static void leader_change_message_fill_any(void *m, int16_t v, struct arena *a, unsigned seed)
+{
+    leader_change_message_fill_test(m, v, a, seed);
+}
+static int leader_change_message_decode_any(struct wire_reader *r, int16_t v, void *m, struct arena *a)
+{
+    return leader_change_message_decode(r, v, m, a);
+}
+static size_t leader_change_message_size_any(int16_t v, const void *m)
+{
+    return leader_change_message_size(v, m);
+}
+static int leader_change_message_encode_any(struct wire_writer *w, int16_t v, const void *m)
+{
+    return leader_change_message_encode(w, v, m);
+}
+
+static void snapshot_footer_record_fill_any(void *m, int16_t v, struct arena *a, unsigned seed)
+{
+    snapshot_footer_record_fill_test(m, v, a, seed);
+}
+static int snapshot_footer_record_decode_any(struct wire_reader *r, int16_t v, void *m, struct arena *a)
+{
+    return snapshot_footer_record_decode(r, v, m, a);
+}
+static size_t snapshot_footer_record_size_any(int16_t v, const void *m)
+{
+    return snapshot_footer_record_size(v, m);
+}
+static int snapshot_footer_record_encode_any(struct wire_writer *w, int16_t v, const void *m)
+{
+    return snapshot_footer_record_encode(w, v, m);
+}
+
+static void snapshot_header_record_fill_any(void *m, int16_t v, struct arena *a, unsigned seed)
+{
+    snapshot_header_record_fill_test(m, v, a, seed);
+}
+static int snapshot_header_record_decode_any(struct wire_reader *r, int16_t v, void *m, struct arena *a)
+{
+    return snapshot_header_record_decode(r, v, m, a);
+}
+static size_t snapshot_header_record_size_any(int16_t v, const void *m)
+{
+    return snapshot_header_record_size(v, m);
+}
+static int snapshot_header_record_encode_any(struct wire_writer *w, int16_t v, const void *m)
+{
+    return snapshot_header_record_encode(w, v, m);
+}
+
+static void voters_record_fill_any(void *m, int16_t v, struct arena *a, unsigned seed)
+{
+    voters_record_fill_test(m, v, a, seed);
+}
+static int voters_record_decode_any(struct wire_reader *r, int16_t v, void *m, struct arena *a)
+{
+    return voters_record_decode(r, v, m, a);
+}
+static size_t voters_record_size_any(int16_t v, const void *m)
+{
+    return voters_record_size(v, m);
+}
+static int voters_record_encode_any(struct wire_writer *w, int16_t v, const void *m)
+{
+    return voters_record_encode(w, v, m);
+}
+
+static void abort_transaction_record_fill_any(void *m, int16_t v, struct arena *a, unsigned seed)
+{
+    abort_transaction_record_fill_test(m, v, a, seed);
+}
+static int abort_transaction_record_decode_any(struct wire_reader *r, int16_t v, void *m, struct arena *a)
+{
+    return abort_transaction_record_decode(r, v, m, a);
+}
+static size_t abort_transaction_record_size_any(int16_t v, const void *m)
+{
+    return abort_transaction_record_size(v, m);
+}
+static int abort_transaction_record_encode_any(struct wire_writer *w, int16_t v, const void *m)
+{
+    return abort_transaction_record_encode(w, v, m);
+}
+
+static void access_control_entry_record_fill_any(void *m, int16_t v, struct arena *a, unsigned seed)
+{
+    access_control_entry_record_fill_test(m, v, a, seed);
+}
+static int access_control_entry_record_decode_any(struct wire_reader *r, int16_t v, void *m, struct arena *a)
+{
+    return access_control_entry_record_decode(r, v, m, a);
+}
+static size_t access_control_entry_record_size_any(int16_t v, const void *m)
+{
+    return access_control_entry_record_size(v, m);
+}
+static int access_control_entry_record_encode_any(struct wire_writer *w, int16_t v, const void *m)
+{
+    return access_control_entry_record_encode(w, v, m);
+}
+
+static void begin_transaction_record_fill_any(void *m, int16_t v, struct arena *a, unsigned seed)
+{
+    begin_transaction_record_fill_test(m, v, a, seed);
+}
+static int begin_transaction_record_decode_any(struct wire_reader *r, int16_t v, void *m, struct arena *a)
+{
+    return begin_transaction_record_decode(r, v, m, a);
+}
+static size_t begin_transaction_record_size_any(int16_t v, const void *m)
+{
+    return begin_transaction_record_size(v, m);
+}
+static int begin_transaction_record_encode_any(struct wire_writer *w, int16_t v, const void *m)
+{
+    return begin_transaction_record_encode(w, v, m);
+}
+
+static void broker_registration_change_record_fill_any(void *m, int16_t v, struct arena *a, unsigned seed)
+{
+    broker_registration_change_record_fill_test(m, v, a, seed);
+}
+static int broker_registration_change_record_decode_any(struct wire_reader *r, int16_t v, void *m, struct arena *a)
+{
+    return broker_registration_change_record_decode(r, v, m, a);
+}
+static size_t broker_registration_change_record_size_any(int16_t v, const void *m)
+{
+    return broker_registration_change_record_size(v, m);
+}
+static int broker_registration_change_record_encode_any(struct wire_writer *w, int16_t v, const void *m)
+{
+    return broker_registration_change_record_encode(w, v, m);
+}
+
+static void client_quota_record_fill_any(void *m, int16_t v, struct arena *a, unsigned seed)
+{
+    client_quota_record_fill_test(m, v, a, seed);
+}
+static int client_quota_record_decode_any(struct wire_reader *r, int16_t v, void *m, struct arena *a)
+{
+    return client_quota_record_decode(r, v, m, a);
+}
+static size_t client_quota_record_size_any(int16_t v, const void *m)
+{
+    return client_quota_record_size(v, m);
+}
+static int client_quota_record_encode_any(struct wire_writer *w, int16_t v, const void *m)
+{
+    return client_quota_record_encode(w, v, m);
+}
+
+static void config_record_fill_any(void *m, int16_t v, struct arena *a, unsigned seed)
+{
+    config_record_fill_test(m, v, a, seed);
+}
+static int config_record_decode_any(struct wire_reader *r, int16_t v, void *m, struct arena *a)
+{
+    return config_record_decode(r, v, m, a);
+}
+static size_t config_record_size_any(int16_t v, const void *m)
+{
+    return config_record_size(v, m);
+}
+static int config_record_encode_any(struct wire_writer *w, int16_t v, const void *m)
+{
+    return config_record_encode(w, v, m);
+}
+
+static void delegation_token_record_fill_any(void *m, int16_t v, struct arena *a, unsigned seed)
+{
+    delegation_token_record_fill_test(m, v, a, seed);
+}
+static int delegation_token_record_decode_any(struct wire_reader *r, int16_t v, void *m, struct arena *a)
+{
+    return delegation_token_record_decode(r, v, m, a);
+}
+static size_t delegation_token_record_size_any(int16_t v, const void *m)
+{
+    return delegation_token_record_size(v, m);
+}
+static int delegation_token_record_encode_any(struct wire_writer *w, int16_t v, const void *m)
+{
+    return delegation_token_record_encode(w, v, m);
+}
+
+static void end_transaction_record_fill_any(void *m, int16_t v, struct arena *a, unsigned seed)
+{
+    end_transaction_record_fill_test(m, v, a, seed);
+}
+static int end_transaction_record_decode_any(struct wire_reader *r, int16_t v, void *m, struct arena *a)
+{
+    return end_transaction_record_decode(r, v, m, a);
+}
+static size_t end_transaction_record_size_any(int16_t v, const void *m)
+{
+    return end_transaction_record_size(v, m);
+}
+static int end_transaction_record_encode_any(struct wire_writer *w, int16_t v, const void *m)
+{
+    return end_transaction_record_encode(w, v, m);
+}
+
+static void feature_level_record_fill_any(void *m, int16_t v, struct arena *a, unsigned seed)
+{
+    feature_level_record_fill_test(m, v, a, seed);
+}
+static int feature_level_record_decode_any(struct wire_reader *r, int16_t v, void *m, struct arena *a)
+{
+    return feature_level_record_decode(r, v, m, a);
+}
+static size_t feature_level_record_size_any(int16_t v, const void *m)
+{
+    return feature_level_record_size(v, m);
+}
+static int feature_level_record_encode_any(struct wire_writer *w, int16_t v, const void *m)
+{
+    return feature_level_record_encode(w, v, m);
+}
+
+static void fence_broker_record_fill_any(void *m, int16_t v, struct arena *a, unsigned seed)
+{
+    fence_broker_record_fill_test(m, v, a, seed);
+}
+static int fence_broker_record_decode_any(struct wire_reader *r, int16_t v, void *m, struct arena *a)
+{
+    return fence_broker_record_decode(r, v, m, a);
+}
+static size_t fence_broker_record_size_any(int16_t v, const void *m)
+{
+    return fence_broker_record_size(v, m);
+}
+static int fence_broker_record_encode_any(struct wire_writer *w, int16_t v, const void *m)
+{
+    return fence_broker_record_encode(w, v, m);
+}
+
+static void no_op_record_fill_any(void *m, int16_t v, struct arena *a, unsigned seed)
+{
+    no_op_record_fill_test(m, v, a, seed);
+}
+static int no_op_record_decode_any(struct wire_reader *r, int16_t v, void *m, struct arena *a)
+{
+    return no_op_record_decode(r, v, m, a);
+}
+static size_t no_op_record_size_any(int16_t v, const void *m)
+{
+    return no_op_record_size(v, m);
+}
+static int no_op_record_encode_any(struct wire_writer *w, int16_t v, const void *m)
+{
+    return no_op_record_encode(w, v, m);
+}
+
+static void partition_change_record_fill_any(void *m, int16_t v, struct arena *a, unsigned seed)
+{
+    partition_change_record_fill_test(m, v, a, seed);
+}
+static int partition_change_record_decode_any(struct wire_reader *r, int16_t v, void *m, struct arena *a)
+{
+    return partition_change_record_decode(r, v, m, a);
+}
+static size_t partition_change_record_size_any(int16_t v, const void *m)
+{
+    return partition_change_record_size(v, m);
+}
+static int partition_change_record_encode_any(struct wire_writer *w, int16_t v, const void *m)
+{
+    return partition_change_record_encode(w, v, m);
+}
+
+static void partition_record_fill_any(void *m, int16_t v, struct arena *a, unsigned seed)
+{
+    partition_record_fill_test(m, v, a, seed);
+}
+static int partition_record_decode_any(struct wire_reader *r, int16_t v, void *m, struct arena *a)
+{
+    return partition_record_decode(r, v, m, a);
+}
+static size_t partition_record_size_any(int16_t v, const void *m)
+{
+    return partition_record_size(v, m);
+}
+static int partition_record_encode_any(struct wire_writer *w, int16_t v, const void *m)
+{
+    return partition_record_encode(w, v, m);
+}
+
+static void producer_ids_record_fill_any(void *m, int16_t v, struct arena *a, unsigned seed)
+{
+    producer_ids_record_fill_test(m, v, a, seed);
+}
+static int producer_ids_record_decode_any(struct wire_reader *r, int16_t v, void *m, struct arena *a)
+{
+    return producer_ids_record_decode(r, v, m, a);
+}
+static size_t producer_ids_record_size_any(int16_t v, const void *m)
+{
+    return producer_ids_record_size(v, m);
+}
+static int producer_ids_record_encode_any(struct wire_writer *w, int16_t v, const void *m)
+{
+    return producer_ids_record_encode(w, v, m);
+}
+
+static void register_broker_record_fill_any(void *m, int16_t v, struct arena *a, unsigned seed)
+{
+    register_broker_record_fill_test(m, v, a, seed);
+}
+static int register_broker_record_decode_any(struct wire_reader *r, int16_t v, void *m, struct arena *a)
+{
+    return register_broker_record_decode(r, v, m, a);
+}
+static size_t register_broker_record_size_any(int16_t v, const void *m)
+{
+    return register_broker_record_size(v, m);
+}
+static int register_broker_record_encode_any(struct wire_writer *w, int16_t v, const void *m)
+{
+    return register_broker_record_encode(w, v, m);
+}
+
+static void register_controller_record_fill_any(void *m, int16_t v, struct arena *a, unsigned seed)
+{
+    register_controller_record_fill_test(m, v, a, seed);
+}
+static int register_controller_record_decode_any(struct wire_reader *r, int16_t v, void *m, struct arena *a)
+{
+    return register_controller_record_decode(r, v, m, a);
+}
+static size_t register_controller_record_size_any(int16_t v, const void *m)
+{
+    return register_controller_record_size(v, m);
+}
+static int register_controller_record_encode_any(struct wire_writer *w, int16_t v, const void *m)
+{
+    return register_controller_record_encode(w, v, m);
+}
+
+static void remove_access_control_entry_record_fill_any(void *m, int16_t v, struct arena *a, unsigned seed)
+{
+    remove_access_control_entry_record_fill_test(m, v, a, seed);
+}
+static int remove_access_control_entry_record_decode_any(struct wire_reader *r, int16_t v, void *m, struct arena *a)
+{
+    return remove_access_control_entry_record_decode(r, v, m, a);
+}
+static size_t remove_access_control_entry_record_size_any(int16_t v, const void *m)
+{
+    return remove_access_control_entry_record_size(v, m);
+}
+static int remove_access_control_entry_record_encode_any(struct wire_writer *w, int16_t v, const void *m)
+{
+    return remove_access_control_entry_record_encode(w, v, m);
+}
+
+static void remove_delegation_token_record_fill_any(void *m, int16_t v, struct arena *a, unsigned seed)
+{
+    remove_delegation_token_record_fill_test(m, v, a, seed);
+}
+static int remove_delegation_token_record_decode_any(struct wire_reader *r, int16_t v, void *m, struct arena *a)
+{
+    return remove_delegation_token_record_decode(r, v, m, a);
+}
+static size_t remove_delegation_token_record_size_any(int16_t v, const void *m)
+{
+    return remove_delegation_token_record_size(v, m);
+}
+static int remove_delegation_token_record_encode_any(struct wire_writer *w, int16_t v, const void *m)
+{
+    return remove_delegation_token_record_encode(w, v, m);
+}
+
+static void remove_topic_record_fill_any(void *m, int16_t v, struct arena *a, unsigned seed)
+{
+    remove_topic_record_fill_test(m, v, a, seed);
+}
+static int remove_topic_record_decode_any(struct wire_reader *r, int16_t v, void *m, struct arena *a)
+{
+    return remove_topic_record_decode(r, v, m, a);
+}
+static size_t remove_topic_record_size_any(int16_t v, const void *m)
+{
+    return remove_topic_record_size(v, m);
+}
+static int remove_topic_record_encode_any(struct wire_writer *w, int16_t v, const void *m)
+{
+    return remove_topic_record_encode(w, v, m);
+}
+
+static void remove_user_scram_credential_record_fill_any(void *m, int16_t v, struct arena *a, unsigned seed)
+{
+    remove_user_scram_credential_record_fill_test(m, v, a, seed);
+}
+static int remove_user_scram_credential_record_decode_any(struct wire_reader *r, int16_t v, void *m, struct arena *a)
+{
+    return remove_user_scram_credential_record_decode(r, v, m, a);
+}
+static size_t remove_user_scram_credential_record_size_any(int16_t v, const void *m)
+{
+    return remove_user_scram_credential_record_size(v, m);
+}
+static int remove_user_scram_credential_record_encode_any(struct wire_writer *w, int16_t v, const void *m)
+{
+    return remove_user_scram_credential_record_encode(w, v, m);
+}
+
+static void topic_record_fill_any(void *m, int16_t v, struct arena *a, unsigned seed)
+{
+    topic_record_fill_test(m, v, a, seed);
+}
+static int topic_record_decode_any(struct wire_reader *r, int16_t v, void *m, struct arena *a)
+{
+    return topic_record_decode(r, v, m, a);
+}
+static size_t topic_record_size_any(int16_t v, const void *m)
+{
+    return topic_record_size(v, m);
+}
+static int topic_record_encode_any(struct wire_writer *w, int16_t v, const void *m)
+{
+    return topic_record_encode(w, v, m);
+}
+
+static void unfence_broker_record_fill_any(void *m, int16_t v, struct arena *a, unsigned seed)
+{
+    unfence_broker_record_fill_test(m, v, a, seed);
+}
+static int unfence_broker_record_decode_any(struct wire_reader *r, int16_t v, void *m, struct arena *a)
+{
+    return unfence_broker_record_decode(r, v, m, a);
+}
+static size_t unfence_broker_record_size_any(int16_t v, const void *m)
+{
+    return unfence_broker_record_size(v, m);
+}
+static int unfence_broker_record_encode_any(struct wire_writer *w, int16_t v, const void *m)
+{
+    return unfence_broker_record_encode(w, v, m);
+}
+
+static void unregister_broker_record_fill_any(void *m, int16_t v, struct arena *a, unsigned seed)
+{
+    unregister_broker_record_fill_test(m, v, a, seed);
+}
+static int unregister_broker_record_decode_any(struct wire_reader *r, int16_t v, void *m, struct arena *a)
+{
+    return unregister_broker_record_decode(r, v, m, a);
+}
+static size_t unregister_broker_record_size_any(int16_t v, const void *m)
+{
+    return unregister_broker_record_size(v, m);
+}
+static int unregister_broker_record_encode_any(struct wire_writer *w, int16_t v, const void *m)
+{
+    return unregister_broker_record_encode(w, v, m);
+}
+
+static void user_scram_credential_record_fill_any(void *m, int16_t v, struct arena *a, unsigned seed)
+{
+    user_scram_credential_record_fill_test(m, v, a, seed);
+}
+static int user_scram_credential_record_decode_any(struct wire_reader *r, int16_t v, void *m, struct arena *a)
+{
+    return user_scram_credential_record_decode(r, v, m, a);
+}
+static size_t user_scram_credential_record_size_any(int16_t v, const void *m)
+{
+    return user_scram_credential_record_size(v, m);
+}
+static int user_scram_credential_record_encode_any(struct wire_writer *w, int16_t v, const void *m)
+{
+    return user_scram_credential_record_encode(w, v, m);
+}
+
+static void zk_migration_state_record_fill_any(void *m, int16_t v, struct arena *a, unsigned seed)
+{
+    zk_migration_state_record_fill_test(m, v, a, seed);
+}
+static int zk_migration_state_record_decode_any(struct wire_reader *r, int16_t v, void *m, struct arena *a)
+{
+    return zk_migration_state_record_decode(r, v, m, a);
+}
+static size_t zk_migration_state_record_size_any(int16_t v, const void *m)
+{
+    return zk_migration_state_record_size(v, m);
+}
+static int zk_migration_state_record_encode_any(struct wire_writer *w, int16_t v, const void *m)
+{
+    return zk_migration_state_record_encode(w, v, m);
+}
+
+static void consumer_group_current_member_assignment_key_fill_any(void *m, int16_t v, struct arena *a, unsigned seed)
+{
+    consumer_group_current_member_assignment_key_fill_test(m, v, a, seed);
+}
+static int consumer_group_current_member_assignment_key_decode_any(struct wire_reader *r, int16_t v, void *m, struct arena *a)
+{
+    return consumer_group_current_member_assignment_key_decode(r, v, m, a);
+}
+static size_t consumer_group_current_member_assignment_key_size_any(int16_t v, const void *m)
+{
+    return consumer_group_current_member_assignment_key_size(v, m);
+}
+static int consumer_group_current_member_assignment_key_encode_any(struct wire_writer *w, int16_t v, const void *m)
+{
+    return consumer_group_current_member_assignment_key_encode(w, v, m);
+}
+
+static void consumer_group_current_member_assignment_value_fill_any(void *m, int16_t v, struct arena *a, unsigned seed)
+{
+    consumer_group_current_member_assignment_value_fill_test(m, v, a, seed);
+}
+static int consumer_group_current_member_assignment_value_decode_any(struct wire_reader *r, int16_t v, void *m, struct arena *a)
+{
+    return consumer_group_current_member_assignment_value_decode(r, v, m, a);
+}
+static size_t consumer_group_current_member_assignment_value_size_any(int16_t v, const void *m)
+{
+    return consumer_group_current_member_assignment_value_size(v, m);
+}
+static int consumer_group_current_member_assignment_value_encode_any(struct wire_writer *w, int16_t v, const void *m)
+{
+    return consumer_group_current_member_assignment_value_encode(w, v, m);
+}
+
+static void consumer_group_member_metadata_key_fill_any(void *m, int16_t v, struct arena *a, unsigned seed)
+{
+    consumer_group_member_metadata_key_fill_test(m, v, a, seed);
+}
+static int consumer_group_member_metadata_key_decode_any(struct wire_reader *r, int16_t v, void *m, struct arena *a)
+{
+    return consumer_group_member_metadata_key_decode(r, v, m, a);
+}
+static size_t consumer_group_member_metadata_key_size_any(int16_t v, const void *m)
+{
+    return consumer_group_member_metadata_key_size(v, m);
+}
+static int consumer_group_member_metadata_key_encode_any(struct wire_writer *w, int16_t v, const void *m)
+{
+    return consumer_group_member_metadata_key_encode(w, v, m);
+}
+
+static void consumer_group_member_metadata_value_fill_any(void *m, int16_t v, struct arena *a, unsigned seed)
+{
+    consumer_group_member_metadata_value_fill_test(m, v, a, seed);
+}
+static int consumer_group_member_metadata_value_decode_any(struct wire_reader *r, int16_t v, void *m, struct arena *a)
+{
+    return consumer_group_member_metadata_value_decode(r, v, m, a);
+}
+static size_t consumer_group_member_metadata_value_size_any(int16_t v, const void *m)
+{
+    return consumer_group_member_metadata_value_size(v, m);
+}
+static int consumer_group_member_metadata_value_encode_any(struct wire_writer *w, int16_t v, const void *m)
+{
+    return consumer_group_member_metadata_value_encode(w, v, m);
+}
+
+static void consumer_group_metadata_key_fill_any(void *m, int16_t v, struct arena *a, unsigned seed)
+{
+    consumer_group_metadata_key_fill_test(m, v, a, seed);
+}
+static int consumer_group_metadata_key_decode_any(struct wire_reader *r, int16_t v, void *m, struct arena *a)
+{
+    return consumer_group_metadata_key_decode(r, v, m, a);
+}
+static size_t consumer_group_metadata_key_size_any(int16_t v, const void *m)
+{
+    return consumer_group_metadata_key_size(v, m);
+}
+static int consumer_group_metadata_key_encode_any(struct wire_writer *w, int16_t v, const void *m)
+{
+    return consumer_group_metadata_key_encode(w, v, m);
+}
+
+static void consumer_group_metadata_value_fill_any(void *m, int16_t v, struct arena *a, unsigned seed)
+{
+    consumer_group_metadata_value_fill_test(m, v, a, seed);
+}
+static int consumer_group_metadata_value_decode_any(struct wire_reader *r, int16_t v, void *m, struct arena *a)
+{
+    return consumer_group_metadata_value_decode(r, v, m, a);
+}
+static size_t consumer_group_metadata_value_size_any(int16_t v, const void *m)
+{
+    return consumer_group_metadata_value_size(v, m);
+}
+static int consumer_group_metadata_value_encode_any(struct wire_writer *w, int16_t v, const void *m)
+{
+    return consumer_group_metadata_value_encode(w, v, m);
+}
+
+static void consumer_group_partition_metadata_key_fill_any(void *m, int16_t v, struct arena *a, unsigned seed)
+{
+    consumer_group_partition_metadata_key_fill_test(m, v, a, seed);
+}
+static int consumer_group_partition_metadata_key_decode_any(struct wire_reader *r, int16_t v, void *m, struct arena *a)
+{
+    return consumer_group_partition_metadata_key_decode(r, v, m, a);
+}
+static size_t consumer_group_partition_metadata_key_size_any(int16_t v, const void *m)
+{
+    return consumer_group_partition_metadata_key_size(v, m);
+}
+static int consumer_group_partition_metadata_key_encode_any(struct wire_writer *w, int16_t v, const void *m)
+{
+    return consumer_group_partition_metadata_key_encode(w, v, m);
+}
+
+static void consumer_group_partition_metadata_value_fill_any(void *m, int16_t v, struct arena *a, unsigned seed)
+{
+    consumer_group_partition_metadata_value_fill_test(m, v, a, seed);
+}
+static int consumer_group_partition_metadata_value_decode_any(struct wire_reader *r, int16_t v, void *m, struct arena *a)
+{
+    return consumer_group_partition_metadata_value_decode(r, v, m, a);
+}
+static size_t consumer_group_partition_metadata_value_size_any(int16_t v, const void *m)
+{
+    return consumer_group_partition_metadata_value_size(v, m);
+}
+static int consumer_group_partition_metadata_value_encode_any(struct wire_writer *w, int16_t v, const void *m)
+{
+    return consumer_group_partition_metadata_value_encode(w, v, m);
+}
+
+static void consumer_group_target_assignment_member_key_fill_any(void *m, int16_t v, struct arena *a, unsigned seed)
+{
+    consumer_group_target_assignment_member_key_fill_test(m, v, a, seed);
+}
+static int consumer_group_target_assignment_member_key_decode_any(struct wire_reader *r, int16_t v, void *m, struct arena *a)
+{
+    return consumer_group_target_assignment_member_key_decode(r, v, m, a);
+}
+static size_t consumer_group_target_assignment_member_key_size_any(int16_t v, const void *m)
+{
+    return consumer_group_target_assignment_member_key_size(v, m);
+}
+static int consumer_group_target_assignment_member_key_encode_any(struct wire_writer *w, int16_t v, const void *m)
+{
+    return consumer_group_target_assignment_member_key_encode(w, v, m);
+}
+
+static void consumer_group_target_assignment_member_value_fill_any(void *m, int16_t v, struct arena *a, unsigned seed)
+{
+    consumer_group_target_assignment_member_value_fill_test(m, v, a, seed);
+}
+static int consumer_group_target_assignment_member_value_decode_any(struct wire_reader *r, int16_t v, void *m, struct arena *a)
+{
+    return consumer_group_target_assignment_member_value_decode(r, v, m, a);
+}
+static size_t consumer_group_target_assignment_member_value_size_any(int16_t v, const void *m)
+{
+    return consumer_group_target_assignment_member_value_size(v, m);
+}
+static int consumer_group_target_assignment_member_value_encode_any(struct wire_writer *w, int16_t v, const void *m)
+{
+    return consumer_group_target_assignment_member_value_encode(w, v, m);
+}
+
+static void consumer_group_target_assignment_metadata_key_fill_any(void *m, int16_t v, struct arena *a, unsigned seed)
+{
+    consumer_group_target_assignment_metadata_key_fill_test(m, v, a, seed);
+}
+static int consumer_group_target_assignment_metadata_key_decode_any(struct wire_reader *r, int16_t v, void *m, struct arena *a)
+{
+    return consumer_group_target_assignment_metadata_key_decode(r, v, m, a);
+}
+static size_t consumer_group_target_assignment_metadata_key_size_any(int16_t v, const void *m)
+{
+    return consumer_group_target_assignment_metadata_key_size(v, m);
+}
+static int consumer_group_target_assignment_metadata_key_encode_any(struct wire_writer *w, int16_t v, const void *m)
+{
+    return consumer_group_target_assignment_metadata_key_encode(w, v, m);
+}
+
+static void consumer_group_target_assignment_metadata_value_fill_any(void *m, int16_t v, struct arena *a, unsigned seed)
+{
+    consumer_group_target_assignment_metadata_value_fill_test(m, v, a, seed);
+}
+static int consumer_group_target_assignment_metadata_value_decode_any(struct wire_reader *r, int16_t v, void *m, struct arena *a)
+{
+    return consumer_group_target_assignment_metadata_value_decode(r, v, m, a);
+}
+static size_t consumer_group_target_assignment_metadata_value_size_any(int16_t v, const void *m)
+{
+    return consumer_group_target_assignment_metadata_value_size(v, m);
+}
+static int consumer_group_target_assignment_metadata_value_encode_any(struct wire_writer *w, int16_t v, const void *m)
+{
+    return consumer_group_target_assignment_metadata_value_encode(w, v, m);
+}
+
+static void group_metadata_key_fill_any(void *m, int16_t v, struct arena *a, unsigned seed)
+{
+    group_metadata_key_fill_test(m, v, a, seed);
+}
+static int group_metadata_key_decode_any(struct wire_reader *r, int16_t v, void *m, struct arena *a)
+{
+    return group_metadata_key_decode(r, v, m, a);
+}
+static size_t group_metadata_key_size_any(int16_t v, const void *m)
+{
+    return group_metadata_key_size(v, m);
+}
+static int group_metadata_key_encode_any(struct wire_writer *w, int16_t v, const void *m)
+{
+    return group_metadata_key_encode(w, v, m);
+}
+
+static void group_metadata_value_fill_any(void *m, int16_t v, struct arena *a, unsigned seed)
+{
+    group_metadata_value_fill_test(m, v, a, seed);
+}
+static int group_metadata_value_decode_any(struct wire_reader *r, int16_t v, void *m, struct arena *a)
+{
+    return group_metadata_value_decode(r, v, m, a);
+}
+static size_t group_metadata_value_size_any(int16_t v, const void *m)
+{
+    return group_metadata_value_size(v, m);
+}
+static int group_metadata_value_encode_any(struct wire_writer *w, int16_t v, const void *m)
+{
+    return group_metadata_value_encode(w, v, m);
+}
+
+static void offset_commit_key_fill_any(void *m, int16_t v, struct arena *a, unsigned seed)
+{
+    offset_commit_key_fill_test(m, v, a, seed);
+}
+static int offset_commit_key_decode_any(struct wire_reader *r, int16_t v, void *m, struct arena *a)
+{
+    return offset_commit_key_decode(r, v, m, a);
+}
+static size_t offset_commit_key_size_any(int16_t v, const void *m)
+{
+    return offset_commit_key_size(v, m);
+}
+static int offset_commit_key_encode_any(struct wire_writer *w, int16_t v, const void *m)
+{
+    return offset_commit_key_encode(w, v, m);
+}
+
+static void offset_commit_value_fill_any(void *m, int16_t v, struct arena *a, unsigned seed)
+{
+    offset_commit_value_fill_test(m, v, a, seed);
+}
+static int offset_commit_value_decode_any(struct wire_reader *r, int16_t v, void *m, struct arena *a)
+{
+    return offset_commit_value_decode(r, v, m, a);
+}
+static size_t offset_commit_value_size_any(int16_t v, const void *m)
+{
+    return offset_commit_value_size(v, m);
+}
+static int offset_commit_value_encode_any(struct wire_writer *w, int16_t v, const void *m)
+{
+    return offset_commit_value_encode(w, v, m);
+}
+
+static void share_group_current_member_assignment_key_fill_any(void *m, int16_t v, struct arena *a, unsigned seed)
+{
+    share_group_current_member_assignment_key_fill_test(m, v, a, seed);
+}
+static int share_group_current_member_assignment_key_decode_any(struct wire_reader *r, int16_t v, void *m, struct arena *a)
+{
+    return share_group_current_member_assignment_key_decode(r, v, m, a);
+}
+static size_t share_group_current_member_assignment_key_size_any(int16_t v, const void *m)
+{
+    return share_group_current_member_assignment_key_size(v, m);
+}
+static int share_group_current_member_assignment_key_encode_any(struct wire_writer *w, int16_t v, const void *m)
+{
+    return share_group_current_member_assignment_key_encode(w, v, m);
+}
+
+static void share_group_current_member_assignment_value_fill_any(void *m, int16_t v, struct arena *a, unsigned seed)
+{
+    share_group_current_member_assignment_value_fill_test(m, v, a, seed);
+}
+static int share_group_current_member_assignment_value_decode_any(struct wire_reader *r, int16_t v, void *m, struct arena *a)
+{
+    return share_group_current_member_assignment_value_decode(r, v, m, a);
+}
+static size_t share_group_current_member_assignment_value_size_any(int16_t v, const void *m)
+{
+    return share_group_current_member_assignment_value_size(v, m);
+}
+static int share_group_current_member_assignment_value_encode_any(struct wire_writer *w, int16_t v, const void *m)
+{
+    return share_group_current_member_assignment_value_encode(w, v, m);
+}
+
+static void share_group_member_metadata_key_fill_any(void *m, int16_t v, struct arena *a, unsigned seed)
+{
+    share_group_member_metadata_key_fill_test(m, v, a, seed);
+}
+static int share_group_member_metadata_key_decode_any(struct wire_reader *r, int16_t v, void *m, struct arena *a)
+{
+    return share_group_member_metadata_key_decode(r, v, m, a);
+}
+static size_t share_group_member_metadata_key_size_any(int16_t v, const void *m)
+{
+    return share_group_member_metadata_key_size(v, m);
+}
+static int share_group_member_metadata_key_encode_any(struct wire_writer *w, int16_t v, const void *m)
+{
+    return share_group_member_metadata_key_encode(w, v, m);
+}
+
+static void share_group_member_metadata_value_fill_any(void *m, int16_t v, struct arena *a, unsigned seed)
+{
+    share_group_member_metadata_value_fill_test(m, v, a, seed);
+}
+static int share_group_member_metadata_value_decode_any(struct wire_reader *r, int16_t v, void *m, struct arena *a)
+{
+    return share_group_member_metadata_value_decode(r, v, m, a);
+}
+static size_t share_group_member_metadata_value_size_any(int16_t v, const void *m)
+{
+    return share_group_member_metadata_value_size(v, m);
+}
+static int share_group_member_metadata_value_encode_any(struct wire_writer *w, int16_t v, const void *m)
+{
+    return share_group_member_metadata_value_encode(w, v, m);
+}
+
+static void share_group_metadata_key_fill_any(void *m, int16_t v, struct arena *a, unsigned seed)
+{
+    share_group_metadata_key_fill_test(m, v, a, seed);
+}
+static int share_group_metadata_key_decode_any(struct wire_reader *r, int16_t v, void *m, struct arena *a)
+{
+    return share_group_metadata_key_decode(r, v, m, a);
+}
+static size_t share_group_metadata_key_size_any(int16_t v, const void *m)
+{
+    return share_group_metadata_key_size(v, m);
+}
+static int share_group_metadata_key_encode_any(struct wire_writer *w, int16_t v, const void *m)
+{
+    return share_group_metadata_key_encode(w, v, m);
+}
+
+static void share_group_metadata_value_fill_any(void *m, int16_t v, struct arena *a, unsigned seed)
+{
+    share_group_metadata_value_fill_test(m, v, a, seed);
+}
+static int share_group_metadata_value_decode_any(struct wire_reader *r, int16_t v, void *m, struct arena *a)
+{
+    return share_group_metadata_value_decode(r, v, m, a);
+}
+static size_t share_group_metadata_value_size_any(int16_t v, const void *m)
+{
+    return share_group_metadata_value_size(v, m);
+}
+static int share_group_metadata_value_encode_any(struct wire_writer *w, int16_t v, const void *m)
+{
+    return share_group_metadata_value_encode(w, v, m);
+}
+
+static void share_group_partition_metadata_key_fill_any(void *m, int16_t v, struct arena *a, unsigned seed)
+{
+    share_group_partition_metadata_key_fill_test(m, v, a, seed);
+}
+static int share_group_partition_metadata_key_decode_any(struct wire_reader *r, int16_t v, void *m, struct arena *a)
+{
+    return share_group_partition_metadata_key_decode(r, v, m, a);
+}
+static size_t share_group_partition_metadata_key_size_any(int16_t v, const void *m)
+{
+    return share_group_partition_metadata_key_size(v, m);
+}
+static int share_group_partition_metadata_key_encode_any(struct wire_writer *w, int16_t v, const void *m)
+{
+    return share_group_partition_metadata_key_encode(w, v, m);
+}
+
+static void share_group_partition_metadata_value_fill_any(void *m, int16_t v, struct arena *a, unsigned seed)
+{
+    share_group_partition_metadata_value_fill_test(m, v, a, seed);
+}
+static int share_group_partition_metadata_value_decode_any(struct wire_reader *r, int16_t v, void *m, struct arena *a)
+{
+    return share_group_partition_metadata_value_decode(r, v, m, a);
+}
+static size_t share_group_partition_metadata_value_size_any(int16_t v, const void *m)
+{
+    return share_group_partition_metadata_value_size(v, m);
+}
+static int share_group_partition_metadata_value_encode_any(struct wire_writer *w, int16_t v, const void *m)
+{
+    return share_group_partition_metadata_value_encode(w, v, m);
+}
+
+static void share_group_state_partition_metadata_key_fill_any(void *m, int16_t v, struct arena *a, unsigned seed)
+{
+    share_group_state_partition_metadata_key_fill_test(m, v, a, seed);
+}
+static int share_group_state_partition_metadata_key_decode_any(struct wire_reader *r, int16_t v, void *m, struct arena *a)
+{
+    return share_group_state_partition_metadata_key_decode(r, v, m, a);
+}
+static size_t share_group_state_partition_metadata_key_size_any(int16_t v, const void *m)
+{
+    return share_group_state_partition_metadata_key_size(v, m);
+}
+static int share_group_state_partition_metadata_key_encode_any(struct wire_writer *w, int16_t v, const void *m)
+{
+    return share_group_state_partition_metadata_key_encode(w, v, m);
+}
+
+static void share_group_state_partition_metadata_value_fill_any(void *m, int16_t v, struct arena *a, unsigned seed)
+{
+    share_group_state_partition_metadata_value_fill_test(m, v, a, seed);
+}
+static int share_group_state_partition_metadata_value_decode_any(struct wire_reader *r, int16_t v, void *m, struct arena *a)
+{
+    return share_group_state_partition_metadata_value_decode(r, v, m, a);
+}
+static size_t share_group_state_partition_metadata_value_size_any(int16_t v, const void *m)
+{
+    return share_group_state_partition_metadata_value_size(v, m);
+}
+static int share_group_state_partition_metadata_value_encode_any(struct wire_writer *w, int16_t v, const void *m)
+{
+    return share_group_state_partition_metadata_value_encode(w, v, m);
+}
+
+static void share_group_target_assignment_member_key_fill_any(void *m, int16_t v, struct arena *a, unsigned seed)
+{
+    share_group_target_assignment_member_key_fill_test(m, v, a, seed);
+}
+static int share_group_target_assignment_member_key_decode_any(struct wire_reader *r, int16_t v, void *m, struct arena *a)
+{
+    return share_group_target_assignment_member_key_decode(r, v, m, a);
+}
+static size_t share_group_target_assignment_member_key_size_any(int16_t v, const void *m)
+{
+    return share_group_target_assignment_member_key_size(v, m);
+}
+static int share_group_target_assignment_member_key_encode_any(struct wire_writer *w, int16_t v, const void *m)
+{
+    return share_group_target_assignment_member_key_encode(w, v, m);
+}
+
+static void share_group_target_assignment_member_value_fill_any(void *m, int16_t v, struct arena *a, unsigned seed)
+{
+    share_group_target_assignment_member_value_fill_test(m, v, a, seed);
+}
+static int share_group_target_assignment_member_value_decode_any(struct wire_reader *r, int16_t v, void *m, struct arena *a)
+{
+    return share_group_target_assignment_member_value_decode(r, v, m, a);
+}
+static size_t share_group_target_assignment_member_value_size_any(int16_t v, const void *m)
+{
+    return share_group_target_assignment_member_value_size(v, m);
+}
+static int share_group_target_assignment_member_value_encode_any(struct wire_writer *w, int16_t v, const void *m)
+{
+    return share_group_target_assignment_member_value_encode(w, v, m);
+}
+
+static void share_group_target_assignment_metadata_key_fill_any(void *m, int16_t v, struct arena *a, unsigned seed)
+{
+    share_group_target_assignment_metadata_key_fill_test(m, v, a, seed);
+}
+static int share_group_target_assignment_metadata_key_decode_any(struct wire_reader *r, int16_t v, void *m, struct arena *a)
+{
+    return share_group_target_assignment_metadata_key_decode(r, v, m, a);
+}
+static size_t share_group_target_assignment_metadata_key_size_any(int16_t v, const void *m)
+{
+    return share_group_target_assignment_metadata_key_size(v, m);
+}
+static int share_group_target_assignment_metadata_key_encode_any(struct wire_writer *w, int16_t v, const void *m)
+{
+    return share_group_target_assignment_metadata_key_encode(w, v, m);
+}
+
+static void share_group_target_assignment_metadata_value_fill_any(void *m, int16_t v, struct arena *a, unsigned seed)
+{
+    share_group_target_assignment_metadata_value_fill_test(m, v, a, seed);
+}
+static int share_group_target_assignment_metadata_value_decode_any(struct wire_reader *r, int16_t v, void *m, struct arena *a)
+{
+    return share_group_target_assignment_metadata_value_decode(r, v, m, a);
+}
+static size_t share_group_target_assignment_metadata_value_size_any(int16_t v, const void *m)
+{
+    return share_group_target_assignment_metadata_value_size(v, m);
+}
+static int share_group_target_assignment_metadata_value_encode_any(struct wire_writer *w, int16_t v, const void *m)
+{
+    return share_group_target_assignment_metadata_value_encode(w, v, m);
+}
+
+static void share_snapshot_key_fill_any(void *m, int16_t v, struct arena *a, unsigned seed)
+{
+    share_snapshot_key_fill_test(m, v, a, seed);
+}
+static int share_snapshot_key_decode_any(struct wire_reader *r, int16_t v, void *m, struct arena *a)
+{
+    return share_snapshot_key_decode(r, v, m, a);
+}
+static size_t share_snapshot_key_size_any(int16_t v, const void *m)
+{
+    return share_snapshot_key_size(v, m);
+}
+static int share_snapshot_key_encode_any(struct wire_writer *w, int16_t v, const void *m)
+{
+    return share_snapshot_key_encode(w, v, m);
+}
+
+static void share_snapshot_value_fill_any(void *m, int16_t v, struct arena *a, unsigned seed)
+{
+    share_snapshot_value_fill_test(m, v, a, seed);
+}
+static int share_snapshot_value_decode_any(struct wire_reader *r, int16_t v, void *m, struct arena *a)
+{
+    return share_snapshot_value_decode(r, v, m, a);
+}
+static size_t share_snapshot_value_size_any(int16_t v, const void *m)
+{
+    return share_snapshot_value_size(v, m);
+}
+static int share_snapshot_value_encode_any(struct wire_writer *w, int16_t v, const void *m)
+{
+    return share_snapshot_value_encode(w, v, m);
+}
+
+static void share_update_key_fill_any(void *m, int16_t v, struct arena *a, unsigned seed)
+{
+    share_update_key_fill_test(m, v, a, seed);
+}
+static int share_update_key_decode_any(struct wire_reader *r, int16_t v, void *m, struct arena *a)
+{
+    return share_update_key_decode(r, v, m, a);
+}
+static size_t share_update_key_size_any(int16_t v, const void *m)
+{
+    return share_update_key_size(v, m);
+}
+static int share_update_key_encode_any(struct wire_writer *w, int16_t v, const void *m)
+{
+    return share_update_key_encode(w, v, m);
+}
+
+static void share_update_value_fill_any(void *m, int16_t v, struct arena *a, unsigned seed)
+{
+    share_update_value_fill_test(m, v, a, seed);
+}
+static int share_update_value_decode_any(struct wire_reader *r, int16_t v, void *m, struct arena *a)
+{
+    return share_update_value_decode(r, v, m, a);
+}
+static size_t share_update_value_size_any(int16_t v, const void *m)
+{
+    return share_update_value_size(v, m);
+}
+static int share_update_value_encode_any(struct wire_writer *w, int16_t v, const void *m)
+{
+    return share_update_value_encode(w, v, m);
+}
+
+static void transaction_log_key_fill_any(void *m, int16_t v, struct arena *a, unsigned seed)
+{
+    transaction_log_key_fill_test(m, v, a, seed);
+}
+static int transaction_log_key_decode_any(struct wire_reader *r, int16_t v, void *m, struct arena *a)
+{
+    return transaction_log_key_decode(r, v, m, a);
+}
+static size_t transaction_log_key_size_any(int16_t v, const void *m)
+{
+    return transaction_log_key_size(v, m);
+}
+static int transaction_log_key_encode_any(struct wire_writer *w, int16_t v, const void *m)
+{
+    return transaction_log_key_encode(w, v, m);
+}
+
+static void transaction_log_value_fill_any(void *m, int16_t v, struct arena *a, unsigned seed)
+{
+    transaction_log_value_fill_test(m, v, a, seed);
+}
+static int transaction_log_value_decode_any(struct wire_reader *r, int16_t v, void *m, struct arena *a)
+{
+    return transaction_log_value_decode(r, v, m, a);
+}
+static size_t transaction_log_value_size_any(int16_t v, const void *m)
+{
+    return transaction_log_value_size(v, m);
+}
+static int transaction_log_value_encode_any(struct wire_writer *w, int16_t v, const void *m)
+{
+    return transaction_log_value_encode(w, v, m);
+}
+
+const struct test_schema test_schemas[] = {
+    {"RequestHeader", 0, 2, sizeof(struct request_header), request_header_fill_any, request_header_decode_any, request_header_size_any, request_header_encode_any},
+    {"ResponseHeader", 0, 1, sizeof(struct response_header), response_header_fill_any, response_header_decode_any, response_header_size_any, response_header_encode_any},
+    {"ConsumerProtocolAssignment", 0, 3, sizeof(struct consumer_protocol_assignment), consumer_protocol_assignment_fill_any, consumer_protocol_assignment_decode_any, consumer_protocol_assignment_size_any, consumer_protocol_assignment_encode_any},
+    {"ConsumerProtocolSubscription", 0, 3, sizeof(struct consumer_protocol_subscription), consumer_protocol_subscription_fill_any, consumer_protocol_subscription_decode_any, consumer_protocol_subscription_size_any, consumer_protocol_subscription_encode_any},
+    {"DefaultPrincipalData", 0, 0, sizeof(struct default_principal_data), default_principal_data_fill_any, default_principal_data_decode_any, default_principal_data_size_any, default_principal_data_encode_any},
+    {"KRaftVersionRecord", 0, 0, sizeof(struct k_raft_version_record), k_raft_version_record_fill_any, k_raft_version_record_decode_any, k_raft_version_record_size_any, k_raft_version_record_encode_any},
+    {"LeaderChangeMessage", 0, 1, sizeof(struct leader_change_message), leader_change_message_fill_any, leader_change_message_decode_any, leader_change_message_size_any, leader_change_message_encode_any},
+    {"SnapshotFooterRecord", 0, 0, sizeof(struct snapshot_footer_record), snapshot_footer_record_fill_any, snapshot_footer_record_decode_any, snapshot_footer_record_size_any, snapshot_footer_record_encode_any},
+    {"SnapshotHeaderRecord", 0, 0, sizeof(struct snapshot_header_record), snapshot_header_record_fill_any, snapshot_header_record_decode_any, snapshot_header_record_size_any, snapshot_header_record_encode_any},
+    {"VotersRecord", 0, 0, sizeof(struct voters_record), voters_record_fill_any, voters_record_decode_any, voters_record_size_any, voters_record_encode_any},
+    {"AbortTransactionRecord", 0, 0, sizeof(struct abort_transaction_record), abort_transaction_record_fill_any, abort_transaction_record_decode_any, abort_transaction_record_size_any, abort_transaction_record_encode_any},
+    {"AccessControlEntryRecord", 0, 0, sizeof(struct access_control_entry_record), access_control_entry_record_fill_any, access_control_entry_record_decode_any, access_control_entry_record_size_any, access_control_entry_record_encode_any},
+    {"BeginTransactionRecord", 0, 0, sizeof(struct begin_transaction_record), begin_transaction_record_fill_any, begin_transaction_record_decode_any, begin_transaction_record_size_any, begin_transaction_record_encode_any},
+    {"BrokerRegistrationChangeRecord", 0, 2, sizeof(struct broker_registration_change_record), broker_registration_change_record_fill_any, broker_registration_change_record_decode_any, broker_registration_change_record_size_any, broker_registration_change_record_encode_any},
+    {"ClientQuotaRecord", 0, 0, sizeof(struct client_quota_record), client_quota_record_fill_any, client_quota_record_decode_any, client_quota_record_size_any, client_quota_record_encode_any},
+    {"ConfigRecord", 0, 0, sizeof(struct config_record), config_record_fill_any, config_record_decode_any, config_record_size_any, config_record_encode_any},
+    {"DelegationTokenRecord", 0, 0, sizeof(struct delegation_token_record), delegation_token_record_fill_any, delegation_token_record_decode_any, delegation_token_record_size_any, delegation_token_record_encode_any},
+    {"EndTransactionRecord", 0, 0, sizeof(struct end_transaction_record), end_transaction_record_fill_any, end_transaction_record_decode_any, end_transaction_record_size_any, end_transaction_record_encode_any},
+    {"FeatureLevelRecord", 0, 0, sizeof(struct feature_level_record), feature_level_record_fill_any, feature_level_record_decode_any, feature_level_record_size_any, feature_level_record_encode_any},
+    {"FenceBrokerRecord", 0, 0, sizeof(struct fence_broker_record), fence_broker_record_fill_any, fence_broker_record_decode_any, fence_broker_record_size_any, fence_broker_record_encode_any},
+    {"NoOpRecord", 0, 0, sizeof(struct no_op_record), no_op_record_fill_any, no_op_record_decode_any, no_op_record_size_any, no_op_record_encode_any},
+    {"PartitionChangeRecord", 0, 2, sizeof(struct partition_change_record), partition_change_record_fill_any, partition_change_record_decode_any, partition_change_record_size_any, partition_change_record_encode_any},
+    {"PartitionRecord", 0, 2, sizeof(struct partition_record), partition_record_fill_any, partition_record_decode_any, partition_record_size_any, partition_record_encode_any},
+    {"ProducerIdsRecord", 0, 0, sizeof(struct producer_ids_record), producer_ids_record_fill_any, producer_ids_record_decode_any, producer_ids_record_size_any, producer_ids_record_encode_any},
+    {"RegisterBrokerRecord", 0, 3, sizeof(struct register_broker_record), register_broker_record_fill_any, register_broker_record_decode_any, register_broker_record_size_any, register_broker_record_encode_any},
+    {"RegisterControllerRecord", 0, 0, sizeof(struct register_controller_record), register_controller_record_fill_any, register_controller_record_decode_any, register_controller_record_size_any, register_controller_record_encode_any},
+    {"RemoveAccessControlEntryRecord", 0, 0, sizeof(struct remove_access_control_entry_record), remove_access_control_entry_record_fill_any, remove_access_control_entry_record_decode_any, remove_access_control_entry_record_size_any, remove_access_control_entry_record_encode_any},
+    {"RemoveDelegationTokenRecord", 0, 0, sizeof(struct remove_delegation_token_record), remove_delegation_token_record_fill_any, remove_delegation_token_record_decode_any, remove_delegation_token_record_size_any, remove_delegation_token_record_encode_any},
+    {"RemoveTopicRecord", 0, 0, sizeof(struct remove_topic_record), remove_topic_record_fill_any, remove_topic_record_decode_any, remove_topic_record_size_any, remove_topic_record_encode_any},
+    {"RemoveUserScramCredentialRecord", 0, 0, sizeof(struct remove_user_scram_credential_record), remove_user_scram_credential_record_fill_any, remove_user_scram_credential_record_decode_any, remove_user_scram_credential_record_size_any, remove_user_scram_credential_record_encode_any},
+    {"TopicRecord", 0, 0, sizeof(struct topic_record), topic_record_fill_any, topic_record_decode_any, topic_record_size_any, topic_record_encode_any},
+    {"UnfenceBrokerRecord", 0, 0, sizeof(struct unfence_broker_record), unfence_broker_record_fill_any, unfence_broker_record_decode_any, unfence_broker_record_size_any, unfence_broker_record_encode_any},
+    {"UnregisterBrokerRecord", 0, 0, sizeof(struct unregister_broker_record), unregister_broker_record_fill_any, unregister_broker_record_decode_any, unregister_broker_record_size_any, unregister_broker_record_encode_any},
+    {"UserScramCredentialRecord", 0, 0, sizeof(struct user_scram_credential_record), user_scram_credential_record_fill_any, user_scram_credential_record_decode_any, user_scram_credential_record_size_any, user_scram_credential_record_encode_any},
+    {"ZkMigrationStateRecord", 0, 0, sizeof(struct zk_migration_state_record), zk_migration_state_record_fill_any, zk_migration_state_record_decode_any, zk_migration_state_record_size_any, zk_migration_state_record_encode_any},
+    {"ConsumerGroupCurrentMemberAssignmentKey", 8, 8, sizeof(struct consumer_group_current_member_assignment_key), consumer_group_current_member_assignment_key_fill_any, consumer_group_current_member_assignment_key_decode_any, consumer_group_current_member_assignment_key_size_any, consumer_group_current_member_assignment_key_encode_any},
+    {"ConsumerGroupCurrentMemberAssignmentValue", 0, 0, sizeof(struct consumer_group_current_member_assignment_value), consumer_group_current_member_assignment_value_fill_any, consumer_group_current_member_assignment_value_decode_any, consumer_group_current_member_assignment_value_size_any, consumer_group_current_member_assignment_value_encode_any},
+    {"ConsumerGroupMemberMetadataKey", 5, 5, sizeof(struct consumer_group_member_metadata_key), consumer_group_member_metadata_key_fill_any, consumer_group_member_metadata_key_decode_any, consumer_group_member_metadata_key_size_any, consumer_group_member_metadata_key_encode_any},
+    {"ConsumerGroupMemberMetadataValue", 0, 0, sizeof(struct consumer_group_member_metadata_value), consumer_group_member_metadata_value_fill_any, consumer_group_member_metadata_value_decode_any, consumer_group_member_metadata_value_size_any, consumer_group_member_metadata_value_encode_any},
+    {"ConsumerGroupMetadataKey", 3, 3, sizeof(struct consumer_group_metadata_key), consumer_group_metadata_key_fill_any, consumer_group_metadata_key_decode_any, consumer_group_metadata_key_size_any, consumer_group_metadata_key_encode_any},
+    {"ConsumerGroupMetadataValue", 0, 0, sizeof(struct consumer_group_metadata_value), consumer_group_metadata_value_fill_any, consumer_group_metadata_value_decode_any, consumer_group_metadata_value_size_any, consumer_group_metadata_value_encode_any},
+    {"ConsumerGroupPartitionMetadataKey", 4, 4, sizeof(struct consumer_group_partition_metadata_key), consumer_group_partition_metadata_key_fill_any, consumer_group_partition_metadata_key_decode_any, consumer_group_partition_metadata_key_size_any, consumer_group_partition_metadata_key_encode_any},
+    {"ConsumerGroupPartitionMetadataValue", 0, 0, sizeof(struct consumer_group_partition_metadata_value), consumer_group_partition_metadata_value_fill_any, consumer_group_partition_metadata_value_decode_any, consumer_group_partition_metadata_value_size_any, consumer_group_partition_metadata_value_encode_any},
+    {"ConsumerGroupTargetAssignmentMemberKey", 7, 7, sizeof(struct consumer_group_target_assignment_member_key), consumer_group_target_assignment_member_key_fill_any, consumer_group_target_assignment_member_key_decode_any, consumer_group_target_assignment_member_key_size_any, consumer_group_target_assignment_member_key_encode_any},
+    {"ConsumerGroupTargetAssignmentMemberValue", 0, 0, sizeof(struct consumer_group_target_assignment_member_value), consumer_group_target_assignment_member_value_fill_any, consumer_group_target_assignment_member_value_decode_any, consumer_group_target_assignment_member_value_size_any, consumer_group_target_assignment_member_value_encode_any},
+    {"ConsumerGroupTargetAssignmentMetadataKey", 6, 6, sizeof(struct consumer_group_target_assignment_metadata_key), consumer_group_target_assignment_metadata_key_fill_any, consumer_group_target_assignment_metadata_key_decode_any, consumer_group_target_assignment_metadata_key_size_any, consumer_group_target_assignment_metadata_key_encode_any},
+    {"ConsumerGroupTargetAssignmentMetadataValue", 0, 0, sizeof(struct consumer_group_target_assignment_metadata_value), consumer_group_target_assignment_metadata_value_fill_any, consumer_group_target_assignment_metadata_value_decode_any, consumer_group_target_assignment_metadata_value_size_any, consumer_group_target_assignment_metadata_value_encode_any},
+    {"GroupMetadataKey", 2, 2, sizeof(struct group_metadata_key), group_metadata_key_fill_any, group_metadata_key_decode_any, group_metadata_key_size_any, group_metadata_key_encode_any},
+    {"GroupMetadataValue", 0, 4, sizeof(struct group_metadata_value), group_metadata_value_fill_any, group_metadata_value_decode_any, group_metadata_value_size_any, group_metadata_value_encode_any},
+    {"OffsetCommitKey", 0, 1, sizeof(struct offset_commit_key), offset_commit_key_fill_any, offset_commit_key_decode_any, offset_commit_key_size_any, offset_commit_key_encode_any},
+    {"OffsetCommitValue", 0, 4, sizeof(struct offset_commit_value), offset_commit_value_fill_any, offset_commit_value_decode_any, offset_commit_value_size_any, offset_commit_value_encode_any},
+    {"ShareGroupCurrentMemberAssignmentKey", 14, 14, sizeof(struct share_group_current_member_assignment_key), share_group_current_member_assignment_key_fill_any, share_group_current_member_assignment_key_decode_any, share_group_current_member_assignment_key_size_any, share_group_current_member_assignment_key_encode_any},
+    {"ShareGroupCurrentMemberAssignmentValue", 0, 0, sizeof(struct share_group_current_member_assignment_value), share_group_current_member_assignment_value_fill_any, share_group_current_member_assignment_value_decode_any, share_group_current_member_assignment_value_size_any, share_group_current_member_assignment_value_encode_any},
+    {"ShareGroupMemberMetadataKey", 10, 10, sizeof(struct share_group_member_metadata_key), share_group_member_metadata_key_fill_any, share_group_member_metadata_key_decode_any, share_group_member_metadata_key_size_any, share_group_member_metadata_key_encode_any},
+    {"ShareGroupMemberMetadataValue", 0, 0, sizeof(struct share_group_member_metadata_value), share_group_member_metadata_value_fill_any, share_group_member_metadata_value_decode_any, share_group_member_metadata_value_size_any, share_group_member_metadata_value_encode_any},
+    {"ShareGroupMetadataKey", 11, 11, sizeof(struct share_group_metadata_key), share_group_metadata_key_fill_any, share_group_metadata_key_decode_any, share_group_metadata_key_size_any, share_group_metadata_key_encode_any},
+    {"ShareGroupMetadataValue", 0, 0, sizeof(struct share_group_metadata_value), share_group_metadata_value_fill_any, share_group_metadata_value_decode_any, share_group_metadata_value_size_any, share_group_metadata_value_encode_any},
+    {"ShareGroupPartitionMetadataKey", 9, 9, sizeof(struct share_group_partition_metadata_key), share_group_partition_metadata_key_fill_any, share_group_partition_metadata_key_decode_any, share_group_partition_metadata_key_size_any, share_group_partition_metadata_key_encode_any},
+    {"ShareGroupPartitionMetadataValue", 0, 0, sizeof(struct share_group_partition_metadata_value), share_group_partition_metadata_value_fill_any, share_group_partition_metadata_value_decode_any, share_group_partition_metadata_value_size_any, share_group_partition_metadata_value_encode_any},
+    {"ShareGroupStatePartitionMetadataKey", 15, 15, sizeof(struct share_group_state_partition_metadata_key), share_group_state_partition_metadata_key_fill_any, share_group_state_partition_metadata_key_decode_any, share_group_state_partition_metadata_key_size_any, share_group_state_partition_metadata_key_encode_any},
+    {"ShareGroupStatePartitionMetadataValue", 0, 0, sizeof(struct share_group_state_partition_metadata_value), share_group_state_partition_metadata_value_fill_any, share_group_state_partition_metadata_value_decode_any, share_group_state_partition_metadata_value_size_any, share_group_state_partition_metadata_value_encode_any},
+    {"ShareGroupTargetAssignmentMemberKey", 13, 13, sizeof(struct share_group_target_assignment_member_key), share_group_target_assignment_member_key_fill_any, share_group_target_assignment_member_key_decode_any, share_group_target_assignment_member_key_size_any, share_group_target_assignment_member_key_encode_any},
+    {"ShareGroupTargetAssignmentMemberValue", 0, 0, sizeof(struct share_group_target_assignment_member_value), share_group_target_assignment_member_value_fill_any, share_group_target_assignment_member_value_decode_any, share_group_target_assignment_member_value_size_any, share_group_target_assignment_member_value_encode_any},
+    {"ShareGroupTargetAssignmentMetadataKey", 12, 12, sizeof(struct share_group_target_assignment_metadata_key), share_group_target_assignment_metadata_key_fill_any, share_group_target_assignment_metadata_key_decode_any, share_group_target_assignment_metadata_key_size_any, share_group_target_assignment_metadata_key_encode_any},
+    {"ShareGroupTargetAssignmentMetadataValue", 0, 0, sizeof(struct share_group_target_assignment_metadata_value), share_group_target_assignment_metadata_value_fill_any, share_group_target_assignment_metadata_value_decode_any, share_group_target_assignment_metadata_value_size_any, share_group_target_assignment_metadata_value_encode_any},
+    {"ShareSnapshotKey", 0, 0, sizeof(struct share_snapshot_key), share_snapshot_key_fill_any, share_snapshot_key_decode_any, share_snapshot_key_size_any, share_snapshot_key_encode_any},
+    {"ShareSnapshotValue", 0, 0, sizeof(struct share_snapshot_value), share_snapshot_value_fill_any, share_snapshot_value_decode_any, share_snapshot_value_size_any, share_snapshot_value_encode_any},
+    {"ShareUpdateKey", 1, 1, sizeof(struct share_update_key), share_update_key_fill_any, share_update_key_decode_any, share_update_key_size_any, share_update_key_encode_any},
+    {"ShareUpdateValue", 0, 0, sizeof(struct share_update_value), share_update_value_fill_any, share_update_value_decode_any, share_update_value_size_any, share_update_value_encode_any},
+    {"TransactionLogKey", 0, 0, sizeof(struct transaction_log_key), transaction_log_key_fill_any, transaction_log_key_decode_any, transaction_log_key_size_any, transaction_log_key_encode_any},
+    {"TransactionLogValue", 0, 1, sizeof(struct transaction_log_value), transaction_log_value_fill_any, transaction_log_value_decode_any, transaction_log_value_size_any, transaction_log_value_encode_any},
+};
+const size_t test_schema_count = sizeof test_schemas / sizeof test_schemas[0];

@@ -255,6 +255,21 @@ void share_update_value_fill_test(struct share_update_value *m, int16_t version,
 void transaction_log_key_fill_test(struct transaction_log_key *m, int16_t version, struct arena *a, unsigned seed);
 void transaction_log_value_fill_test(struct transaction_log_value *m, int16_t version, struct arena *a, unsigned seed);
 
+/* Every schema that is not an API request/response (headers, data schemas,
+ * metadata and internal records), with generic entry points, so tests can
+ * walk them all. */
+struct test_schema {
+    const char *name;
+    int16_t min_version, max_version;
+    size_t struct_size;
+    void (*fill)(void *m, int16_t version, struct arena *a, unsigned seed);
+    int (*decode)(struct wire_reader *r, int16_t version, void *m, struct arena *a);
+    size_t (*size)(int16_t version, const void *m);
+    int (*encode)(struct wire_writer *w, int16_t version, const void *m);
+};
+extern const struct test_schema test_schemas[];
+extern const size_t test_schema_count;
+
 /* By api key; -1 for an unknown key. */
 int api_request_fill_test(int16_t api_key, void *msg, int16_t version, struct arena *a, unsigned seed);
 int api_response_fill_test(int16_t api_key, void *msg, int16_t version, struct arena *a, unsigned seed);

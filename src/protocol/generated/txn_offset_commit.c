@@ -60,8 +60,7 @@ static size_t txn_offset_commit_request_partition_sz(int16_t version, const stru
     }
     n += (version >= 3) ? wire_compact_string_size(m->committed_metadata) : wire_string_size(m->committed_metadata);
     if (version >= 3) {
-        uint32_t ntags = 0;
-        n += wire_uvarint_size(ntags);
+        n += 1; /* empty tagged-field section */
     }
     return n;
 }
@@ -78,8 +77,7 @@ static void txn_offset_commit_request_partition_write(struct wire_writer *w, int
     if (version >= 3) wire_write_compact_string(w, m->committed_metadata);
     else wire_write_string(w, m->committed_metadata);
     if (version >= 3) {
-        uint32_t ntags = 0;
-        wire_write_uvarint(w, ntags);
+        wire_write_uint8(w, 0); /* empty tagged-field section */
     }
 }
 
@@ -128,8 +126,7 @@ static size_t txn_offset_commit_request_topic_sz(int16_t version, const struct t
     for (int32_t i = 0; i < m->partitions_count; i++)
         n += txn_offset_commit_request_partition_sz(version, &m->partitions[i]);
     if (version >= 3) {
-        uint32_t ntags = 0;
-        n += wire_uvarint_size(ntags);
+        n += 1; /* empty tagged-field section */
     }
     return n;
 }
@@ -147,8 +144,7 @@ static void txn_offset_commit_request_topic_write(struct wire_writer *w, int16_t
     for (int32_t i = 0; i < m->partitions_count; i++)
         txn_offset_commit_request_partition_write(w, version, &m->partitions[i]);
     if (version >= 3) {
-        uint32_t ntags = 0;
-        wire_write_uvarint(w, ntags);
+        wire_write_uint8(w, 0); /* empty tagged-field section */
     }
 }
 
@@ -230,8 +226,7 @@ static size_t txn_offset_commit_request_sz(int16_t version, const struct txn_off
     for (int32_t i = 0; i < m->topics_count; i++)
         n += txn_offset_commit_request_topic_sz(version, &m->topics[i]);
     if (version >= 3) {
-        uint32_t ntags = 0;
-        n += wire_uvarint_size(ntags);
+        n += 1; /* empty tagged-field section */
     }
     return n;
 }
@@ -267,8 +262,7 @@ static void txn_offset_commit_request_write(struct wire_writer *w, int16_t versi
     for (int32_t i = 0; i < m->topics_count; i++)
         txn_offset_commit_request_topic_write(w, version, &m->topics[i]);
     if (version >= 3) {
-        uint32_t ntags = 0;
-        wire_write_uvarint(w, ntags);
+        wire_write_uint8(w, 0); /* empty tagged-field section */
     }
 }
 
@@ -325,8 +319,7 @@ static size_t txn_offset_commit_response_partition_sz(int16_t version, const str
     n += 4;
     n += 2;
     if (version >= 3) {
-        uint32_t ntags = 0;
-        n += wire_uvarint_size(ntags);
+        n += 1; /* empty tagged-field section */
     }
     return n;
 }
@@ -338,8 +331,7 @@ static void txn_offset_commit_response_partition_write(struct wire_writer *w, in
     wire_write_int32(w, m->partition_index);
     wire_write_int16(w, m->error_code);
     if (version >= 3) {
-        uint32_t ntags = 0;
-        wire_write_uvarint(w, ntags);
+        wire_write_uint8(w, 0); /* empty tagged-field section */
     }
 }
 
@@ -388,8 +380,7 @@ static size_t txn_offset_commit_response_topic_sz(int16_t version, const struct 
     for (int32_t i = 0; i < m->partitions_count; i++)
         n += txn_offset_commit_response_partition_sz(version, &m->partitions[i]);
     if (version >= 3) {
-        uint32_t ntags = 0;
-        n += wire_uvarint_size(ntags);
+        n += 1; /* empty tagged-field section */
     }
     return n;
 }
@@ -407,8 +398,7 @@ static void txn_offset_commit_response_topic_write(struct wire_writer *w, int16_
     for (int32_t i = 0; i < m->partitions_count; i++)
         txn_offset_commit_response_partition_write(w, version, &m->partitions[i]);
     if (version >= 3) {
-        uint32_t ntags = 0;
-        wire_write_uvarint(w, ntags);
+        wire_write_uint8(w, 0); /* empty tagged-field section */
     }
 }
 
@@ -456,8 +446,7 @@ static size_t txn_offset_commit_response_sz(int16_t version, const struct txn_of
     for (int32_t i = 0; i < m->topics_count; i++)
         n += txn_offset_commit_response_topic_sz(version, &m->topics[i]);
     if (version >= 3) {
-        uint32_t ntags = 0;
-        n += wire_uvarint_size(ntags);
+        n += 1; /* empty tagged-field section */
     }
     return n;
 }
@@ -473,8 +462,7 @@ static void txn_offset_commit_response_write(struct wire_writer *w, int16_t vers
     for (int32_t i = 0; i < m->topics_count; i++)
         txn_offset_commit_response_topic_write(w, version, &m->topics[i]);
     if (version >= 3) {
-        uint32_t ntags = 0;
-        wire_write_uvarint(w, ntags);
+        wire_write_uint8(w, 0); /* empty tagged-field section */
     }
 }
 

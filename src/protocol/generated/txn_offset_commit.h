@@ -30,7 +30,7 @@ struct txn_offset_commit_request {
     int64_t producer_id; /* v0+ */
     int16_t producer_epoch; /* v0+ */
     int32_t generation_id; /* v3+, default -1 */
-    struct kstr member_id; /* v3+, default  */
+    struct kstr member_id; /* v3+, default "" */
     struct kstr group_instance_id; /* v3+, nullable, default null */
     int32_t topics_count; /* v0+ */
     struct txn_offset_commit_request_topic *topics;

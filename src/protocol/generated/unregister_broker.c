@@ -32,8 +32,7 @@ static size_t unregister_broker_request_sz(int16_t version, const struct unregis
     (void)version;
     (void)m;
     n += 4;
-    uint32_t ntags = 0;
-    n += wire_uvarint_size(ntags);
+    n += 1; /* empty tagged-field section */
     return n;
 }
 
@@ -42,8 +41,7 @@ static void unregister_broker_request_write(struct wire_writer *w, int16_t versi
     (void)version;
     (void)m;
     wire_write_int32(w, m->broker_id);
-    uint32_t ntags = 0;
-    wire_write_uvarint(w, ntags);
+    wire_write_uint8(w, 0); /* empty tagged-field section */
 }
 
 int unregister_broker_request_decode(struct wire_reader *r, int16_t version, struct unregister_broker_request *m, struct arena *a)
@@ -99,8 +97,7 @@ static size_t unregister_broker_response_sz(int16_t version, const struct unregi
     n += 4;
     n += 2;
     n += wire_compact_string_size(m->error_message);
-    uint32_t ntags = 0;
-    n += wire_uvarint_size(ntags);
+    n += 1; /* empty tagged-field section */
     return n;
 }
 
@@ -111,8 +108,7 @@ static void unregister_broker_response_write(struct wire_writer *w, int16_t vers
     wire_write_int32(w, m->throttle_time_ms);
     wire_write_int16(w, m->error_code);
     wire_write_compact_string(w, m->error_message);
-    uint32_t ntags = 0;
-    wire_write_uvarint(w, ntags);
+    wire_write_uint8(w, 0); /* empty tagged-field section */
 }
 
 int unregister_broker_response_decode(struct wire_reader *r, int16_t version, struct unregister_broker_response *m, struct arena *a)

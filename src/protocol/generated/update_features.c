@@ -56,8 +56,7 @@ static size_t update_features_request_feature_update_key_sz(int16_t version, con
     if (version >= 1) {
         n += 1;
     }
-    uint32_t ntags = 0;
-    n += wire_uvarint_size(ntags);
+    n += 1; /* empty tagged-field section */
     return n;
 }
 
@@ -74,8 +73,7 @@ static void update_features_request_feature_update_key_write(struct wire_writer 
     if (version >= 1) {
         wire_write_int8(w, m->upgrade_type);
     }
-    uint32_t ntags = 0;
-    wire_write_uvarint(w, ntags);
+    wire_write_uint8(w, 0); /* empty tagged-field section */
 }
 
 void update_features_request_init(struct update_features_request *m)
@@ -126,8 +124,7 @@ static size_t update_features_request_sz(int16_t version, const struct update_fe
     if (version >= 1) {
         n += 1;
     }
-    uint32_t ntags = 0;
-    n += wire_uvarint_size(ntags);
+    n += 1; /* empty tagged-field section */
     return n;
 }
 
@@ -143,8 +140,7 @@ static void update_features_request_write(struct wire_writer *w, int16_t version
     if (version >= 1) {
         wire_write_bool(w, m->validate_only);
     }
-    uint32_t ntags = 0;
-    wire_write_uvarint(w, ntags);
+    wire_write_uint8(w, 0); /* empty tagged-field section */
 }
 
 int update_features_request_decode(struct wire_reader *r, int16_t version, struct update_features_request *m, struct arena *a)
@@ -201,8 +197,7 @@ static size_t update_features_response_updatable_feature_result_sz(int16_t versi
     n += wire_compact_string_size(m->feature);
     n += 2;
     n += wire_compact_string_size(m->error_message);
-    uint32_t ntags = 0;
-    n += wire_uvarint_size(ntags);
+    n += 1; /* empty tagged-field section */
     return n;
 }
 
@@ -214,8 +209,7 @@ static void update_features_response_updatable_feature_result_write(struct wire_
     wire_write_compact_string(w, m->feature);
     wire_write_int16(w, m->error_code);
     wire_write_compact_string(w, m->error_message);
-    uint32_t ntags = 0;
-    wire_write_uvarint(w, ntags);
+    wire_write_uint8(w, 0); /* empty tagged-field section */
 }
 
 void update_features_response_init(struct update_features_response *m)
@@ -269,8 +263,7 @@ static size_t update_features_response_sz(int16_t version, const struct update_f
         for (int32_t i = 0; i < m->results_count; i++)
             n += update_features_response_updatable_feature_result_sz(version, &m->results[i]);
     }
-    uint32_t ntags = 0;
-    n += wire_uvarint_size(ntags);
+    n += 1; /* empty tagged-field section */
     return n;
 }
 
@@ -287,8 +280,7 @@ static void update_features_response_write(struct wire_writer *w, int16_t versio
         for (int32_t i = 0; i < m->results_count; i++)
             update_features_response_updatable_feature_result_write(w, version, &m->results[i]);
     }
-    uint32_t ntags = 0;
-    wire_write_uvarint(w, ntags);
+    wire_write_uint8(w, 0); /* empty tagged-field section */
 }
 
 int update_features_response_decode(struct wire_reader *r, int16_t version, struct update_features_response *m, struct arena *a)

@@ -128,8 +128,7 @@ static size_t update_metadata_request_update_metadata_partition_state_sz(int16_t
         if (m->offline_replicas_count > 0) n += (size_t)m->offline_replicas_count * 4;
     }
     if (version >= 6) {
-        uint32_t ntags = 0;
-        n += wire_uvarint_size(ntags);
+        n += 1; /* empty tagged-field section */
     }
     return n;
 }
@@ -166,8 +165,7 @@ static void update_metadata_request_update_metadata_partition_state_write(struct
             wire_write_int32(w, m->offline_replicas[i]);
     }
     if (version >= 6) {
-        uint32_t ntags = 0;
-        wire_write_uvarint(w, ntags);
+        wire_write_uint8(w, 0); /* empty tagged-field section */
     }
 }
 
@@ -231,8 +229,7 @@ static size_t update_metadata_request_update_metadata_topic_state_sz(int16_t ver
             n += update_metadata_request_update_metadata_partition_state_sz(version, &m->partition_states[i]);
     }
     if (version >= 6) {
-        uint32_t ntags = 0;
-        n += wire_uvarint_size(ntags);
+        n += 1; /* empty tagged-field section */
     }
     return n;
 }
@@ -257,8 +254,7 @@ static void update_metadata_request_update_metadata_topic_state_write(struct wir
             update_metadata_request_update_metadata_partition_state_write(w, version, &m->partition_states[i]);
     }
     if (version >= 6) {
-        uint32_t ntags = 0;
-        wire_write_uvarint(w, ntags);
+        wire_write_uint8(w, 0); /* empty tagged-field section */
     }
 }
 
@@ -313,8 +309,7 @@ static size_t update_metadata_request_update_metadata_endpoint_sz(int16_t versio
         n += 2;
     }
     if (version >= 6) {
-        uint32_t ntags = 0;
-        n += wire_uvarint_size(ntags);
+        n += 1; /* empty tagged-field section */
     }
     return n;
 }
@@ -340,8 +335,7 @@ static void update_metadata_request_update_metadata_endpoint_write(struct wire_w
         wire_write_int16(w, m->security_protocol);
     }
     if (version >= 6) {
-        uint32_t ntags = 0;
-        wire_write_uvarint(w, ntags);
+        wire_write_uint8(w, 0); /* empty tagged-field section */
     }
 }
 
@@ -415,8 +409,7 @@ static size_t update_metadata_request_update_metadata_broker_sz(int16_t version,
         n += (version >= 6) ? wire_compact_string_size(m->rack) : wire_string_size(m->rack);
     }
     if (version >= 6) {
-        uint32_t ntags = 0;
-        n += wire_uvarint_size(ntags);
+        n += 1; /* empty tagged-field section */
     }
     return n;
 }
@@ -446,8 +439,7 @@ static void update_metadata_request_update_metadata_broker_write(struct wire_wri
         else wire_write_string(w, m->rack);
     }
     if (version >= 6) {
-        uint32_t ntags = 0;
-        wire_write_uvarint(w, ntags);
+        wire_write_uint8(w, 0); /* empty tagged-field section */
     }
 }
 
@@ -686,8 +678,7 @@ static size_t update_metadata_response_sz(int16_t version, const struct update_m
     (void)m;
     n += 2;
     if (version >= 6) {
-        uint32_t ntags = 0;
-        n += wire_uvarint_size(ntags);
+        n += 1; /* empty tagged-field section */
     }
     return n;
 }
@@ -698,8 +689,7 @@ static void update_metadata_response_write(struct wire_writer *w, int16_t versio
     (void)m;
     wire_write_int16(w, m->error_code);
     if (version >= 6) {
-        uint32_t ntags = 0;
-        wire_write_uvarint(w, ntags);
+        wire_write_uint8(w, 0); /* empty tagged-field section */
     }
 }
 

@@ -50,8 +50,7 @@ static size_t update_raft_voter_request_listener_sz(int16_t version, const struc
     n += wire_compact_string_size(m->name);
     n += wire_compact_string_size(m->host);
     n += 2;
-    uint32_t ntags = 0;
-    n += wire_uvarint_size(ntags);
+    n += 1; /* empty tagged-field section */
     return n;
 }
 
@@ -64,8 +63,7 @@ static void update_raft_voter_request_listener_write(struct wire_writer *w, int1
     if (m->host.len < 0) wire_writer_fail(w, WIRE_ERR_INVALID);
     wire_write_compact_string(w, m->host);
     wire_write_uint16(w, m->port);
-    uint32_t ntags = 0;
-    wire_write_uvarint(w, ntags);
+    wire_write_uint8(w, 0); /* empty tagged-field section */
 }
 
 void update_raft_voter_request_k_raft_version_feature_init(struct update_raft_voter_request_k_raft_version_feature *m)
@@ -92,8 +90,7 @@ static size_t update_raft_voter_request_k_raft_version_feature_sz(int16_t versio
     (void)m;
     n += 2;
     n += 2;
-    uint32_t ntags = 0;
-    n += wire_uvarint_size(ntags);
+    n += 1; /* empty tagged-field section */
     return n;
 }
 
@@ -103,8 +100,7 @@ static void update_raft_voter_request_k_raft_version_feature_write(struct wire_w
     (void)m;
     wire_write_int16(w, m->min_supported_version);
     wire_write_int16(w, m->max_supported_version);
-    uint32_t ntags = 0;
-    wire_write_uvarint(w, ntags);
+    wire_write_uint8(w, 0); /* empty tagged-field section */
 }
 
 void update_raft_voter_request_init(struct update_raft_voter_request *m)
@@ -160,8 +156,7 @@ static size_t update_raft_voter_request_sz(int16_t version, const struct update_
     for (int32_t i = 0; i < m->listeners_count; i++)
         n += update_raft_voter_request_listener_sz(version, &m->listeners[i]);
     n += update_raft_voter_request_k_raft_version_feature_sz(version, &m->k_raft_version_feature);
-    uint32_t ntags = 0;
-    n += wire_uvarint_size(ntags);
+    n += 1; /* empty tagged-field section */
     return n;
 }
 
@@ -178,8 +173,7 @@ static void update_raft_voter_request_write(struct wire_writer *w, int16_t versi
     for (int32_t i = 0; i < m->listeners_count; i++)
         update_raft_voter_request_listener_write(w, version, &m->listeners[i]);
     update_raft_voter_request_k_raft_version_feature_write(w, version, &m->k_raft_version_feature);
-    uint32_t ntags = 0;
-    wire_write_uvarint(w, ntags);
+    wire_write_uint8(w, 0); /* empty tagged-field section */
 }
 
 int update_raft_voter_request_decode(struct wire_reader *r, int16_t version, struct update_raft_voter_request *m, struct arena *a)
@@ -248,8 +242,7 @@ static size_t update_raft_voter_response_current_leader_sz(int16_t version, cons
     n += 4;
     n += wire_compact_string_size(m->host);
     n += 4;
-    uint32_t ntags = 0;
-    n += wire_uvarint_size(ntags);
+    n += 1; /* empty tagged-field section */
     return n;
 }
 
@@ -262,8 +255,7 @@ static void update_raft_voter_response_current_leader_write(struct wire_writer *
     if (m->host.len < 0) wire_writer_fail(w, WIRE_ERR_INVALID);
     wire_write_compact_string(w, m->host);
     wire_write_int32(w, m->port);
-    uint32_t ntags = 0;
-    wire_write_uvarint(w, ntags);
+    wire_write_uint8(w, 0); /* empty tagged-field section */
 }
 
 void update_raft_voter_response_init(struct update_raft_voter_response *m)

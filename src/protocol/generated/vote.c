@@ -73,8 +73,7 @@ static size_t vote_request_partition_data_sz(int16_t version, const struct vote_
     }
     n += 4;
     n += 8;
-    uint32_t ntags = 0;
-    n += wire_uvarint_size(ntags);
+    n += 1; /* empty tagged-field section */
     return n;
 }
 
@@ -93,8 +92,7 @@ static void vote_request_partition_data_write(struct wire_writer *w, int16_t ver
     }
     wire_write_int32(w, m->last_offset_epoch);
     wire_write_int64(w, m->last_offset);
-    uint32_t ntags = 0;
-    wire_write_uvarint(w, ntags);
+    wire_write_uint8(w, 0); /* empty tagged-field section */
 }
 
 void vote_request_topic_data_init(struct vote_request_topic_data *m)
@@ -139,8 +137,7 @@ static size_t vote_request_topic_data_sz(int16_t version, const struct vote_requ
     n += wire_compact_array_len_size(m->partitions_count);
     for (int32_t i = 0; i < m->partitions_count; i++)
         n += vote_request_partition_data_sz(version, &m->partitions[i]);
-    uint32_t ntags = 0;
-    n += wire_uvarint_size(ntags);
+    n += 1; /* empty tagged-field section */
     return n;
 }
 
@@ -154,8 +151,7 @@ static void vote_request_topic_data_write(struct wire_writer *w, int16_t version
     wire_write_compact_array_len(w, m->partitions_count);
     for (int32_t i = 0; i < m->partitions_count; i++)
         vote_request_partition_data_write(w, version, &m->partitions[i]);
-    uint32_t ntags = 0;
-    wire_write_uvarint(w, ntags);
+    wire_write_uint8(w, 0); /* empty tagged-field section */
 }
 
 void vote_request_init(struct vote_request *m)
@@ -206,8 +202,7 @@ static size_t vote_request_sz(int16_t version, const struct vote_request *m)
     n += wire_compact_array_len_size(m->topics_count);
     for (int32_t i = 0; i < m->topics_count; i++)
         n += vote_request_topic_data_sz(version, &m->topics[i]);
-    uint32_t ntags = 0;
-    n += wire_uvarint_size(ntags);
+    n += 1; /* empty tagged-field section */
     return n;
 }
 
@@ -223,8 +218,7 @@ static void vote_request_write(struct wire_writer *w, int16_t version, const str
     wire_write_compact_array_len(w, m->topics_count);
     for (int32_t i = 0; i < m->topics_count; i++)
         vote_request_topic_data_write(w, version, &m->topics[i]);
-    uint32_t ntags = 0;
-    wire_write_uvarint(w, ntags);
+    wire_write_uint8(w, 0); /* empty tagged-field section */
 }
 
 int vote_request_decode(struct wire_reader *r, int16_t version, struct vote_request *m, struct arena *a)
@@ -286,8 +280,7 @@ static size_t vote_response_partition_data_sz(int16_t version, const struct vote
     n += 4;
     n += 4;
     n += 1;
-    uint32_t ntags = 0;
-    n += wire_uvarint_size(ntags);
+    n += 1; /* empty tagged-field section */
     return n;
 }
 
@@ -300,8 +293,7 @@ static void vote_response_partition_data_write(struct wire_writer *w, int16_t ve
     wire_write_int32(w, m->leader_id);
     wire_write_int32(w, m->leader_epoch);
     wire_write_bool(w, m->vote_granted);
-    uint32_t ntags = 0;
-    wire_write_uvarint(w, ntags);
+    wire_write_uint8(w, 0); /* empty tagged-field section */
 }
 
 void vote_response_topic_data_init(struct vote_response_topic_data *m)
@@ -346,8 +338,7 @@ static size_t vote_response_topic_data_sz(int16_t version, const struct vote_res
     n += wire_compact_array_len_size(m->partitions_count);
     for (int32_t i = 0; i < m->partitions_count; i++)
         n += vote_response_partition_data_sz(version, &m->partitions[i]);
-    uint32_t ntags = 0;
-    n += wire_uvarint_size(ntags);
+    n += 1; /* empty tagged-field section */
     return n;
 }
 
@@ -361,8 +352,7 @@ static void vote_response_topic_data_write(struct wire_writer *w, int16_t versio
     wire_write_compact_array_len(w, m->partitions_count);
     for (int32_t i = 0; i < m->partitions_count; i++)
         vote_response_partition_data_write(w, version, &m->partitions[i]);
-    uint32_t ntags = 0;
-    wire_write_uvarint(w, ntags);
+    wire_write_uint8(w, 0); /* empty tagged-field section */
 }
 
 void vote_response_node_endpoint_init(struct vote_response_node_endpoint *m)
@@ -405,8 +395,7 @@ static size_t vote_response_node_endpoint_sz(int16_t version, const struct vote_
     if (version >= 1) {
         n += 2;
     }
-    uint32_t ntags = 0;
-    n += wire_uvarint_size(ntags);
+    n += 1; /* empty tagged-field section */
     return n;
 }
 
@@ -424,8 +413,7 @@ static void vote_response_node_endpoint_write(struct wire_writer *w, int16_t ver
     if (version >= 1) {
         wire_write_uint16(w, m->port);
     }
-    uint32_t ntags = 0;
-    wire_write_uvarint(w, ntags);
+    wire_write_uint8(w, 0); /* empty tagged-field section */
 }
 
 void vote_response_init(struct vote_response *m)

@@ -70,8 +70,7 @@ static size_t write_txn_markers_request_writable_txn_marker_topic_sz(int16_t ver
     n += (version >= 1) ? wire_compact_array_len_size(m->partition_indexes_count) : 4;
     if (m->partition_indexes_count > 0) n += (size_t)m->partition_indexes_count * 4;
     if (version >= 1) {
-        uint32_t ntags = 0;
-        n += wire_uvarint_size(ntags);
+        n += 1; /* empty tagged-field section */
     }
     return n;
 }
@@ -89,8 +88,7 @@ static void write_txn_markers_request_writable_txn_marker_topic_write(struct wir
     for (int32_t i = 0; i < m->partition_indexes_count; i++)
         wire_write_int32(w, m->partition_indexes[i]);
     if (version >= 1) {
-        uint32_t ntags = 0;
-        wire_write_uvarint(w, ntags);
+        wire_write_uint8(w, 0); /* empty tagged-field section */
     }
 }
 
@@ -147,8 +145,7 @@ static size_t write_txn_markers_request_writable_txn_marker_sz(int16_t version, 
         n += write_txn_markers_request_writable_txn_marker_topic_sz(version, &m->topics[i]);
     n += 4;
     if (version >= 1) {
-        uint32_t ntags = 0;
-        n += wire_uvarint_size(ntags);
+        n += 1; /* empty tagged-field section */
     }
     return n;
 }
@@ -167,8 +164,7 @@ static void write_txn_markers_request_writable_txn_marker_write(struct wire_writ
         write_txn_markers_request_writable_txn_marker_topic_write(w, version, &m->topics[i]);
     wire_write_int32(w, m->coordinator_epoch);
     if (version >= 1) {
-        uint32_t ntags = 0;
-        wire_write_uvarint(w, ntags);
+        wire_write_uint8(w, 0); /* empty tagged-field section */
     }
 }
 
@@ -213,8 +209,7 @@ static size_t write_txn_markers_request_sz(int16_t version, const struct write_t
     for (int32_t i = 0; i < m->markers_count; i++)
         n += write_txn_markers_request_writable_txn_marker_sz(version, &m->markers[i]);
     if (version >= 1) {
-        uint32_t ntags = 0;
-        n += wire_uvarint_size(ntags);
+        n += 1; /* empty tagged-field section */
     }
     return n;
 }
@@ -229,8 +224,7 @@ static void write_txn_markers_request_write(struct wire_writer *w, int16_t versi
     for (int32_t i = 0; i < m->markers_count; i++)
         write_txn_markers_request_writable_txn_marker_write(w, version, &m->markers[i]);
     if (version >= 1) {
-        uint32_t ntags = 0;
-        wire_write_uvarint(w, ntags);
+        wire_write_uint8(w, 0); /* empty tagged-field section */
     }
 }
 
@@ -287,8 +281,7 @@ static size_t write_txn_markers_response_writable_txn_marker_partition_result_sz
     n += 4;
     n += 2;
     if (version >= 1) {
-        uint32_t ntags = 0;
-        n += wire_uvarint_size(ntags);
+        n += 1; /* empty tagged-field section */
     }
     return n;
 }
@@ -300,8 +293,7 @@ static void write_txn_markers_response_writable_txn_marker_partition_result_writ
     wire_write_int32(w, m->partition_index);
     wire_write_int16(w, m->error_code);
     if (version >= 1) {
-        uint32_t ntags = 0;
-        wire_write_uvarint(w, ntags);
+        wire_write_uint8(w, 0); /* empty tagged-field section */
     }
 }
 
@@ -350,8 +342,7 @@ static size_t write_txn_markers_response_writable_txn_marker_topic_result_sz(int
     for (int32_t i = 0; i < m->partitions_count; i++)
         n += write_txn_markers_response_writable_txn_marker_partition_result_sz(version, &m->partitions[i]);
     if (version >= 1) {
-        uint32_t ntags = 0;
-        n += wire_uvarint_size(ntags);
+        n += 1; /* empty tagged-field section */
     }
     return n;
 }
@@ -369,8 +360,7 @@ static void write_txn_markers_response_writable_txn_marker_topic_result_write(st
     for (int32_t i = 0; i < m->partitions_count; i++)
         write_txn_markers_response_writable_txn_marker_partition_result_write(w, version, &m->partitions[i]);
     if (version >= 1) {
-        uint32_t ntags = 0;
-        wire_write_uvarint(w, ntags);
+        wire_write_uint8(w, 0); /* empty tagged-field section */
     }
 }
 
@@ -418,8 +408,7 @@ static size_t write_txn_markers_response_writable_txn_marker_result_sz(int16_t v
     for (int32_t i = 0; i < m->topics_count; i++)
         n += write_txn_markers_response_writable_txn_marker_topic_result_sz(version, &m->topics[i]);
     if (version >= 1) {
-        uint32_t ntags = 0;
-        n += wire_uvarint_size(ntags);
+        n += 1; /* empty tagged-field section */
     }
     return n;
 }
@@ -435,8 +424,7 @@ static void write_txn_markers_response_writable_txn_marker_result_write(struct w
     for (int32_t i = 0; i < m->topics_count; i++)
         write_txn_markers_response_writable_txn_marker_topic_result_write(w, version, &m->topics[i]);
     if (version >= 1) {
-        uint32_t ntags = 0;
-        wire_write_uvarint(w, ntags);
+        wire_write_uint8(w, 0); /* empty tagged-field section */
     }
 }
 
@@ -481,8 +469,7 @@ static size_t write_txn_markers_response_sz(int16_t version, const struct write_
     for (int32_t i = 0; i < m->markers_count; i++)
         n += write_txn_markers_response_writable_txn_marker_result_sz(version, &m->markers[i]);
     if (version >= 1) {
-        uint32_t ntags = 0;
-        n += wire_uvarint_size(ntags);
+        n += 1; /* empty tagged-field section */
     }
     return n;
 }
@@ -497,8 +484,7 @@ static void write_txn_markers_response_write(struct wire_writer *w, int16_t vers
     for (int32_t i = 0; i < m->markers_count; i++)
         write_txn_markers_response_writable_txn_marker_result_write(w, version, &m->markers[i]);
     if (version >= 1) {
-        uint32_t ntags = 0;
-        wire_write_uvarint(w, ntags);
+        wire_write_uint8(w, 0); /* empty tagged-field section */
     }
 }
 
