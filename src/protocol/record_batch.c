@@ -13,7 +13,6 @@
 
 #include <errno.h>
 #include <stdlib.h>
-
 #include <string.h>
 
 /* Offsets of header fields, see the layout in record_batch.h. */

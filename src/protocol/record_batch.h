@@ -140,7 +140,10 @@ void record_batch_update_crc(uint8_t *batch, size_t total_size);
 /*
  * Iterate the records of a batch. If the batch is compressed, the records are
  * decompressed into a buffer owned by the iterator (freed by
- * record_iter_close). Returns 0 or a Kafka error code.
+ * record_iter_close). Returns 0 or a Kafka error code: CORRUPT_MESSAGE for a
+ * bad header or undecodable / too large (RECORD_BATCH_MAX_DECOMPRESSED_SIZE)
+ * compressed data, UNSUPPORTED_COMPRESSION_TYPE for codecs 5..7. Does not
+ * check the CRC. record_iter_close is safe to call after a failed open.
  */
 struct record_iter {
     struct record_batch_header header;
@@ -162,7 +165,11 @@ int record_next_header(const struct record *r, const uint8_t **pos, struct recor
  * fills `header` (attributes incl. compression, timestamps, producer fields,
  * base offset); record offset deltas and timestamp deltas are taken from
  * each record as given. lastOffsetDelta is taken from the header. The result
- * is malloc'd; *out_len its size. Returns 0 or a negative errno.
+ * is malloc'd; *out_len its size. Returns 0 or a negative errno (-EINVAL for
+ * bad entries, -ENOTSUP for codecs 5..7, -EFBIG, -ENOMEM). magic (always 2),
+ * batchLength, recordCount (= count) and crc are computed, not taken from
+ * `header`. Record attributes are written as 0. Compression is gzip level 6,
+ * xerial-framed snappy, lz4 frame (fast), zstd level 3.
  */
 struct record_builder_entry {
     int64_t offset_delta;
