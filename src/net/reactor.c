@@ -288,8 +288,10 @@ void reactor_stop(struct reactor *r)
 int reactor_run(struct reactor *r)
 {
     struct epoll_event events[MAX_EVENTS];
-    r->stopping = 0;
-    while (!r->stopping) {
+    /* A stop asked for before this call (a signal during start-up, or a
+     * caller wanting one pass for deferred frees) ends the loop after one
+     * iteration instead of being forgotten. */
+    do {
         int n = epoll_wait(r->epoll_fd, events, MAX_EVENTS, next_timeout_ms(r));
         r->now_ms = clock_monotonic_ms();
         if (n < 0 && errno != EINTR)
@@ -307,6 +309,7 @@ int reactor_run(struct reactor *r)
         }
         run_posted_calls(r);
         fire_due_timers(r);
-    }
+    } while (!r->stopping);
+    r->stopping = 0;
     return 0;
 }

@@ -52,7 +52,7 @@ static inline bool reactor_timer_pending(const struct reactor_timer *t)
 /* Run fn(arg) on the reactor thread soon. Safe from any thread. -ENOMEM on failure. */
 int reactor_post(struct reactor *r, void (*fn)(void *arg), void *arg);
 
-/* Run until reactor_stop(); returns 0. */
+/* Run until reactor_stop() (at least one iteration; a stop asked for earlier counts); returns 0. */
 int reactor_run(struct reactor *r);
 /* Ask the loop to return after the current iteration. Safe from any thread and signal handlers. */
 void reactor_stop(struct reactor *r);
