@@ -1134,8 +1134,11 @@ DOC = r'''/* messages.h - the generated Kafka protocol codec: umbrella of every
 def main():
     here = os.path.dirname(os.path.abspath(__file__))
     repo = os.path.dirname(os.path.dirname(here))
-    schema_dir = sys.argv[1] if len(sys.argv) > 1 else '/work/shared/kafka-protocol/messages'
-    out_dir = sys.argv[2] if len(sys.argv) > 2 else os.path.join(repo, 'src/protocol/generated')
+    args = [a for a in sys.argv[1:] if not a.startswith('--')]
+    schema_dir = args[0] if len(args) > 0 else '/work/shared/kafka-protocol/messages'
+    out_dir = args[1] if len(args) > 1 else os.path.join(repo, 'src/protocol/generated')
+    if '--check' in sys.argv:
+        return check_up_to_date(schema_dir, out_dir)
     msgs = [load_message(p) for p in sorted(glob.glob(os.path.join(schema_dir, '*.json')))]
     by_name = {m.name: m for m in msgs}
     # Global uniqueness of generated struct names.
@@ -1190,5 +1193,25 @@ def main():
     print('generated %d APIs, %d messages, %d records into %s' % (len(apis), len(msgs), len(extra), out_dir))
 
 
+def check_up_to_date(schema_dir, out_dir):
+    """--check: regenerate into a scratch directory and compare with out_dir."""
+    import filecmp
+    import subprocess
+    import tempfile
+    with tempfile.TemporaryDirectory() as tmp:
+        subprocess.run([sys.executable, os.path.abspath(__file__), schema_dir, tmp], check=True,
+                       stdout=subprocess.DEVNULL)
+        want = sorted(os.listdir(tmp))
+        have = sorted(f for f in os.listdir(out_dir) if f.endswith(('.c', '.h')))
+        stale = [f for f in want if f not in have or not filecmp.cmp(os.path.join(tmp, f),
+                                                                     os.path.join(out_dir, f), shallow=False)]
+        stale += [f for f in have if f not in want]
+    if stale:
+        print('out of date: ' + ', '.join(stale))
+        return 1
+    print('generated code is up to date')
+    return 0
+
+
 if __name__ == '__main__':
-    main()
+    sys.exit(main())
