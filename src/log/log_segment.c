@@ -421,11 +421,10 @@ static void reset_indexes(struct log_segment *seg)
 }
 
 /* Why the batch at `pos` is unacceptable, or NULL if it is fine. */
-static const char *check_batch(const struct log_segment *seg, uint64_t pos, uint64_t end,
-                               int64_t expected, struct record_batch_header *h)
+static const char *check_batch(const struct log_segment *seg, const uint8_t *p,
+                               uint64_t remaining, int64_t expected,
+                               struct record_batch_header *h)
 {
-    uint64_t remaining = end - pos;
-    const uint8_t *p = seg->map + pos;
     if (remaining < RECORD_BATCH_HEADER_SIZE)
         return "incomplete batch header";
     int32_t batch_length = (int32_t)log_load_be32(p + 8);
@@ -448,6 +447,82 @@ static const char *check_batch(const struct log_segment *seg, uint64_t pos, uint
     return NULL;
 }
 
+static int read_full_at(int fd, uint8_t *buf, size_t len, uint64_t pos)
+{
+    size_t done = 0;
+    while (done < len) {
+        ssize_t n = pread(fd, buf + done, len - done, (off_t)(pos + done));
+        if (n < 0 && errno == EINTR)
+            continue;
+        if (n <= 0)
+            return n < 0 ? -errno : -EIO;
+        done += (size_t)n;
+    }
+    return 0;
+}
+
+#define RECOVERY_BUFFER (8u << 20)
+
+/*
+ * Check batches from `pos` with pread into a buffer (faster than faulting
+ * in a mapping page by page in a VM). Returns the position of the first bad
+ * byte (or end) and sets *reason; -errno on read errors.
+ */
+static int64_t scan_batches(struct log_segment *seg, uint64_t end, int64_t expected,
+                            const char **reason)
+{
+    size_t cap = RECOVERY_BUFFER;
+    uint8_t *buf = malloc(cap);
+    if (!buf)
+        return -ENOMEM;
+    uint64_t pos = 0;
+    *reason = NULL;
+    while (pos < end && !*reason) {
+        size_t n = end - pos < cap ? (size_t)(end - pos) : cap;
+        int rc = read_full_at(seg->fd, buf, n, pos);
+        if (rc != 0) {
+            free(buf);
+            return rc;
+        }
+        bool at_eof = pos + n == end;
+        size_t off = 0;
+        while (off < n) {
+            size_t avail = n - off;
+            if (!at_eof && avail < RECORD_BATCH_HEADER_SIZE)
+                break; /* refill from this batch */
+            if (avail >= RECORD_BATCH_LOG_OVERHEAD) {
+                uint64_t total = (uint64_t)(int32_t)log_load_be32(buf + off + 8) + 12;
+                if (!at_eof && total > avail && total <= end - (pos + off)) {
+                    if (total > cap) { /* a batch bigger than the buffer */
+                        uint8_t *bigger = realloc(buf, (size_t)total);
+                        if (!bigger) {
+                            free(buf);
+                            return -ENOMEM;
+                        }
+                        buf = bigger;
+                        cap = (size_t)total;
+                    }
+                    break;
+                }
+            }
+            struct record_batch_header h;
+            *reason = check_batch(seg, buf + off, avail, expected, &h);
+            if (!*reason && pos + off > UINT32_MAX)
+                *reason = "segment larger than 4 GiB";
+            if (*reason)
+                break;
+            index_batch(seg, &h, pos + off, 4096);
+            off += record_batch_total_size(&h);
+            expected = h.base_offset + h.last_offset_delta + 1;
+        }
+        pos += off;
+        if (off == 0 && !*reason && at_eof)
+            break;
+    }
+    free(buf);
+    return (int64_t)pos;
+}
+
 int64_t log_segment_recover(struct log_segment *seg, int64_t min_offset)
 {
     int64_t file_size = file_size_of(seg->fd);
@@ -457,31 +532,13 @@ int64_t log_segment_recover(struct log_segment *seg, int64_t min_offset)
     if (rc != 0)
         return rc;
     reset_indexes(seg);
-    /* One call to fault the whole file in beats a page fault per 4 KiB (costly in a VM). */
-    if (file_size > 0) {
-#if defined(MADV_POPULATE_READ) && !defined(NO_POPULATE)
-        if (madvise((void *)seg->map, (size_t)file_size, MADV_POPULATE_READ) != 0)
-#endif
-            (void)madvise((void *)seg->map, (size_t)file_size, MADV_SEQUENTIAL);
-    }
     int64_t expected = min_offset > seg->base_offset ? min_offset : seg->base_offset;
-    uint64_t pos = 0, end = (uint64_t)file_size;
     const char *reason = NULL;
-    /* Walk only up to the checked size so lookups (used by index_batch) stay valid. */
     seg->size = 0;
-    while (pos < end) {
-        struct record_batch_header h;
-        reason = check_batch(seg, pos, end, expected, &h);
-        if (reason)
-            break;
-        if (pos > UINT32_MAX) {
-            reason = "segment larger than 4 GiB";
-            break;
-        }
-        index_batch(seg, &h, pos, 4096);
-        pos += record_batch_total_size(&h);
-        expected = h.base_offset + h.last_offset_delta + 1;
-    }
+    int64_t good = scan_batches(seg, (uint64_t)file_size, expected, &reason);
+    if (good < 0)
+        return good;
+    uint64_t pos = (uint64_t)good;
     seg->size = pos;
     int64_t cut = file_size - (int64_t)pos;
     if (cut > 0) {

@@ -441,8 +441,9 @@ void partition_log_close(struct partition_log *log, bool clean)
 {
     if (!log)
         return;
-    if (log->flusher)
-        log_flusher_unregister(log->flusher, log);
+    struct log_flusher *flusher = atomic_load(&log->flusher);
+    if (flusher)
+        log_flusher_unregister(flusher, log);
     pthread_mutex_lock(&log->lock);
     log->closed = true;
     if (clean && !log->offline && log->segment_count > 0) {
@@ -900,8 +901,9 @@ bool partition_log_flush_due(struct partition_log *log, int64_t now_ms)
 
 void partition_log_request_flush(struct partition_log *log)
 {
-    if (log->flusher)
-        log_flusher_request(log->flusher, log);
+    struct log_flusher *flusher = atomic_load(&log->flusher);
+    if (flusher)
+        log_flusher_request(flusher, log);
 }
 
 /* ---- accessors ---- */

@@ -38,8 +38,8 @@ struct partition_log {
     bool has_topic_id;
     partition_log_start_offset_hook start_offset_hook; /* set once before use */
     void *start_offset_hook_ctx;
-    /* Owned by the flusher (its mutex), not by `lock`. */
-    struct log_flusher *flusher;
+    /* Owned by the flusher (its mutex), not by `lock`; read lock-free by appends. */
+    _Atomic(struct log_flusher *) flusher;
     bool flush_queued;
     struct partition_log *flusher_next;
 };
