@@ -824,9 +824,19 @@ def api_base_name(msg):
     return n
 
 
+WRITTEN = set()
+
+
 def write(path, lines):
+    """Write only when the content changed, so that make does not rebuild
+    (and other people's builds do not recompile) untouched files."""
     text = '\n'.join(lines).rstrip('\n') + '\n'
     text = re.sub(r'\n{3,}', '\n\n', text)
+    WRITTEN.add(os.path.abspath(path))
+    if os.path.exists(path):
+        with open(path, encoding='utf-8') as f:
+            if f.read() == text:
+                return
     with open(path, 'w', encoding='utf-8') as f:
         f.write(text)
 
@@ -1148,8 +1158,6 @@ def main():
             assert st.cname not in seen, 'struct name clash %s (%s, %s)' % (st.cname, m.name, seen[st.cname])
             seen[st.cname] = m.name
     os.makedirs(out_dir, exist_ok=True)
-    for old in glob.glob(os.path.join(out_dir, '*.[ch]')):
-        os.remove(old)
     apis = []
     for m in msgs:
         if m.kind == 'request':
@@ -1190,6 +1198,9 @@ def main():
     write(os.path.join(out_dir, 'messages.h'), umbrella)
     emit_table(out_dir, apis)
     emit_test_fill(out_dir, [a[1] for a in apis] + [a[2] for a in apis] + headers + data + extra, apis)
+    for old in glob.glob(os.path.join(out_dir, '*.[ch]')):
+        if os.path.abspath(old) not in WRITTEN:
+            os.remove(old)
     print('generated %d APIs, %d messages, %d records into %s' % (len(apis), len(msgs), len(extra), out_dir))
 
 
