@@ -70,6 +70,8 @@ static const struct config_key keys[] = {
     {"log.cleaner.min.compaction.lag.ms", CONFIG_LONG, "0", OFF(log_cleaner_min_compaction_lag_ms), 0, 9.3e18, "Minimum age of a message before it may be compacted."},
     {"log.cleaner.delete.retention.ms", CONFIG_LONG, "86400000", OFF(log_cleaner_delete_retention_ms), 0, 9.3e18, "How long tombstones are kept."},
     {"log.message.timestamp.type", CONFIG_STRING, "CreateTime", OFF(log_message_timestamp_type), 0, 0, "CreateTime or LogAppendTime."},
+    {"log.message.timestamp.before.max.ms", CONFIG_LONG, "9223372036854775807", OFF(log_message_timestamp_before_max_ms), 0, 9.3e18, "How far in the past a CreateTime timestamp may be."},
+    {"log.message.timestamp.after.max.ms", CONFIG_LONG, "9223372036854775807", OFF(log_message_timestamp_after_max_ms), 0, 9.3e18, "How far in the future a CreateTime timestamp may be."},
     {"compression.type", CONFIG_STRING, "producer", OFF(compression_type), 0, 0, "Compression of stored batches (only 'producer' is supported)."},
     {"message.max.bytes", CONFIG_INT, "1048588", OFF(message_max_bytes), 0, 2147483647.0, "Largest record batch accepted."},
     {"socket.request.max.bytes", CONFIG_INT, "104857600", OFF(socket_request_max_bytes), 1, 2147483647.0, "Largest request accepted."},

@@ -53,6 +53,8 @@ struct broker_config {
     int64_t log_cleaner_min_compaction_lag_ms;
     int64_t log_cleaner_delete_retention_ms;
     char log_message_timestamp_type[CONFIG_STRING_MAX];
+    int64_t log_message_timestamp_before_max_ms;
+    int64_t log_message_timestamp_after_max_ms;
     char compression_type[CONFIG_STRING_MAX];
 
     int64_t message_max_bytes;

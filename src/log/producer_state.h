@@ -1,0 +1,61 @@
+/*
+ * producer_state.h - idempotent producers' state of one partition: for each
+ * producer id its epoch and the sequence numbers and offsets of its last
+ * five batches, so that a retried batch is recognised and acknowledged with
+ * its original offsets instead of being appended twice.
+ *
+ * The state is snapshotted beside the segments (`<end offset>.snapshot`) on
+ * clean close and rebuilt at open from the newest usable snapshot plus the
+ * batches after it, so idempotence survives kill -9.
+ */
+#ifndef EDDY_LOG_PRODUCER_STATE_H
+#define EDDY_LOG_PRODUCER_STATE_H
+
+#include <stdbool.h>
+#include <stdint.h>
+
+struct partition_log;
+struct producer_state;
+
+#define PRODUCER_BATCHES_KEPT 5
+
+/* Load (snapshot + replay of the log tail). 0 or -errno. */
+int producer_state_open(struct partition_log *log, struct producer_state **out);
+/* Snapshot at the log end offset and free. NULL is fine. */
+void producer_state_close(struct producer_state *ps);
+/* Write a snapshot now (at the log end offset). 0 or -errno. */
+int producer_state_snapshot(struct producer_state *ps);
+
+struct producer_batch_info {
+    int64_t producer_id;
+    int16_t producer_epoch;
+    int32_t base_sequence;
+    int32_t last_sequence;
+    bool transactional;
+};
+
+/*
+ * Check a batch before it is appended. Returns 0 (append it),
+ * PRODUCER_DUPLICATE with the original offsets in *dup_base and *dup_last, or a
+ * Kafka error: INVALID_PRODUCER_EPOCH (47), OUT_OF_ORDER_SEQUENCE_NUMBER (45),
+ * UNKNOWN_PRODUCER_ID (59).
+ */
+#define PRODUCER_DUPLICATE 1000
+int producer_state_check(struct producer_state *ps, const struct producer_batch_info *batch,
+                         int64_t *dup_base, int64_t *dup_last);
+/* Record an appended batch. */
+void producer_state_update(struct producer_state *ps, const struct producer_batch_info *batch,
+                           int64_t first_offset, int64_t last_offset, int64_t timestamp);
+
+/* For DescribeProducers: visit every producer. */
+struct producer_summary {
+    int64_t producer_id;
+    int16_t producer_epoch;
+    int32_t last_sequence;
+    int64_t last_timestamp;
+    int64_t last_offset;
+};
+void producer_state_foreach(struct producer_state *ps, void (*fn)(void *ctx, const struct producer_summary *p),
+                            void *ctx);
+
+#endif

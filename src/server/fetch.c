@@ -1,0 +1,236 @@
+/*
+ * fetch.c - Fetch (key 1) for consumers: read whole batches from the
+ * partition logs and send them zero-copy; park the request when there is
+ * less than min_bytes, until an append or max_wait_ms.
+ *
+ * Versions 4-17. Fetch sessions (KIP-227) live in fetch_session.c; this file
+ * answers whatever partition set the session layer hands it.
+ * read_committed sees the same data as read_uncommitted until transactions
+ * exist: the last stable offset is the high watermark.
+ */
+#include <string.h>
+
+#include "log/partition_log.h"
+#include "protocol/errors.h"
+#include "protocol/generated/messages.h"
+#include "server/api.h"
+#include "server/broker.h"
+#include "server/fetch_encode.h"
+#include "server/fetch_session.h"
+#include "server/partitions.h"
+#include "server/request.h"
+#include "util/logger.h"
+
+struct fetch_op;
+
+struct fetch_watch {
+    struct partition_waiter waiter; /* first: the callback casts back */
+    struct fetch_op *op;
+};
+
+struct fetch_op {
+    struct request *req;
+    struct reactor_timer timer;
+    int64_t deadline_ms;
+    struct fetch_plan plan; /* what to read, from the session layer */
+    struct fetch_watch *watches;
+    int32_t watch_count;
+    bool parked;
+};
+
+static void fetch_run(struct fetch_op *op);
+
+static const struct topic_state *find_topic(struct broker *b, const struct fetch_plan_partition *p)
+{
+    if (p->topic.len >= 0)
+        return metadata_topic_by_name(&b->image, p->topic.ptr, (size_t)p->topic.len);
+    return metadata_topic_by_id(&b->image, p->topic_id);
+}
+
+/* Read one partition into out; returns bytes read. */
+static size_t read_partition(struct fetch_op *op, const struct fetch_plan_partition *p,
+                             struct fetch_out_partition *out, size_t budget, bool min_one)
+{
+    struct request *req = op->req;
+    const struct fetch_request *m = req->body;
+    out->partition_index = p->partition;
+    out->high_watermark = out->last_stable_offset = out->log_start_offset = -1;
+    out->read_committed = m->isolation_level == 1;
+    const struct topic_state *t = find_topic(req->broker, p);
+    if (!t || p->partition < 0 || p->partition >= t->partition_count) {
+        out->error_code = p->topic.len >= 0 ? KAFKA_UNKNOWN_TOPIC_OR_PARTITION : KAFKA_UNKNOWN_TOPIC_ID;
+        return 0;
+    }
+    int32_t leader_epoch = t->partitions[p->partition].leader_epoch;
+    if (p->current_leader_epoch >= 0 && p->current_leader_epoch != leader_epoch) {
+        out->error_code = p->current_leader_epoch > leader_epoch ? KAFKA_UNKNOWN_LEADER_EPOCH
+                                                                 : KAFKA_FENCED_LEADER_EPOCH;
+        return 0;
+    }
+    struct partition_runtime *rt = partitions_find(req->broker, t->name, strlen(t->name), p->partition);
+    if (!rt) {
+        out->error_code = KAFKA_NOT_LEADER_OR_FOLLOWER;
+        return 0;
+    }
+    size_t limit = p->max_bytes < 0 ? 0 : (size_t)p->max_bytes;
+    if (limit > budget)
+        limit = budget;
+    int rc = partition_log_read(rt->log, p->fetch_offset, limit, partition_log_high_watermark(rt->log), min_one,
+                                &out->data);
+    out->high_watermark = out->data.high_watermark;
+    out->last_stable_offset = out->data.high_watermark;
+    out->log_start_offset = out->data.log_start_offset;
+    if (rc) {
+        log_read_result_release(&out->data);
+        out->error_code = (int16_t)rc;
+        return 0;
+    }
+    return out->data.total_bytes;
+}
+
+static void release_reads(struct fetch_out *out)
+{
+    for (int32_t i = 0; i < out->topic_count; i++)
+        for (int32_t j = 0; j < out->topics[i].partition_count; j++)
+            log_read_result_release(&out->topics[i].partitions[j].data);
+}
+
+/* Read everything the plan asks for. Returns total bytes; *errors counts partition errors. */
+static size_t read_all(struct fetch_op *op, struct fetch_out *out, int *errors)
+{
+    const struct fetch_request *m = op->req->body;
+    size_t budget = m->max_bytes > 0 ? (size_t)m->max_bytes : 0;
+    size_t total = 0;
+    *errors = 0;
+    for (int32_t i = 0; i < out->topic_count; i++) {
+        struct fetch_out_topic *t = &out->topics[i];
+        for (int32_t j = 0; j < t->partition_count; j++) {
+            const struct fetch_plan_partition *p = &op->plan.topics[i].partitions[j];
+            size_t got = read_partition(op, p, &t->partitions[j], budget - total, total == 0);
+            total += got;
+            if (total > budget)
+                budget = total; /* the first batch may exceed max_bytes (KIP-74) */
+            if (t->partitions[j].error_code)
+                (*errors)++;
+        }
+    }
+    return total;
+}
+
+static int build_out(struct fetch_op *op, struct fetch_out *out)
+{
+    memset(out, 0, sizeof *out);
+    out->session_id = op->plan.session_id;
+    out->topic_count = op->plan.topic_count;
+    out->topics = request_alloc(op->req, (size_t)out->topic_count * sizeof *out->topics + 1);
+    if (!out->topics)
+        return -1;
+    for (int32_t i = 0; i < out->topic_count; i++) {
+        const struct fetch_plan_topic *pt = &op->plan.topics[i];
+        struct fetch_out_topic *t = &out->topics[i];
+        t->name = pt->partition_count ? pt->partitions[0].topic : kstr_null();
+        t->id = pt->partition_count ? pt->partitions[0].topic_id : (struct kuuid){{0}};
+        t->partition_count = pt->partition_count;
+        t->partitions = request_alloc(op->req, (size_t)pt->partition_count * sizeof *t->partitions + 1);
+        if (!t->partitions)
+            return -1;
+    }
+    return 0;
+}
+
+static void unpark(struct fetch_op *op)
+{
+    for (int32_t i = 0; i < op->watch_count; i++)
+        partitions_cancel_wait(&op->watches[i].waiter);
+    reactor_timer_cancel(op->req->broker->reactor, &op->timer);
+    op->parked = false;
+}
+
+static void on_data(struct partition_waiter *w, int error)
+{
+    (void)error;
+    struct fetch_op *op = ((struct fetch_watch *)w)->op;
+    unpark(op);
+    fetch_run(op);
+}
+
+static void on_timeout(struct reactor_timer *t)
+{
+    struct fetch_op *op = (struct fetch_op *)((char *)t - offsetof(struct fetch_op, timer));
+    unpark(op);
+    op->deadline_ms = 0; /* answer now with what there is */
+    fetch_run(op);
+}
+
+/* Wait for an append to any partition of the plan, or the deadline. */
+static void park(struct fetch_op *op)
+{
+    struct broker *b = op->req->broker;
+    int32_t n = 0;
+    for (int32_t i = 0; i < op->plan.topic_count; i++)
+        n += op->plan.topics[i].partition_count;
+    if (!op->watches) {
+        op->watches = request_alloc(op->req, (size_t)n * sizeof *op->watches + 1);
+        op->watch_count = op->watches ? n : 0;
+    }
+    int32_t k = 0;
+    for (int32_t i = 0; i < op->plan.topic_count && op->watches; i++)
+        for (int32_t j = 0; j < op->plan.topics[i].partition_count; j++) {
+            const struct fetch_plan_partition *p = &op->plan.topics[i].partitions[j];
+            const struct topic_state *t = find_topic(b, p);
+            struct partition_runtime *rt =
+                t ? partitions_find(b, t->name, strlen(t->name), p->partition) : NULL;
+            struct fetch_watch *fw = &op->watches[k++];
+            fw->op = op;
+            fw->waiter.fire = on_data;
+            if (rt)
+                partitions_wait_data(rt, &fw->waiter);
+        }
+    reactor_timer_init(&op->timer, on_timeout);
+    reactor_timer_start(b->reactor, &op->timer, op->deadline_ms - reactor_now_ms(b->reactor));
+    op->parked = true;
+}
+
+static void fetch_run(struct fetch_op *op)
+{
+    struct request *req = op->req;
+    const struct fetch_request *m = req->body;
+    struct fetch_out out;
+    if (build_out(op, &out) < 0) {
+        connection_close(req->slot.conn, "out of memory");
+        return;
+    }
+    int errors;
+    size_t total = read_all(op, &out, &errors);
+    bool enough = total >= (size_t)(m->min_bytes > 0 ? m->min_bytes : 0) || errors > 0;
+    bool time_left = op->deadline_ms > reactor_now_ms(req->broker->reactor);
+    if (!enough && time_left && !request_orphaned(req) && !req->broker->shutting_down) {
+        release_reads(&out);
+        park(op);
+        return;
+    }
+    fetch_session_note_response(req->broker, &op->plan, &out);
+    if (fetch_respond(req, &out) < 0) {
+        release_reads(&out);
+        connection_close(req->slot.conn, "cannot encode fetch response");
+    }
+}
+
+void handle_fetch(struct request *req)
+{
+    const struct fetch_request *m = req->body;
+    struct fetch_op *op = request_alloc(req, sizeof *op);
+    if (!op) {
+        connection_close(req->slot.conn, "out of memory");
+        return;
+    }
+    op->req = req;
+    op->deadline_ms = reactor_now_ms(req->broker->reactor) + (m->max_wait_ms > 0 ? m->max_wait_ms : 0);
+    int16_t err = fetch_session_plan(req->broker, req, &op->plan);
+    if (err) {
+        struct fetch_out out = {.error_code = err};
+        fetch_respond(req, &out);
+        return;
+    }
+    fetch_run(op);
+}

@@ -1,0 +1,345 @@
+/*
+ * fetch_session.c - the fetch session cache (KIP-227).
+ *
+ * Sessions are kept in a small array (the cache is bounded, 1000 slots as in
+ * Kafka); each holds copies of its partitions' names, fetch positions and the
+ * last high watermark / log start offset sent, which decide whether a
+ * partition has news for an incremental answer.
+ */
+#include "server/fetch_session.h"
+
+#include <stdlib.h>
+#include <string.h>
+
+#include "protocol/errors.h"
+#include "protocol/generated/messages.h"
+#include "server/broker.h"
+#include "server/fetch_encode.h"
+#include "server/request.h"
+#include "util/logger.h"
+
+#define SESSION_SLOTS 1000
+
+struct session_partition {
+    char *topic; /* NULL when keyed by topic id */
+    struct kuuid topic_id;
+    int32_t partition;
+    int64_t fetch_offset;
+    int32_t max_bytes;
+    int32_t current_leader_epoch;
+    int64_t sent_high_watermark;
+    int64_t sent_log_start;
+    bool forgotten;
+};
+
+struct fetch_session {
+    int32_t id;
+    int32_t next_epoch;
+    int64_t last_used_ms;
+    bool by_id;
+    int32_t count, cap;
+    struct session_partition *parts;
+};
+
+struct fetch_session_cache {
+    struct fetch_session *slots[SESSION_SLOTS];
+    int32_t next_id;
+};
+
+static struct fetch_session_cache *cache_of(struct broker *b)
+{
+    if (!b->fetch_sessions) {
+        b->fetch_sessions = calloc(1, sizeof *b->fetch_sessions);
+        if (b->fetch_sessions)
+            b->fetch_sessions->next_id = (int32_t)(clock_wall_ms() & 0x3fffffff) | 1;
+    }
+    return b->fetch_sessions;
+}
+
+static void session_free(struct fetch_session *s)
+{
+    if (!s)
+        return;
+    for (int32_t i = 0; i < s->count; i++)
+        free(s->parts[i].topic);
+    free(s->parts);
+    free(s);
+}
+
+void fetch_sessions_free(struct broker *b)
+{
+    if (!b->fetch_sessions)
+        return;
+    for (int i = 0; i < SESSION_SLOTS; i++)
+        session_free(b->fetch_sessions->slots[i]);
+    free(b->fetch_sessions);
+    b->fetch_sessions = NULL;
+}
+
+static struct fetch_session **find_slot(struct fetch_session_cache *c, int32_t id)
+{
+    for (int i = 0; i < SESSION_SLOTS; i++)
+        if (c->slots[i] && c->slots[i]->id == id)
+            return &c->slots[i];
+    return NULL;
+}
+
+/* A free slot, evicting the least recently used session if the cache is full. */
+static struct fetch_session **free_slot(struct fetch_session_cache *c)
+{
+    struct fetch_session **oldest = NULL;
+    for (int i = 0; i < SESSION_SLOTS; i++) {
+        if (!c->slots[i])
+            return &c->slots[i];
+        if (!oldest || c->slots[i]->last_used_ms < (*oldest)->last_used_ms)
+            oldest = &c->slots[i];
+    }
+    session_free(*oldest);
+    *oldest = NULL;
+    return oldest;
+}
+
+static bool same_partition(const struct session_partition *sp, bool by_id, struct kstr topic, struct kuuid id,
+                           int32_t partition)
+{
+    if (sp->partition != partition)
+        return false;
+    if (by_id)
+        return kuuid_eq(sp->topic_id, id);
+    return kstr_eq_cstr(topic, sp->topic);
+}
+
+static struct session_partition *session_find(struct fetch_session *s, struct kstr topic, struct kuuid id,
+                                              int32_t partition)
+{
+    for (int32_t i = 0; i < s->count; i++)
+        if (!s->parts[i].forgotten && same_partition(&s->parts[i], s->by_id, topic, id, partition))
+            return &s->parts[i];
+    return NULL;
+}
+
+static struct session_partition *session_add(struct fetch_session *s, struct kstr topic, struct kuuid id,
+                                             int32_t partition)
+{
+    if (s->count == s->cap) {
+        int32_t cap = s->cap ? s->cap * 2 : 16;
+        struct session_partition *grown = realloc(s->parts, (size_t)cap * sizeof *grown);
+        if (!grown)
+            return NULL;
+        s->parts = grown;
+        s->cap = cap;
+    }
+    struct session_partition *sp = &s->parts[s->count];
+    memset(sp, 0, sizeof *sp);
+    if (!s->by_id) {
+        sp->topic = strndup(topic.ptr ? topic.ptr : "", topic.len > 0 ? (size_t)topic.len : 0);
+        if (!sp->topic)
+            return NULL;
+    }
+    sp->topic_id = id;
+    sp->partition = partition;
+    sp->sent_high_watermark = sp->sent_log_start = -2; /* never sent: always news */
+    s->count++;
+    return sp;
+}
+
+/* Apply the request's partitions and forgotten topics to the session. */
+static int update_session(struct fetch_session *s, const struct fetch_request *m)
+{
+    for (int32_t i = 0; i < m->forgotten_topics_data_count; i++) {
+        const struct fetch_request_forgotten_topic *f = &m->forgotten_topics_data[i];
+        for (int32_t j = 0; j < f->partitions_count; j++) {
+            struct session_partition *sp = session_find(s, f->topic, f->topic_id, f->partitions[j]);
+            if (sp)
+                sp->forgotten = true;
+        }
+    }
+    for (int32_t i = 0; i < m->topics_count; i++) {
+        const struct fetch_request_fetch_topic *t = &m->topics[i];
+        for (int32_t j = 0; j < t->partitions_count; j++) {
+            const struct fetch_request_fetch_partition *p = &t->partitions[j];
+            struct session_partition *sp = session_find(s, t->topic, t->topic_id, p->partition);
+            if (!sp)
+                sp = session_add(s, t->topic, t->topic_id, p->partition);
+            if (!sp)
+                return -1;
+            sp->fetch_offset = p->fetch_offset;
+            sp->max_bytes = p->partition_max_bytes;
+            sp->current_leader_epoch = p->current_leader_epoch;
+        }
+    }
+    return 0;
+}
+
+/* Group a session's partitions by topic into the plan (kstr views into the session's copies). */
+static int plan_from_session(struct request *req, struct fetch_session *s, struct fetch_plan *plan)
+{
+    plan->topics = request_alloc(req, (size_t)s->count * sizeof *plan->topics + 1);
+    if (!plan->topics)
+        return -1;
+    plan->topic_count = 0;
+    for (int32_t i = 0; i < s->count; i++) {
+        const struct session_partition *sp = &s->parts[i];
+        if (sp->forgotten)
+            continue;
+        struct fetch_plan_topic *pt = NULL;
+        for (int32_t k = 0; k < plan->topic_count && !pt; k++) {
+            const struct fetch_plan_partition *first = &plan->topics[k].partitions[0];
+            if (s->by_id ? kuuid_eq(first->topic_id, sp->topic_id) : kstr_eq_cstr(first->topic, sp->topic))
+                pt = &plan->topics[k];
+        }
+        if (!pt) {
+            pt = &plan->topics[plan->topic_count++];
+            pt->partition_count = 0;
+            pt->partitions = request_alloc(req, (size_t)s->count * sizeof *pt->partitions);
+            if (!pt->partitions)
+                return -1;
+        }
+        struct fetch_plan_partition *pp = &pt->partitions[pt->partition_count++];
+        pp->topic = s->by_id ? kstr_null() : kstr_from_cstr(sp->topic);
+        pp->topic_id = sp->topic_id;
+        pp->partition = sp->partition;
+        pp->fetch_offset = sp->fetch_offset;
+        pp->max_bytes = sp->max_bytes;
+        pp->current_leader_epoch = sp->current_leader_epoch;
+    }
+    return 0;
+}
+
+static int plan_from_request(struct request *req, const struct fetch_request *m, struct fetch_plan *plan)
+{
+    bool by_id = req->api_version >= 13;
+    int32_t topics = m->topics_count > 0 ? m->topics_count : 0;
+    plan->topics = request_alloc(req, (size_t)topics * sizeof *plan->topics + 1);
+    if (!plan->topics)
+        return -1;
+    plan->topic_count = topics;
+    for (int32_t i = 0; i < topics; i++) {
+        const struct fetch_request_fetch_topic *t = &m->topics[i];
+        struct fetch_plan_topic *pt = &plan->topics[i];
+        pt->partition_count = t->partitions_count > 0 ? t->partitions_count : 0;
+        pt->partitions = request_alloc(req, (size_t)pt->partition_count * sizeof *pt->partitions + 1);
+        if (!pt->partitions)
+            return -1;
+        for (int32_t j = 0; j < pt->partition_count; j++) {
+            const struct fetch_request_fetch_partition *p = &t->partitions[j];
+            pt->partitions[j] = (struct fetch_plan_partition){
+                by_id ? kstr_null() : t->topic, t->topic_id, p->partition, p->fetch_offset,
+                p->partition_max_bytes, p->current_leader_epoch};
+        }
+    }
+    return 0;
+}
+
+static struct fetch_session *new_session(struct broker *b, struct request *req)
+{
+    struct fetch_session_cache *c = cache_of(b);
+    struct fetch_session *s = c ? calloc(1, sizeof *s) : NULL;
+    if (!s)
+        return NULL;
+    s->id = c->next_id++;
+    if (c->next_id <= 0)
+        c->next_id = 1;
+    s->next_epoch = 1;
+    s->by_id = req->api_version >= 13;
+    s->last_used_ms = reactor_now_ms(b->reactor);
+    *free_slot(c) = s;
+    return s;
+}
+
+static void close_session(struct broker *b, int32_t id)
+{
+    struct fetch_session_cache *c = cache_of(b);
+    struct fetch_session **slot = c ? find_slot(c, id) : NULL;
+    if (slot) {
+        session_free(*slot);
+        *slot = NULL;
+    }
+}
+
+int16_t fetch_session_plan(struct broker *b, struct request *req, struct fetch_plan *plan)
+{
+    const struct fetch_request *m = req->body;
+    memset(plan, 0, sizeof *plan);
+    bool sessions = req->api_version >= 7 && m->replica_id < 0;
+    int32_t id = sessions ? m->session_id : 0, epoch = sessions ? m->session_epoch : -1;
+
+    if (epoch == -1 || epoch == 0) { /* a full fetch; -1 closes, 0 (re)opens */
+        if (id != 0)
+            close_session(b, id);
+        if (epoch == 0) {
+            struct fetch_session *s = new_session(b, req);
+            if (s && update_session(s, m) == 0) {
+                plan->session = s;
+                plan->session_id = s->id;
+            } else if (s) {
+                close_session(b, s->id);
+            }
+        }
+        return plan_from_request(req, m, plan) < 0 ? KAFKA_UNKNOWN_SERVER_ERROR : KAFKA_NONE;
+    }
+    struct fetch_session_cache *c = cache_of(b);
+    struct fetch_session **slot = c ? find_slot(c, id) : NULL;
+    if (!slot)
+        return KAFKA_FETCH_SESSION_ID_NOT_FOUND;
+    struct fetch_session *s = *slot;
+    if (epoch != s->next_epoch)
+        return KAFKA_INVALID_FETCH_SESSION_EPOCH;
+    s->next_epoch = epoch == INT32_MAX ? 1 : epoch + 1;
+    s->last_used_ms = reactor_now_ms(b->reactor);
+    if (update_session(s, m) < 0)
+        return KAFKA_UNKNOWN_SERVER_ERROR;
+    plan->session = s;
+    plan->session_id = s->id;
+    plan->incremental = true;
+    return plan_from_session(req, s, plan) < 0 ? KAFKA_UNKNOWN_SERVER_ERROR : KAFKA_NONE;
+}
+
+/* Remember what a partition's answer told the client; true if it was news. */
+static bool note_partition(struct fetch_session *s, const struct fetch_plan_partition *pp,
+                           const struct fetch_out_partition *op)
+{
+    struct session_partition *sp = session_find(s, pp->topic, pp->topic_id, pp->partition);
+    bool news = op->data.total_bytes > 0 || op->error_code != 0;
+    if (!sp)
+        return true;
+    if (sp->sent_high_watermark != op->high_watermark || sp->sent_log_start != op->log_start_offset)
+        news = true;
+    sp->sent_high_watermark = op->high_watermark;
+    sp->sent_log_start = op->log_start_offset;
+    return news;
+}
+
+void fetch_session_note_response(struct broker *b, const struct fetch_plan *plan, struct fetch_out *out)
+{
+    (void)b;
+    if (!plan->session)
+        return;
+    /* Forgotten partitions are gone for good now. */
+    struct fetch_session *s = plan->session;
+    int32_t kept = 0;
+    for (int32_t i = 0; i < s->count; i++) {
+        if (s->parts[i].forgotten)
+            free(s->parts[i].topic);
+        else
+            s->parts[kept++] = s->parts[i];
+    }
+    s->count = kept;
+    for (int32_t i = 0; i < out->topic_count; i++) {
+        struct fetch_out_topic *t = &out->topics[i];
+        int32_t keep = 0;
+        for (int32_t j = 0; j < t->partition_count; j++) {
+            bool news = note_partition(s, &plan->topics[i].partitions[j], &t->partitions[j]);
+            if (news || !plan->incremental)
+                t->partitions[keep++] = t->partitions[j];
+            else
+                log_read_result_release(&t->partitions[j].data);
+        }
+        t->partition_count = keep;
+    }
+    int32_t keep_topics = 0;
+    for (int32_t i = 0; i < out->topic_count; i++)
+        if (out->topics[i].partition_count > 0 || !plan->incremental)
+            out->topics[keep_topics++] = out->topics[i];
+    out->topic_count = keep_topics;
+}

@@ -1,0 +1,52 @@
+/*
+ * fetch_session.h - fetch sessions (KIP-227) and the partition list a Fetch
+ * request resolves to.
+ *
+ * A consumer that opens a session (session id 0, epoch 0) sends its whole
+ * partition list once; later requests (same id, epoch+1) send only what
+ * changed, and the answers list only partitions with news (records, an
+ * error, or a moved high watermark / log start offset). Sessions are
+ * evicted least-recently-used beyond max.incremental.fetch.session.cache.slots.
+ */
+#ifndef EDDY_SERVER_FETCH_SESSION_H
+#define EDDY_SERVER_FETCH_SESSION_H
+
+#include <stdbool.h>
+#include <stdint.h>
+
+#include "protocol/wire.h"
+
+struct broker;
+struct request;
+struct fetch_out;
+struct fetch_session;
+
+struct fetch_plan_partition {
+    struct kstr topic;    /* len -1 when the request names topics by id (v13+) */
+    struct kuuid topic_id;
+    int32_t partition;
+    int64_t fetch_offset;
+    int32_t max_bytes;
+    int32_t current_leader_epoch;
+};
+
+struct fetch_plan_topic {
+    int32_t partition_count;
+    struct fetch_plan_partition *partitions;
+};
+
+struct fetch_plan {
+    int32_t session_id;             /* to put in the response (0: no session) */
+    struct fetch_session *session;  /* NULL: sessionless */
+    bool incremental;               /* answer only partitions with news */
+    int32_t topic_count;
+    struct fetch_plan_topic *topics;
+};
+
+/* Resolve the request (and its session) into a plan. 0 or a top-level Kafka error. */
+int16_t fetch_session_plan(struct broker *b, struct request *req, struct fetch_plan *plan);
+/* Before answering: drop unchanged partitions of an incremental answer, remember what was sent. */
+void fetch_session_note_response(struct broker *b, const struct fetch_plan *plan, struct fetch_out *out);
+void fetch_sessions_free(struct broker *b);
+
+#endif

@@ -1,0 +1,158 @@
+/*
+ * list_offsets.c - ListOffsets (key 2) and OffsetForLeaderEpoch (key 23).
+ *
+ * ListOffsets: earliest (-2) is the log start offset, latest (-1) the high
+ * watermark (= last stable offset until transactions exist), max timestamp
+ * (-3, v7+) the offset of the newest timestamp, earliest-local (-4, v8+) the
+ * same as earliest since every segment is local; anything else is the first
+ * offset whose timestamp is at least the one asked for.
+ */
+#include <string.h>
+
+#include "log/partition_log.h"
+#include "protocol/errors.h"
+#include "protocol/generated/messages.h"
+#include "server/api.h"
+#include "server/broker.h"
+#include "server/partitions.h"
+#include "server/request.h"
+
+#define EARLIEST_LOCAL_TIMESTAMP (-4)
+
+/* Leader-epoch check shared by both APIs: 0 or the error to report. */
+static int16_t check_leader_epoch(const struct partition_state *p, int32_t current_leader_epoch)
+{
+    if (current_leader_epoch < 0 || current_leader_epoch == p->leader_epoch)
+        return KAFKA_NONE;
+    return current_leader_epoch > p->leader_epoch ? KAFKA_UNKNOWN_LEADER_EPOCH : KAFKA_FENCED_LEADER_EPOCH;
+}
+
+/* The partition's runtime, or an error for it. */
+static struct partition_runtime *lookup(struct request *req, struct kstr topic, int32_t partition,
+                                        const struct partition_state **ps, int16_t *err)
+{
+    *err = KAFKA_UNKNOWN_TOPIC_OR_PARTITION;
+    if (kstr_is_null(topic))
+        return NULL;
+    const struct topic_state *t = metadata_topic_by_name(&req->broker->image, topic.ptr, (size_t)topic.len);
+    if (!t || partition < 0 || partition >= t->partition_count)
+        return NULL;
+    *ps = &t->partitions[partition];
+    struct partition_runtime *rt = partitions_find(req->broker, t->name, strlen(t->name), partition);
+    *err = rt ? KAFKA_NONE : KAFKA_NOT_LEADER_OR_FOLLOWER;
+    return rt;
+}
+
+static void list_partition(struct request *req, struct kstr topic,
+                           const struct list_offsets_request_list_offsets_partition *in,
+                           struct list_offsets_response_list_offsets_partition_response *out)
+{
+    out->partition_index = in->partition_index;
+    const struct partition_state *ps = NULL;
+    int16_t err;
+    struct partition_runtime *rt = lookup(req, topic, in->partition_index, &ps, &err);
+    if (!err)
+        err = check_leader_epoch(ps, in->current_leader_epoch);
+    if (err) {
+        out->error_code = err;
+        return;
+    }
+    int64_t ts = in->timestamp, offset = -1, found_ts = -1;
+    if (ts == LOG_TIMESTAMP_LATEST) {
+        offset = partition_log_high_watermark(rt->log);
+    } else if (ts == LOG_TIMESTAMP_EARLIEST || ts == EARLIEST_LOCAL_TIMESTAMP) {
+        offset = partition_log_start_offset(rt->log);
+    } else if (ts < LOG_TIMESTAMP_MAX) {
+        out->error_code = KAFKA_UNSUPPORTED_VERSION;
+        return;
+    } else {
+        int rc = partition_log_offset_for_timestamp(rt->log, ts, &offset, &found_ts);
+        if (rc) {
+            out->error_code = (int16_t)rc;
+            return;
+        }
+    }
+    out->offset = offset;
+    out->timestamp = found_ts;
+    out->leader_epoch = offset >= 0 ? ps->leader_epoch : -1;
+    if (req->api_version == 0) {
+        out->old_style_offsets = request_alloc(req, sizeof *out->old_style_offsets);
+        out->old_style_offsets_count = out->old_style_offsets && offset >= 0 && in->max_num_offsets > 0 ? 1 : 0;
+        if (out->old_style_offsets_count)
+            out->old_style_offsets[0] = offset;
+    }
+}
+
+void handle_list_offsets(struct request *req)
+{
+    const struct list_offsets_request *m = req->body;
+    struct list_offsets_response resp;
+    list_offsets_response_init(&resp);
+    int32_t topics = m->topics_count > 0 ? m->topics_count : 0;
+    resp.topics = request_alloc(req, (size_t)topics * sizeof *resp.topics + 1);
+    resp.topics_count = resp.topics ? topics : 0;
+    for (int32_t i = 0; i < resp.topics_count; i++) {
+        const struct list_offsets_request_list_offsets_topic *in = &m->topics[i];
+        struct list_offsets_response_list_offsets_topic_response *out = &resp.topics[i];
+        list_offsets_response_list_offsets_topic_response_init(out);
+        out->name = in->name;
+        int32_t parts = in->partitions_count > 0 ? in->partitions_count : 0;
+        out->partitions = request_alloc(req, (size_t)parts * sizeof *out->partitions + 1);
+        out->partitions_count = out->partitions ? parts : 0;
+        for (int32_t j = 0; j < out->partitions_count; j++) {
+            list_offsets_response_list_offsets_partition_response_init(&out->partitions[j]);
+            list_partition(req, in->name, &in->partitions[j], &out->partitions[j]);
+        }
+    }
+    request_respond(req, &resp);
+}
+
+static void epoch_partition(struct request *req, struct kstr topic,
+                            const struct offset_for_leader_epoch_request_offset_for_leader_partition *in,
+                            struct offset_for_leader_epoch_response_epoch_end_offset *out)
+{
+    out->partition = in->partition;
+    const struct partition_state *ps = NULL;
+    int16_t err;
+    struct partition_runtime *rt = lookup(req, topic, in->partition, &ps, &err);
+    if (!err)
+        err = check_leader_epoch(ps, in->current_leader_epoch);
+    if (err) {
+        out->error_code = err;
+        return;
+    }
+    int64_t end_offset;
+    int32_t found_epoch;
+    partition_log_end_offset_for_epoch(rt->log, in->leader_epoch, &end_offset, &found_epoch);
+    if (found_epoch < 0 && partition_log_latest_epoch(rt->log) < 0) {
+        /* No epoch was ever recorded: everything belongs to the current one. */
+        found_epoch = ps->leader_epoch;
+        end_offset = partition_log_end_offset(rt->log);
+    }
+    out->leader_epoch = found_epoch;
+    out->end_offset = end_offset;
+}
+
+void handle_offset_for_leader_epoch(struct request *req)
+{
+    const struct offset_for_leader_epoch_request *m = req->body;
+    struct offset_for_leader_epoch_response resp;
+    offset_for_leader_epoch_response_init(&resp);
+    int32_t topics = m->topics_count > 0 ? m->topics_count : 0;
+    resp.topics = request_alloc(req, (size_t)topics * sizeof *resp.topics + 1);
+    resp.topics_count = resp.topics ? topics : 0;
+    for (int32_t i = 0; i < resp.topics_count; i++) {
+        const struct offset_for_leader_epoch_request_offset_for_leader_topic *in = &m->topics[i];
+        struct offset_for_leader_epoch_response_offset_for_leader_topic_result *out = &resp.topics[i];
+        offset_for_leader_epoch_response_offset_for_leader_topic_result_init(out);
+        out->topic = in->topic;
+        int32_t parts = in->partitions_count > 0 ? in->partitions_count : 0;
+        out->partitions = request_alloc(req, (size_t)parts * sizeof *out->partitions + 1);
+        out->partitions_count = out->partitions ? parts : 0;
+        for (int32_t j = 0; j < out->partitions_count; j++) {
+            offset_for_leader_epoch_response_epoch_end_offset_init(&out->partitions[j]);
+            epoch_partition(req, in->topic, &in->partitions[j], &out->partitions[j]);
+        }
+    }
+    request_respond(req, &resp);
+}

@@ -1,0 +1,281 @@
+/*
+ * produce.c - Produce (key 0): validate each partition's batches, append them,
+ * and answer when the acks level is met.
+ *
+ * Versions: advertised 0-11 so that librdkafka enables compression (it looks
+ * for v0 in the range); v0-2 carry the pre-0.11 message formats, which Eddy
+ * does not store, and get UNSUPPORTED_VERSION per partition, as do magic 0/1
+ * batches inside newer requests.
+ *
+ * acks=0: no response. acks=1: answered once the batch is in the page cache.
+ * acks=all: answered once an fdatasync covers the batch (group commit by the
+ * flusher thread), which is Eddy's durability promise.
+ * Each partition fails or succeeds on its own.
+ */
+#include <string.h>
+
+#include "log/partition_log.h"
+#include "log/producer_state.h"
+#include "protocol/errors.h"
+#include "protocol/generated/messages.h"
+#include "protocol/record_batch.h"
+#include "server/api.h"
+#include "server/broker.h"
+#include "server/partitions.h"
+#include "server/request.h"
+#include "util/logger.h"
+
+struct produce_op;
+
+struct produce_wait {
+    struct partition_waiter waiter; /* first: the waiter callback casts back */
+    struct produce_op *op;
+    struct produce_response_partition_produce_response *out;
+};
+
+struct produce_op {
+    struct request *req;
+    struct produce_response resp;
+    int pending; /* acks=all partitions not yet durable */
+};
+
+static void finish_if_done(struct produce_op *op)
+{
+    if (op->pending > 0)
+        return;
+    request_respond(op->req, &op->resp);
+}
+
+static void on_partition_durable(struct partition_waiter *w, int error)
+{
+    struct produce_wait *wait = (struct produce_wait *)w;
+    if (error) {
+        wait->out->error_code = (int16_t)error;
+        wait->out->base_offset = -1;
+    }
+    wait->op->pending--;
+    finish_if_done(wait->op);
+}
+
+/* What the batches of one partition say about themselves, checked before any append. */
+struct batch_scan {
+    int count;
+    int64_t max_timestamp_seen;
+    bool has_producer;
+    struct producer_batch_info producer;
+};
+
+static int16_t check_timestamps(const struct broker_config *cfg, const struct record_batch_header *h, int64_t now)
+{
+    if (h->attributes & BATCH_ATTR_LOG_APPEND_TIME)
+        return KAFKA_NONE;
+    int64_t before = cfg->log_message_timestamp_before_max_ms;
+    int64_t after = cfg->log_message_timestamp_after_max_ms;
+    if (h->base_timestamp >= 0 && now - h->base_timestamp > before)
+        return KAFKA_INVALID_TIMESTAMP;
+    if (h->max_timestamp - now > after)
+        return KAFKA_INVALID_TIMESTAMP;
+    return KAFKA_NONE;
+}
+
+static int16_t scan_batches(struct request *req, const struct log_config *lc, const uint8_t *data, size_t len,
+                            struct batch_scan *scan, const char **message)
+{
+    memset(scan, 0, sizeof *scan);
+    size_t pos = 0;
+    int64_t now = clock_wall_ms();
+    while (pos < len) {
+        if (len - pos < RECORD_BATCH_HEADER_SIZE)
+            return *message = "Record batch is truncated", KAFKA_CORRUPT_MESSAGE;
+        if (data[pos + 16] != 2)
+            return *message = "Message format v0/v1 is not supported; use a client that writes record batch v2",
+                   KAFKA_UNSUPPORTED_VERSION;
+        struct record_batch_header h;
+        if (record_batch_parse_header(data + pos, len - pos, &h) < 0)
+            return *message = "Record batch length exceeds the request", KAFKA_CORRUPT_MESSAGE;
+        size_t size = record_batch_total_size(&h);
+        if (size > (size_t)lc->max_message_bytes)
+            return *message = "Record batch is larger than max.message.bytes", KAFKA_MESSAGE_TOO_LARGE;
+        if (size > (size_t)req->broker->config->message_max_bytes && size > (size_t)lc->max_message_bytes)
+            return KAFKA_MESSAGE_TOO_LARGE;
+        if (h.attributes & BATCH_ATTR_CONTROL)
+            return *message = "Clients may not write control batches", KAFKA_INVALID_RECORD;
+        if (h.attributes & BATCH_ATTR_TRANSACTIONAL)
+            return *message = "Transactions are not supported yet", KAFKA_INVALID_RECORD;
+        int err = record_batch_validate(data + pos, size);
+        if (err)
+            return *message = "Record batch failed validation", (int16_t)err;
+        int16_t ts_err = check_timestamps(req->broker->config, &h, now);
+        if (ts_err)
+            return *message = "Timestamp is outside the allowed range", ts_err;
+        if (h.producer_id >= 0) {
+            if (scan->count > 0 && !scan->has_producer)
+                return KAFKA_INVALID_RECORD;
+            scan->has_producer = true;
+            scan->producer = (struct producer_batch_info){h.producer_id, h.producer_epoch, h.base_sequence,
+                                                          h.base_sequence + h.last_offset_delta, false};
+        }
+        scan->count++;
+        pos += size;
+    }
+    if (scan->count == 0)
+        return *message = "Produce request holds no record batch", KAFKA_CORRUPT_MESSAGE;
+    if (scan->has_producer && scan->count > 1)
+        return *message = "An idempotent producer sends one batch per partition", KAFKA_INVALID_RECORD;
+    return KAFKA_NONE;
+}
+
+static void record_producer(struct partition_runtime *rt, const struct batch_scan *scan, const uint8_t *data,
+                            size_t len)
+{
+    struct record_batch_header h;
+    if (!scan->has_producer || !rt->producers || record_batch_parse_header(data, len, &h) < 0)
+        return;
+    producer_state_update(rt->producers, &scan->producer, h.base_offset, h.base_offset + h.last_offset_delta,
+                          h.max_timestamp);
+}
+
+/* Validate and append one partition's records. Fills out; returns true if acks=all must wait. */
+static bool produce_partition(struct produce_op *op, const struct produce_request *m, const struct topic_state *topic,
+                              const struct produce_request_partition_produce_data *in,
+                              struct produce_response_partition_produce_response *out)
+{
+    struct request *req = op->req;
+    out->index = in->index;
+    out->base_offset = -1;
+    if (!topic || in->index < 0 || in->index >= topic->partition_count) {
+        out->error_code = KAFKA_UNKNOWN_TOPIC_OR_PARTITION;
+        return false;
+    }
+    struct partition_runtime *rt = partitions_find(req->broker, topic->name, strlen(topic->name), in->index);
+    if (!rt) {
+        out->error_code = KAFKA_NOT_LEADER_OR_FOLLOWER;
+        return false;
+    }
+    const struct partition_state *ps = &topic->partitions[in->index];
+    if (m->acks == -1 && ps->isr_count < req->broker->config->min_insync_replicas) {
+        out->error_code = KAFKA_NOT_ENOUGH_REPLICAS;
+        return false;
+    }
+    struct log_config lc;
+    partition_log_get_config(rt->log, &lc);
+    const char *message = NULL;
+    uint8_t *data = (uint8_t *)in->records.ptr; /* the request frame is ours to rewrite */
+    size_t len = in->records.len > 0 ? (size_t)in->records.len : 0;
+    struct batch_scan scan;
+    int16_t err = scan_batches(req, &lc, data, len, &scan, &message);
+    if (!err && scan.has_producer && rt->producers) {
+        int64_t dup_base, dup_last;
+        int verdict = producer_state_check(rt->producers, &scan.producer, &dup_base, &dup_last);
+        if (verdict == PRODUCER_DUPLICATE) {
+            out->base_offset = dup_base;
+            out->log_start_offset = partition_log_start_offset(rt->log);
+            log_debug("produce", "duplicate batch from producer %lld acknowledged with its offset %lld",
+                      (long long)scan.producer.producer_id, (long long)dup_base);
+            return false;
+        }
+        err = (int16_t)verdict;
+    }
+    if (err) {
+        out->error_code = err;
+        if (message)
+            out->error_message = kstr_from_cstr(message);
+        return false;
+    }
+    struct log_append_options opts = {.now_ms = clock_wall_ms(), .leader_epoch = ps->leader_epoch};
+    struct log_append_result res;
+    int rc = partition_log_append(rt->log, data, len, &opts, &res);
+    if (rc) {
+        out->error_code = (int16_t)rc;
+        return false;
+    }
+    record_producer(rt, &scan, data, len);
+    partition_log_set_high_watermark(rt->log, res.last_offset + 1);
+    out->base_offset = res.base_offset;
+    out->log_append_time_ms = res.log_append_time;
+    out->log_start_offset = res.log_start_offset;
+    partitions_notify_append(rt);
+    if (m->acks != -1)
+        return false;
+    struct produce_wait *wait = request_alloc(req, sizeof *wait);
+    if (!wait) {
+        out->error_code = KAFKA_UNKNOWN_SERVER_ERROR;
+        return false;
+    }
+    wait->op = op;
+    wait->out = out;
+    wait->waiter.offset = res.last_offset + 1;
+    wait->waiter.fire = on_partition_durable;
+    op->pending++;
+    partitions_wait_durable(req->broker, rt, &wait->waiter);
+    return true;
+}
+
+static const struct topic_state *produce_topic(struct request *req, struct kstr name, int16_t *topic_error)
+{
+    *topic_error = KAFKA_NONE;
+    if (kstr_is_null(name) || topic_name_check(name.ptr, (size_t)name.len)) {
+        *topic_error = KAFKA_INVALID_TOPIC_EXCEPTION;
+        return NULL;
+    }
+    const struct topic_state *t = metadata_topic_by_name(&req->broker->image, name.ptr, (size_t)name.len);
+    if (t && t->internal) {
+        *topic_error = KAFKA_INVALID_TOPIC_EXCEPTION; /* clients may not write internal topics */
+        return NULL;
+    }
+    if (!t)
+        *topic_error = KAFKA_UNKNOWN_TOPIC_OR_PARTITION;
+    return t;
+}
+
+void handle_produce(struct request *req)
+{
+    const struct produce_request *m = req->body;
+    struct produce_op *op = request_alloc(req, sizeof *op);
+    if (!op) {
+        connection_close(req->slot.conn, "out of memory");
+        return;
+    }
+    op->req = req;
+    produce_response_init(&op->resp);
+    int16_t request_error = KAFKA_NONE;
+    if (req->api_version < 3)
+        request_error = KAFKA_UNSUPPORTED_VERSION;
+    else if (m->acks != 0 && m->acks != 1 && m->acks != -1)
+        request_error = KAFKA_INVALID_REQUIRED_ACKS;
+    else if (!kstr_is_null(m->transactional_id))
+        request_error = KAFKA_TRANSACTIONAL_ID_AUTHORIZATION_FAILED;
+
+    int32_t topics = m->topic_data_count > 0 ? m->topic_data_count : 0;
+    op->resp.responses = request_alloc(req, (size_t)topics * sizeof *op->resp.responses + 1);
+    op->resp.responses_count = topics;
+    op->pending = 1; /* held while appending, so an early durable report cannot answer too soon */
+    for (int32_t i = 0; i < topics; i++) {
+        const struct produce_request_topic_produce_data *td = &m->topic_data[i];
+        struct produce_response_topic_produce_response *tr = &op->resp.responses[i];
+        produce_response_topic_produce_response_init(tr);
+        tr->name = td->name;
+        int32_t parts = td->partition_data_count > 0 ? td->partition_data_count : 0;
+        tr->partition_responses = request_alloc(req, (size_t)parts * sizeof *tr->partition_responses + 1);
+        tr->partition_responses_count = parts;
+        int16_t topic_error = request_error;
+        const struct topic_state *topic = topic_error ? NULL : produce_topic(req, td->name, &topic_error);
+        for (int32_t j = 0; j < parts; j++) {
+            struct produce_response_partition_produce_response *pr = &tr->partition_responses[j];
+            produce_response_partition_produce_response_init(pr);
+            if (topic_error) {
+                pr->index = td->partition_data[j].index;
+                pr->error_code = topic_error;
+                pr->base_offset = -1;
+                continue;
+            }
+            produce_partition(op, m, topic, &td->partition_data[j], pr);
+        }
+    }
+    if (m->acks == 0) {
+        request_finish_silently(req);
+        return;
+    }
+    op->pending--;
+    finish_if_done(op);
+}
