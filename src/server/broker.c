@@ -12,7 +12,10 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "server/fetch_session.h"
+#include "server/partitions.h"
 #include "server/session.h"
+#include "server/topics.h"
 #include "util/logger.h"
 
 #define SHUTDOWN_GRACE_MS 10000
@@ -99,6 +102,9 @@ int broker_start(struct broker *b, struct broker_config *cfg)
     b->image.controller_id = (int32_t)cfg->node_id;
     if (open_listeners(b) < 0)
         return -1;
+    /* Metadata replay, log manager, broker registration: needs the advertised listeners. */
+    if (topics_start(b) < 0)
+        return -1;
     reactor_timer_init(&b->idle_timer, on_idle_timer);
     reactor_timer_start(b->reactor, &b->idle_timer, 1000);
     return 0;
@@ -165,6 +171,9 @@ void broker_free(struct broker *b)
 {
     for (int i = 0; i < b->listener_count; i++)
         listener_close(b->listeners[i]);
+    fetch_sessions_free(b);
+    partitions_free_all(b); /* snapshots producer state: before the logs close */
+    topics_stop(b);
     metadata_image_free(&b->image);
     if (b->reactor) {
         /* Run once more so deferred frees of closed connections happen. */

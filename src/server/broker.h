@@ -11,6 +11,7 @@
 #include <stdbool.h>
 #include <stdint.h>
 
+#include "cluster/controller.h"
 #include "cluster/metadata_image.h"
 #include "config/config.h"
 #include "net/connection.h"
@@ -18,6 +19,10 @@
 #include "net/reactor.h"
 
 struct session;
+struct partition_table;
+struct fetch_session_cache;
+struct log_manager;
+struct metadata_log;
 
 struct broker {
     struct broker_config *config;
@@ -30,6 +35,13 @@ struct broker {
     struct connection_limits limits;
 
     struct metadata_image image;
+    struct metadata_log *metadata_log; /* __cluster_metadata: the image's durable source */
+    struct controller controller;      /* validated metadata changes (admin APIs) */
+    struct log_manager *logs;          /* every partition log */
+    bool owns_logs;                    /* topics_start opened b->logs (and closes it) */
+
+    struct partition_table *partitions; /* runtime state per partition (server/partitions.h) */
+    struct fetch_session_cache *fetch_sessions; /* KIP-227 (server/fetch_session.h) */
 
     struct session *sessions; /* every open client connection */
     int session_count;

@@ -1,57 +1,252 @@
 /*
- * topics.c - topic creation with Kafka's checks.
+ * topics.c - broker glue for the metadata log, the controller and storage.
  */
 #include "server/topics.h"
 
+#include "server/partitions.h"
+
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 
+#include "cluster/controller.h"
+#include "cluster/meta_properties.h"
+#include "cluster/metadata_log.h"
+#include "cluster/topic_config.h"
+#include "log/log_manager.h"
 #include "protocol/errors.h"
 #include "server/broker.h"
 #include "util/logger.h"
 
-int16_t topics_create(struct broker *b, const char *name, size_t len, int32_t partitions,
-                      int32_t replication_factor, struct topic_state **out, const char **message)
+#define MAX_LOG_DIRS 16
+
+/* ---------------------------------------------------------------- storage hooks */
+
+static int storage_create_partition(void *ctx, const struct topic_state *t, int32_t partition,
+                                    const struct log_config *config)
 {
+    struct broker *b = ctx;
+    if (!b->logs)
+        return 0;
+    struct partition_log *log;
+    int rc = log_manager_create(b->logs, t->name, partition, t->id.bytes, config, &log);
+    if (rc == 0)
+        partition_log_set_config(log, config);
+    return rc;
+}
+
+static void storage_delete_partition(void *ctx, const char *topic, int32_t partition)
+{
+    struct broker *b = ctx;
+    if (b->logs && log_manager_delete(b->logs, topic, partition) < 0)
+        log_warn("controller", "no log to delete for %s-%d", topic, partition);
+}
+
+static void storage_set_config(void *ctx, const struct topic_state *t, const struct log_config *config)
+{
+    struct broker *b = ctx;
+    if (!b->logs)
+        return;
+    for (int32_t p = 0; p < t->partition_count; p++) {
+        struct partition_log *log = log_manager_get(b->logs, t->name, p);
+        if (log)
+            partition_log_set_config(log, config);
+    }
+    if (config->cleanup_policy & LOG_CLEANUP_COMPACT)
+        log_manager_wake_cleaner(b->logs);
+}
+
+struct orphan_scan {
+    const struct metadata_image *img;
+    size_t count, cap;
+    char **topics;
+    int32_t *partitions;
+};
+
+/* A partition log is an orphan when the image has no such topic/partition, or another topic id. */
+static void collect_orphan(void *ctx, struct partition_log *log)
+{
+    struct orphan_scan *scan = ctx;
+    const char *topic = partition_log_topic(log);
+    int32_t partition = partition_log_partition(log);
+    const struct topic_state *t = metadata_topic_by_name(scan->img, topic, strlen(topic));
+    uint8_t id[16];
+    bool orphan = !t || partition >= t->partition_count ||
+                  (partition_log_topic_id(log, id) && memcmp(id, t->id.bytes, 16) != 0);
+    if (!orphan || scan->count == scan->cap)
+        return;
+    char *copy = strdup(topic);
+    if (!copy)
+        return;
+    scan->topics[scan->count] = copy;
+    scan->partitions[scan->count++] = partition;
+}
+
+static void storage_remove_orphans(void *ctx, const struct metadata_image *img)
+{
+    struct broker *b = ctx;
+    if (!b->logs)
+        return;
+    struct orphan_scan scan = {.img = img, .cap = log_manager_partition_count(b->logs)};
+    scan.topics = calloc(scan.cap + 1, sizeof *scan.topics);
+    scan.partitions = calloc(scan.cap + 1, sizeof *scan.partitions);
+    if (scan.topics && scan.partitions)
+        log_manager_foreach(b->logs, collect_orphan, &scan);
+    for (size_t i = 0; i < scan.count; i++) {
+        log_info("controller", "deleting %s-%d: its topic is not in the metadata", scan.topics[i],
+                 scan.partitions[i]);
+        log_manager_delete(b->logs, scan.topics[i], scan.partitions[i]);
+        free(scan.topics[i]);
+    }
+    free(scan.topics);
+    free(scan.partitions);
+}
+
+/* ---------------------------------------------------------------- start-up */
+
+static int open_log_manager(struct broker *b)
+{
+    static char dirs_buf[CONFIG_STRING_MAX];
+    static const char *dirs[MAX_LOG_DIRS];
+    snprintf(dirs_buf, sizeof dirs_buf, "%s", b->config->log_dirs);
+    size_t n = 0;
+    for (char *save = NULL, *d = strtok_r(dirs_buf, ",", &save); d && n < MAX_LOG_DIRS;
+         d = strtok_r(NULL, ",", &save)) {
+        while (*d == ' ')
+            d++;
+        if (*d)
+            dirs[n++] = d;
+    }
+    struct log_manager_config lmc;
+    log_manager_config_defaults(&lmc);
+    lmc.log_dirs = dirs;
+    lmc.log_dir_count = n;
+    topic_log_config(b->config, &b->image, NULL, &lmc.defaults);
+    lmc.retention_check_interval_ms = b->config->log_retention_check_interval_ms;
+    lmc.cleaner_backoff_ms = b->config->log_cleaner_backoff_ms;
+    lmc.cleaner_enable = b->config->log_cleaner_enable;
+    lmc.on_durable = partitions_on_durable; /* acks=all answers (server/partitions.c) */
+    lmc.on_durable_ctx = b;
+    int rc = log_manager_open(&lmc, &b->logs);
+    if (rc < 0) {
+        log_error("log", "cannot open the log dirs %s: %s", b->config->log_dirs, strerror(-rc));
+        return -1;
+    }
+    b->owns_logs = true;
+    return 0;
+}
+
+static void self_registration(struct broker *b, struct broker_registration *reg)
+{
+    memset(reg, 0, sizeof *reg);
+    reg->node_id = (int32_t)b->config->node_id;
+    for (int i = 0; i < b->advertised_count && reg->endpoint_count < BROKER_MAX_ENDPOINTS; i++) {
+        struct broker_endpoint *e = &reg->endpoints[reg->endpoint_count++];
+        snprintf(e->listener, sizeof e->listener, "%s", b->advertised[i].name);
+        snprintf(e->host, sizeof e->host, "%s", b->advertised[i].host);
+        e->port = b->advertised[i].port;
+        e->security_protocol = 0; /* PLAINTEXT */
+    }
+}
+
+int topics_start(struct broker *b)
+{
+    char cluster_id[CLUSTER_ID_MAX];
+    if (meta_properties_ensure(b->config->log_dirs, (int32_t)b->config->node_id, b->config->cluster_id,
+                               cluster_id) < 0)
+        return -1;
+    char first[4096], dir[4200];
+    if (log_dirs_first(b->config->log_dirs, first, sizeof first) < 0) {
+        log_error("config", "log.dirs '%s' names no directory", b->config->log_dirs);
+        return -1;
+    }
+    snprintf(dir, sizeof dir, "%s/%s", first, METADATA_LOG_DIR_NAME);
+    int rc = metadata_log_open(dir, &b->image, &b->metadata_log);
+    if (rc < 0) {
+        log_error("metadata", "cannot open the metadata log %s: %s", dir, strerror(-rc));
+        return -1;
+    }
+    snprintf(b->image.cluster_id, sizeof b->image.cluster_id, "%s", cluster_id);
+    b->image.controller_id = (int32_t)b->config->node_id;
+    if (!b->logs && open_log_manager(b) < 0)
+        return -1;
+    controller_init(&b->controller, &b->image, b->config, b->metadata_log);
+    b->controller.storage = (struct controller_storage){
+        .ctx = b,
+        .create_partition = storage_create_partition,
+        .delete_partition = storage_delete_partition,
+        .set_config = storage_set_config,
+        .remove_orphans = storage_remove_orphans,
+    };
+    struct broker_registration self;
+    self_registration(b, &self);
+    rc = controller_start(&b->controller, &self);
+    if (rc < 0) {
+        log_error("metadata", "cannot register this broker in the metadata log: %s", strerror(-rc));
+        return -1;
+    }
+    log_info("metadata", "cluster %s: %d topic(s), %d broker(s)", b->image.cluster_id, b->image.topic_count,
+             b->image.broker_count);
+    return 0;
+}
+
+void topics_stop(struct broker *b)
+{
+    if (b->owns_logs && b->logs) {
+        log_manager_close(b->logs);
+        b->logs = NULL;
+    }
+    if (b->metadata_log) {
+        metadata_log_close(b->metadata_log);
+        b->metadata_log = NULL;
+    }
+}
+
+/* ---------------------------------------------------------------- creation */
+
+int16_t topics_create_with_configs(struct broker *b, const char *name, size_t len, int32_t partitions,
+                                   int32_t replication_factor, const char *const *config_names,
+                                   const char *const *config_values, int32_t config_count,
+                                   struct topic_state **out, const char **message)
+{
+    static char msg[512];
     const char *unused;
     if (!message)
         message = &unused;
     *message = NULL;
-    const char *bad_name = topic_name_check(name, len);
-    if (bad_name) {
-        *message = bad_name;
-        return KAFKA_INVALID_TOPIC_EXCEPTION;
+    struct config_kv kv[16];
+    if (config_count > 16)
+        config_count = 16;
+    for (int32_t i = 0; i < config_count; i++) {
+        kv[i].name = kstr_from_cstr(config_names[i]);
+        kv[i].value = kstr_from_cstr(config_values[i]);
     }
-    if (metadata_topic_by_name(&b->image, name, len)) {
-        *message = "Topic already exists.";
-        return KAFKA_TOPIC_ALREADY_EXISTS;
+    struct topic_spec spec = {
+        .name = {name, (int32_t)len},
+        .partitions = partitions,
+        .replication_factor = (int16_t)replication_factor,
+        .configs = kv,
+        .config_count = config_count,
+    };
+    struct topic_created created;
+    int16_t err = controller_create_topic(&b->controller, &spec, false, &created, msg, sizeof msg);
+    if (err) {
+        *message = msg;
+        return err;
     }
-    if (partitions == -1)
-        partitions = (int32_t)b->config->num_partitions;
-    if (replication_factor == -1)
-        replication_factor = (int32_t)b->config->default_replication_factor;
-    if (partitions <= 0) {
-        *message = "Number of partitions must be larger than 0.";
-        return KAFKA_INVALID_PARTITIONS;
-    }
-    int32_t brokers = b->image.broker_count > 0 ? b->image.broker_count : 1;
-    if (replication_factor <= 0 || replication_factor > brokers) {
-        *message = "Replication factor must be larger than 0 and not larger than the number of brokers.";
-        return KAFKA_INVALID_REPLICATION_FACTOR;
-    }
-    char copy[TOPIC_NAME_MAX + 1];
-    memcpy(copy, name, len);
-    copy[len] = '\0';
-    struct topic_state *t = metadata_topic_add(&b->image, copy, uuid_random(), partitions, replication_factor,
-                                               (int32_t)b->config->node_id);
-    if (!t) {
-        *message = "Out of memory.";
-        return KAFKA_UNKNOWN_SERVER_ERROR;
-    }
-    char id[23];
-    uuid_to_base64(t->id, id);
-    log_info("controller", "created topic %s with id %s, %d partitions, replication factor %d", copy, id,
-             partitions, replication_factor);
     if (out)
-        *out = t;
+        *out = metadata_topic_by_id(&b->image, created.id);
     return KAFKA_NONE;
+}
+
+int16_t topics_create(struct broker *b, const char *name, size_t len, int32_t partitions,
+                      int32_t replication_factor, struct topic_state **out, const char **message)
+{
+    return topics_create_with_configs(b, name, len, partitions, replication_factor, NULL, NULL, 0, out, message);
+}
+
+void topics_log_config(struct broker *b, const struct topic_state *t, struct log_config *out)
+{
+    topic_log_config(b->config, &b->image, t, out);
 }

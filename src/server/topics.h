@@ -1,7 +1,12 @@
 /*
- * topics.h - creating and removing topics on this node: checks Kafka's rules,
- * updates the metadata image and the storage behind it. Used by Metadata's
- * auto-creation, CreateTopics and DeleteTopics.
+ * topics.h - the broker's metadata and topic lifecycle: start-up (cluster id
+ * from meta.properties, metadata log replay, the log manager, broker
+ * registration, storage brought in line with the image), the storage hooks
+ * the controller calls, and topic creation for Metadata's auto-creation and
+ * the coordinators (__consumer_offsets...).
+ *
+ * The rules and the records live in src/cluster/controller.h; this file is
+ * the glue between the broker and that layer.
  */
 #ifndef EDDY_SERVER_TOPICS_H
 #define EDDY_SERVER_TOPICS_H
@@ -10,15 +15,39 @@
 #include <stdint.h>
 
 #include "cluster/metadata_image.h"
+#include "log/partition_log.h"
 
 struct broker;
 
 /*
+ * After the listeners are bound (their advertised addresses are registered):
+ * read/write meta.properties, replay the metadata log into b->image, open
+ * the log manager (b->logs) if nobody did, register this broker and create
+ * or reconfigure partition logs to match the image. 0, or -1 after logging.
+ */
+int topics_start(struct broker *b);
+/* Close what topics_start opened (metadata log, and the log manager if it opened it). */
+void topics_stop(struct broker *b);
+
+/*
  * Create topic `name` (not NUL-terminated) with partitions/replication
  * (-1: broker defaults). Returns a Kafka error code (0 on success) and the
- * topic in *out; *message (may be NULL) explains a refusal.
+ * topic in *out; *message (may be NULL) explains a refusal (valid until the
+ * next call).
  */
 int16_t topics_create(struct broker *b, const char *name, size_t len, int32_t partitions,
                       int32_t replication_factor, struct topic_state **out, const char **message);
+
+/*
+ * The same with topic configs (name=value pairs, e.g. cleanup.policy=compact
+ * for __consumer_offsets).
+ */
+int16_t topics_create_with_configs(struct broker *b, const char *name, size_t len, int32_t partitions,
+                                   int32_t replication_factor, const char *const *config_names,
+                                   const char *const *config_values, int32_t config_count,
+                                   struct topic_state **out, const char **message);
+
+/* The effective log config of topic t (topic override > broker > default). */
+void topics_log_config(struct broker *b, const struct topic_state *t, struct log_config *out);
 
 #endif

@@ -1,0 +1,657 @@
+/*
+ * controller.c - validated metadata changes, committed as metadata records.
+ *
+ * Pattern of every operation: check everything first (nothing is written
+ * for a refused request), build the records, commit them (durable append +
+ * apply to the image), then tell storage. A crash between commit and the
+ * storage step is repaired by controller_start on the next boot, which
+ * makes storage match the image.
+ */
+#include "cluster/controller.h"
+
+#include <errno.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "cluster/topic_config.h"
+#include "protocol/errors.h"
+#include "util/logger.h"
+
+/* metadata.version written at first start (Kafka 3.9's level). */
+#define EDDY_METADATA_VERSION 21
+/* A sanity cap: each partition is a directory with open files. */
+#define MAX_PARTITIONS_PER_REQUEST 100000
+
+static int16_t fail(char *msg, size_t cap, int16_t code, const char *fmt, ...)
+{
+    va_list ap;
+    va_start(ap, fmt);
+    vsnprintf(msg, cap, fmt, ap);
+    va_end(ap);
+    return code;
+}
+
+void controller_init(struct controller *c, struct metadata_image *image, const struct broker_config *config,
+                     struct metadata_log *log)
+{
+    memset(c, 0, sizeof *c);
+    c->image = image;
+    c->config = config;
+    c->log = log;
+}
+
+/* Append (durably) and apply. 0 or -errno. */
+static int commit(struct controller *c, const struct metadata_record *recs, size_t count)
+{
+    if (c->log)
+        return metadata_log_commit(c->log, c->image, recs, count);
+    for (size_t i = 0; i < count; i++)
+        metadata_record_apply(c->image, &recs[i]);
+    return 0;
+}
+
+static int16_t commit_failed(char *msg, size_t cap, int rc)
+{
+    return fail(msg, cap, KAFKA_UNKNOWN_SERVER_ERROR, "The metadata log could not be written: %s", strerror(-rc));
+}
+
+void controller_push_config(struct controller *c, const struct topic_state *t)
+{
+    if (!c->storage.set_config)
+        return;
+    struct log_config lc;
+    topic_log_config(c->config, c->image, t, &lc);
+    c->storage.set_config(c->storage.ctx, t, &lc);
+}
+
+static void create_partition_logs(struct controller *c, const struct topic_state *t, int32_t from)
+{
+    if (!c->storage.create_partition)
+        return;
+    struct log_config lc;
+    topic_log_config(c->config, c->image, t, &lc);
+    for (int32_t p = from; p < t->partition_count; p++) {
+        int rc = c->storage.create_partition(c->storage.ctx, t, p, &lc);
+        if (rc < 0)
+            log_error("controller", "cannot create the log of %s-%d: %s", t->name, p, strerror(-rc));
+    }
+}
+
+/* ---------------------------------------------------------------- start-up */
+
+int controller_start(struct controller *c, const struct broker_registration *self)
+{
+    struct metadata_record recs[2];
+    size_t n = 0;
+    if (c->image->metadata_version == 0) {
+        metadata_record_init(&recs[n], METADATA_FEATURE_LEVEL);
+        recs[n].u.feature_level.name = kstr_from_cstr("metadata.version");
+        recs[n++].u.feature_level.feature_level = EDDY_METADATA_VERSION;
+    }
+    const struct broker_registration *prev = metadata_broker_find(c->image, self->node_id);
+    struct register_broker_record_broker_endpoint endpoints[BROKER_MAX_ENDPOINTS];
+    metadata_record_init(&recs[n], METADATA_REGISTER_BROKER);
+    struct register_broker_record *reg = &recs[n++].u.register_broker;
+    reg->broker_id = self->node_id;
+    reg->broker_epoch = prev ? prev->epoch + 1 : 1;
+    reg->incarnation_id = uuid_random();
+    reg->fenced = false;
+    reg->rack = self->rack[0] ? kstr_from_cstr(self->rack) : kstr_null();
+    reg->end_points = endpoints;
+    reg->end_points_count = self->endpoint_count;
+    for (int i = 0; i < self->endpoint_count; i++) {
+        register_broker_record_broker_endpoint_init(&endpoints[i]);
+        endpoints[i].name = kstr_from_cstr(self->endpoints[i].listener);
+        endpoints[i].host = kstr_from_cstr(self->endpoints[i].host);
+        endpoints[i].port = (uint16_t)self->endpoints[i].port;
+        endpoints[i].security_protocol = self->endpoints[i].security_protocol;
+    }
+    int rc = commit(c, recs, n);
+    if (rc < 0)
+        return rc;
+    if (c->storage.remove_orphans)
+        c->storage.remove_orphans(c->storage.ctx, c->image);
+    for (struct topic_state *t = c->image->topics; t; t = t->next) {
+        create_partition_logs(c, t, 0);
+        controller_push_config(c, t);
+    }
+    return 0;
+}
+
+/* ---------------------------------------------------------------- topics */
+
+int16_t controller_check_new_topic_name(const struct controller *c, struct kstr name, char *msg, size_t cap)
+{
+    if (kstr_is_null(name))
+        return fail(msg, cap, KAFKA_INVALID_TOPIC_EXCEPTION, "Topic name is illegal, it can't be null");
+    const char *bad = topic_name_check(name.ptr, (size_t)name.len);
+    if (bad)
+        return fail(msg, cap, KAFKA_INVALID_TOPIC_EXCEPTION, "%s", bad);
+    if (metadata_topic_by_name(c->image, name.ptr, (size_t)name.len))
+        return fail(msg, cap, KAFKA_TOPIC_ALREADY_EXISTS, "Topic '%.*s' already exists.", (int)name.len, name.ptr);
+    const struct topic_state *other = metadata_topic_colliding(c->image, name.ptr, (size_t)name.len);
+    if (other)
+        return fail(msg, cap, KAFKA_INVALID_TOPIC_EXCEPTION,
+                    "Topic '%.*s' collides with existing topic: %s", (int)name.len, name.ptr, other->name);
+    return 0;
+}
+
+/* One partition's replica list: brokers registered, no duplicates, not empty. */
+static int16_t check_replicas(const struct controller *c, const struct replica_assignment *a, char *msg,
+                              size_t cap)
+{
+    if (a->broker_count <= 0)
+        return fail(msg, cap, KAFKA_INVALID_REPLICA_ASSIGNMENT,
+                    "The manual partition assignment includes an empty replica list.");
+    for (int32_t i = 0; i < a->broker_count; i++) {
+        if (!metadata_broker_find(c->image, a->brokers[i]))
+            return fail(msg, cap, KAFKA_INVALID_REPLICA_ASSIGNMENT,
+                        "The manual partition assignment includes broker %d, but no such broker is registered.",
+                        a->brokers[i]);
+        for (int32_t j = 0; j < i; j++)
+            if (a->brokers[j] == a->brokers[i])
+                return fail(msg, cap, KAFKA_INVALID_REPLICA_ASSIGNMENT,
+                            "The manual partition assignment includes the broker %d more than once.",
+                            a->brokers[i]);
+    }
+    return 0;
+}
+
+static int16_t check_assignments(const struct controller *c, const struct topic_spec *spec, char *msg, size_t cap)
+{
+    for (int32_t i = 0; i < spec->assignment_count; i++) {
+        const struct replica_assignment *a = &spec->assignments[i];
+        if (a->partition != i) {
+            bool seen = false;
+            for (int32_t j = 0; j < spec->assignment_count; j++)
+                seen = seen || spec->assignments[j].partition == i;
+            if (!seen)
+                return fail(msg, cap, KAFKA_INVALID_REPLICA_ASSIGNMENT,
+                            "Partitions should be consecutive and start from 0, but partition %d is missing.", i);
+        }
+        int16_t err = check_replicas(c, a, msg, cap);
+        if (err)
+            return err;
+        if (a->broker_count != spec->assignments[0].broker_count)
+            return fail(msg, cap, KAFKA_INVALID_REPLICA_ASSIGNMENT,
+                        "All partitions should have the same number of replicas.");
+    }
+    for (int32_t i = 0; i < spec->assignment_count; i++)
+        for (int32_t j = 0; j < i; j++)
+            if (spec->assignments[i].partition == spec->assignments[j].partition)
+                return fail(msg, cap, KAFKA_INVALID_REPLICA_ASSIGNMENT,
+                            "Partition %d appears more than once in the manual assignment.",
+                            spec->assignments[i].partition);
+    return 0;
+}
+
+static int16_t check_topic_configs(const struct config_kv *configs, int32_t count, char *msg, size_t cap)
+{
+    for (int32_t i = 0; i < count; i++) {
+        struct kstr name = configs[i].name;
+        const struct topic_config_def *def =
+            kstr_is_null(name) ? NULL : topic_config_find(name.ptr, (size_t)name.len);
+        if (!def)
+            return fail(msg, cap, KAFKA_INVALID_CONFIG, "Unknown topic config name: %.*s",
+                        (int)(name.len > 0 ? name.len : 0), name.ptr ? name.ptr : "");
+        if (kstr_is_null(configs[i].value))
+            return fail(msg, cap, KAFKA_INVALID_REQUEST, "Null value not supported for topic configs: %s",
+                        def->name);
+        int16_t err = topic_config_validate(def, configs[i].value.ptr, (size_t)configs[i].value.len, msg, cap);
+        if (err)
+            return err;
+        for (int32_t j = 0; j < i; j++)
+            if (kstr_eq(configs[j].name, name))
+                return fail(msg, cap, KAFKA_INVALID_REQUEST, "Duplicate topic config name: %s", def->name);
+    }
+    return 0;
+}
+
+static int16_t check_topic_spec(const struct controller *c, const struct topic_spec *spec, int32_t *partitions,
+                                int16_t *rf, char *msg, size_t cap)
+{
+    int16_t err = controller_check_new_topic_name(c, spec->name, msg, cap);
+    if (err)
+        return err;
+    if (spec->assignment_count > 0) {
+        if (spec->partitions != -1 || spec->replication_factor != -1)
+            return fail(msg, cap, KAFKA_INVALID_REQUEST,
+                        "Both numPartitions or replicationFactor and replicasAssignments were set. Both cannot be used at the same time.");
+        err = check_assignments(c, spec, msg, cap);
+        if (err)
+            return err;
+        *partitions = spec->assignment_count;
+        *rf = (int16_t)spec->assignments[0].broker_count;
+    } else {
+        *partitions = spec->partitions == -1 ? (int32_t)c->config->num_partitions : spec->partitions;
+        *rf = spec->replication_factor == -1 ? (int16_t)c->config->default_replication_factor
+                                             : spec->replication_factor;
+        if (*partitions <= 0)
+            return fail(msg, cap, KAFKA_INVALID_PARTITIONS,
+                        "Number of partitions was set to an invalid non-positive value.");
+        if (*rf <= 0)
+            return fail(msg, cap, KAFKA_INVALID_REPLICATION_FACTOR,
+                        "Replication factor must be larger than 0, or -1 to use the default value.");
+        int32_t brokers = c->image->broker_count;
+        if (*rf > brokers)
+            return fail(msg, cap, KAFKA_INVALID_REPLICATION_FACTOR,
+                        "Unable to replicate the partition %d time(s): The target replication factor of %d cannot be reached because only %d broker(s) are registered.",
+                        *rf, *rf, brokers);
+    }
+    if (*partitions > MAX_PARTITIONS_PER_REQUEST)
+        return fail(msg, cap, KAFKA_INVALID_PARTITIONS, "Number of partitions %d is above the limit of %d.",
+                    *partitions, MAX_PARTITIONS_PER_REQUEST);
+    return check_topic_configs(spec->configs, spec->config_count, msg, cap);
+}
+
+/*
+ * Placement without an explicit assignment: rf brokers, starting at a
+ * rotating offset so leaders spread (one broker today: always itself).
+ */
+static void place_replicas(const struct metadata_image *img, int32_t partition, int16_t rf, int32_t *out)
+{
+    for (int16_t r = 0; r < rf; r++)
+        out[r] = img->brokers[(partition + r) % img->broker_count].node_id;
+}
+
+static void fill_partition_record(struct metadata_record *rec, struct kuuid topic_id, int32_t partition,
+                                  const int32_t *replicas, int32_t count)
+{
+    metadata_record_init(rec, METADATA_PARTITION);
+    struct partition_record *m = &rec->u.partition;
+    m->topic_id = topic_id;
+    m->partition_id = partition;
+    m->replicas = (int32_t *)replicas;
+    m->replicas_count = count;
+    m->isr = (int32_t *)replicas;
+    m->isr_count = count;
+    m->leader = replicas[0];
+    m->leader_epoch = 0;
+    m->partition_epoch = 0;
+}
+
+/* Replica ids for new partitions [from, to) in one block (count*rf ints). */
+static int32_t *plan_replicas(const struct metadata_image *img, int32_t from, int32_t to, int16_t rf,
+                              const struct replica_assignment *assignments, int32_t assignment_count)
+{
+    int32_t *ids = malloc(sizeof *ids * (size_t)(to - from) * (size_t)rf + sizeof *ids);
+    if (!ids)
+        return NULL;
+    for (int32_t p = from; p < to; p++) {
+        int32_t *slot = ids + (size_t)(p - from) * (size_t)rf;
+        const struct replica_assignment *a = NULL;
+        for (int32_t i = 0; i < assignment_count && !a; i++)
+            if (assignments[i].partition == p)
+                a = &assignments[i];
+        if (a)
+            memcpy(slot, a->brokers, sizeof *slot * (size_t)rf);
+        else
+            place_replicas(img, p, rf, slot);
+    }
+    return ids;
+}
+
+int16_t controller_create_topic(struct controller *c, const struct topic_spec *spec, bool validate_only,
+                                struct topic_created *out, char *msg, size_t cap)
+{
+    msg[0] = '\0';
+    int32_t partitions = 0;
+    int16_t rf = 0;
+    int16_t err = check_topic_spec(c, spec, &partitions, &rf, msg, cap);
+    if (err)
+        return err;
+    out->id = uuid_random();
+    while (metadata_topic_by_id(c->image, out->id))
+        out->id = uuid_random();
+    out->partitions = partitions;
+    out->replication_factor = rf;
+    if (validate_only)
+        return 0;
+    size_t count = 1 + (size_t)partitions + (size_t)spec->config_count;
+    struct metadata_record *recs = malloc(sizeof *recs * count);
+    int32_t *replicas = plan_replicas(c->image, 0, partitions, rf, spec->assignments, spec->assignment_count);
+    if (!recs || !replicas) {
+        free(recs);
+        free(replicas);
+        return fail(msg, cap, KAFKA_UNKNOWN_SERVER_ERROR, "Out of memory.");
+    }
+    size_t n = 0;
+    metadata_record_init(&recs[n], METADATA_TOPIC);
+    recs[n].u.topic.name = spec->name;
+    recs[n++].u.topic.topic_id = out->id;
+    for (int32_t p = 0; p < partitions; p++)
+        fill_partition_record(&recs[n++], out->id, p, replicas + (size_t)p * (size_t)rf, rf);
+    for (int32_t i = 0; i < spec->config_count; i++) {
+        metadata_record_init(&recs[n], METADATA_CONFIG);
+        recs[n].u.config.resource_type = CONFIG_RESOURCE_TOPIC;
+        recs[n].u.config.resource_name = spec->name;
+        recs[n].u.config.name = spec->configs[i].name;
+        recs[n++].u.config.value = spec->configs[i].value;
+    }
+    int rc = commit(c, recs, n);
+    free(recs);
+    free(replicas);
+    if (rc < 0)
+        return commit_failed(msg, cap, rc);
+    struct topic_state *t = metadata_topic_by_id(c->image, out->id);
+    if (!t)
+        return fail(msg, cap, KAFKA_UNKNOWN_SERVER_ERROR, "The topic was not applied to the metadata image.");
+    create_partition_logs(c, t, 0);
+    char id[23];
+    uuid_to_base64(t->id, id);
+    log_info("controller", "created topic %s with id %s, %d partitions, replication factor %d", t->name, id,
+             partitions, rf);
+    return 0;
+}
+
+int16_t controller_delete_topic(struct controller *c, struct topic_state *t, char *msg, size_t cap)
+{
+    msg[0] = '\0';
+    if (!c->config->delete_topic_enable)
+        return fail(msg, cap, KAFKA_TOPIC_DELETION_DISABLED, "Topic deletion is disabled.");
+    if (t->internal)
+        return fail(msg, cap, KAFKA_INVALID_TOPIC_EXCEPTION, "Cannot delete internal topic %s", t->name);
+    char name[TOPIC_NAME_MAX + 1];
+    snprintf(name, sizeof name, "%s", t->name);
+    int32_t partitions = t->partition_count;
+    struct metadata_record rec;
+    metadata_record_init(&rec, METADATA_REMOVE_TOPIC);
+    rec.u.remove_topic.topic_id = t->id;
+    int rc = commit(c, &rec, 1); /* frees t */
+    if (rc < 0)
+        return commit_failed(msg, cap, rc);
+    for (int32_t p = 0; p < partitions && c->storage.delete_partition; p++)
+        c->storage.delete_partition(c->storage.ctx, name, p);
+    log_info("controller", "deleted topic %s (%d partitions)", name, partitions);
+    return 0;
+}
+
+int16_t controller_create_partitions(struct controller *c, struct topic_state *t, int32_t total_count,
+                                     const struct replica_assignment *assignments, int32_t assignment_count,
+                                     bool validate_only, char *msg, size_t cap)
+{
+    msg[0] = '\0';
+    int32_t current = t->partition_count;
+    if (total_count < current)
+        return fail(msg, cap, KAFKA_INVALID_PARTITIONS,
+                    "Topic currently has %d partitions, which is higher than the requested %d.", current,
+                    total_count);
+    if (total_count == current)
+        return fail(msg, cap, KAFKA_INVALID_PARTITIONS, "Topic already has %d partitions.", current);
+    if (total_count - current > MAX_PARTITIONS_PER_REQUEST)
+        return fail(msg, cap, KAFKA_INVALID_PARTITIONS, "Cannot add more than %d partitions at once.",
+                    MAX_PARTITIONS_PER_REQUEST);
+    int16_t rf = (int16_t)(current > 0 ? t->partitions[0].replica_count : 1);
+    if (assignment_count >= 0) {
+        if (assignment_count != total_count - current)
+            return fail(msg, cap, KAFKA_INVALID_REPLICA_ASSIGNMENT,
+                        "Attempted to add %d additional partition(s), but only %d assignment(s) were specified.",
+                        total_count - current, assignment_count);
+        for (int32_t i = 0; i < assignment_count; i++) {
+            int16_t err = check_replicas(c, &assignments[i], msg, cap);
+            if (err)
+                return err;
+            if (assignments[i].broker_count != rf)
+                return fail(msg, cap, KAFKA_INVALID_REPLICA_ASSIGNMENT,
+                            "The manual partition assignment includes a partition with %d replica(s), but this is not consistent with previous partitions, which have %d replica(s).",
+                            assignments[i].broker_count, rf);
+        }
+    } else if (rf > c->image->broker_count) {
+        return fail(msg, cap, KAFKA_INVALID_REPLICATION_FACTOR,
+                    "Unable to replicate the partition %d time(s): only %d broker(s) are registered.", rf,
+                    c->image->broker_count);
+    }
+    if (validate_only)
+        return 0;
+    int32_t added = total_count - current;
+    struct metadata_record *recs = malloc(sizeof *recs * (size_t)added);
+    int32_t *replicas = plan_replicas(c->image, current, total_count, rf, NULL, 0);
+    if (!recs || !replicas) {
+        free(recs);
+        free(replicas);
+        return fail(msg, cap, KAFKA_UNKNOWN_SERVER_ERROR, "Out of memory.");
+    }
+    /* Explicit assignments are in the order of the new partitions. */
+    for (int32_t i = 0; i < assignment_count; i++)
+        memcpy(replicas + (size_t)i * (size_t)rf, assignments[i].brokers, sizeof *replicas * (size_t)rf);
+    for (int32_t p = current; p < total_count; p++)
+        fill_partition_record(&recs[p - current], t->id, p, replicas + (size_t)(p - current) * (size_t)rf, rf);
+    int rc = commit(c, recs, (size_t)added);
+    free(recs);
+    free(replicas);
+    if (rc < 0)
+        return commit_failed(msg, cap, rc);
+    create_partition_logs(c, t, current);
+    log_info("controller", "topic %s now has %d partitions", t->name, t->partition_count);
+    return 0;
+}
+
+/* ---------------------------------------------------------------- configs */
+
+/* Does the comma-separated list contain item? */
+static bool list_has(const char *list, const char *item, size_t len)
+{
+    const char *p = list;
+    while (*p) {
+        size_t n = strcspn(p, ",");
+        if (n == len && memcmp(p, item, len) == 0)
+            return true;
+        p += n;
+        if (*p == ',')
+            p++;
+    }
+    return false;
+}
+
+/* APPEND/SUBTRACT on a list value: out = current (+/-) items of value. */
+static void list_edit(const char *current, struct kstr value, bool append, char *out, size_t cap)
+{
+    out[0] = '\0';
+    size_t used = 0;
+    char items[1024];
+    snprintf(items, sizeof items, "%.*s", (int)(value.len > 0 ? value.len : 0), value.ptr ? value.ptr : "");
+    const char *p = current;
+    while (*p) {
+        size_t n = strcspn(p, ",");
+        bool keep = n > 0 && (append || !list_has(items, p, n));
+        if (keep && used + n + 2 < cap)
+            used += (size_t)snprintf(out + used, cap - used, "%s%.*s", used ? "," : "", (int)n, p);
+        p += n;
+        if (*p == ',')
+            p++;
+    }
+    if (!append)
+        return;
+    p = items;
+    while (*p) {
+        size_t n = strcspn(p, ",");
+        if (n > 0 && !list_has(out, p, n) && used + n + 2 < cap)
+            used += (size_t)snprintf(out + used, cap - used, "%s%.*s", used ? "," : "", (int)n, p);
+        p += n;
+        if (*p == ',')
+            p++;
+    }
+}
+
+static const char *op_name(int8_t op)
+{
+    switch (op) {
+    case CONFIG_OP_APPEND: return "append";
+    case CONFIG_OP_SUBTRACT: return "subtract";
+    case CONFIG_OP_DELETE: return "delete";
+    default: return "set";
+    }
+}
+
+/* Resolve a config name for a resource type: the topic config def it maps to. */
+static const struct topic_config_def *resource_def(int8_t type, struct kstr name)
+{
+    if (kstr_is_null(name))
+        return NULL;
+    if (type == CONFIG_RESOURCE_TOPIC)
+        return topic_config_find(name.ptr, (size_t)name.len);
+    return topic_config_by_broker_name(name.ptr, (size_t)name.len);
+}
+
+struct alter_target {
+    int8_t type;
+    struct kstr resource;
+    struct topic_state *topic;         /* TOPIC */
+    const struct config_entry *current; /* the resource's overrides */
+};
+
+static int16_t resolve_target(struct controller *c, int8_t type, struct kstr name, struct alter_target *tgt,
+                              char *msg, size_t cap)
+{
+    memset(tgt, 0, sizeof *tgt);
+    tgt->type = type;
+    tgt->resource = name;
+    int len = name.len > 0 ? name.len : 0;
+    if (type == CONFIG_RESOURCE_TOPIC) {
+        tgt->topic = kstr_is_null(name) ? NULL : metadata_topic_by_name(c->image, name.ptr, (size_t)name.len);
+        if (!tgt->topic)
+            return fail(msg, cap, KAFKA_UNKNOWN_TOPIC_OR_PARTITION, "The topic '%.*s' does not exist.", len,
+                        name.ptr ? name.ptr : "");
+        tgt->current = tgt->topic->configs;
+        return 0;
+    }
+    if (type != CONFIG_RESOURCE_BROKER)
+        return fail(msg, cap, KAFKA_INVALID_REQUEST, "Unsupported resource type %d for altering configs.", type);
+    char node[16];
+    snprintf(node, sizeof node, "%lld", (long long)c->config->node_id);
+    if (len > 0 && !kstr_eq_cstr(name, node))
+        return fail(msg, cap, KAFKA_INVALID_REQUEST,
+                    "Unexpected broker id, expected %s or empty string, but received %.*s", node, len, name.ptr);
+    tgt->resource.ptr = len > 0 ? name.ptr : "";
+    tgt->resource.len = len;
+    tgt->current = metadata_broker_configs_get(c->image, tgt->resource.ptr, (size_t)len);
+    return 0;
+}
+
+/* The value a list edit starts from: the override, else the effective value. */
+static const char *current_value(struct controller *c, const struct alter_target *tgt,
+                                 const struct topic_config_def *def, const char *key, char *buf, size_t cap)
+{
+    const char *v = config_entry_get(tgt->current, key);
+    if (v)
+        return v;
+    return topic_config_value(c->config, c->image, tgt->topic, def->name, buf, cap);
+}
+
+static int16_t check_change(struct controller *c, const struct alter_target *tgt, const struct config_change *ch,
+                            char *value_out, size_t value_cap, bool *has_value, char *msg, size_t cap)
+{
+    const struct topic_config_def *def = resource_def(tgt->type, ch->name);
+    int nlen = ch->name.len > 0 ? ch->name.len : 0;
+    const char *nptr = ch->name.ptr ? ch->name.ptr : "";
+    if (!def && tgt->type == CONFIG_RESOURCE_TOPIC)
+        return fail(msg, cap, KAFKA_INVALID_CONFIG, "Unknown topic config name: %.*s", nlen, nptr);
+    if (!def)
+        return fail(msg, cap, KAFKA_INVALID_CONFIG, "Cannot update these configs dynamically: %.*s", nlen, nptr);
+    char key[96];
+    snprintf(key, sizeof key, "%.*s", nlen, nptr);
+    *has_value = false;
+    switch (ch->op) {
+    case CONFIG_OP_DELETE:
+        return 0;
+    case CONFIG_OP_SET:
+        if (kstr_is_null(ch->value))
+            return 0; /* legacy AlterConfigs: null removes the override */
+        if ((size_t)ch->value.len >= value_cap)
+            return fail(msg, cap, KAFKA_INVALID_CONFIG, "Value of %s is too long.", key);
+        snprintf(value_out, value_cap, "%.*s", (int)ch->value.len, ch->value.ptr);
+        break;
+    case CONFIG_OP_APPEND:
+    case CONFIG_OP_SUBTRACT: {
+        if (def->type != KAFKA_CONFIG_TYPE_LIST)
+            return fail(msg, cap, KAFKA_INVALID_CONFIG, "Config value %s is not allowed for config key: %s",
+                        op_name(ch->op), key);
+        char buf[1024];
+        const char *cur = current_value(c, tgt, def, key, buf, sizeof buf);
+        list_edit(cur ? cur : "", ch->value, ch->op == CONFIG_OP_APPEND, value_out, value_cap);
+        break;
+    }
+    default:
+        return fail(msg, cap, KAFKA_INVALID_REQUEST, "Unknown config operation %d for %s.", ch->op, key);
+    }
+    *has_value = true;
+    return topic_config_validate(def, value_out, strlen(value_out), msg, cap);
+}
+
+static void push_after_alter(struct controller *c, const struct alter_target *tgt)
+{
+    if (tgt->topic) {
+        controller_push_config(c, metadata_topic_by_name(c->image, tgt->topic->name, strlen(tgt->topic->name)));
+        return;
+    }
+    for (struct topic_state *t = c->image->topics; t; t = t->next)
+        controller_push_config(c, t);
+}
+
+int16_t controller_alter_configs(struct controller *c, int8_t resource_type, struct kstr resource_name,
+                                 const struct config_change *changes, int32_t count, bool replace,
+                                 bool validate_only, char *msg, size_t cap)
+{
+    msg[0] = '\0';
+    struct alter_target tgt;
+    int16_t err = resolve_target(c, resource_type, resource_name, &tgt, msg, cap);
+    if (err)
+        return err;
+    for (int32_t i = 0; i < count; i++)
+        for (int32_t j = 0; j < i; j++)
+            if (kstr_eq(changes[i].name, changes[j].name))
+                return fail(msg, cap, KAFKA_INVALID_REQUEST, "Error due to duplicate config keys");
+    size_t max = (size_t)count + (replace ? config_entry_count(tgt.current) : 0) + 1;
+    struct metadata_record *recs = calloc(max, sizeof *recs);
+    char (*values)[1024] = calloc((size_t)count + 1, sizeof *values);
+    if (!recs || !values) {
+        free(recs);
+        free(values);
+        return fail(msg, cap, KAFKA_UNKNOWN_SERVER_ERROR, "Out of memory.");
+    }
+    size_t n = 0;
+    for (int32_t i = 0; i < count && !err; i++) {
+        bool has_value;
+        err = check_change(c, &tgt, &changes[i], values[i], sizeof values[i], &has_value, msg, cap);
+        if (err)
+            break;
+        metadata_record_init(&recs[n], METADATA_CONFIG);
+        recs[n].u.config.resource_type = resource_type;
+        recs[n].u.config.resource_name = tgt.resource;
+        recs[n].u.config.name = changes[i].name;
+        recs[n++].u.config.value = has_value ? kstr_from_cstr(values[i]) : kstr_null();
+    }
+    if (!err && replace) {
+        /* Legacy AlterConfigs: overrides not named in the request go away. */
+        for (const struct config_entry *e = tgt.current; e; e = e->next) {
+            bool named = false;
+            for (int32_t i = 0; i < count && !named; i++)
+                named = kstr_eq_cstr(changes[i].name, e->name);
+            if (named)
+                continue;
+            metadata_record_init(&recs[n], METADATA_CONFIG);
+            recs[n].u.config.resource_type = resource_type;
+            recs[n].u.config.resource_name = tgt.resource;
+            recs[n].u.config.name = kstr_from_cstr(e->name);
+            recs[n++].u.config.value = kstr_null();
+        }
+    }
+    int rc = 0;
+    if (!err && !validate_only && n > 0)
+        rc = commit(c, recs, n);
+    free(recs);
+    free(values);
+    if (err)
+        return err;
+    if (rc < 0)
+        return commit_failed(msg, cap, rc);
+    if (!validate_only) {
+        push_after_alter(c, &tgt);
+        log_info("controller", "altered %zu config(s) of %s '%.*s'", n,
+                 resource_type == CONFIG_RESOURCE_TOPIC ? "topic" : "broker", (int)tgt.resource.len,
+                 tgt.resource.ptr ? tgt.resource.ptr : "");
+    }
+    return 0;
+}

@@ -1,0 +1,117 @@
+/*
+ * controller.h - the single-node controller: validates metadata changes with
+ * Kafka's rules, commits them as records to the metadata log (which applies
+ * them to the image) and then brings storage in line through hooks.
+ *
+ * Every function runs on the event-loop thread. Errors are Kafka error codes
+ * with a message in Kafka's wording written to msg.
+ */
+#ifndef EDDY_CLUSTER_CONTROLLER_H
+#define EDDY_CLUSTER_CONTROLLER_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "cluster/metadata_image.h"
+#include "cluster/metadata_log.h"
+#include "config/config.h"
+#include "log/partition_log.h"
+
+/* What the controller needs from storage; any hook may be NULL (tests). */
+struct controller_storage {
+    void *ctx;
+    /* Create (or adopt the existing) log of a partition with this config. 0 or -errno. */
+    int (*create_partition)(void *ctx, const struct topic_state *t, int32_t partition,
+                            const struct log_config *config);
+    /* Delete a partition's log (data removed in the background). */
+    void (*delete_partition)(void *ctx, const char *topic, int32_t partition);
+    /* Push a new effective config to every partition log of t. */
+    void (*set_config)(void *ctx, const struct topic_state *t, const struct log_config *config);
+    /* Start-up: delete partition logs of topics the image no longer has. */
+    void (*remove_orphans)(void *ctx, const struct metadata_image *img);
+};
+
+struct controller {
+    struct metadata_image *image;
+    const struct broker_config *config;
+    struct metadata_log *log; /* NULL: changes are applied to the image only (tests) */
+    struct controller_storage storage;
+};
+
+struct config_kv {
+    struct kstr name;
+    struct kstr value; /* null: delete (AlterConfigs), or no value */
+};
+
+/* Explicit replicas of one partition (CreateTopics, CreatePartitions). */
+struct replica_assignment {
+    int32_t partition;
+    int32_t broker_count;
+    const int32_t *brokers;
+};
+
+struct topic_spec {
+    struct kstr name;
+    int32_t partitions;         /* -1: num.partitions */
+    int16_t replication_factor; /* -1: default.replication.factor */
+    int32_t assignment_count;   /* explicit replica assignment, or 0 */
+    const struct replica_assignment *assignments;
+    int32_t config_count;
+    const struct config_kv *configs;
+};
+
+/* What CreateTopics v5+ reports about a created (or validated) topic. */
+struct topic_created {
+    struct kuuid id;
+    int32_t partitions;
+    int16_t replication_factor;
+};
+
+/* Kafka's IncrementalAlterConfigs operations. */
+enum config_op { CONFIG_OP_SET = 0, CONFIG_OP_DELETE = 1, CONFIG_OP_APPEND = 2, CONFIG_OP_SUBTRACT = 3 };
+
+struct config_change {
+    struct kstr name;
+    struct kstr value;
+    int8_t op; /* enum config_op */
+};
+
+void controller_init(struct controller *c, struct metadata_image *image, const struct broker_config *config,
+                     struct metadata_log *log);
+
+/*
+ * First start: write the metadata.version feature. Every start: register
+ * this broker (new epoch, endpoints). Then make storage match the image:
+ * create missing partition logs and push every topic's effective config.
+ * 0 or -errno.
+ */
+int controller_start(struct controller *c, const struct broker_registration *self);
+
+/* Kafka's topic name checks for a new topic (legal name, existing, '.'/'_' collision). */
+int16_t controller_check_new_topic_name(const struct controller *c, struct kstr name, char *msg, size_t cap);
+
+int16_t controller_create_topic(struct controller *c, const struct topic_spec *spec, bool validate_only,
+                                struct topic_created *out, char *msg, size_t cap);
+/* DeleteTopics for one topic. */
+int16_t controller_delete_topic(struct controller *c, struct topic_state *t, char *msg, size_t cap);
+/*
+ * CreatePartitions: grow t to total_count partitions. assignments (count < 0:
+ * none) give the replicas of each new partition, in order.
+ */
+int16_t controller_create_partitions(struct controller *c, struct topic_state *t, int32_t total_count,
+                                     const struct replica_assignment *assignments, int32_t assignment_count,
+                                     bool validate_only, char *msg, size_t cap);
+/*
+ * Alter the configs of a resource (CONFIG_RESOURCE_TOPIC / _BROKER). With
+ * `replace` (legacy AlterConfigs) the resource's overrides become exactly the
+ * given SET changes; otherwise each change is applied incrementally.
+ */
+int16_t controller_alter_configs(struct controller *c, int8_t resource_type, struct kstr resource_name,
+                                 const struct config_change *changes, int32_t count, bool replace,
+                                 bool validate_only, char *msg, size_t cap);
+
+/* Push the effective config to t's partition logs (after any change that may affect it). */
+void controller_push_config(struct controller *c, const struct topic_state *t);
+
+#endif

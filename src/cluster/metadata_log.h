@@ -1,0 +1,63 @@
+/*
+ * metadata_log.h - the local `__cluster_metadata` log: every change to the
+ * cluster metadata is a batch of metadata records (cluster/metadata_record.h)
+ * appended durably to `<first log dir>/__cluster_metadata-0` (a partition log
+ * from src/log), and the image is rebuilt from it at start-up. This is the
+ * log a future Raft quorum replicates.
+ *
+ * Snapshots keep replay short. Like Kafka's `<offset>-<epoch>.checkpoint`
+ * files, a snapshot `<20-digit offset>-<10-digit epoch>.checkpoint` in the
+ * same directory holds the whole image as metadata records (record batches,
+ * magic 2, uncompressed, same framing as the log) as of log offset `offset`
+ * exclusive: replay loads the newest readable snapshot and then the log from
+ * `offset`. Written to a .tmp file, fsynced and renamed, so a snapshot is
+ * either complete or absent (and every batch carries a CRC). After a
+ * snapshot the log start moves to its offset, dropping older segments, and
+ * older snapshots are deleted. The epoch is 0 until there is a quorum.
+ *
+ * One thread (the event loop) uses it. Appends fsync before returning:
+ * metadata changes are rare and must survive kill -9 once acknowledged.
+ */
+#ifndef EDDY_CLUSTER_METADATA_LOG_H
+#define EDDY_CLUSTER_METADATA_LOG_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include "cluster/metadata_image.h"
+#include "cluster/metadata_record.h"
+
+#define METADATA_LOG_DIR_NAME "__cluster_metadata-0"
+/* Snapshot once this many records were appended since the last one. */
+#define METADATA_SNAPSHOT_INTERVAL_RECORDS 2000
+
+struct metadata_log;
+
+/*
+ * Open the log in `dir` (created if missing), load the newest snapshot and
+ * replay the records after it into img (which should be empty). 0 or -errno.
+ */
+int metadata_log_open(const char *dir, struct metadata_image *img, struct metadata_log **out);
+
+/*
+ * Append recs as one batch, fsync it, then apply every record to img. All or
+ * nothing as far as the log goes: a batch is replayed whole or not at all.
+ * Takes a snapshot when enough records accumulated. 0 or -errno (then img is
+ * unchanged and nothing is durable).
+ */
+int metadata_log_commit(struct metadata_log *ml, struct metadata_image *img, const struct metadata_record *recs,
+                        size_t count);
+
+/* Write a snapshot of img at the current end offset and trim the log. 0 or -errno. */
+int metadata_log_snapshot(struct metadata_log *ml, const struct metadata_image *img);
+
+int64_t metadata_log_end_offset(const struct metadata_log *ml);
+/* Offset of the snapshot replay started from (-1: none). */
+int64_t metadata_log_snapshot_offset(const struct metadata_log *ml);
+/* Records replayed from the log (after the snapshot) at open. */
+int64_t metadata_log_replayed_records(const struct metadata_log *ml);
+const char *metadata_log_dir(const struct metadata_log *ml);
+
+void metadata_log_close(struct metadata_log *ml);
+
+#endif
