@@ -605,6 +605,84 @@ int partition_log_roll(struct partition_log *log, int64_t now_ms)
     return rc;
 }
 
+/* ---- truncation (replication) ---- */
+
+static int truncate_fully_locked(struct partition_log *log, int64_t offset, int64_t now_ms)
+{
+    struct log_segment *fresh;
+    while (log->segment_count > 0) {
+        struct log_segment *seg = log->segments[--log->segment_count];
+        log_segment_delete_files(seg);
+        log_segment_unref(seg);
+    }
+    int rc = log_segment_create(log->dir, offset, "", map_hint(log), now_ms, &fresh);
+    if (rc == 0 && segments_push(log, fresh) != 0) {
+        log_segment_unref(fresh);
+        rc = -ENOMEM;
+    }
+    if (rc != 0) {
+        partition_log_go_offline_locked(log, "creating a segment after truncation", rc);
+        return LOG_ERR_KAFKA_STORAGE_ERROR;
+    }
+    log->log_start_offset = offset;
+    log->log_end_offset = offset;
+    log->cleaner_checkpoint = offset;
+    return 0;
+}
+
+int partition_log_truncate_to(struct partition_log *log, int64_t offset, int64_t now_ms)
+{
+    pthread_mutex_lock(&log->lock);
+    int rc = log->offline || log->closed ? LOG_ERR_KAFKA_STORAGE_ERROR : 0;
+    bool start_moved = false;
+    if (rc == 0 && offset < log->log_end_offset) {
+        if (offset <= log->segments[0]->base_offset) {
+            start_moved = offset != log->log_start_offset;
+            rc = truncate_fully_locked(log, offset < 0 ? 0 : offset, now_ms);
+        } else {
+            size_t keep = segment_index_for(log, offset);
+            while (log->segment_count > keep + 1) {
+                struct log_segment *seg = log->segments[--log->segment_count];
+                log_segment_delete_files(seg);
+                log_segment_unref(seg);
+            }
+            struct log_segment *seg = active_segment(log);
+            uint64_t pos = log_segment_find_position(seg, offset);
+            int64_t cut = 0;
+            if (pos < seg->size) {
+                if (ftruncate(seg->fd, (off_t)pos) != 0)
+                    cut = -errno;
+                else
+                    cut = log_segment_recover(seg, seg->base_offset);
+            }
+            if (cut < 0) {
+                partition_log_go_offline_locked(log, "truncation", (int)cut);
+                rc = LOG_ERR_KAFKA_STORAGE_ERROR;
+            } else {
+                if (seg->synced_size > seg->size)
+                    seg->synced_size = seg->size;
+                log->log_end_offset = seg->next_offset;
+            }
+        }
+        if (rc == 0) {
+            log_info("log", "Truncated %s-%" PRId32 " to end offset %" PRId64, log->topic,
+                     log->partition, log->log_end_offset);
+            if (log->high_watermark > log->log_end_offset)
+                log->high_watermark = log->log_end_offset;
+            if (log->recovery_point > log->log_end_offset)
+                log->recovery_point = log->log_end_offset;
+            if (log->cleaner_checkpoint > log->log_end_offset)
+                log->cleaner_checkpoint = log->log_end_offset;
+            if (epoch_truncate_locked(log, log->log_end_offset))
+                write_epochs_locked(log);
+        }
+    }
+    pthread_mutex_unlock(&log->lock);
+    if (start_moved && log->start_offset_hook)
+        log->start_offset_hook(log->start_offset_hook_ctx, log);
+    return rc;
+}
+
 /* ---- read ---- */
 
 /* Bytes of whole batches from `start` that fit in `budget` (at least one if `min_one`). */

@@ -161,6 +161,16 @@ int partition_log_delete_records(struct partition_log *log, int64_t offset,
 /* Retention by time/size (delete policy) and by log start offset. Returns segments deleted. */
 int partition_log_apply_retention(struct partition_log *log, int64_t now_ms);
 
+/*
+ * Replication: cut the log so that it ends before `offset` (at the start of
+ * the batch holding it, as Kafka does). Segments wholly above go; the leader
+ * epoch cache, high watermark and recovery point follow. An offset at or
+ * below the first segment's base empties the log and restarts it at
+ * `offset`. The cut segment is re-scanned (rare: leader changes).
+ * Returns 0 or a Kafka error.
+ */
+int partition_log_truncate_to(struct partition_log *log, int64_t offset, int64_t now_ms);
+
 /* Roll the active segment now if it is not empty (tests, admin). 0 or a Kafka error. */
 int partition_log_roll(struct partition_log *log, int64_t now_ms);
 

@@ -252,6 +252,47 @@ int main(void)
     CHECK_EQ_I64(partition_log_latest_epoch(log), 3);
     partition_log_close(log, true);
 
+    printf("truncate_to (replication): mid-log, then fully\n");
+    {
+        char tdir[300];
+        snprintf(tdir, sizeof(tdir), "%s/t-1", root);
+        struct log_config small;
+        log_config_defaults(&small);
+        small.segment_bytes = 8 * 1024;
+        log = open_log(tdir, &small, true, 0);
+        for (int i = 0; i < 50; i++) {
+            size_t len;
+            uint8_t *b = test_build_batch(10, i, 100, 100, TS0 + i * 10, 0, &len);
+            struct log_append_options o = {.now_ms = test_now_ms(), .leader_epoch = i < 25 ? 1 : 2};
+            struct log_append_result res;
+            CHECK(partition_log_append(log, b, len, &o, &res) == 0);
+            free(b);
+        }
+        size_t segs_before = partition_log_segment_count(log);
+        CHECK(partition_log_truncate_to(log, 255, test_now_ms()) == 0);
+        CHECK_EQ_I64(partition_log_end_offset(log), 250);
+        CHECK(partition_log_segment_count(log) < segs_before);
+        CHECK_EQ_I64(partition_log_latest_epoch(log), 1);
+        CHECK(read_and_verify(log, 0, 250) == 25);
+        CHECK(partition_log_offset_for_timestamp(log, TS0 + 300, &off, &ts) == 0);
+        CHECK_EQ_I64(off, -1);
+        size_t len;
+        uint8_t *b = test_build_batch(10, 0, 100, 100, TS0 + 9999, 0, &len);
+        struct log_append_options o = {.now_ms = test_now_ms(), .leader_epoch = 3};
+        struct log_append_result res;
+        CHECK(partition_log_append(log, b, len, &o, &res) == 0);
+        CHECK_EQ_I64(res.base_offset, 250);
+        free(b);
+        CHECK(read_and_verify(log, 0, 260) == 26);
+        partition_log_close(log, true);
+        log = open_log(tdir, &small, false, 0);
+        CHECK_EQ_I64(partition_log_end_offset(log), 260);
+        CHECK(partition_log_truncate_to(log, 0, test_now_ms()) == 0);
+        CHECK_EQ_I64(partition_log_end_offset(log), 0);
+        CHECK_EQ_I64(partition_log_segment_count(log), 1);
+        partition_log_close(log, true);
+    }
+
     test_rm_rf(root);
     free(root);
     return test_finish("test_log_basic");
