@@ -33,10 +33,12 @@ UNIT_SRC  := $(wildcard tests/unit/test_*.c)
 UNIT_BIN  := $(patsubst tests/unit/%.c,$(BUILD)/tests/%,$(UNIT_SRC))
 BENCH_SRC := $(wildcard bench/*.c)
 BENCH_BIN := $(patsubst bench/%.c,$(BUILD)/bench/%,$(BENCH_SRC))
+ITEST_SRC := $(wildcard tests/integration/c/*.c)
+ITEST_BIN := $(patsubst tests/integration/c/%.c,$(BUILD)/itest/%,$(ITEST_SRC))
 DEPS      := $(LIB_OBJ:.o=.d)
 
 .PHONY: all run test setup clean fuzz san bench
-all: $(BUILD)/eddy $(TOOL_BIN) $(UNIT_BIN) $(BENCH_BIN)
+all: $(BUILD)/eddy $(TOOL_BIN) $(UNIT_BIN) $(BENCH_BIN) $(ITEST_BIN)
 
 $(BUILD)/obj/%.o: %.c
 	@mkdir -p $(dir $@)
@@ -59,6 +61,11 @@ $(BUILD)/tests/%: tests/unit/%.c $(BUILD)/libeddy.a
 $(BUILD)/bench/%: bench/%.c $(BUILD)/libeddy.a
 	@mkdir -p $(dir $@)
 	$(CC) $(CFLAGS) $(LDFLAGS) -o $@ $< $(BUILD)/libeddy.a $(RDKAFKA) $(LIBS)
+
+# Small librdkafka programs driven by the integration tests.
+$(BUILD)/itest/%: tests/integration/c/%.c
+	@mkdir -p $(dir $@)
+	$(CC) $(CFLAGS) $(LDFLAGS) -o $@ $< $(RDKAFKA)
 
 # libFuzzer targets need clang; they are built with ASan+UBSan.
 FUZZ_SRC := $(wildcard tests/fuzz/fuzz_*.c)
