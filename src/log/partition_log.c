@@ -191,7 +191,8 @@ static int finish_interrupted_swaps(const char *dir)
     struct dirent *e;
     while ((e = readdir(d)) != NULL) {
         int64_t base;
-        if (has_suffix(e->d_name, ".cleaned") || has_suffix(e->d_name, ".tmp"))
+        if (has_suffix(e->d_name, ".cleaned") || has_suffix(e->d_name, ".tmp") ||
+            has_suffix(e->d_name, ".truncated"))
             remove_file_in(dir, e->d_name);
         else if (has_suffix(e->d_name, ".log.swap") && parse_base(e->d_name, &base) && nswap < 64)
             swaps[nswap++] = base;
@@ -641,6 +642,7 @@ int partition_log_truncate_to(struct partition_log *log, int64_t offset, int64_t
             rc = truncate_fully_locked(log, offset < 0 ? 0 : offset, now_ms);
         } else {
             size_t keep = segment_index_for(log, offset);
+            bool was_active = keep + 1 == log->segment_count;
             while (log->segment_count > keep + 1) {
                 struct log_segment *seg = log->segments[--log->segment_count];
                 log_segment_delete_files(seg);
@@ -649,7 +651,27 @@ int partition_log_truncate_to(struct partition_log *log, int64_t offset, int64_t
             struct log_segment *seg = active_segment(log);
             uint64_t pos = log_segment_find_position(seg, offset);
             int64_t cut = 0;
-            if (pos < seg->size) {
+            if (pos < seg->size && !was_active) {
+                /* The cleaner may be reading this (inactive) segment through its mapping:
+                 * write the kept prefix to a new file instead of cutting the old one. */
+                struct log_segment *copy = NULL;
+                cut = log_segment_create(log->dir, seg->base_offset, ".truncated", map_hint(log),
+                                         now_ms, &copy);
+                if (cut == 0 && pos > 0)
+                    cut = log_segment_append(copy, seg->map, (size_t)pos,
+                                             (uint32_t)log->config.index_interval_bytes);
+                if (cut == 0)
+                    cut = log_segment_rename(copy, log->dir, "");
+                if (cut == 0) {
+                    seg->deleted = true;
+                    log_segment_unref(seg);
+                    log->segments[log->segment_count - 1] = copy;
+                    seg = copy;
+                } else if (copy) {
+                    log_segment_delete_files(copy);
+                    log_segment_unref(copy);
+                }
+            } else if (pos < seg->size) {
                 if (ftruncate(seg->fd, (off_t)pos) != 0)
                     cut = -errno;
                 else
