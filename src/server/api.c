@@ -12,6 +12,17 @@
 static const struct api_handler handlers[] = {
     {API_METADATA, 0, 12, handle_metadata},
     {API_API_VERSIONS, 0, 4, handle_api_versions},
+    {API_OFFSET_COMMIT, 0, 8, handle_offset_commit},
+    {API_OFFSET_FETCH, 0, 8, handle_offset_fetch},
+    {API_FIND_COORDINATOR, 0, 5, handle_find_coordinator},
+    {API_JOIN_GROUP, 0, 9, handle_join_group},
+    {API_HEARTBEAT, 0, 4, handle_heartbeat},
+    {API_LEAVE_GROUP, 0, 5, handle_leave_group},
+    {API_SYNC_GROUP, 0, 5, handle_sync_group},
+    {API_DESCRIBE_GROUPS, 0, 5, handle_describe_groups},
+    {API_LIST_GROUPS, 0, 5, handle_list_groups},
+    {API_DELETE_GROUPS, 0, 2, handle_delete_groups},
+    {API_OFFSET_DELETE, 0, 0, handle_offset_delete},
 };
 
 const struct api_handler *api_handlers(size_t *count)

@@ -25,6 +25,18 @@ const struct api_handler *api_handlers(size_t *count);
 /* Handlers, one file per API family under src/server/. */
 void handle_api_versions(struct request *req);
 void handle_metadata(struct request *req);
+/* Consumer groups: src/server/groups.c, src/server/group_offsets.c */
+void handle_find_coordinator(struct request *req);
+void handle_join_group(struct request *req);
+void handle_sync_group(struct request *req);
+void handle_heartbeat(struct request *req);
+void handle_leave_group(struct request *req);
+void handle_list_groups(struct request *req);
+void handle_describe_groups(struct request *req);
+void handle_delete_groups(struct request *req);
+void handle_offset_commit(struct request *req);
+void handle_offset_fetch(struct request *req);
+void handle_offset_delete(struct request *req);
 
 /* ApiVersions answer for a version the broker does not know (KIP-511): v0 body, error 35. */
 int api_versions_respond_unsupported(struct request *req);

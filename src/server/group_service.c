@@ -1,0 +1,291 @@
+/*
+ * group_service.c - the group coordinator of this node wired to the broker:
+ * its storage backend on the `__consumer_offsets` partition logs, the
+ * event-loop timers that drive it, and start-up replay.
+ *
+ * Durability: an append goes to the partition log (page cache), the flusher
+ * is asked to fdatasync it, and the coordinator's callback runs once the
+ * partition's recovery point has passed the appended batch. We learn that
+ * from groups_on_durable() when the broker forwards its flusher callback,
+ * and otherwise by checking the recovery points every millisecond while
+ * something waits. The partition's high watermark follows the durable
+ * offset, so readers of __consumer_offsets see only durable records.
+ *
+ * There is one broker per process, so the service is a file-level singleton
+ * tied to that broker.
+ */
+#include <stdlib.h>
+#include <string.h>
+
+#include "log/log_manager.h"
+#include "protocol/errors.h"
+#include "protocol/record_batch.h"
+#include "server/broker.h"
+#include "server/groups.h"
+#include "server/topics.h"
+#include "util/logger.h"
+
+#define TICK_INTERVAL_MS 100
+#define DURABLE_POLL_MS 1
+#define REPLAY_READ_BYTES (1u << 20)
+
+struct durable_wait {
+    struct partition_log *log;
+    int64_t end_offset; /* durable once the recovery point reaches it */
+    group_write_done_fn done;
+    void *arg;
+    struct durable_wait *next;
+};
+
+struct group_service {
+    struct broker *broker;
+    struct group_coordinator *coordinator;
+    struct reactor_timer tick_timer;
+    struct reactor_timer durable_timer;
+    struct durable_wait *waits; /* in append order */
+    struct durable_wait **waits_tail;
+};
+
+static struct group_service *service;
+
+int64_t groups_now_ms(void)
+{
+    return clock_wall_ms();
+}
+
+static struct partition_log *offsets_log(struct broker *b, int32_t partition)
+{
+    if (!b->logs)
+        return NULL;
+    return log_manager_get(b->logs, GROUPS_OFFSETS_TOPIC, partition);
+}
+
+int16_t groups_ensure_offsets_topic(struct broker *b)
+{
+    if (metadata_topic_by_name(&b->image, GROUPS_OFFSETS_TOPIC, strlen(GROUPS_OFFSETS_TOPIC)))
+        return 0;
+    int32_t brokers = b->image.broker_count > 0 ? b->image.broker_count : 1;
+    int32_t replication = (int32_t)b->config->offsets_topic_replication_factor;
+    if (replication > brokers)
+        replication = brokers;
+    if (replication < 1)
+        replication = 1;
+    const char *names[] = {"cleanup.policy", "compression.type", "segment.bytes"};
+    const char *values[] = {"compact", "producer", "104857600"};
+    const char *message = NULL;
+    int16_t err = topics_create_with_configs(b, GROUPS_OFFSETS_TOPIC, strlen(GROUPS_OFFSETS_TOPIC),
+                                             (int32_t)b->config->offsets_topic_num_partitions, replication, names,
+                                             values, 3, NULL, &message);
+    if (err && err != KAFKA_TOPIC_ALREADY_EXISTS) {
+        log_error("group", "cannot create %s: error %d (%s)", GROUPS_OFFSETS_TOPIC, err, message ? message : "");
+        return err;
+    }
+    return 0;
+}
+
+/* ---- durability ---- */
+
+static void complete_waits(struct group_service *s)
+{
+    struct durable_wait **link = &s->waits;
+    while (*link) {
+        struct durable_wait *w = *link;
+        int16_t error = 0;
+        if (partition_log_is_offline(w->log))
+            error = KAFKA_KAFKA_STORAGE_ERROR;
+        else if (partition_log_recovery_point(w->log) < w->end_offset) {
+            link = &w->next;
+            continue;
+        }
+        *link = w->next;
+        if (!error && partition_log_high_watermark(w->log) < w->end_offset)
+            partition_log_set_high_watermark(w->log, w->end_offset);
+        w->done(w->arg, error);
+        free(w);
+    }
+    s->waits_tail = &s->waits;
+    while (*s->waits_tail)
+        s->waits_tail = &(*s->waits_tail)->next;
+    if (s->waits)
+        reactor_timer_start(s->broker->reactor, &s->durable_timer, DURABLE_POLL_MS);
+}
+
+static void on_durable_timer(struct reactor_timer *t)
+{
+    (void)t;
+    if (service)
+        complete_waits(service);
+}
+
+void groups_on_durable(struct broker *b, struct partition_log *log, int64_t durable_offset, int error)
+{
+    (void)log;
+    (void)durable_offset;
+    (void)error;
+    if (service && service->broker == b && service->waits)
+        complete_waits(service);
+}
+
+static int16_t storage_append(void *ctx, int32_t partition, uint8_t *batch, size_t len, group_write_done_fn done,
+                              void *arg)
+{
+    struct group_service *s = ctx;
+    struct broker *b = s->broker;
+    struct partition_log *log = offsets_log(b, partition);
+    if (!log && groups_ensure_offsets_topic(b) == 0)
+        log = offsets_log(b, partition);
+    if (!log) {
+        free(batch);
+        return KAFKA_COORDINATOR_NOT_AVAILABLE;
+    }
+    struct durable_wait *w = calloc(1, sizeof *w);
+    if (!w) {
+        free(batch);
+        return KAFKA_UNKNOWN_SERVER_ERROR;
+    }
+    struct log_append_options opts = {.now_ms = groups_now_ms(), .leader_epoch = -1, .log_append_time = false};
+    struct log_append_result res;
+    int rc = partition_log_append(log, batch, len, &opts, &res);
+    free(batch);
+    if (rc != 0) {
+        free(w);
+        return rc == LOG_ERR_UNKNOWN_SERVER_ERROR ? KAFKA_UNKNOWN_SERVER_ERROR : (int16_t)rc;
+    }
+    w->log = log;
+    w->end_offset = res.last_offset + 1;
+    w->done = done;
+    w->arg = arg;
+    *s->waits_tail = w;
+    s->waits_tail = &w->next;
+    partition_log_request_flush(log);
+    if (!reactor_timer_pending(&s->durable_timer))
+        reactor_timer_start(b->reactor, &s->durable_timer, DURABLE_POLL_MS);
+    return 0;
+}
+
+/* ---- start-up replay ---- */
+
+static void replay_partition(struct group_coordinator *gc, struct partition_log *log, int64_t now_ms)
+{
+    int64_t offset = partition_log_start_offset(log);
+    int64_t end = partition_log_end_offset(log);
+    uint8_t *buf = malloc(REPLAY_READ_BYTES);
+    size_t batches = 0;
+    while (buf && offset < end) {
+        struct log_read_result r;
+        int rc = partition_log_read(log, offset, REPLAY_READ_BYTES, -1, true, &r);
+        uint8_t *data = buf;
+        if (rc == 0 && r.total_bytes > REPLAY_READ_BYTES)
+            data = malloc(r.total_bytes);
+        ssize_t n = rc == 0 && data ? log_read_result_copy(&r, data, r.total_bytes) : -1;
+        log_read_result_release(&r);
+        if (n <= 0) {
+            if (data != buf)
+                free(data);
+            break;
+        }
+        size_t pos = 0;
+        int64_t next = offset;
+        while (pos + RECORD_BATCH_LOG_OVERHEAD < (size_t)n) {
+            struct record_batch_header h;
+            if (record_batch_parse_header(data + pos, (size_t)n - pos, &h) < 0)
+                break;
+            size_t size = record_batch_total_size(&h);
+            if (h.base_offset + h.last_offset_delta >= offset) {
+                if (group_coordinator_replay_batch(gc, data + pos, size, now_ms) != 0)
+                    log_warn("group", "skipping a damaged batch at offset %lld of %s-%d", (long long)h.base_offset,
+                             GROUPS_OFFSETS_TOPIC, partition_log_partition(log));
+                batches++;
+            }
+            next = h.base_offset + h.last_offset_delta + 1;
+            pos += size;
+        }
+        if (data != buf)
+            free(data);
+        if (next <= offset)
+            break; /* no progress: stop rather than loop */
+        offset = next;
+    }
+    free(buf);
+    if (batches)
+        log_info("group", "loaded %zu batches of %s-%d", batches, GROUPS_OFFSETS_TOPIC, partition_log_partition(log));
+    /* Everything on disk at start-up was recovered: it is what readers may see. */
+    if (partition_log_high_watermark(log) < end)
+        partition_log_set_high_watermark(log, end);
+}
+
+static void on_tick(struct reactor_timer *t)
+{
+    (void)t;
+    if (!service)
+        return;
+    group_coordinator_tick(service->coordinator, groups_now_ms());
+    reactor_timer_start(service->broker->reactor, &service->tick_timer, TICK_INTERVAL_MS);
+}
+
+static struct group_service *service_start(struct broker *b)
+{
+    const struct broker_config *cfg = b->config;
+    struct group_service *s = calloc(1, sizeof *s);
+    if (!s)
+        return NULL;
+    s->broker = b;
+    s->waits_tail = &s->waits;
+    struct group_coordinator_config gcfg = {
+        .offsets_partitions = (int32_t)cfg->offsets_topic_num_partitions,
+        .initial_rebalance_delay_ms = cfg->group_initial_rebalance_delay_ms,
+        .min_session_timeout_ms = cfg->group_min_session_timeout_ms,
+        .max_session_timeout_ms = cfg->group_max_session_timeout_ms,
+        .max_group_size = (int32_t)cfg->group_max_size,
+        .offsets_retention_ms = cfg->offsets_retention_minutes * 60000,
+        .retention_check_interval_ms = cfg->offsets_retention_check_interval_ms,
+        .max_metadata_bytes = 4096,
+    };
+    struct group_storage storage = {.ctx = s, .append = storage_append};
+    if (group_coordinator_create(&gcfg, &storage, &s->coordinator) != 0) {
+        free(s);
+        return NULL;
+    }
+    int64_t now = groups_now_ms();
+    const struct topic_state *t =
+        metadata_topic_by_name(&b->image, GROUPS_OFFSETS_TOPIC, strlen(GROUPS_OFFSETS_TOPIC));
+    for (int32_t p = 0; t && p < t->partition_count; p++) {
+        struct partition_log *log = offsets_log(b, p);
+        if (log)
+            replay_partition(s->coordinator, log, now);
+    }
+    group_coordinator_loaded(s->coordinator, groups_now_ms());
+    reactor_timer_init(&s->tick_timer, on_tick);
+    reactor_timer_init(&s->durable_timer, on_durable_timer);
+    reactor_timer_start(b->reactor, &s->tick_timer, TICK_INTERVAL_MS);
+    return s;
+}
+
+struct group_coordinator *groups_coordinator(struct broker *b)
+{
+    if (service && service->broker == b)
+        return service->coordinator;
+    if (service)
+        return NULL; /* a second broker in one process is not supported */
+    service = service_start(b);
+    return service ? service->coordinator : NULL;
+}
+
+void groups_shutdown(struct broker *b)
+{
+    struct group_service *s = service;
+    if (!s || s->broker != b)
+        return;
+    service = NULL;
+    reactor_timer_cancel(b->reactor, &s->tick_timer);
+    reactor_timer_cancel(b->reactor, &s->durable_timer);
+    struct durable_wait *w = s->waits;
+    while (w) {
+        struct durable_wait *next = w->next;
+        w->done(w->arg, KAFKA_COORDINATOR_NOT_AVAILABLE);
+        free(w);
+        w = next;
+    }
+    group_coordinator_destroy(s->coordinator);
+    free(s);
+}
