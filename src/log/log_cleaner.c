@@ -3,7 +3,8 @@
  *
  * A pass over one partition:
  *   1. under the lock, take references to the inactive segments and decide
- *      the cleanable prefix (min.compaction.lag.ms) and the dirty part
+ *      the cleanable prefix (wholly below the recovery point and the high
+ *      watermark, older than min.compaction.lag.ms) and the dirty part
  *      (from the cleaner checkpoint on);
  *   2. without the lock, build a key -> latest offset map of the dirty part
  *      (keys identified by two independent 64-bit hashes, like Kafka's
@@ -154,8 +155,14 @@ static int plan_make(struct partition_log *log, int64_t now_ms, struct clean_pla
     p->segs = inactive ? malloc(inactive * sizeof(*p->segs)) : NULL;
     p->dir = strdup(log->dir);
     int rc = (inactive && !p->segs) || !p->dir ? -ENOMEM : 0;
+    /* Only what is durable and visible: a newer record that a crash could still lose
+     * must not be the reason an older one is dropped (Kafka stops at the high watermark). */
+    int64_t limit = log->recovery_point < log->high_watermark ? log->recovery_point
+                                                              : log->high_watermark;
     for (size_t i = 0; rc == 0 && i < inactive; i++) {
         struct log_segment *seg = log->segments[i];
+        if (seg->next_offset > limit)
+            break;
         /* min.compaction.lag.ms: a segment with recent records is not cleanable yet. */
         if (p->config.min_compaction_lag_ms > 0 &&
             seg->max_timestamp > now_ms - p->config.min_compaction_lag_ms)

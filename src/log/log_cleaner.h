@@ -6,7 +6,10 @@
  * never change (gaps appear). Tombstones (null values) survive one pass with a
  * delete horizon of now + delete.retention.ms stamped in their batch
  * (Kafka's KIP-534 attribute bit and baseTimestamp); a later pass after the
- * horizon drops them. min.compaction.lag.ms keeps recent segments out;
+ * horizon drops them. Only segments wholly below both the recovery point
+ * (durable) and the high watermark are cleaned, so a newer record a crash
+ * could still lose never causes an older one to be dropped (Kafka likewise
+ * stops at the high watermark). min.compaction.lag.ms keeps recent segments out;
  * min.cleanable.dirty.ratio decides when a partition is worth a pass.
  *
  * Cleaned segments are written aside as `<base>.log.cleaned`, synced, then

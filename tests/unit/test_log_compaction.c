@@ -81,6 +81,14 @@ static void append_keyed(struct partition_log *log, int count, int key_step, boo
     append_keyed_from(log, count, key_step, tombstones, 0, key_limit, codec);
 }
 
+/* The cleaner only touches durable data below the high watermark: flush, advance, clean. */
+static int clean(struct partition_log *log, int64_t now_ms, bool force)
+{
+    CHECK(partition_log_flush(log, test_now_ms()) >= 0);
+    partition_log_set_high_watermark(log, partition_log_end_offset(log));
+    return log_cleaner_clean_partition(log, now_ms, force);
+}
+
 struct seen {
     int64_t count;
     int64_t max_offset[KEYS];
@@ -182,13 +190,16 @@ static void test_key_heavy(void)
     int64_t size_before = partition_log_size_bytes(log);
     size_t segs_before = partition_log_segment_count(log);
     int64_t now = test_now_ms();
+    CHECK(log_cleaner_dirty_ratio(log, now) == 0); /* nothing durable yet */
+    CHECK(partition_log_flush(log, now) >= 0);
+    partition_log_set_high_watermark(log, partition_log_end_offset(log));
     CHECK(log_cleaner_dirty_ratio(log, now) > 0.99);
-    CHECK(log_cleaner_clean_partition(log, now, false) > 0);
+    CHECK(clean(log, now, false) > 0);
     printf("  %" PRId64 " bytes in %zu segments -> %" PRId64 " bytes in %zu\n", size_before,
            segs_before, partition_log_size_bytes(log), partition_log_segment_count(log));
     CHECK(partition_log_size_bytes(log) < size_before / 10);
     CHECK(log_cleaner_dirty_ratio(log, now) < 0.01);
-    CHECK_EQ_I64(log_cleaner_clean_partition(log, now, false), 0); /* nothing dirty */
+    CHECK_EQ_I64(clean(log, now, false), 0); /* nothing dirty */
     expect_compacted(log, 0, KEYS);
     CHECK_EQ_I64(partition_log_end_offset(log), 2000);
 
@@ -198,7 +209,7 @@ static void test_key_heavy(void)
         append_keyed_from(log, 20, 3, false, 10, KEYS - 10, 0);
     CHECK(partition_log_roll(log, test_now_ms()) == 0);
     now = test_now_ms();
-    CHECK(log_cleaner_clean_partition(log, now, false) > 0);
+    CHECK(clean(log, now, false) > 0);
     struct seen s;
     read_all(log, &s, 0);
     int tomb_seen = 0;
@@ -210,13 +221,13 @@ static void test_key_heavy(void)
     }
     printf("  %d tombstones kept after the first pass\n", tomb_seen);
     CHECK(tomb_seen > 0);
-    CHECK(log_cleaner_clean_partition(log, now + 500, true) > 0);
+    CHECK(clean(log, now + 500, true) > 0);
     read_all(log, &s, 0);
     int still = 0;
     for (int k = 0; k < KEYS; k++)
         still += s.is_tombstone[k];
     CHECK_EQ_I64(still, tomb_seen);
-    CHECK(log_cleaner_clean_partition(log, now + 1500, true) > 0);
+    CHECK(clean(log, now + 1500, true) > 0);
     read_all(log, &s, 0);
     for (int k = 0; k < KEYS; k++) {
         if (tombstone[k])
@@ -235,13 +246,13 @@ static void test_key_heavy(void)
     for (int i = 0; i < 20; i++)
         append_keyed(log, 20, 7, false, KEYS, 0);
     CHECK(partition_log_roll(log, test_now_ms()) == 0);
-    CHECK_EQ_I64(log_cleaner_clean_partition(log, 5000, false), 0);
+    CHECK_EQ_I64(clean(log, 5000, false), 0);
     cfg.min_compaction_lag_ms = 0;
     cfg.min_cleanable_dirty_ratio = 0.99;
     partition_log_set_config(log, &cfg);
     printf("dirty ratio %.3f below min.cleanable.dirty.ratio 0.99: no pass\n",
            log_cleaner_dirty_ratio(log, test_now_ms()));
-    CHECK_EQ_I64(log_cleaner_clean_partition(log, test_now_ms(), false), 0);
+    CHECK_EQ_I64(clean(log, test_now_ms(), false), 0);
 
     printf("reopen after compaction\n");
     partition_log_close(log, true);
@@ -268,7 +279,7 @@ static void test_compressed(int codec)
     for (int i = 0; i < 20; i++)
         append_keyed(log, 50, 3, false, 20, codec);
     CHECK(partition_log_roll(log, test_now_ms()) == 0);
-    CHECK(log_cleaner_clean_partition(log, test_now_ms(), false) > 0);
+    CHECK(clean(log, test_now_ms(), false) > 0);
     expect_compacted(log, codec, 20);
     partition_log_close(log, true);
 }
@@ -304,7 +315,7 @@ static void test_concurrent(void)
     pthread_create(&t, NULL, append_thread, &a);
     int passes = 0;
     while (!atomic_load(&a.done))
-        if (log_cleaner_clean_partition(log, test_now_ms(), true) > 0)
+        if (clean(log, test_now_ms(), true) > 0)
             passes++;
     pthread_join(t, NULL);
     printf("  %d passes during the appends\n", passes);
