@@ -38,6 +38,18 @@ void handle_offset_commit(struct request *req);
 void handle_offset_fetch(struct request *req);
 void handle_offset_delete(struct request *req);
 
+/* Admin: src/server/admin_topics.c, admin_configs.c, admin_cluster.c, admin_records.c */
+void handle_create_topics(struct request *req);
+void handle_delete_topics(struct request *req);
+void handle_create_partitions(struct request *req);
+void handle_describe_configs(struct request *req);
+void handle_alter_configs(struct request *req);
+void handle_incremental_alter_configs(struct request *req);
+void handle_describe_cluster(struct request *req);
+void handle_describe_log_dirs(struct request *req);
+void handle_delete_records(struct request *req);
+void handle_describe_producers(struct request *req);
+
 /* ApiVersions answer for a version the broker does not know (KIP-511): v0 body, error 35. */
 int api_versions_respond_unsupported(struct request *req);
 

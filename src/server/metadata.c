@@ -83,18 +83,28 @@ static void resolve_topic(struct request *req, const struct metadata_request *m,
     fill_topic(req, out, t);
 }
 
+/* Registered, unfenced brokers, each at its endpoint for the listener the client used. */
 static void fill_brokers(struct request *req, struct metadata_response *resp)
 {
     struct broker *b = req->broker;
-    const struct listener_address *self = broker_advertised_for(b, req->listener);
-    resp->brokers = request_alloc(req, sizeof *resp->brokers);
-    if (!resp->brokers || !self)
+    const struct metadata_image *img = &b->image;
+    resp->brokers = request_alloc(req, sizeof *resp->brokers * (size_t)(img->broker_count + 1));
+    if (!resp->brokers)
         return;
-    resp->brokers_count = 1;
-    metadata_response_broker_init(&resp->brokers[0]);
-    resp->brokers[0].node_id = (int32_t)b->config->node_id;
-    resp->brokers[0].host = kstr_from_cstr(self->host);
-    resp->brokers[0].port = self->port;
+    int32_t n = 0;
+    for (int32_t i = 0; i < img->broker_count; i++) {
+        const struct broker_registration *reg = &img->brokers[i];
+        const struct broker_endpoint *e = broker_endpoint_for(reg, req->listener);
+        if (reg->fenced || !e)
+            continue;
+        struct metadata_response_broker *out = &resp->brokers[n++];
+        metadata_response_broker_init(out);
+        out->node_id = reg->node_id;
+        out->host = kstr_from_cstr(e->host);
+        out->port = e->port;
+        out->rack = reg->rack[0] ? kstr_from_cstr(reg->rack) : kstr_null();
+    }
+    resp->brokers_count = n;
 }
 
 void handle_metadata(struct request *req)

@@ -17,6 +17,7 @@
 #include "log/log_manager.h"
 #include "protocol/errors.h"
 #include "server/broker.h"
+#include "server/partitions.h"
 #include "util/logger.h"
 
 #define MAX_LOG_DIRS 16
@@ -39,7 +40,12 @@ static int storage_create_partition(void *ctx, const struct topic_state *t, int3
 static void storage_delete_partition(void *ctx, const char *topic, int32_t partition)
 {
     struct broker *b = ctx;
-    if (b->logs && log_manager_delete(b->logs, topic, partition) < 0)
+    if (!b->logs)
+        return;
+    struct partition_log *log = log_manager_get(b->logs, topic, partition);
+    if (log)
+        partitions_forget(b, log); /* its waiters fail; the runtime must not outlive the log */
+    if (log_manager_delete(b->logs, topic, partition) < 0)
         log_warn("controller", "no log to delete for %s-%d", topic, partition);
 }
 

@@ -1,0 +1,22 @@
+/*
+ * admin.h - helpers shared by the admin API handlers (admin_*.c): the
+ * handlers themselves are declared in server/api.h.
+ */
+#ifndef EDDY_SERVER_ADMIN_H
+#define EDDY_SERVER_ADMIN_H
+
+#include <stdbool.h>
+#include <stddef.h>
+
+#include "protocol/wire.h"
+
+struct request;
+
+/* An error message copied into request memory; null for an empty message. */
+struct kstr admin_message(struct request *req, const char *msg);
+/* A NUL-terminated copy of s in request memory (NULL for a null string). */
+char *admin_cstr(struct request *req, struct kstr s);
+/* True when names[index] appears elsewhere in names[0..count) (Kafka refuses every copy). */
+bool admin_is_duplicate(const struct kstr *names, int32_t count, int32_t index);
+
+#endif

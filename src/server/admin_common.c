@@ -1,0 +1,38 @@
+/*
+ * admin_common.c - small helpers shared by the admin API handlers.
+ */
+#include "server/admin.h"
+
+#include <string.h>
+
+#include "server/request.h"
+
+char *admin_cstr(struct request *req, struct kstr s)
+{
+    if (kstr_is_null(s))
+        return NULL;
+    char *out = request_alloc(req, (size_t)s.len + 1);
+    if (out && s.len > 0)
+        memcpy(out, s.ptr, (size_t)s.len);
+    return out;
+}
+
+struct kstr admin_message(struct request *req, const char *msg)
+{
+    if (!msg || !msg[0])
+        return kstr_null();
+    size_t len = strlen(msg);
+    char *copy = request_alloc(req, len + 1);
+    if (!copy)
+        return kstr_null();
+    memcpy(copy, msg, len);
+    return (struct kstr){copy, (int32_t)len};
+}
+
+bool admin_is_duplicate(const struct kstr *names, int32_t count, int32_t index)
+{
+    for (int32_t i = 0; i < count; i++)
+        if (i != index && kstr_eq(names[i], names[index]))
+            return true;
+    return false;
+}

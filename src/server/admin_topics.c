@@ -1,0 +1,282 @@
+/*
+ * admin_topics.c - CreateTopics (key 19, v0-7), DeleteTopics (key 20, v0-6)
+ * and CreatePartitions (key 37, v0-3).
+ *
+ * The rules and the metadata records are the controller's
+ * (cluster/controller.h); these handlers translate requests and answers.
+ * Each topic in a request succeeds or fails on its own; a name that appears
+ * twice in one request fails every copy with INVALID_REQUEST, as in Kafka.
+ * Everything completes before the answer (the metadata append is fsynced),
+ * so timeout_ms never expires.
+ */
+#include <string.h>
+
+#include "cluster/controller.h"
+#include "cluster/topic_config.h"
+#include "protocol/errors.h"
+#include "protocol/generated/messages.h"
+#include "server/admin.h"
+#include "server/api.h"
+#include "server/broker.h"
+#include "server/request.h"
+
+#define MSG_CAP 512
+
+/* ---------------------------------------------------------------- CreateTopics */
+
+static int16_t topic_spec_from_request(struct request *req, const struct create_topics_request_creatable_topic *in,
+                                       struct topic_spec *spec)
+{
+    memset(spec, 0, sizeof *spec);
+    spec->name = in->name;
+    spec->partitions = in->num_partitions;
+    spec->replication_factor = in->replication_factor;
+    if (in->assignments_count > 0) {
+        struct replica_assignment *a = request_alloc(req, sizeof *a * (size_t)in->assignments_count);
+        if (!a)
+            return KAFKA_UNKNOWN_SERVER_ERROR;
+        for (int32_t i = 0; i < in->assignments_count; i++) {
+            a[i].partition = in->assignments[i].partition_index;
+            a[i].broker_count = in->assignments[i].broker_ids_count;
+            a[i].brokers = in->assignments[i].broker_ids;
+        }
+        spec->assignments = a;
+        spec->assignment_count = in->assignments_count;
+    }
+    if (in->configs_count > 0) {
+        struct config_kv *kv = request_alloc(req, sizeof *kv * (size_t)in->configs_count);
+        if (!kv)
+            return KAFKA_UNKNOWN_SERVER_ERROR;
+        for (int32_t i = 0; i < in->configs_count; i++) {
+            kv[i].name = in->configs[i].name;
+            kv[i].value = in->configs[i].value;
+        }
+        spec->configs = kv;
+        spec->config_count = in->configs_count;
+    }
+    return 0;
+}
+
+/* v5+: every topic config with the value the new topic gets and its source. */
+static void fill_created_configs(struct request *req, const struct topic_spec *spec,
+                                 struct create_topics_response_creatable_topic_result *out)
+{
+    struct broker *b = req->broker;
+    size_t count;
+    const struct topic_config_def *defs = topic_config_defs(&count);
+    out->configs = request_alloc(req, sizeof *out->configs * count);
+    if (!out->configs)
+        return;
+    out->configs_count = (int32_t)count;
+    for (size_t i = 0; i < count; i++) {
+        struct create_topics_response_creatable_topic_configs *c = &out->configs[i];
+        create_topics_response_creatable_topic_configs_init(c);
+        c->name = kstr_from_cstr(defs[i].name);
+        const struct config_kv *given = NULL;
+        for (int32_t j = 0; j < spec->config_count && !given; j++)
+            if (kstr_eq_cstr(spec->configs[j].name, defs[i].name))
+                given = &spec->configs[j];
+        if (given) {
+            c->value = given->value;
+            c->config_source = CONFIG_SOURCE_DYNAMIC_TOPIC;
+            continue;
+        }
+        struct config_synonym syn[TOPIC_CONFIG_MAX_SYNONYMS];
+        topic_config_synonyms(b->config, &b->image, NULL, &defs[i], syn);
+        c->value = admin_message(req, syn[0].value);
+        if (kstr_is_null(c->value))
+            c->value = kstr_from_cstr("");
+        c->config_source = syn[0].source;
+    }
+}
+
+static void create_one_topic(struct request *req, const struct create_topics_request *m,
+                             const struct create_topics_request_creatable_topic *in, bool duplicate,
+                             struct create_topics_response_creatable_topic_result *out)
+{
+    struct broker *b = req->broker;
+    char msg[MSG_CAP] = "";
+    out->name = in->name;
+    if (duplicate) {
+        out->error_code = KAFKA_INVALID_REQUEST;
+        out->error_message = admin_message(req, "Duplicate topic name.");
+        return;
+    }
+    struct topic_spec spec;
+    int16_t err = topic_spec_from_request(req, in, &spec);
+    struct topic_created created;
+    if (!err)
+        err = controller_create_topic(&b->controller, &spec, m->validate_only, &created, msg, sizeof msg);
+    out->error_code = err;
+    out->error_message = admin_message(req, msg);
+    if (err)
+        return;
+    out->topic_id = created.id;
+    out->num_partitions = created.partitions;
+    out->replication_factor = created.replication_factor;
+    if (req->api_version >= 5)
+        fill_created_configs(req, &spec, out);
+}
+
+void handle_create_topics(struct request *req)
+{
+    const struct create_topics_request *m = req->body;
+    struct create_topics_response resp;
+    create_topics_response_init(&resp);
+    int32_t n = m->topics_count > 0 ? m->topics_count : 0;
+    resp.topics = request_alloc(req, sizeof *resp.topics * (size_t)(n + 1));
+    struct kstr *names = request_alloc(req, sizeof *names * (size_t)(n + 1));
+    if (!resp.topics || !names) {
+        request_respond(req, &resp);
+        return;
+    }
+    for (int32_t i = 0; i < n; i++)
+        names[i] = m->topics[i].name;
+    resp.topics_count = n;
+    for (int32_t i = 0; i < n; i++) {
+        create_topics_response_creatable_topic_result_init(&resp.topics[i]);
+        create_one_topic(req, m, &m->topics[i], admin_is_duplicate(names, n, i), &resp.topics[i]);
+    }
+    request_respond(req, &resp);
+}
+
+/* ---------------------------------------------------------------- DeleteTopics */
+
+static void delete_one_topic(struct request *req, struct kstr name, struct kuuid id, bool by_id, bool duplicate,
+                             struct delete_topics_response_deletable_topic_result *out)
+{
+    struct broker *b = req->broker;
+    char msg[MSG_CAP] = "";
+    out->name = name;
+    out->topic_id = id;
+    if (duplicate) {
+        out->error_code = KAFKA_INVALID_REQUEST;
+        out->error_message = admin_message(req, "Duplicate topic in request.");
+        return;
+    }
+    struct topic_state *t;
+    if (by_id) {
+        t = metadata_topic_by_id(&b->image, id);
+        if (!t) {
+            out->error_code = KAFKA_UNKNOWN_TOPIC_ID;
+            out->error_message = admin_message(req, "This server does not host this topic ID.");
+            return;
+        }
+        out->name = admin_message(req, t->name);
+    } else {
+        t = kstr_is_null(name) ? NULL : metadata_topic_by_name(&b->image, name.ptr, (size_t)name.len);
+        if (!t) {
+            out->error_code = KAFKA_UNKNOWN_TOPIC_OR_PARTITION;
+            out->error_message = admin_message(req, "This server does not host this topic-partition.");
+            return;
+        }
+        out->topic_id = t->id;
+    }
+    out->error_code = controller_delete_topic(&b->controller, t, msg, sizeof msg);
+    out->error_message = admin_message(req, msg);
+}
+
+void handle_delete_topics(struct request *req)
+{
+    const struct delete_topics_request *m = req->body;
+    struct delete_topics_response resp;
+    delete_topics_response_init(&resp);
+    bool v6 = req->api_version >= 6;
+    int32_t n = v6 ? m->topics_count : m->topic_names_count;
+    if (n < 0)
+        n = 0;
+    resp.responses = request_alloc(req, sizeof *resp.responses * (size_t)(n + 1));
+    struct kstr *keys = request_alloc(req, sizeof *keys * (size_t)(n + 1));
+    if (!resp.responses || !keys) {
+        request_respond(req, &resp);
+        return;
+    }
+    /* Duplicate detection key: the name, or the id's text form for by-id entries. */
+    for (int32_t i = 0; i < n; i++) {
+        if (!v6) {
+            keys[i] = m->topic_names[i];
+        } else if (!kstr_is_null(m->topics[i].name)) {
+            keys[i] = m->topics[i].name;
+        } else {
+            char id[23];
+            uuid_to_base64(m->topics[i].topic_id, id);
+            keys[i] = admin_message(req, id);
+        }
+    }
+    resp.responses_count = n;
+    for (int32_t i = 0; i < n; i++) {
+        struct delete_topics_response_deletable_topic_result *out = &resp.responses[i];
+        delete_topics_response_deletable_topic_result_init(out);
+        bool dup = admin_is_duplicate(keys, n, i);
+        if (!v6) {
+            struct kuuid zero = {{0}};
+            delete_one_topic(req, m->topic_names[i], zero, false, dup, out);
+        } else {
+            bool by_id = kstr_is_null(m->topics[i].name);
+            delete_one_topic(req, m->topics[i].name, m->topics[i].topic_id, by_id, dup, out);
+        }
+    }
+    request_respond(req, &resp);
+}
+
+/* ---------------------------------------------------------------- CreatePartitions */
+
+static void create_partitions_one(struct request *req, const struct create_partitions_request *m,
+                                  const struct create_partitions_request_create_partitions_topic *in,
+                                  bool duplicate, struct create_partitions_response_create_partitions_topic_result *out)
+{
+    struct broker *b = req->broker;
+    char msg[MSG_CAP] = "";
+    out->name = in->name;
+    if (duplicate) {
+        out->error_code = KAFKA_INVALID_REQUEST;
+        out->error_message = admin_message(req, "Duplicate topic name.");
+        return;
+    }
+    struct topic_state *t =
+        kstr_is_null(in->name) ? NULL : metadata_topic_by_name(&b->image, in->name.ptr, (size_t)in->name.len);
+    if (!t) {
+        out->error_code = KAFKA_UNKNOWN_TOPIC_OR_PARTITION;
+        out->error_message = admin_message(req, "The topic does not exist.");
+        return;
+    }
+    struct replica_assignment *a = NULL;
+    int32_t count = in->assignments_count;
+    if (count > 0) {
+        a = request_alloc(req, sizeof *a * (size_t)count);
+        if (!a) {
+            out->error_code = KAFKA_UNKNOWN_SERVER_ERROR;
+            return;
+        }
+        for (int32_t i = 0; i < count; i++) {
+            a[i].partition = t->partition_count + i;
+            a[i].broker_count = in->assignments[i].broker_ids_count;
+            a[i].brokers = in->assignments[i].broker_ids;
+        }
+    }
+    out->error_code =
+        controller_create_partitions(&b->controller, t, in->count, a, count, m->validate_only, msg, sizeof msg);
+    out->error_message = admin_message(req, msg);
+}
+
+void handle_create_partitions(struct request *req)
+{
+    const struct create_partitions_request *m = req->body;
+    struct create_partitions_response resp;
+    create_partitions_response_init(&resp);
+    int32_t n = m->topics_count > 0 ? m->topics_count : 0;
+    resp.results = request_alloc(req, sizeof *resp.results * (size_t)(n + 1));
+    struct kstr *names = request_alloc(req, sizeof *names * (size_t)(n + 1));
+    if (!resp.results || !names) {
+        request_respond(req, &resp);
+        return;
+    }
+    for (int32_t i = 0; i < n; i++)
+        names[i] = m->topics[i].name;
+    resp.results_count = n;
+    for (int32_t i = 0; i < n; i++) {
+        create_partitions_response_create_partitions_topic_result_init(&resp.results[i]);
+        create_partitions_one(req, m, &m->topics[i], admin_is_duplicate(names, n, i), &resp.results[i]);
+    }
+    request_respond(req, &resp);
+}
