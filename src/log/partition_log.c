@@ -393,6 +393,7 @@ int partition_log_open(const struct partition_log_open_args *args, struct partit
         rc = 0;
     }
     free(epoch_path);
+    size_t epochs_read = log->epoch_count;
     if (rc == 0)
         rc = load_segments(log, args);
     if (rc != 0) {
@@ -411,7 +412,9 @@ int partition_log_open(const struct partition_log_open_args *args, struct partit
     log->high_watermark = log->log_end_offset;
     log->last_flush_ms = args->now_ms;
     log->cleaner_checkpoint = log->log_start_offset;
-    if (epoch_truncate_locked(log, log->log_end_offset) || log->epoch_count > 0)
+    /* Rewrite the epoch file only if recovery learnt or dropped epochs. */
+    bool epochs_changed = log->epoch_count != epochs_read;
+    if (epoch_truncate_locked(log, log->log_end_offset) || epochs_changed)
         write_epochs_locked(log);
     log->has_topic_id = partition_metadata_read(log->dir, log->topic_id) == 0;
     *out = log;
