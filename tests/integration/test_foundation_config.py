@@ -1,0 +1,150 @@
+#!/usr/bin/python3
+"""server.properties handling as an operator meets it.
+
+- An unknown key: a WARN line naming it, and the broker starts and serves.
+- Kafka's Properties syntax: comments (# and !), blank lines, spaces around
+  '=' and ':' as separator are accepted.
+- A malformed value stops start-up: non-zero exit, and a message naming the
+  key and the value. A missing config file does too.
+- bin/kafka-server-start.sh with a copy of config/server.properties (port and
+  log.dirs changed) starts a node that kcat can list, and SIGTERM stops it
+  with exit code 0.
+"""
+import os
+import re
+import shutil
+import signal
+import subprocess
+import sys
+import tempfile
+import time
+
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+from harness import EDDY_BIN, ROOT, Broker, free_port  # noqa: E402
+import foundation_wire as kw  # noqa: E402
+
+BAD_VALUES = [
+    ("num.partitions", "abc"),
+    ("num.partitions", "0"),
+    ("num.partitions", "99999999999999999999"),
+    ("listeners", "nonsense"),
+    ("listeners", "PLAINTEXT://127.0.0.1:99999"),
+    ("auto.create.topics.enable", "maybe"),
+    ("socket.request.max.bytes", "-5"),
+    ("connections.max.idle.ms", "1.5"),
+    ("node.id", "one"),
+]
+
+
+def check_unknown_key():
+    with Broker(config={"no.such.key": "42", "another.made.up.key": "x"}) as b:
+        kw.assert_alive(b, "unknown keys")
+        log = b.output()
+        for key in ("no.such.key", "another.made.up.key"):
+            lines = [line for line in log.splitlines() if key in line]
+            assert lines and all(" WARN " in line for line in lines), "no WARN for %s:\n%s" % (key, log)
+        print("unknown keys: WARN lines name them, broker serves")
+
+
+def check_properties_syntax():
+    tmp = tempfile.mkdtemp(prefix="eddy-props-")
+    port = free_port()
+    path = os.path.join(tmp, "server.properties")
+    with open(path, "w") as f:
+        f.write("# a comment\n! another comment\n\n")
+        f.write("node.id = 1\n")
+        f.write("listeners : PLAINTEXT://127.0.0.1:%d\n" % port)
+        f.write("   log.dirs=%s   \n" % os.path.join(tmp, "data"))
+        f.write("num.partitions\t=\t4\r\n")
+    b = Broker(port=port)
+    b.write_config = lambda: path  # use this hand-written file as is
+    with b:
+        md = kw.metadata_roundtrip(port, ["syntax-topic"])
+        assert len(md["topics"]["syntax-topic"][1]) == 4, md
+    shutil.rmtree(tmp, ignore_errors=True)
+    print("Properties syntax (comments, spaces, ':' separator, CRLF): accepted, num.partitions=4 applied")
+
+
+def run_to_exit(config_path, timeout=15):
+    proc = subprocess.Popen([EDDY_BIN, "server", config_path], stdout=subprocess.PIPE, stderr=subprocess.STDOUT)
+    try:
+        out, _ = proc.communicate(timeout=timeout)
+    except subprocess.TimeoutExpired:
+        proc.send_signal(signal.SIGTERM)
+        out, _ = proc.communicate(timeout=30)
+        raise AssertionError("broker started despite a bad config:\n" + out.decode(errors="replace"))
+    return proc.returncode, out.decode(errors="replace")
+
+
+def check_bad_values():
+    for key, value in BAD_VALUES:
+        b = Broker(config={key: value})
+        path = b.write_config()
+        rc, out = run_to_exit(path)
+        assert rc != 0, "%s=%s: exit code 0:\n%s" % (key, value, out)
+        lines = [line for line in out.splitlines() if key in line and value in line]
+        assert lines, "%s=%s: no message names key and value:\n%s" % (key, value, out)
+        assert "listening on" not in out, "%s=%s: started listening first:\n%s" % (key, value, out)
+        shutil.rmtree(b.tmp, ignore_errors=True)
+        print("%s=%s: exit %d, %s" % (key, value, rc, lines[0].strip()))
+    rc, out = run_to_exit("/nonexistent/eddy/server.properties")
+    assert rc != 0 and "/nonexistent/eddy/server.properties" in out, "missing file: exit %d:\n%s" % (rc, out)
+    print("missing config file: exit %d, %s" % (rc, out.strip().splitlines()[-1]))
+
+
+def check_start_script():
+    script = os.path.join(ROOT, "bin", "kafka-server-start.sh")
+    shipped = os.path.join(ROOT, "config", "server.properties")
+    assert os.path.exists(script) and os.path.exists(shipped), "bin/kafka-server-start.sh or config/ missing"
+    port, controller_port = free_port(), free_port()
+    tmp = tempfile.mkdtemp(prefix="eddy-start-")
+    text = open(shipped).read()
+    text = re.sub(r"localhost:9092", "127.0.0.1:%d" % port, text)
+    text = re.sub(r"localhost:9093", "127.0.0.1:%d" % controller_port, text)
+    text = re.sub(r"(?m)^log\.dirs=.*$", "log.dirs=%s" % os.path.join(tmp, "data"), text)
+    assert "9092" not in text and "localhost" not in text, "unexpected addresses left in the copy:\n" + text
+    config = os.path.join(tmp, "server.properties")
+    with open(config, "w") as f:
+        f.write(text)
+    log_path = os.path.join(tmp, "out.log")
+    with open(log_path, "wb") as log:
+        proc = subprocess.Popen([script, config], stdout=log, stderr=subprocess.STDOUT)
+    output = lambda: open(log_path, errors="replace").read()  # noqa: E731
+    try:
+        deadline = time.time() + 60
+        while True:
+            assert proc.poll() is None, "kafka-server-start.sh exited %s:\n%s" % (proc.returncode, output())
+            try:
+                kw.connect(port, timeout=0.5).close()
+                break
+            except OSError:
+                assert time.time() < deadline, "no listener on %d:\n%s" % (port, output())
+                time.sleep(0.1)
+        listing = subprocess.run(["kcat", "-L", "-b", "127.0.0.1:%d" % port, "-t", "script-topic"],
+                                 capture_output=True, text=True, timeout=60)
+        assert listing.returncode == 0, listing.stderr
+        assert "broker 1 at 127.0.0.1:%d" % port in listing.stdout, listing.stdout
+        assert 'topic "script-topic" with 1 partitions' in listing.stdout, listing.stdout
+        proc.send_signal(signal.SIGTERM)
+        rc = proc.wait(30)
+        assert rc == 0, "exit %d on SIGTERM:\n%s" % (rc, output())
+        config_warnings = [line for line in output().splitlines() if " WARN " in line and "(config)" in line]
+        assert not config_warnings, "the shipped config draws warnings:\n" + output()
+    finally:
+        if proc.poll() is None:
+            proc.kill()
+            proc.wait()
+    shutil.rmtree(tmp, ignore_errors=True)
+    print("bin/kafka-server-start.sh with config/server.properties: kcat lists broker and topic; SIGTERM -> 0")
+
+
+def main():
+    check_unknown_key()
+    check_properties_syntax()
+    check_bad_values()
+    check_start_script()
+    print("OK")
+
+
+if __name__ == "__main__":
+    main()
