@@ -308,8 +308,7 @@ static int load_dir(struct log_manager *mgr, size_t d)
             log_warn("log", "Ignoring unreadable %s: %s", path ? path : "?", strerror(-rc));
         free(path);
     }
-    if (!clean)
-        log_warn("log", "No clean shutdown marker in %s: recovering unflushed segments", root);
+    bool warned = clean;
     int rc = 0;
     DIR *dir = opendir(root);
     if (!dir)
@@ -334,6 +333,10 @@ static int load_dir(struct log_manager *mgr, size_t d)
             free(path);
             free(topic);
             continue;
+        }
+        if (!warned) {
+            log_warn("log", "No clean shutdown marker in %s: recovering unflushed segments", root);
+            warned = true;
         }
         struct partition_log_open_args args = {
             .dir = path, .topic = topic, .partition = partition, .config = &mgr->config.defaults,
