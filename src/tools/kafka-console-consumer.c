@@ -393,7 +393,7 @@ int main(int argc, char **argv)
     if (group)
         rd_kafka_poll_set_consumer(rk);
     if (tool_client_connect(rk, bootstrap, tool_default_timeout_ms(), NULL) != 0) {
-        rd_kafka_destroy(rk);
+        tool_client_destroy(rk, 1);
         return 1;
     }
     tool_client_set_verbose_errors(true);
@@ -440,7 +440,7 @@ int main(int argc, char **argv)
     fflush(stdout);
     fprintf(stderr, "Processed a total of %lld messages\n", (long long)processed);
     source_close(&src);
-    rd_kafka_destroy(rk);
+    tool_client_destroy(rk, rc);
     tool_args_free(&cli);
     return rc;
 }

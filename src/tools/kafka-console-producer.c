@@ -294,7 +294,7 @@ int main(int argc, char **argv)
 
     rd_kafka_t *rk = tool_client_new(RD_KAFKA_PRODUCER, build_config(bootstrap));
     if (tool_client_connect(rk, bootstrap, tool_default_timeout_ms(), NULL) != 0) {
-        rd_kafka_destroy(rk);
+        tool_client_destroy(rk, 1);
         return 1;
     }
     tool_client_set_verbose_errors(true);
@@ -324,9 +324,10 @@ int main(int argc, char **argv)
     free(line);
     rd_kafka_flush(rk, 120000);
     int unsent = rd_kafka_outq_len(rk);
-    rd_kafka_destroy(rk);
-    tool_args_free(&cli);
     if (unsent > 0)
         tool_log("ERROR", "%d messages were not delivered before the producer closed", unsent);
-    return failed || unsent > 0 ? 1 : 0;
+    int rc = failed || unsent > 0 ? 1 : 0;
+    tool_client_destroy(rk, rc);
+    tool_args_free(&cli);
+    return rc;
 }

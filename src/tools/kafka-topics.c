@@ -448,7 +448,7 @@ int main(int argc, char **argv)
 
     rd_kafka_metadata_destroy(md);
     rd_kafka_queue_destroy(queue);
-    rd_kafka_destroy(rk);
+    tool_client_destroy(rk, rc);
     tool_args_free(&cli);
     return rc;
 }

@@ -6,9 +6,11 @@
 
 #include <ctype.h>
 #include <errno.h>
+#include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #include "common/tool_util.h"
 
@@ -236,10 +238,27 @@ rd_kafka_t *tool_admin_connect(const char *bootstrap, const char *config_file, c
     }
     rd_kafka_t *rk = tool_client_new(RD_KAFKA_PRODUCER, conf);
     if (tool_client_connect(rk, bootstrap, timeout_ms, md_out) != 0) {
-        rd_kafka_destroy(rk);
+        tool_client_destroy(rk, 1);
         exit(1);
     }
     return rk;
+}
+
+static volatile sig_atomic_t destroy_exit_code;
+
+static void on_destroy_timeout(int sig)
+{
+    (void)sig;
+    _exit(destroy_exit_code);
+}
+
+void tool_client_destroy(rd_kafka_t *rk, int exit_code)
+{
+    destroy_exit_code = exit_code;
+    signal(SIGALRM, on_destroy_timeout);
+    alarm(10);
+    rd_kafka_destroy(rk);
+    alarm(0);
 }
 
 void tool_client_set_verbose_errors(bool on)

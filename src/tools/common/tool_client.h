@@ -44,6 +44,12 @@ rd_kafka_t *tool_client_new(rd_kafka_type_t type, rd_kafka_conf_t *conf);
 int tool_client_connect(rd_kafka_t *rk, const char *bootstrap, int timeout_ms,
                         const struct rd_kafka_metadata **md_out);
 
+/*
+ * rd_kafka_destroy, bounded: librdkafka 2.0 can hang joining its threads after
+ * some failed admin requests, so after 10 s the process ends with exit_code.
+ */
+void tool_client_destroy(rd_kafka_t *rk, int exit_code);
+
 /* After a successful connect, print later client errors as WARN lines. */
 void tool_client_set_verbose_errors(bool on);
 /* The most recent transport/broker error text seen by any client, or "". */
