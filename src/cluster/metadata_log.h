@@ -52,7 +52,7 @@ int metadata_log_commit(struct metadata_log *ml, struct metadata_image *img, con
 int metadata_log_snapshot(struct metadata_log *ml, const struct metadata_image *img);
 
 int64_t metadata_log_end_offset(const struct metadata_log *ml);
-/* Offset of the snapshot replay started from (-1: none). */
+/* Offset of the newest snapshot, loaded at open or written since (-1: none). */
 int64_t metadata_log_snapshot_offset(const struct metadata_log *ml);
 /* Records replayed from the log (after the snapshot) at open. */
 int64_t metadata_log_replayed_records(const struct metadata_log *ml);
