@@ -1,0 +1,97 @@
+#!/usr/bin/python3
+"""Error paths of the Kafka command-line tools (bin/*.sh).
+
+Broker capability needed: NONE. Nothing here needs a working broker: wrong
+or missing flags must give a one-line error plus usage and exit 1; --help and
+--version exit 0; an unreachable broker gives a clear message within a
+bounded time instead of hanging; kafka-server-stop.sh / zookeeper-server-start.sh
+behave as Kafka's scripts.
+"""
+import os
+import sys
+
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+from harness import free_port  # noqa: E402
+from tools_common import check, finish, run, show  # noqa: E402
+
+NOBODY = "127.0.0.1:%d" % free_port()  # nothing listens there
+
+# tool -> (a valid-looking command line that needs the broker, required flag to drop)
+TOOLS = {
+    "kafka-topics": (["--bootstrap-server", NOBODY, "--list"], None),
+    "kafka-console-producer": (["--bootstrap-server", NOBODY, "--topic", "t"], "--topic"),
+    "kafka-console-consumer": (["--bootstrap-server", NOBODY, "--topic", "t", "--timeout-ms", "1000"],
+                               "--topic"),
+    "kafka-consumer-groups": (["--bootstrap-server", NOBODY, "--list"], None),
+    "kafka-configs": (["--bootstrap-server", NOBODY, "--describe", "--entity-type", "topics",
+                       "--entity-name", "t"], "--entity-name"),
+    "kafka-get-offsets": (["--bootstrap-server", NOBODY, "--topic", "t"], None),
+    "kafka-delete-records": (["--bootstrap-server", NOBODY, "--offset-json-file", "/dev/null"],
+                             "--offset-json-file"),
+    "kafka-producer-perf-test": (["--bootstrap-server", NOBODY, "--topic", "t", "--num-records", "10",
+                                  "--record-size", "10", "--throughput", "-1"], "--num-records"),
+    "kafka-consumer-perf-test": (["--bootstrap-server", NOBODY, "--topic", "t", "--messages", "10",
+                                  "--timeout", "2000"], "--topic"),
+}
+
+
+def drop_flag(args, flag):
+    i = args.index(flag)
+    return args[:i] + args[i + 2:]
+
+
+def main():
+    env = {"EDDY_TOOLS_TIMEOUT_MS": "5000"}
+    for tool, (args, required) in sorted(TOOLS.items()):
+        rc, out, err, _ = run(tool, ["--help"])
+        check("%s --help exits 0 with usage" % tool, rc == 0 and "--bootstrap-server" in out + err,
+              show(rc, out, err))
+        rc, out, err, _ = run(tool, ["--version"])
+        check("%s --version exits 0" % tool, rc == 0 and out.strip() != "", show(rc, out, err))
+        rc, out, err, _ = run(tool, args + ["--no-such-flag"])
+        first = err.strip().splitlines()[0] if err.strip() else ""
+        check("%s unknown flag -> exit 1, one-line error, usage" % tool,
+              rc == 1 and "no-such-flag" in first and "Option" in err and "--help" in err, show(rc, out, err))
+        rc, out, err, _ = run(tool, [])
+        check("%s without arguments -> exit 1 with usage" % tool, rc == 1 and "Option" in err, show(rc, out, err))
+        if required:
+            rc, out, err, _ = run(tool, drop_flag(args, required))
+            check("%s missing %s -> exit 1" % (tool, required), rc == 1 and "Option" in err,
+                  show(rc, out, err))
+        rc, out, err, took = run(tool, args, stdin="", timeout=40, env=env)
+        check("%s unreachable broker -> exit 1 with a clear message in bounded time" % tool,
+              rc == 1 and took < 30 and NOBODY in err and "cannot reach" in err,
+              show(rc, out, err) + "\ntook %.1fs" % took)
+
+    # Flag combinations Kafka rejects.
+    rc, out, err, _ = run("kafka-topics", ["--bootstrap-server", NOBODY, "--list", "--describe"])
+    check("kafka-topics two actions -> exit 1", rc == 1 and "exactly one action" in err, show(rc, out, err))
+    rc, out, err, _ = run("kafka-topics", ["--bootstrap-server", NOBODY, "--create"])
+    check("kafka-topics --create without --topic -> exit 1", rc == 1 and "topic" in err, show(rc, out, err))
+    rc, out, err, _ = run("kafka-topics", ["--bootstrap-server", NOBODY, "--create", "--topic", "t",
+                                           "--partitions", "x"])
+    check("kafka-topics non-numeric --partitions -> exit 1", rc == 1, show(rc, out, err))
+    rc, out, err, _ = run("kafka-console-consumer", ["--bootstrap-server", NOBODY, "--topic", "t",
+                                                     "--offset", "5"])
+    check("kafka-console-consumer --offset without --partition -> exit 1",
+          rc == 1 and "partition is required" in err, show(rc, out, err))
+    rc, out, err, _ = run("kafka-console-producer", ["--bootstrap-server", NOBODY, "--topic", "t",
+                                                     "--compression-codec", "brotli"])
+    check("kafka-console-producer unknown codec -> exit 1", rc == 1, show(rc, out, err))
+    rc, out, err, _ = run("kafka-consumer-groups", ["--bootstrap-server", NOBODY, "--describe"])
+    check("kafka-consumer-groups --describe without --group -> exit 1", rc == 1 and "group" in err,
+          show(rc, out, err))
+    rc, out, err, _ = run("kafka-dump-log", ["--files", "/nonexistent/00000000000000000000.log"])
+    check("kafka-dump-log missing file -> exit 1 with message", rc == 1 and "nonexistent" in err,
+          show(rc, out, err))
+    rc, out, err, _ = run("kafka-dump-log", ["--print-data-log"])
+    check("kafka-dump-log without --files -> exit 1", rc == 1 and "files" in err, show(rc, out, err))
+
+    # Scripts.
+    rc, out, err, _ = run("zookeeper-server-start", ["config/zookeeper.properties"])
+    check("zookeeper-server-start.sh explains and exits 0", rc == 0 and "ZooKeeper" in out, show(rc, out, err))
+    finish()
+
+
+if __name__ == "__main__":
+    main()
