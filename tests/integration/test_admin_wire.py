@@ -1,0 +1,220 @@
+"""Admin APIs no client library in this repo's test set can send, encoded by
+hand: CreateTopics v7 (topic ids), DeleteTopics v6 by topic id,
+IncrementalAlterConfigs v0 (SET/APPEND/SUBTRACT/DELETE), DescribeLogDirs v1,
+DescribeCluster v0 and DescribeProducers v0 (after an idempotent
+librdkafka producer wrote to the partition).
+"""
+import os
+import sys
+
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+from harness import Broker  # noqa: E402
+from foundation_wire import (Reader, compact_string, connect, frame, i8, i16, i32, recv_response,  # noqa: E402
+                             request_header, string, uvarint)
+
+CHECKS = 0
+CORR = [100]
+
+
+def check(cond, what):
+    global CHECKS
+    CHECKS += 1
+    if not cond:
+        raise AssertionError(what)
+    print("ok:", what)
+
+
+def roundtrip(sock, api_key, version, body, flexible):
+    CORR[0] += 1
+    sock.sendall(frame(request_header(api_key, version, CORR[0], flexible=flexible) + body))
+    corr, resp = recv_response(sock)
+    assert corr == CORR[0], "correlation id %d, expected %d" % (corr, CORR[0])
+    r = Reader(resp)
+    if flexible:
+        r.skip_tags()
+    return r
+
+
+def compact_array(items):
+    return uvarint(len(items) + 1) + b"".join(items)
+
+
+def cstr(r):
+    n = r.uvarint()
+    return None if n == 0 else r.take(n - 1).decode()
+
+
+def create_topic_v7(sock, name, partitions, configs=()):
+    cfg = [compact_string(k) + compact_string(v) + uvarint(0) for k, v in configs]
+    topic = compact_string(name) + i32(partitions) + i16(1) + compact_array([]) + compact_array(cfg) + uvarint(0)
+    r = roundtrip(sock, 19, 7, compact_array([topic]) + i32(10000) + i8(0) + uvarint(0), True)
+    r.i32()
+    assert r.uvarint() == 2
+    got = cstr(r)
+    topic_id = r.take(16)
+    error = r.i16()
+    message = cstr(r)
+    return got, topic_id, error, message
+
+
+def delete_topic_by_id_v6(sock, topic_id):
+    body = compact_array([uvarint(0) + topic_id + uvarint(0)]) + i32(10000) + uvarint(0)
+    r = roundtrip(sock, 20, 6, body, True)
+    r.i32()
+    assert r.uvarint() == 2
+    name = cstr(r)
+    tid = r.take(16)
+    return name, tid, r.i16()
+
+
+def incremental_alter_v0(sock, topic, ops):
+    configs = [string(k) + i8(op) + string(v) for k, op, v in ops]
+    body = i32(1) + i8(2) + string(topic) + i32(len(configs)) + b"".join(configs) + i8(0)
+    r = roundtrip(sock, 44, 0, body, False)
+    r.i32()
+    assert r.i32() == 1
+    error = r.i16()
+    message = r.string()
+    return error, message
+
+
+def describe_topic_config_v0(sock, topic, key):
+    body = i32(1) + i8(2) + string(topic) + i32(1) + string(key)
+    r = roundtrip(sock, 32, 0, body, False)
+    r.i32()
+    assert r.i32() == 1
+    error = r.i16()
+    r.string()
+    r.i8()
+    r.string()
+    n = r.i32()
+    values = {}
+    for _ in range(n):
+        name = r.string()
+        value = r.string()
+        r.i8()  # read_only
+        r.i8()  # is_default
+        r.i8()  # is_sensitive
+        values[name] = value
+    return error, values
+
+
+def describe_log_dirs_v1(sock):
+    r = roundtrip(sock, 35, 1, i32(-1), False)
+    r.i32()
+    dirs = {}
+    for _ in range(r.i32()):
+        error = r.i16()
+        path = r.string()
+        topics = {}
+        for _ in range(r.i32()):
+            name = r.string()
+            parts = {}
+            for _ in range(r.i32()):
+                p = r.i32()
+                size = r.i64()
+                r.i64()
+                r.i8()
+                parts[p] = size
+            topics[name] = parts
+        dirs[path] = (error, topics)
+    return dirs
+
+
+def describe_cluster_v0(sock):
+    r = roundtrip(sock, 60, 0, i8(0) + uvarint(0), True)
+    r.i32()
+    error = r.i16()
+    cstr(r)
+    cluster_id = cstr(r)
+    controller = r.i32()
+    brokers = []
+    for _ in range(r.uvarint() - 1):
+        node = r.i32()
+        host = cstr(r)
+        port = r.i32()
+        cstr(r)
+        r.skip_tags()
+        brokers.append((node, host, port))
+    return error, cluster_id, controller, brokers
+
+
+def describe_producers_v0(sock, topic, partition):
+    t = compact_string(topic) + compact_array([i32(partition)]) + uvarint(0)
+    r = roundtrip(sock, 61, 0, compact_array([t]) + uvarint(0), True)
+    r.i32()
+    assert r.uvarint() == 2
+    cstr(r)
+    assert r.uvarint() == 2
+    r.i32()
+    error = r.i16()
+    cstr(r)
+    producers = []
+    for _ in range(r.uvarint() - 1):
+        pid = r.i64()
+        epoch = r.i32()
+        last_seq = r.i32()
+        r.i64()
+        r.i32()
+        r.i64()
+        r.skip_tags()
+        producers.append((pid, epoch, last_seq))
+    return error, producers
+
+
+def main():
+    with Broker() as b:
+        sock = connect(b.port)
+        name, tid, err, msg = create_topic_v7(sock, "wire-a", 2, [("retention.ms", "60000")])
+        check(name == "wire-a" and err == 0 and tid != bytes(16), "CreateTopics v7 returns a topic id")
+        _, _, err, msg = create_topic_v7(sock, "wire.a", 1)
+        check(err == 0, "wire.a created")
+        _, _, err, msg = create_topic_v7(sock, "wire_a", 1)
+        check(err == 17 and "collides" in msg, "CreateTopics v7 collision: INVALID_TOPIC_EXCEPTION with a message")
+
+        err, msg = incremental_alter_v0(sock, "wire-a", [("retention.ms", 0, "90000"),
+                                                         ("cleanup.policy", 2, "compact")])
+        check(err == 0, "IncrementalAlterConfigs SET + APPEND")
+        _, vals = describe_topic_config_v0(sock, "wire-a", "cleanup.policy")
+        check(vals == {"cleanup.policy": "delete,compact"}, "APPEND added compact to the default delete")
+        err, msg = incremental_alter_v0(sock, "wire-a", [("cleanup.policy", 3, "delete")])
+        _, vals = describe_topic_config_v0(sock, "wire-a", "cleanup.policy")
+        check(err == 0 and vals == {"cleanup.policy": "compact"}, "SUBTRACT removed delete")
+        err, msg = incremental_alter_v0(sock, "wire-a", [("retention.ms", 1, None)])
+        _, vals = describe_topic_config_v0(sock, "wire-a", "retention.ms")
+        check(err == 0 and vals == {"retention.ms": "604800000"}, "DELETE restored the default")
+        err, msg = incremental_alter_v0(sock, "wire-a", [("retention.ms", 2, "5")])
+        check(err == 40, "APPEND to a non-list config: INVALID_CONFIG")
+        err, msg = incremental_alter_v0(sock, "wire-a", [("bogus.key", 0, "5")])
+        check(err == 40 and "bogus.key" in msg, "unknown key: INVALID_CONFIG naming it")
+
+        dirs = describe_log_dirs_v1(sock)
+        check(list(dirs) == [b.data_dir], "DescribeLogDirs lists the log dir")
+        err, topics = dirs[b.data_dir]
+        check(err == 0 and sorted(topics.get("wire-a", {})) == [0, 1], "DescribeLogDirs lists wire-a's partitions")
+
+        err, cluster_id, controller, brokers = describe_cluster_v0(sock)
+        check(err == 0 and controller == 1 and brokers == [(1, "127.0.0.1", b.port)] and len(cluster_id) == 22,
+              "DescribeCluster: one broker, controller 1, cluster id")
+
+        from confluent_kafka import Producer
+        p = Producer({"bootstrap.servers": b.bootstrap, "enable.idempotence": True})
+        for i in range(3):
+            p.produce("wire-a", value=b"v%d" % i, partition=0)
+        check(p.flush(20) == 0, "idempotent producer delivered 3 records")
+        err, producers = describe_producers_v0(sock, "wire-a", 0)
+        check(err == 0 and len(producers) == 1 and producers[0][2] == 2,
+              "DescribeProducers: one producer, last sequence 2 (%r)" % (producers,))
+        err, producers = describe_producers_v0(sock, "nope", 0)
+        check(err == 3, "DescribeProducers of an unknown topic: UNKNOWN_TOPIC_OR_PARTITION")
+
+        name, _, err = delete_topic_by_id_v6(sock, tid)
+        check(err == 0 and name == "wire-a", "DeleteTopics v6 by topic id")
+        name, _, err = delete_topic_by_id_v6(sock, tid)
+        check(err == 100, "deleting it again by id: UNKNOWN_TOPIC_ID")
+        sock.close()
+    print("%d checks passed" % CHECKS)
+
+
+if __name__ == "__main__":
+    main()
