@@ -972,6 +972,10 @@ int64_t partition_log_flush(struct partition_log *log, int64_t now_ms)
     for (size_t i = 0; i < n && err == 0; i++)
         err = log_segment_sync(todo[i]);
     pthread_mutex_lock(&log->lock);
+    if (err == 0 && log->injected_error != 0) {
+        err = log->injected_error;
+        log->injected_error = 0;
+    }
     if (err != 0) {
         partition_log_go_offline_locked(log, "fdatasync", err);
     } else {

@@ -222,7 +222,7 @@ void partition_log_set_start_offset_hook(struct partition_log *log,
 int64_t partition_log_cleaner_checkpoint(struct partition_log *log);
 void partition_log_set_cleaner_checkpoint(struct partition_log *log, int64_t offset);
 
-/* Test hook: make the next append fail as if the disk returned `err` (-ENOSPC, -EIO). */
+/* Test hook: make the next append or flush fail as if the disk returned `err` (-ENOSPC, -EIO). */
 void partition_log_inject_write_error(struct partition_log *log, int err);
 
 #endif

@@ -125,11 +125,28 @@ static void test_injected(const char *root)
     partition_log_close(log, true);
 }
 
+static void test_fsync_error(const char *root)
+{
+    printf("an fdatasync error takes the partition offline too\n");
+    char dir[600];
+    snprintf(dir, sizeof(dir), "%s/fsync-0", root);
+    struct partition_log *log = open_log(dir, true);
+    for (int i = 0; i < 3; i++)
+        CHECK(append_one(log, i) == 0);
+    partition_log_inject_write_error(log, -EIO);
+    CHECK(partition_log_flush(log, test_now_ms()) == -EIO);
+    CHECK(partition_log_is_offline(log));
+    CHECK(partition_log_recovery_point(log) == 0);
+    CHECK(append_one(log, 3) == LOG_ERR_KAFKA_STORAGE_ERROR);
+    partition_log_close(log, false);
+}
+
 int main(void)
 {
     char *root = test_make_dir("logenospc");
     test_tmpfs(root);
     test_injected(root);
+    test_fsync_error(root);
     test_rm_rf(root);
     free(root);
     return test_finish("test_log_enospc");
