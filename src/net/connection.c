@@ -45,12 +45,14 @@ struct connection {
     int64_t last_active_ms;
     bool closed;
     bool draining; /* close once everything pending is sent */
+    bool dispatching; /* inside dispatch_frames: a handler answering synchronously must not re-enter it */
 };
 
 static uint64_t next_connection_id = 1;
 
 static void on_socket_event(struct reactor_watch *w, uint32_t events);
 static void update_interest(struct connection *c);
+static void dispatch_frames(struct connection *c);
 
 struct connection *connection_create(struct reactor *r, int fd, const char *peer,
                                      const char *listener_name,
@@ -318,7 +320,11 @@ void connection_slot_ready(struct net_slot *slot)
         connection_close(c, NULL);
         return;
     }
-    update_interest(c);
+    /* Frames held back at max_pending are already in the input buffer: no
+     * socket event will come for them, so this answer is their cue. */
+    dispatch_frames(c);
+    if (!c->closed)
+        update_interest(c);
 }
 
 /* ---- input ---- */
@@ -331,6 +337,9 @@ static int32_t read_be32(const uint8_t *p)
 /* Hand every complete frame in the input buffer to the owner. */
 static void dispatch_frames(struct connection *c)
 {
+    if (c->dispatching)
+        return; /* the outer call's loop picks up where this one would start */
+    c->dispatching = true;
     size_t pos = 0;
     while (!c->closed && !input_paused(c) && c->in_len - pos >= 4) {
         int32_t size = read_be32(c->in + pos);
@@ -361,6 +370,7 @@ static void dispatch_frames(struct connection *c)
         c->pending++;
         c->cb->on_frame(c, slot, frame, (size_t)size);
     }
+    c->dispatching = false;
     if (c->closed)
         return;
     memmove(c->in, c->in + pos, c->in_len - pos);

@@ -230,9 +230,9 @@ def wait_closed(sock, timeout=5.0):
     return False
 
 
-def metadata_roundtrip(port, topics=None, correlation_id=4242):
+def metadata_roundtrip(port, topics=None, correlation_id=4242, timeout=5.0):
     """A fresh client's Metadata v1 request; returns the parsed answer."""
-    with connect(port) as s:
+    with connect(port, timeout=timeout) as s:
         s.sendall(metadata_v1_request(correlation_id, topics))
         resp = recv_response(s)
         assert resp is not None, "broker closed a fresh client's Metadata request"
