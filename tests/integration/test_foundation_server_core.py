@@ -8,6 +8,7 @@
   are closed, no new connections are accepted, and it is quick.
 - A connection error (an unknown API key) leaves a WARN line naming the
   client's address and the reason.
+- A request larger than one socket read (300 KB) is answered.
 - More pipelined long-poll Fetch requests than the in-flight cap per
   connection are all answered, in order.
 """
@@ -73,6 +74,20 @@ def check_error_logged(b):
     assert any(" WARN " in line or " ERROR " in line for line in lines), lines
     assert any("4321" in line or "API key" in line for line in lines), lines
     print("connection error logged: %s" % lines[0])
+
+
+def check_large_request(b):
+    """A 300 KB Metadata request (several socket reads, a grown input buffer) is answered."""
+    names = [("large-%04d-" % i).ljust(100, "y") for i in range(3000)]
+    data = kw.metadata_v4_request(77, names, allow_auto_create=False)
+    with kw.connect(b.port, timeout=20) as s:
+        s.sendall(data)
+        resp = kw.recv_response(s)
+        assert resp is not None and resp[0] == 77, "large request not answered: %r" % (resp and resp[0])
+        s.sendall(kw.api_versions_request(0, 78))
+        assert kw.recv_response(s)[0] == 78, "connection unusable after a large request"
+    print("%d-byte Metadata request answered (%d-byte answer); connection still usable" % (
+        len(data), len(resp[1])))
 
 
 def fetch_v4_request(correlation_id, topic, max_wait_ms):
@@ -149,6 +164,7 @@ def main():
     try:
         check_idle_close(b)
         check_error_logged(b)
+        check_large_request(b)
         check_pipelined_async(b)
         kw.assert_alive(b, "idle, error and pipelining checks")
         check_sigterm(b)
