@@ -171,7 +171,6 @@ int main(int argc, char **argv)
     int64_t start_wall = tool_wall_ms(), start = tool_mono_ms();
     int64_t last_record = start, window_start = start;
     int64_t count = 0, bytes = 0, window_count = 0, window_bytes = 0;
-    bool rebalance_reported = false;
     while (count < messages && tool_mono_ms() - last_record <= timeout_ms) {
         rd_kafka_message_t *m = rd_kafka_consumer_poll(rk, 100);
         int64_t now = tool_mono_ms();
@@ -187,11 +186,12 @@ int main(int argc, char **argv)
         if (m)
             rd_kafka_message_destroy(m);
         if (detailed && now - window_start >= interval_ms) {
+            /* The part of this window spent waiting for the group to assign partitions. */
             int64_t rebalance = 0;
-            if (!rebalance_reported && first_assignment_ms) {
-                rebalance = first_assignment_ms - start;
-                rebalance_reported = true;
-            }
+            if (!first_assignment_ms)
+                rebalance = now - window_start;
+            else if (first_assignment_ms > window_start)
+                rebalance = first_assignment_ms - window_start;
             print_interval(tool_wall_ms(), bytes, count, window_bytes, window_count, now - window_start, rebalance);
             window_start = now;
             window_bytes = window_count = 0;

@@ -255,6 +255,7 @@ static void on_destroy_timeout(int sig)
 void tool_client_destroy(rd_kafka_t *rk, int exit_code)
 {
     destroy_exit_code = exit_code;
+    fflush(stdout); /* the timeout below ends the process with _exit */
     signal(SIGALRM, on_destroy_timeout);
     alarm(10);
     rd_kafka_destroy(rk);
