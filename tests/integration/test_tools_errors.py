@@ -9,12 +9,16 @@ behave as Kafka's scripts.
 """
 import os
 import sys
+import tempfile
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 from harness import free_port  # noqa: E402
 from tools_common import check, finish, run, show  # noqa: E402
 
 NOBODY = "127.0.0.1:%d" % free_port()  # nothing listens there
+OFFSETS_JSON = os.path.join(tempfile.mkdtemp(prefix="eddy-tools-"), "offsets.json")
+with open(OFFSETS_JSON, "w") as f:
+    f.write('{"partitions": [{"topic": "t", "partition": 0, "offset": 1}], "version": 1}')
 
 # tool -> (a valid-looking command line that needs the broker, required flag to drop)
 TOOLS = {
@@ -24,9 +28,9 @@ TOOLS = {
                                "--topic"),
     "kafka-consumer-groups": (["--bootstrap-server", NOBODY, "--list"], None),
     "kafka-configs": (["--bootstrap-server", NOBODY, "--describe", "--entity-type", "topics",
-                       "--entity-name", "t"], "--entity-name"),
+                       "--entity-name", "t"], "--entity-type"),
     "kafka-get-offsets": (["--bootstrap-server", NOBODY, "--topic", "t"], None),
-    "kafka-delete-records": (["--bootstrap-server", NOBODY, "--offset-json-file", "/dev/null"],
+    "kafka-delete-records": (["--bootstrap-server", NOBODY, "--offset-json-file", OFFSETS_JSON],
                              "--offset-json-file"),
     "kafka-producer-perf-test": (["--bootstrap-server", NOBODY, "--topic", "t", "--num-records", "10",
                                   "--record-size", "10", "--throughput", "-1"], "--num-records"),
