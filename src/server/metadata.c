@@ -11,6 +11,7 @@
 #include "protocol/generated/messages.h"
 #include "server/api.h"
 #include "server/broker.h"
+#include "server/groups.h"
 #include "server/request.h"
 #include "server/topics.h"
 
@@ -39,6 +40,23 @@ static void fill_topic(struct request *req, struct metadata_response_topic *out,
     out->topic_id = t->id;
     out->is_internal = t->internal;
     fill_partitions(req, out, t);
+}
+
+/*
+ * Auto-creation as Kafka does it: `__consumer_offsets` gets its own shape
+ * (offsets.topic.num.partitions, compacted). Created with num.partitions, the
+ * group coordinator's hash(group) % offsets.topic.num.partitions would point
+ * most groups at partitions that do not exist.
+ */
+static int16_t auto_create_topic(struct broker *b, struct kstr name, struct topic_state **t)
+{
+    if (!kstr_eq_cstr(name, GROUPS_OFFSETS_TOPIC))
+        return topics_create(b, name.ptr, (size_t)name.len, -1, -1, t, NULL);
+    int16_t err = groups_ensure_offsets_topic(b);
+    if (err)
+        return err;
+    *t = metadata_topic_by_name(&b->image, name.ptr, (size_t)name.len);
+    return *t ? KAFKA_NONE : KAFKA_LEADER_NOT_AVAILABLE;
 }
 
 /* Answer for one requested topic: found, auto-created, or an error. */
@@ -73,7 +91,7 @@ static void resolve_topic(struct request *req, const struct metadata_request *m,
         out->error_code = KAFKA_UNKNOWN_TOPIC_OR_PARTITION;
         return;
     }
-    int16_t err = topics_create(b, want->name.ptr, (size_t)want->name.len, -1, -1, &t, NULL);
+    int16_t err = auto_create_topic(b, want->name, &t);
     if (err == KAFKA_INVALID_REPLICATION_FACTOR)
         err = KAFKA_LEADER_NOT_AVAILABLE; /* as Kafka reports a topic it cannot place */
     if (err) {

@@ -139,6 +139,28 @@ def check_client_refuses_auto_create(b):
     print("Metadata v4 allow_auto_topic_creation=false: not created")
 
 
+def check_offsets_topic_via_metadata():
+    """`kcat -L -t __consumer_offsets` before any group exists must create the real thing:
+    offsets.topic.num.partitions partitions, internal; commits then work for every group."""
+    from confluent_kafka import Consumer, TopicPartition
+    with Broker(config={"offsets.topic.num.partitions": "5", "num.partitions": "1"}) as b:
+        md = kcat_metadata(b, "__consumer_offsets")
+        (topic,) = md["topics"]
+        assert len(topic["partitions"]) == 5, "__consumer_offsets created with %d partitions, expected 5" % len(
+            topic["partitions"])
+        answer = kw.metadata_roundtrip(b.port, ["plain"])
+        assert len(answer["topics"]["plain"][1]) == 1
+        for group in ("g-a", "g-b", "g-c", "g-d", "g-e", "g-f"):
+            c = Consumer({"bootstrap.servers": b.bootstrap, "group.id": group, "enable.auto.commit": False})
+            try:
+                (result,) = c.commit(offsets=[TopicPartition("plain", 0, 0)], asynchronous=False)
+                assert result.error is None, "%s: commit failed: %s" % (group, result.error)
+            finally:
+                c.close()
+    print("__consumer_offsets auto-created through Metadata: 5 partitions (offsets.topic.num.partitions); "
+          "commits of 6 groups succeed")
+
+
 def main():
     with Broker(config={"num.partitions": str(PARTITIONS)}) as b:
         check_kcat(b)
@@ -148,6 +170,7 @@ def main():
         check_confluent_kafka(b)
         assert b.output().count("created topic newtopic") == 1, "newtopic created more than once:\n" + b.output()
     check_auto_create_disabled()
+    check_offsets_topic_via_metadata()
     print("OK")
 
 
