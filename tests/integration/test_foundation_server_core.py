@@ -122,6 +122,8 @@ def check_sigterm(b):
     names = [("sigterm-%02d-" % i).ljust(240, "x") for i in range(30)]
     kw.metadata_roundtrip(b.port, names, timeout=60)
     idle = kw.connect(b.port)
+    poller = kw.connect(b.port, timeout=30)
+    poller.sendall(fetch_v4_request(4444, "empty-for-fetch", 1500))  # a long poll in flight
     busy = kw.connect(b.port, timeout=30)
     busy.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, 64 * 1024)
     count = 1000
@@ -145,6 +147,10 @@ def check_sigterm(b):
         if i == count - 1:
             topics = kw.parse_metadata_v1(resp[1])["topics"]
             assert set(names) <= set(topics), "topics missing from the last answer: %d listed" % len(topics)
+    resp = kw.recv_response(poller)
+    assert resp is not None and resp[0] == 4444, "long-poll Fetch in flight at SIGTERM not answered: %r" % (resp,)
+    assert kw.wait_closed(poller), "long-poll connection not closed after its answer"
+    poller.close()
     assert kw.wait_closed(busy), "connection not closed after its answers"
     assert kw.wait_closed(idle), "idle connection not closed on shutdown"
     busy.close()
@@ -154,7 +160,7 @@ def check_sigterm(b):
     assert rc == 0, "exit code %d on SIGTERM:\n%s" % (rc, b.output()[-3000:])
     assert took < 8, "shutdown took %.1fs" % took
     b.check_clean()
-    print("SIGTERM: %d in-flight answers (%.1f MB) delivered in order, exit 0 after %.2fs" % (
+    print("SIGTERM: %d in-flight answers (%.1f MB) and a long-poll Fetch answered, exit 0 after %.2fs" % (
         count, total / 1e6, took))
 
 
