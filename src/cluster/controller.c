@@ -346,6 +346,36 @@ int16_t controller_create_topic(struct controller *c, const struct topic_spec *s
     return 0;
 }
 
+int16_t controller_adopt_topic(struct controller *c, const char *name, struct kuuid id, int32_t partitions,
+                               char *msg, size_t cap)
+{
+    msg[0] = '\0';
+    struct kstr kname = kstr_from_cstr(name);
+    int16_t err = controller_check_new_topic_name(c, kname, msg, cap);
+    if (err)
+        return err;
+    if (partitions <= 0 || partitions > MAX_PARTITIONS_PER_REQUEST)
+        return fail(msg, cap, KAFKA_INVALID_PARTITIONS, "Cannot adopt %d partitions.", partitions);
+    if (kuuid_is_zero(id) || metadata_topic_by_id(c->image, id))
+        id = uuid_random();
+    struct metadata_record *recs = malloc(sizeof *recs * ((size_t)partitions + 1));
+    if (!recs)
+        return fail(msg, cap, KAFKA_UNKNOWN_SERVER_ERROR, "Out of memory.");
+    int32_t self = (int32_t)c->config->node_id; /* the data is on this node */
+    metadata_record_init(&recs[0], METADATA_TOPIC);
+    recs[0].u.topic.name = kname;
+    recs[0].u.topic.topic_id = id;
+    for (int32_t p = 0; p < partitions; p++)
+        fill_partition_record(&recs[p + 1], id, p, &self, 1);
+    int rc = commit(c, recs, (size_t)partitions + 1);
+    free(recs);
+    if (rc < 0)
+        return commit_failed(msg, cap, rc);
+    log_warn("controller", "adopted topic %s (%d partitions) found on disk but missing from the metadata log", name,
+             partitions);
+    return 0;
+}
+
 int16_t controller_delete_topic(struct controller *c, struct topic_state *t, char *msg, size_t cap)
 {
     msg[0] = '\0';

@@ -111,6 +111,15 @@ int16_t controller_alter_configs(struct controller *c, int8_t resource_type, str
                                  const struct config_change *changes, int32_t count, bool replace,
                                  bool validate_only, char *msg, size_t cap);
 
+/*
+ * Record a topic whose partition logs exist on disk but which the metadata
+ * does not know (first start with an empty metadata log over existing data):
+ * `partitions` partitions led by this node, with the given id (all-zero:
+ * a new one). 0, or a Kafka error with msg.
+ */
+int16_t controller_adopt_topic(struct controller *c, const char *name, struct kuuid id, int32_t partitions,
+                               char *msg, size_t cap);
+
 /* Push the effective config to t's partition logs (after any change that may affect it). */
 void controller_push_config(struct controller *c, const struct topic_state *t);
 

@@ -109,6 +109,62 @@ static void storage_remove_orphans(void *ctx, const struct metadata_image *img)
     free(scan.partitions);
 }
 
+/* ---------------------------------------------------------------- adoption */
+
+struct found_topic {
+    char *name;
+    int32_t partitions; /* highest partition seen + 1 */
+    struct kuuid id;
+};
+
+struct adopt_scan {
+    const struct metadata_image *img;
+    struct found_topic *topics;
+    size_t count, cap;
+};
+
+static void collect_unknown(void *ctx, struct partition_log *log)
+{
+    struct adopt_scan *scan = ctx;
+    const char *topic = partition_log_topic(log);
+    if (metadata_topic_by_name(scan->img, topic, strlen(topic)))
+        return;
+    struct found_topic *f = NULL;
+    for (size_t i = 0; i < scan->count && !f; i++)
+        if (strcmp(scan->topics[i].name, topic) == 0)
+            f = &scan->topics[i];
+    if (!f) {
+        if (scan->count == scan->cap || !(scan->topics[scan->count].name = strdup(topic)))
+            return;
+        f = &scan->topics[scan->count++];
+        partition_log_topic_id(log, f->id.bytes);
+    }
+    if (partition_log_partition(log) + 1 > f->partitions)
+        f->partitions = partition_log_partition(log) + 1;
+}
+
+/*
+ * An empty metadata log over a data dir that has partition logs (data from a
+ * build without the metadata log, or a lost __cluster_metadata-0): record
+ * those topics rather than delete them as strays.
+ */
+static void adopt_existing_logs(struct broker *b)
+{
+    struct adopt_scan scan = {.img = &b->image, .cap = log_manager_partition_count(b->logs)};
+    scan.topics = calloc(scan.cap + 1, sizeof *scan.topics);
+    if (!scan.topics)
+        return;
+    log_manager_foreach(b->logs, collect_unknown, &scan);
+    for (size_t i = 0; i < scan.count; i++) {
+        char msg[256];
+        if (controller_adopt_topic(&b->controller, scan.topics[i].name, scan.topics[i].id, scan.topics[i].partitions,
+                                   msg, sizeof msg) != 0)
+            log_warn("controller", "cannot adopt topic %s found on disk: %s", scan.topics[i].name, msg);
+        free(scan.topics[i].name);
+    }
+    free(scan.topics);
+}
+
 /* ---------------------------------------------------------------- start-up */
 
 static int open_log_manager(struct broker *b)
@@ -185,6 +241,10 @@ int topics_start(struct broker *b)
         .set_config = storage_set_config,
         .remove_orphans = storage_remove_orphans,
     };
+    bool fresh_metadata =
+        metadata_log_end_offset(b->metadata_log) == 0 && metadata_log_snapshot_offset(b->metadata_log) < 0;
+    if (fresh_metadata && b->logs)
+        adopt_existing_logs(b);
     struct broker_registration self;
     self_registration(b, &self);
     rc = controller_start(&b->controller, &self);
