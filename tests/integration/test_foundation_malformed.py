@@ -110,11 +110,25 @@ def structural_cases(b):
         run_case(b, name, data, expect if expect != "n/a" else "either", close_after)
 
 
-def random_cases(b, rounds=150):
+def mutated_frame(rng, corr):
+    """A valid request with 1-4 bytes after the size prefix overwritten: reaches the decoders."""
+    bases = [kw.api_versions_request(v, corr) for v in range(5)] + [
+        kw.metadata_v1_request(corr, ["mutant-a", "mutant-b"]),
+        kw.metadata_v4_request(corr, ["mutant-c"], allow_auto_create=False),
+    ]
+    data = bytearray(rng.choice(bases))
+    for _ in range(rng.randint(1, 4)):
+        data[rng.randrange(4, len(data))] = rng.getrandbits(8)
+    return bytes(data)
+
+
+def random_cases(b, rounds=300):
     rng = random.Random(20261123)
     for i in range(rounds):
-        kind = i % 3
-        if kind == 0:  # pure noise, any length
+        kind = i % 4
+        if kind == 3:
+            data = mutated_frame(rng, 6000 + i)
+        elif kind == 0:  # pure noise, any length
             data = bytes(rng.getrandbits(8) for _ in range(rng.randint(1, 300)))
         elif kind == 1:  # a well-sized frame of noise
             payload = bytes(rng.getrandbits(8) for _ in range(rng.randint(0, 200)))
