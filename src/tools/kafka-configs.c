@@ -266,6 +266,8 @@ static int alter(const struct entity *e)
         char *text = tool_read_file(file, NULL);
         if (!text) {
             fprintf(stderr, "Cannot read %s\n", file);
+            tool_strlist_free(&keys);
+            tool_strlist_free(&values);
             return 1;
         }
         struct tool_strlist lines = {0};

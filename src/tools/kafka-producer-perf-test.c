@@ -253,6 +253,8 @@ int main(int argc, char **argv)
     rd_kafka_t *rk = tool_client_new(RD_KAFKA_PRODUCER, build_config(&bootstrap));
     if (tool_client_connect(rk, bootstrap, tool_default_timeout_ms(), NULL) != 0) {
         tool_client_destroy(rk, 1);
+        tool_strlist_free(&payloads);
+        tool_args_free(&cli);
         return 1;
     }
     tool_client_set_verbose_errors(true);
