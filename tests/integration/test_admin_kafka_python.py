@@ -4,6 +4,7 @@ AlterConfigs v1, Metadata v5 to find the controller), plus a restart with
 SIGTERM: configs and topics survive, the deleted topic stays deleted.
 """
 import os
+import shutil
 import sys
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
@@ -119,6 +120,16 @@ def main():
         _, cfg = describe_topic(admin, "payments")
         check(cfg["retention.ms"][1] == "86400000", "altered config survives restart")
         check(create_one(admin, NewTopic("payments_eu", 1, 1)) == NONE, "no collision once payments.eu is deleted")
+        admin.close()
+
+        # Lose the metadata log: the partition logs on disk are adopted, not deleted.
+        check(b.stop() == 0, "clean shutdown")
+        shutil.rmtree(os.path.join(b.data_dir, "__cluster_metadata-0"))
+        b.start()
+        admin = KafkaAdminClient(bootstrap_servers=b.bootstrap, client_id="eddy-admin-test")
+        topics = set(admin.list_topics())
+        check({"payments", "payments_eu"} <= topics, "topics on disk adopted into a new metadata log")
+        check(os.path.isdir(os.path.join(b.data_dir, "payments-3")), "adopted partitions kept their data dirs")
         admin.close()
     print("%d checks passed" % CHECKS)
 
