@@ -391,6 +391,7 @@ static int swap_in(struct partition_log *log, struct log_segment **group, size_t
         if (rc != 0)
             log_error("log", "Compaction swap of %s failed half-way (%s); it completes at restart",
                       cleaned->log_path, strerror(-rc));
+        (void)log_segment_close_index_files(cleaned); /* written and synced already */
         group[0]->deleted = true; /* its names now belong to the cleaned segment */
         log->segments[at] = cleaned;
         memmove(log->segments + at + 1, log->segments + at + n,

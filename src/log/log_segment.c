@@ -131,6 +131,27 @@ static int open_files(struct log_segment *seg, int flags)
     return 0;
 }
 
+/* Index files are closed once a segment is sealed (one fd per inactive segment). */
+static int ensure_index_files(struct log_segment *seg)
+{
+    if (seg->index_fd < 0)
+        seg->index_fd = open(seg->index_path, O_RDWR | O_CREAT | O_CLOEXEC, 0644);
+    if (seg->index_fd >= 0 && seg->timeindex_fd < 0)
+        seg->timeindex_fd = open(seg->timeindex_path, O_RDWR | O_CREAT | O_CLOEXEC, 0644);
+    return seg->index_fd >= 0 && seg->timeindex_fd >= 0 ? 0 : -errno;
+}
+
+int log_segment_close_index_files(struct log_segment *seg)
+{
+    int rc = log_segment_write_indexes(seg);
+    if (seg->index_fd >= 0)
+        close(seg->index_fd);
+    if (seg->timeindex_fd >= 0)
+        close(seg->timeindex_fd);
+    seg->index_fd = seg->timeindex_fd = -1;
+    return rc;
+}
+
 int log_segment_create(const char *dir, int64_t base_offset, const char *suffix, size_t map_hint,
                        int64_t now_ms, struct log_segment **out)
 {
@@ -222,6 +243,11 @@ static int write_all_at(int fd, const uint8_t *buf, size_t len, uint64_t pos)
 int log_segment_write_indexes(struct log_segment *seg)
 {
     uint8_t buf[4096];
+    if (seg->index_written == seg->index_count && seg->timeindex_written == seg->timeindex_count)
+        return 0;
+    int err = ensure_index_files(seg);
+    if (err != 0)
+        return err;
     while (seg->index_written < seg->index_count) {
         size_t n = 0, first = seg->index_written;
         while (seg->index_written < seg->index_count && n + INDEX_ENTRY_SIZE <= sizeof(buf)) {
@@ -263,6 +289,8 @@ void log_segment_seal(struct log_segment *seg)
 int log_segment_sync_indexes(struct log_segment *seg)
 {
     int rc = log_segment_write_indexes(seg);
+    if (rc == 0)
+        rc = ensure_index_files(seg);
     if (rc != 0)
         return rc;
     if (fdatasync(seg->index_fd) != 0 || fdatasync(seg->timeindex_fd) != 0)
@@ -550,6 +578,9 @@ int64_t log_segment_recover(struct log_segment *seg, int64_t min_offset)
             return -errno;
     }
     seg->synced_size = 0;
+    rc = ensure_index_files(seg);
+    if (rc != 0)
+        return rc;
     if (ftruncate(seg->index_fd, 0) != 0 || ftruncate(seg->timeindex_fd, 0) != 0)
         return -errno;
     rc = log_segment_write_indexes(seg);

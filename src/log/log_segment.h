@@ -116,6 +116,8 @@ int64_t log_segment_offset_for_timestamp(const struct log_segment *seg, int64_t 
 int log_segment_write_indexes(struct log_segment *seg);
 /* Add the final time index entry (Kafka does it when a segment stops being active). */
 void log_segment_seal(struct log_segment *seg);
+/* Write pending entries and close the index fds (reopened on demand): sealed segments. */
+int log_segment_close_index_files(struct log_segment *seg);
 /* fdatasync the index files (clean shutdown, swap). */
 int log_segment_sync_indexes(struct log_segment *seg);
 

@@ -348,6 +348,8 @@ static int load_segments(struct partition_log *log, const struct partition_log_o
     free(bases);
     if (rc != 0)
         return rc;
+    for (size_t i = 0; i + 1 < log->segment_count; i++)
+        (void)log_segment_close_index_files(log->segments[i]);
     if (log->segment_count == 0) {
         struct log_segment *seg;
         int64_t base = args->log_start_offset > 0 ? args->log_start_offset : 0;
@@ -476,6 +478,7 @@ static int roll_locked(struct partition_log *log, int64_t now_ms)
     if (active->size == 0)
         return 0;
     log_segment_seal(active);
+    (void)log_segment_close_index_files(active); /* keep one fd per inactive segment */
     struct log_segment *seg;
     int rc = log_segment_create(log->dir, log->log_end_offset, "", map_hint(log), now_ms, &seg);
     if (rc == 0 && segments_push(log, seg) != 0) {

@@ -6,6 +6,8 @@
  */
 #include "log_test_util.h"
 
+#include <dirent.h>
+
 #include "log/log_checkpoint.h"
 #include "log/log_segment.h"
 #include "log/partition_log.h"
@@ -64,6 +66,17 @@ static int read_and_verify(struct partition_log *log, int64_t from, int64_t expe
     return batches;
 }
 
+static int open_fds(void)
+{
+    int n = 0;
+    DIR *d = opendir("/proc/self/fd");
+    while (d && readdir(d))
+        n++;
+    if (d)
+        closedir(d);
+    return n;
+}
+
 static void check_file_size_multiple(const char *dir, const char *name, int unit)
 {
     char path[1024];
@@ -82,6 +95,7 @@ int main(void)
     log_config_defaults(&cfg);
     cfg.segment_bytes = 64 * 1024;
     cfg.index_interval_bytes = 1024;
+    int fds_before = open_fds();
     struct partition_log *log = open_log(dir, &cfg, true, 0);
 
     printf("append %d batches of %d records\n", BATCHES, PER_BATCH);
@@ -99,6 +113,9 @@ int main(void)
     CHECK_EQ_I64(partition_log_end_offset(log), leo);
     printf("segments after size rolls: %zu\n", partition_log_segment_count(log));
     CHECK(partition_log_segment_count(log) > 3);
+    printf("open fds: %d for %zu segments (one per sealed segment, three for the active)\n",
+           open_fds() - fds_before, partition_log_segment_count(log));
+    CHECK_EQ_I64(open_fds() - fds_before, (int64_t)partition_log_segment_count(log) + 2);
     check_file_size_multiple(dir, "00000000000000000000.index", 8);
     check_file_size_multiple(dir, "00000000000000000000.timeindex", 12);
     {
