@@ -5,13 +5,18 @@
 # build/libeddy.a; build/eddy is src/main.c linked against it. Each
 # src/tools/<name>.c is one command-line tool (build/<name>, on librdkafka).
 # Each tests/unit/test_*.c is one unit-test binary. SAN=1 builds the same
-# tree with AddressSanitizer + UBSan into build-san/.
+# tree with clang, AddressSanitizer + UBSan into build-san/ (so CI compiles
+# with both gcc and clang); its objects also carry libFuzzer's coverage
+# hooks, so the fuzz targets (tests/fuzz/fuzz_*.c -> build-san/fuzz_*) link
+# against the same library.
 
 CC      ?= cc
 ifeq ($(SAN),1)
+CC       = clang
 BUILD   ?= build-san
 SANFLAGS = -fsanitize=address,undefined -fno-omit-frame-pointer -fno-sanitize-recover=undefined
 OPT      = -O1
+FUZZFLAGS = -fsanitize=fuzzer-no-link
 else
 BUILD   ?= build
 SANFLAGS =
@@ -19,7 +24,7 @@ OPT      = -O2
 endif
 
 CFLAGS  ?= $(OPT) -g
-CFLAGS  += -std=c17 -Wall -Wextra -Werror -D_GNU_SOURCE -Isrc $(SANFLAGS)
+CFLAGS  += -std=c17 -Wall -Wextra -Werror -D_GNU_SOURCE -Isrc $(SANFLAGS) $(FUZZFLAGS)
 LDFLAGS += $(SANFLAGS)
 LIBS     = -lpthread -lz -lzstd -llz4 -lsnappy -lssl -lcrypto -lm
 RDKAFKA  = -lrdkafka
@@ -67,14 +72,12 @@ $(BUILD)/itest/%: tests/integration/c/%.c
 	@mkdir -p $(dir $@)
 	$(CC) $(CFLAGS) $(LDFLAGS) -o $@ $< $(RDKAFKA)
 
-# libFuzzer targets need clang; they are built with ASan+UBSan.
+# libFuzzer targets: clang, linked against the sanitizer build's library.
 FUZZ_SRC := $(wildcard tests/fuzz/fuzz_*.c)
-FUZZ_BIN := $(patsubst tests/fuzz/%.c,build-fuzz/%,$(FUZZ_SRC))
-fuzz: $(FUZZ_BIN)
-build-fuzz/%: tests/fuzz/%.c $(LIB_SRC)
-	@mkdir -p build-fuzz
-	clang -std=c17 -g -O1 -D_GNU_SOURCE -Isrc -fsanitize=fuzzer,address,undefined \
-	  -o $@ $< $(LIB_SRC) $(LIBS)
+fuzz:
+	$(MAKE) SAN=1 $(patsubst tests/fuzz/%.c,build-san/%,$(FUZZ_SRC))
+build-san/fuzz_%: tests/fuzz/fuzz_%.c build-san/libeddy.a
+	clang $(CFLAGS) -fsanitize=fuzzer -o $@ $< build-san/libeddy.a $(LIBS)
 
 san:
 	$(MAKE) SAN=1 all
@@ -83,19 +86,20 @@ setup:
 	scripts/setup.sh
 
 run: setup
-	$(MAKE) all
+	$(MAKE) -j$(shell nproc) all
 	./$(BUILD)/eddy server
 
+JOBS ?= $(shell nproc)
 test: setup
-	$(MAKE) all
-	$(MAKE) SAN=1 all
-	$(MAKE) fuzz
+	$(MAKE) -j$(JOBS) all
+	$(MAKE) -j$(JOBS) SAN=1 all
+	$(MAKE) -j$(JOBS) fuzz
 	/usr/bin/python3 tests/run_tests.py
 
 bench: all
 	bench/run.sh
 
 clean:
-	rm -rf build build-san build-fuzz
+	rm -rf build build-san
 
 -include $(DEPS)

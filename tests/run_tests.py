@@ -81,7 +81,7 @@ def main():
                 continue
             plan.append((prefix + "integration/" + name, interpreter(script), env))
         if not prefix and not quick:
-            for fuzzer in sorted(glob.glob(os.path.join(ROOT, "build-fuzz", "fuzz_*"))):
+            for fuzzer in sorted(glob.glob(os.path.join(ROOT, "build-san", "fuzz_*"))):
                 name = os.path.basename(fuzzer)
                 corpus = os.path.join(ROOT, "build", "fuzz-corpus", name)
                 seeds = os.path.join(ROOT, "tests", "fuzz", "seeds", name)

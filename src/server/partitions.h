@@ -34,6 +34,7 @@ struct partition_runtime {
     struct partition_waiter durable_waiters; /* list heads (sentinels) */
     struct partition_waiter data_waiters;
     struct producer_state *producers;
+    int64_t producer_snapshot_ms; /* when the producer state was last snapshotted */
     struct partition_runtime *hash_next;
 };
 

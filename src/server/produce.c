@@ -25,6 +25,8 @@
 #include "server/request.h"
 #include "util/logger.h"
 
+#define PRODUCER_SNAPSHOT_INTERVAL_MS 60000
+
 struct produce_op;
 
 struct produce_wait {
@@ -82,6 +84,8 @@ static int16_t scan_batches(struct request *req, const struct log_config *lc, co
                             struct batch_scan *scan, const char **message)
 {
     memset(scan, 0, sizeof *scan);
+    if (len > (size_t)lc->segment_bytes)
+        return *message = "Records are larger than segment.bytes", KAFKA_RECORD_LIST_TOO_LARGE;
     size_t pos = 0;
     int64_t now = clock_wall_ms();
     while (pos < len) {
@@ -94,10 +98,9 @@ static int16_t scan_batches(struct request *req, const struct log_config *lc, co
         if (record_batch_parse_header(data + pos, len - pos, &h) < 0)
             return *message = "Record batch length exceeds the request", KAFKA_CORRUPT_MESSAGE;
         size_t size = record_batch_total_size(&h);
+        /* max.message.bytes: the topic's, defaulting to the broker's message.max.bytes. */
         if (size > (size_t)lc->max_message_bytes)
             return *message = "Record batch is larger than max.message.bytes", KAFKA_MESSAGE_TOO_LARGE;
-        if (size > (size_t)req->broker->config->message_max_bytes && size > (size_t)lc->max_message_bytes)
-            return KAFKA_MESSAGE_TOO_LARGE;
         if (h.attributes & BATCH_ATTR_CONTROL)
             return *message = "Clients may not write control batches", KAFKA_INVALID_RECORD;
         if (h.attributes & BATCH_ATTR_TRANSACTIONAL)
@@ -133,6 +136,12 @@ static void record_producer(struct partition_runtime *rt, const struct batch_sca
         return;
     producer_state_update(rt->producers, &scan->producer, h.base_offset, h.base_offset + h.last_offset_delta,
                           h.max_timestamp);
+    /* A recent snapshot keeps the replay after a crash short. */
+    int64_t now = clock_monotonic_ms();
+    if (now - rt->producer_snapshot_ms >= PRODUCER_SNAPSHOT_INTERVAL_MS) {
+        rt->producer_snapshot_ms = now;
+        producer_state_snapshot(rt->producers);
+    }
 }
 
 /* Validate and append one partition's records. Fills out; returns true if acks=all must wait. */
