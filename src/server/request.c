@@ -108,7 +108,10 @@ static void reject(struct connection *c, struct request *req, const char *why)
     log_warn("server", "closing connection from %s (%s): %s (api %s key %d v%d, correlation id %d)",
              connection_peer(c), connection_listener(c), why, info ? info->name : "unknown",
              req->api_key, req->api_version, req->correlation_id);
-    connection_close(c, NULL); /* releases the request's slot */
+    /* Nothing will ever answer this request: marked ready, the close releases
+     * it with the other finished slots (an unready slot is left to its owner). */
+    req->slot.ready = true;
+    connection_close(c, NULL);
 }
 
 static int16_t peek_int16(const uint8_t *p)
