@@ -56,6 +56,7 @@ START=$(date +%s)
 
 echo "Eddy benchmarks  $(date -u '+%Y-%m-%d %H:%M UTC')  commit $COMMIT${QUICK:+  (quick)}"
 echo "machine: $CPUS vCPU ${MODEL:-unknown CPU}, $MEM RAM, kernel $(uname -r), librdkafka $(dpkg-query -W -f '${Version}' librdkafka1 2>/dev/null || echo '?')"
+echo "load average at start: $(cut -d' ' -f1-3 /proc/loadavg) (other processes share the CPUs: figures above ~$CPUS are noisy)"
 echo "work dir: $WORK ($(df -h "$WORK" | awk 'NR == 2 {print $4 " free on " $1}'))"
 echo
 
@@ -72,5 +73,6 @@ else
 fi
 echo
 
+echo "load average at end: $(cut -d' ' -f1-3 /proc/loadavg)"
 echo "bench/run.sh: done in $(( $(date +%s) - START )) s"
 exit $status
