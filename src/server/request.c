@@ -82,17 +82,29 @@ static int queue_response(struct request *req, const void *response, uint8_t *ra
     return 0;
 }
 
+/* Hand the slot back; without an answer to send, the client must not wait
+ * forever for one: its connection is closed (which releases the slot). */
+static void finish_slot(struct request *req, int rc)
+{
+    if (rc < 0 && req->slot.conn) {
+        req->slot.ready = true;
+        connection_close(req->slot.conn, "no response could be built");
+        return;
+    }
+    connection_slot_ready(&req->slot);
+}
+
 int request_respond(struct request *req, const void *response)
 {
     int rc = queue_response(req, response, NULL, 0);
-    connection_slot_ready(&req->slot);
+    finish_slot(req, rc);
     return rc;
 }
 
 int request_respond_raw(struct request *req, uint8_t *body, size_t body_len)
 {
     int rc = queue_response(req, NULL, body, body_len);
-    connection_slot_ready(&req->slot);
+    finish_slot(req, rc);
     return rc;
 }
 
