@@ -26,6 +26,9 @@
 
 /* ---- key -> latest offset map ---- */
 
+/* Keys mapped per pass before the dirty range is cut short (~24 B per slot, 75% load). */
+#define CLEANER_MAX_KEYS (4u << 20)
+
 struct offset_map {
     uint64_t *h1, *h2;
     int64_t *offset; /* -1: empty slot */
@@ -436,9 +439,19 @@ int log_cleaner_clean_partition(struct partition_log *log, int64_t now_ms, bool 
     }
     struct offset_map m;
     rc = map_init(&m, 1024);
-    for (size_t i = 0; rc == 0 && i < p.count; i++)
-        if (p.segs[i]->next_offset > p.first_dirty)
-            rc = map_segment(&m, p.segs[i], p.first_dirty);
+    for (size_t i = 0; rc == 0 && i < p.count; i++) {
+        if (p.segs[i]->next_offset <= p.first_dirty)
+            continue;
+        if (m.count >= CLEANER_MAX_KEYS && i > 0) {
+            /* Like Kafka's dedupe buffer: clean up to here, the rest next pass. */
+            for (size_t j = i; j < p.count; j++)
+                log_segment_unref(p.segs[j]);
+            p.count = i;
+            p.dirty_end = p.segs[i - 1]->next_offset;
+            break;
+        }
+        rc = map_segment(&m, p.segs[i], p.first_dirty);
+    }
     int swapped = 0;
     uint64_t before = 0, after = 0;
     for (size_t start = 0; rc == 0 && start < p.count;) {
