@@ -85,3 +85,101 @@ class Timer:
         if exc[0] is None:
             print("  %-40s %6.2fs" % (self.what, self.took), flush=True)
         return False
+
+
+# ---- kill -9 tests: a producer in its own process, and the check after ----
+#
+# The producer writes one line "partition offset seq" per acknowledged record
+# to a file (line-buffered, so the test can watch progress) and, at the end,
+# "error seq code" lines for records that failed. Record values are the
+# decimal sequence number; sequence i goes to partition i % partitions.
+
+def crash_producer_main(bootstrap, topic, count, partitions, rate, out_path, extra_json):
+    import json
+    import confluent_kafka as ck
+    conf = {"bootstrap.servers": bootstrap, "acks": "all", "linger.ms": 5,
+            "message.timeout.ms": 60000, "reconnect.backoff.ms": 50,
+            "reconnect.backoff.max.ms": 200, "queue.buffering.max.messages": 1000000}
+    conf.update(json.loads(extra_json))
+    out = open(out_path, "w", buffering=1)
+    errors = []
+
+    def on_delivery(err, msg):
+        seq = int(msg.value())
+        if err is not None:
+            errors.append((seq, err))
+        else:
+            out.write("%d %d %d\n" % (msg.partition(), msg.offset(), seq))
+
+    producer = ck.Producer(conf)
+    burst = max(1, rate // 100)
+    for seq in range(count):
+        producer.produce(topic, value=b"%d" % seq, partition=seq % partitions,
+                         on_delivery=on_delivery)
+        if seq % burst == burst - 1:
+            producer.poll(0.01)
+    left = producer.flush(120)
+    for seq, err in errors:
+        out.write("error %d %s\n" % (seq, err.name()))
+    out.write("done %d unflushed\n" % left)
+    out.close()
+    return 0
+
+
+def start_crash_producer(bootstrap, topic, count, partitions, rate, out_path, extra=None):
+    import json
+    import subprocess
+    return subprocess.Popen([sys.executable, os.path.abspath(__file__), "crash-producer",
+                             bootstrap, topic, str(count), str(partitions), str(rate), out_path,
+                             json.dumps(extra or {})])
+
+
+def count_lines(path):
+    try:
+        with open(path, "rb") as f:
+            return sum(1 for _ in f)
+    except OSError:
+        return 0
+
+
+def read_acks(path):
+    """-> (acks {partition: [(offset, seq)]}, errors [(seq, name)], finished)"""
+    acks, errors, finished = {}, [], False
+    with open(path) as f:
+        for line in f:
+            parts = line.split()
+            if parts[0] == "error":
+                errors.append((int(parts[1]), parts[2]))
+            elif parts[0] == "done":
+                finished = int(parts[1]) == 0
+            else:
+                p, off, seq = map(int, parts)
+                acks.setdefault(p, []).append((off, seq))
+    return acks, errors, finished
+
+
+def read_partition_log(bootstrap, topic, partition, timeout=60):
+    """Every record of a partition as [(offset, seq)], read with librdkafka."""
+    import confluent_kafka as ck
+    consumer = ck.Consumer({"bootstrap.servers": bootstrap, "group.id": "verify",
+                            "enable.auto.commit": False, "enable.partition.eof": True,
+                            "isolation.level": "read_uncommitted"})
+    low, high = consumer.get_watermark_offsets(ck.TopicPartition(topic, partition), 10)
+    consumer.assign([ck.TopicPartition(topic, partition, low)])
+    got = []
+    deadline = time.time() + timeout
+    while (not got or got[-1][0] < high - 1) and high > low and time.time() < deadline:
+        for msg in consumer.consume(10000, 1.0):
+            if msg.error():
+                if msg.error().code() == ck.KafkaError._PARTITION_EOF:
+                    continue
+                raise AssertionError("consume: %s" % msg.error())
+            got.append((msg.offset(), int(msg.value())))
+    consumer.close()
+    assert not got or got[-1][0] == high - 1, "read up to %s of %d" % (got[-1:], high)
+    return got
+
+
+if __name__ == "__main__" and len(sys.argv) > 1 and sys.argv[1] == "crash-producer":
+    a = sys.argv[2:]
+    sys.exit(crash_producer_main(a[0], a[1], int(a[2]), int(a[3]), int(a[4]), a[5], a[6]))
