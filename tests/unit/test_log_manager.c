@@ -184,6 +184,33 @@ int main(void)
     }
     log_read_result_release(&r);
 
+    printf("the cleaner thread compacts a partition switched to cleanup.policy=compact\n");
+    {
+        struct partition_log *c;
+        CHECK(log_manager_create(mgr, "compacted", 0, NULL, NULL, &c) == 0);
+        for (int i = 0; i < 60; i++) {
+            size_t len;
+            uint8_t *b = test_build_batch(10, i * 10, 20, 100, test_now_ms(), 0, &len);
+            struct log_append_options o = {.now_ms = test_now_ms(), .leader_epoch = -1};
+            struct log_append_result res;
+            CHECK(partition_log_append(c, b, len, &o, &res) == 0);
+            free(b);
+        }
+        CHECK(partition_log_roll(c, test_now_ms()) == 0);
+        CHECK(partition_log_flush(c, test_now_ms()) >= 0);
+        partition_log_set_high_watermark(c, partition_log_end_offset(c));
+        int64_t before_size = partition_log_size_bytes(c);
+        partition_log_get_config(c, &cfg);
+        cfg.cleanup_policy = LOG_CLEANUP_COMPACT;
+        partition_log_set_config(c, &cfg);
+        log_manager_wake_cleaner(mgr);
+        for (int i = 0; i < 500 && partition_log_size_bytes(c) >= before_size / 5; i++)
+            usleep(10000);
+        printf("  %" PRId64 " -> %" PRId64 " bytes\n", before_size, partition_log_size_bytes(c));
+        CHECK(partition_log_size_bytes(c) < before_size / 5);
+        CHECK(log_manager_delete(mgr, "compacted", 0) == 0);
+    }
+
     printf("clean shutdown writes the marker and Kafka-format checkpoints\n");
     int64_t leo[4];
     for (int i = 0; i < 4; i++)
