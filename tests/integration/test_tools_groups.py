@@ -1,0 +1,99 @@
+#!/usr/bin/python3
+"""kafka-consumer-groups.sh and the console consumer with --group against a
+real Eddy broker: list, describe (Kafka's columns), reset offsets (dry run
+and execute, every --to-* spec), delete.
+
+Broker capabilities needed: everything test_tools_walkthrough.py needs, plus
+consumer groups: FindCoordinator, JoinGroup, SyncGroup, Heartbeat,
+LeaveGroup, OffsetCommit, OffsetFetch, ListGroups, DescribeGroups,
+DeleteGroups.
+"""
+import os
+import sys
+
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+from harness import Broker  # noqa: E402
+from tools_common import check, finish, matches, run, show  # noqa: E402
+
+
+def describe(bs, group):
+    return run("kafka-consumer-groups", ["--bootstrap-server", bs, "--describe", "--group", group])
+
+
+def current_offset(out):
+    """CURRENT-OFFSET of the grp-topic partition 0 row, or None."""
+    for line in out.splitlines():
+        cols = line.split()
+        if len(cols) >= 4 and cols[1] == "grp-topic" and cols[2] == "0":
+            return cols[3]
+    return None
+
+
+def reset(bs, *spec):
+    return run("kafka-consumer-groups", ["--bootstrap-server", bs, "--reset-offsets", "--group", "g1",
+                                         "--topic", "grp-topic", "--execute"] + list(spec))
+
+
+def groups(bs):
+    rc, out, err, _ = run("kafka-topics", ["--create", "--topic", "grp-topic", "--bootstrap-server", bs,
+                                           "--partitions", "1", "--replication-factor", "1"])
+    check("create grp-topic", rc == 0, show(rc, out, err))
+    lines = "".join("event %d\n" % i for i in range(5))
+    rc, out, err, _ = run("kafka-console-producer", ["--topic", "grp-topic", "--bootstrap-server", bs],
+                          stdin=lines)
+    check("produce 5 events", rc == 0, show(rc, out, err))
+    rc, out, err, _ = run("kafka-console-consumer", ["--topic", "grp-topic", "--bootstrap-server", bs, "--group",
+                                                     "g1", "--from-beginning", "--max-messages", "5"], timeout=90)
+    check("console consumer --group g1 reads 5 events", rc == 0 and out == lines, show(rc, out, err))
+
+    rc, out, err, _ = run("kafka-consumer-groups", ["--bootstrap-server", bs, "--list"])
+    check("--list shows g1", rc == 0 and "g1" in out.split(), show(rc, out, err))
+
+    rc, out, err, _ = describe(bs, "g1")
+    check("--describe says the group has no active members",
+          rc == 0 and "Consumer group 'g1' has no active members." in out, show(rc, out, err))
+    check("--describe header has Kafka's columns",
+          matches(r"^GROUP\s+TOPIC\s+PARTITION\s+CURRENT-OFFSET\s+LOG-END-OFFSET\s+LAG\s+CONSUMER-ID\s+HOST\s+"
+                  r"CLIENT-ID$", out), show(rc, out, err))
+    check("--describe row: offset 5, log end 5, lag 0",
+          matches(r"^g1\s+grp-topic\s+0\s+5\s+5\s+0\s+-\s+-\s+-$", out), show(rc, out, err))
+
+    rc, out, err, _ = run("kafka-consumer-groups", ["--bootstrap-server", bs, "--reset-offsets", "--group", "g1",
+                                                    "--topic", "grp-topic", "--to-earliest", "--dry-run"])
+    check("--reset-offsets --dry-run prints the plan",
+          rc == 0 and matches(r"^GROUP\s+TOPIC\s+PARTITION\s+NEW-OFFSET\s*$", out)
+          and matches(r"^g1\s+grp-topic\s+0\s+0\s*$", out), show(rc, out, err))
+    rc, out, err, _ = describe(bs, "g1")
+    check("dry run leaves the offset at 5", current_offset(out) == "5", show(rc, out, err))
+
+    for spec, expected in ((["--to-earliest"], "0"), (["--to-offset", "2"], "2"), (["--shift-by", "1"], "3"),
+                           (["--to-latest"], "5"), (["--to-datetime", "2000-01-01T00:00:00.000"], "0"),
+                           (["--to-offset", "99"], "5")):
+        rc, out, err, _ = reset(bs, *spec)
+        rc2, out2, err2, _ = describe(bs, "g1")
+        check("--reset-offsets %s --execute -> %s" % (" ".join(spec), expected),
+              rc == 0 and current_offset(out2) == expected, show(rc, out, err) + "\n" + out2)
+
+    reset(bs, "--to-offset", "3")
+    rc, out, err, _ = run("kafka-console-consumer", ["--topic", "grp-topic", "--bootstrap-server", bs, "--group",
+                                                     "g1", "--max-messages", "2"], timeout=90)
+    check("group resumes from the reset offset", rc == 0 and out == "event 3\nevent 4\n", show(rc, out, err))
+
+    rc, out, err, _ = run("kafka-consumer-groups", ["--bootstrap-server", bs, "--delete", "--group", "g1"])
+    check("--delete prints Kafka's success line",
+          rc == 0 and "Deletion of requested consumer groups ('g1') was successful." in out, show(rc, out, err))
+    rc, out, err, _ = run("kafka-consumer-groups", ["--bootstrap-server", bs, "--list"])
+    check("deleted group leaves the list", "g1" not in out.split(), show(rc, out, err))
+    rc, out, err, _ = describe(bs, "nope")
+    check("--describe of an unknown group says it does not exist", "does not exist" in out + err,
+          show(rc, out, err))
+
+
+def main():
+    with Broker() as b:
+        groups(b.bootstrap)
+    finish()
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,128 @@
+#!/usr/bin/python3
+"""Kafka's quickstart walkthrough, verbatim, with bin/*.sh against a real
+Eddy broker: create a topic, list and describe it, write events with the
+console producer, read them back with the console consumer, alter, delete.
+
+Broker capabilities needed: Metadata, CreateTopics, DescribeConfigs,
+CreatePartitions, DeleteTopics, Produce, Fetch, ListOffsets (no groups: the
+console consumer without --group assigns partitions directly).
+"""
+import os
+import sys
+import time
+
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+from harness import Broker  # noqa: E402
+from tools_common import check, finish, matches, run, show  # noqa: E402
+
+
+def topics_listed(bs):
+    rc, out, err, _ = run("kafka-topics", ["--bootstrap-server", bs, "--list"])
+    return out.split()
+
+
+def walkthrough(bs):
+    rc, out, err, _ = run("kafka-topics", ["--create", "--topic", "my-topic", "--bootstrap-server", bs,
+                                           "--partitions", "1", "--replication-factor", "1"])
+    check("create topic prints 'Created topic my-topic.'", rc == 0 and out == "Created topic my-topic.\n",
+          show(rc, out, err))
+    rc, out, err, _ = run("kafka-topics", ["--create", "--topic", "my-topic", "--bootstrap-server", bs])
+    check("create existing topic -> exit 1 'already exists'", rc == 1 and "already exists" in err,
+          show(rc, out, err))
+    rc, out, err, _ = run("kafka-topics", ["--create", "--if-not-exists", "--topic", "my-topic",
+                                           "--bootstrap-server", bs])
+    check("create --if-not-exists on existing topic -> exit 0, silent", rc == 0 and out == "", show(rc, out, err))
+
+    check("list shows my-topic", "my-topic" in topics_listed(bs))
+
+    rc, out, err, _ = run("kafka-topics", ["--describe", "--topic", "my-topic", "--bootstrap-server", bs])
+    lines = out.splitlines()
+    check("describe topic line in Kafka's layout",
+          rc == 0 and len(lines) == 2 and matches(r"^Topic: my-topic\tTopicId: \S+\tPartitionCount: 1\t"
+                                                  r"ReplicationFactor: 1\tConfigs: .*$", lines[0]),
+          show(rc, out, err))
+    check("describe partition line in Kafka's layout",
+          len(lines) == 2 and matches(r"^\tTopic: my-topic\tPartition: 0\tLeader: 1\tReplicas: 1\tIsr: 1$",
+                                      lines[1]), show(rc, out, err))
+
+    events = "This is my first event\nThis is my second event\n"
+    rc, out, err, _ = run("kafka-console-producer", ["--topic", "my-topic", "--bootstrap-server", bs],
+                          stdin=events)
+    check("console producer writes stdin lines, exit 0", rc == 0, show(rc, out, err))
+    rc, out, err, _ = run("kafka-console-consumer", ["--topic", "my-topic", "--from-beginning",
+                                                     "--bootstrap-server", bs, "--max-messages", "2"])
+    check("console consumer --from-beginning reads the two events", rc == 0 and out == events,
+          show(rc, out, err))
+    check("console consumer reports 'Processed a total of 2 messages' on stderr",
+          "Processed a total of 2 messages" in err, show(rc, out, err))
+
+    rc, out, err, _ = run("kafka-console-producer",
+                          ["--topic", "my-topic", "--bootstrap-server", bs, "--property", "parse.key=true",
+                           "--property", "key.separator=:", "--sync", "--request-required-acks", "all"],
+                          stdin="k1:v1\nk2:v2\n")
+    check("console producer with parse.key and key.separator", rc == 0, show(rc, out, err))
+    rc, out, err, _ = run("kafka-console-consumer",
+                          ["--topic", "my-topic", "--from-beginning", "--bootstrap-server", bs, "--max-messages",
+                           "4", "--property", "print.key=true", "--property", "print.offset=true", "--property",
+                           "print.partition=true", "--property", "print.timestamp=true"])
+    lines = out.splitlines()
+    check("console consumer print.* layout",
+          rc == 0 and len(lines) == 4
+          and matches(r"^CreateTime:\d+\tPartition:0\tOffset:0\tnull\tThis is my first event$", lines[0])
+          and matches(r"^CreateTime:\d+\tPartition:0\tOffset:2\tk1\tv1$", lines[2]), show(rc, out, err))
+    rc, out, err, _ = run("kafka-console-consumer",
+                          ["--topic", "my-topic", "--bootstrap-server", bs, "--partition", "0", "--offset", "1",
+                           "--max-messages", "1"])
+    check("console consumer --partition 0 --offset 1", rc == 0 and out == "This is my second event\n",
+          show(rc, out, err))
+    rc, out, err, took = run("kafka-console-consumer",
+                             ["--topic", "my-topic", "--bootstrap-server", bs, "--from-beginning",
+                              "--timeout-ms", "3000"])
+    check("console consumer --timeout-ms ends after the last record",
+          rc == 0 and len(out.splitlines()) == 4 and "Processed a total of 4 messages" in err and took < 30,
+          show(rc, out, err))
+
+    rc, out, err, _ = run("kafka-topics", ["--create", "--topic", "codecs", "--bootstrap-server", bs,
+                                           "--partitions", "1", "--replication-factor", "1"])
+    for codec in ("none", "gzip", "snappy", "lz4", "zstd"):
+        rc, out, err, _ = run("kafka-console-producer", ["--topic", "codecs", "--bootstrap-server", bs,
+                                                         "--compression-codec", codec], stdin="via %s\n" % codec)
+        check("console producer --compression-codec %s" % codec, rc == 0, show(rc, out, err))
+    rc, out, err, _ = run("kafka-console-producer", ["--topic", "codecs", "--bootstrap-server", bs,
+                                                     "--compression-codec"], stdin="via bare flag\n")
+    check("console producer bare --compression-codec (gzip)", rc == 0, show(rc, out, err))
+    rc, out, err, _ = run("kafka-console-consumer", ["--topic", "codecs", "--bootstrap-server", bs,
+                                                     "--from-beginning", "--max-messages", "6"])
+    check("console consumer reads every codec back",
+          rc == 0 and out.splitlines() == ["via none", "via gzip", "via snappy", "via lz4", "via zstd",
+                                           "via bare flag"], show(rc, out, err))
+
+    rc, out, err, _ = run("kafka-topics", ["--alter", "--topic", "my-topic", "--partitions", "3",
+                                           "--bootstrap-server", bs])
+    check("alter --partitions 3", rc == 0, show(rc, out, err))
+    rc, out, err, _ = run("kafka-topics", ["--describe", "--topic", "my-.*", "--bootstrap-server", bs])
+    check("describe by regex shows 3 partitions", rc == 0 and "PartitionCount: 3" in out
+          and out.count("\tTopic: my-topic\tPartition:") == 3, show(rc, out, err))
+
+    rc, out, err, _ = run("kafka-topics", ["--delete", "--topic", "my-topic", "--bootstrap-server", bs])
+    check("delete topic, exit 0", rc == 0, show(rc, out, err))
+    deadline = time.time() + 15
+    while "my-topic" in topics_listed(bs) and time.time() < deadline:
+        time.sleep(0.5)
+    check("deleted topic leaves the list", "my-topic" not in topics_listed(bs))
+    rc, out, err, _ = run("kafka-topics", ["--describe", "--topic", "my-topic", "--bootstrap-server", bs])
+    check("describe deleted topic -> exit 1 'does not exist'", rc == 1 and "does not exist" in err,
+          show(rc, out, err))
+    rc, out, err, _ = run("kafka-topics", ["--delete", "--if-exists", "--topic", "my-topic",
+                                           "--bootstrap-server", bs])
+    check("delete --if-exists on a missing topic -> exit 0", rc == 0, show(rc, out, err))
+
+
+def main():
+    with Broker() as b:
+        walkthrough(b.bootstrap)
+    finish()
+
+
+if __name__ == "__main__":
+    main()
