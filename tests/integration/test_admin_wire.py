@@ -2,10 +2,12 @@
 hand: CreateTopics v7 (topic ids), DeleteTopics v6 by topic id,
 IncrementalAlterConfigs v0 (SET/APPEND/SUBTRACT/DELETE), DescribeLogDirs v1,
 DescribeCluster v0 and DescribeProducers v0 (after an idempotent
-librdkafka producer wrote to the partition).
+librdkafka producer wrote to the partition), and a live segment.ms change.
 """
+import glob
 import os
 import sys
+import time
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 from harness import Broker  # noqa: E402
@@ -207,6 +209,25 @@ def main():
               "DescribeProducers: one producer, last sequence 2 (%r)" % (producers,))
         err, producers = describe_producers_v0(sock, "nope", 0)
         check(err == 3, "DescribeProducers of an unknown topic: UNKNOWN_TOPIC_OR_PARTITION")
+
+        # A config change reaches the partition logs at once: segment.ms=100 rolls segments.
+        def segments():
+            return len(glob.glob(os.path.join(b.data_dir, "wire-a-1", "*.log")))
+
+        def send_one():
+            p.produce("wire-a", value=b"x" * 100, partition=1)
+            p.flush(10)
+
+        send_one()
+        time.sleep(0.2)
+        send_one()
+        check(segments() == 1, "one segment with the default segment.ms")
+        err, msg = incremental_alter_v0(sock, "wire-a", [("segment.ms", 0, "100")])
+        check(err == 0, "segment.ms=100 set")
+        for _ in range(3):
+            time.sleep(0.25)
+            send_one()
+        check(segments() >= 3, "segments roll after the live change (%d segments)" % segments())
 
         name, _, err = delete_topic_by_id_v6(sock, tid)
         check(err == 0 and name == "wire-a", "DeleteTopics v6 by topic id")
