@@ -16,6 +16,12 @@
  * Metadata with num.partitions set to the partition count the run needs.
  * The mock cluster (one broker) is created inside this process per run.
  *
+ * Producers use librdkafka's defaults (linger.ms 5, batches up to 1 MB, no
+ * compression, keyless records on the sticky partitioner) with the queue
+ * capped at 32 MiB like the Java producer's buffer.memory, and send as fast
+ * as the queue takes records for EDDY_BENCH_SECONDS; the rate is the records
+ * acknowledged divided by the time until the last acknowledgement.
+ *
  * Broker CPU: for Eddy, utime+stime of the eddy process from /proc/PID/stat
  * before and after the measured part. For the mock, the CPU of the thread(s)
  * rd_kafka_mock_cluster_new started (found by listing /proc/self/task around
@@ -34,6 +40,8 @@
  *                               compared with; 0 skips it          (8, quick 0)
  *   EDDY_BENCH_MANY_PARTITIONS  partition count of the scaling run (1000)
  */
+#include <arpa/inet.h>
+#include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <ftw.h>
@@ -48,12 +56,9 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/resource.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
 #include <sys/wait.h>
-#include <dirent.h>
-#include <arpa/inet.h>
 #include <time.h>
 #include <unistd.h>
 
