@@ -640,8 +640,14 @@ int log_manager_delete(struct log_manager *mgr, const char *topic, int32_t parti
     size_t len = from ? strlen(from) + 48 : 0;
     char *to = from ? malloc(len) : NULL;
     int rc = to ? 0 : -ENOMEM;
-    if (to)
-        snprintf(to, len, "%s.%s-delete", from, hex);
+    if (to) {
+        /* The last component must fit NAME_MAX (255) even for 249-char topic
+         * names: keep at most 215 chars of "<topic>-<partition>" before the
+         * 40-char ".<uuid>-delete" suffix, as Kafka truncates too. */
+        const char *slash = strrchr(from, '/');
+        int parent = slash ? (int)(slash - from + 1) : 0;
+        snprintf(to, len, "%.*s%.215s.%s-delete", parent, from, from + parent, hex);
+    }
     partition_log_close(log, false); /* in-flight reads keep their segment references */
     free(e->topic);
     free(e);
