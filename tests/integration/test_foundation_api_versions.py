@@ -91,6 +91,18 @@ def check_minimal_unknown_version(port):
     print("ApiVersions v5 with only the fixed header: UNSUPPORTED_VERSION")
 
 
+def check_kafka_python_probe(port):
+    """kafka-python's start-up: ApiVersions v0 and Metadata v0 (empty list) in one write."""
+    with kw.connect(port) as s:
+        s.sendall(kw.api_versions_request(0, 1) +
+                  kw.frame(kw.request_header(kw.API_METADATA, 0, 2, client_id="kafka-python-2.0.2") + kw.i32(0)))
+        first, second = kw.recv_response(s), kw.recv_response(s)
+        assert first is not None and first[0] == 1, "ApiVersions answer: %r" % (first and first[0])
+        assert kw.parse_api_versions(first[1], 0)[0] == 0
+        assert second is not None and second[0] == 2, "Metadata v0 answer: %r" % (second and second[0])
+    print("kafka-python probe (ApiVersions v0 + Metadata v0 pipelined): both answered in order")
+
+
 def main():
     with Broker() as b:
         ranges = [check_version(b.port, v) for v in range(5)]
@@ -102,6 +114,7 @@ def main():
         check_unknown_version(b, 5)
         check_unknown_version(b, 32767)
         check_minimal_unknown_version(b.port)
+        check_kafka_python_probe(b.port)
         kw.assert_alive(b, "ApiVersions checks")
     print("OK")
 

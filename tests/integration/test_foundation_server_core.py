@@ -9,6 +9,8 @@
 - A connection error (an unknown API key) leaves a WARN line naming the
   client's address and the reason.
 - A request larger than one socket read (300 KB) is answered.
+- 400 concurrent connections; a client that does not read 80 MB of answers
+  (the broker pauses it at its output cap, loses nothing, serves others).
 - More pipelined long-poll Fetch requests than the in-flight cap per
   connection are all answered, in order.
 """
@@ -116,11 +118,50 @@ def check_pipelined_async(b, count=400):
         count, time.time() - start))
 
 
+BIG_TOPICS = [("big-answers-%02d-" % i).ljust(240, "x") for i in range(30)]
+
+
+def create_big_topics(b):
+    """Long topic names make each all-topics Metadata v1 answer ~10 KB."""
+    kw.metadata_roundtrip(b.port, BIG_TOPICS, timeout=60)
+
+
+def check_many_connections(b, count=400):
+    start = time.time()
+    socks = [kw.connect(b.port, timeout=30) for _ in range(count)]
+    try:
+        for i, s in enumerate(socks):
+            s.sendall(kw.api_versions_request(i % 5, i))
+        for i, s in enumerate(socks):
+            resp = kw.recv_response(s)
+            assert resp is not None and resp[0] == i, "connection %d: %r" % (i, resp and resp[0])
+    finally:
+        for s in socks:
+            s.close()
+    print("%d concurrent connections each answered in %.2fs" % (count, time.time() - start))
+
+
+def check_slow_reader(b, count=8000):
+    """~80 MB of answers to a client that does not read: the broker stops reading
+    at its output cap and resumes as the client drains, losing nothing."""
+    with kw.connect(b.port, timeout=60) as s:
+        s.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, 64 * 1024)
+        s.sendall(b"".join(kw.metadata_v1_request(i, None) for i in range(count)))
+        time.sleep(2)
+        kw.assert_alive(b, "a client not reading 80 MB of answers")
+        total = 0
+        for i in range(count):
+            resp = kw.recv_response(s)
+            assert resp is not None and resp[0] == i, "slow reader answer %d: %r" % (i, resp and resp[0])
+            total += len(resp[1])
+    print("slow reader: %d answers (%.0f MB) all delivered in order; others served meanwhile" % (
+        count, total / 1e6))
+
+
 def check_sigterm(b):
-    # Long topic names make each all-topics answer ~10 KB; 1000 of them (~10 MB)
-    # cannot all fit in the socket buffers while this client is not reading.
-    names = [("sigterm-%02d-" % i).ljust(240, "x") for i in range(30)]
-    kw.metadata_roundtrip(b.port, names, timeout=60)
+    # 1000 all-topics answers of ~10 KB cannot all fit in the socket buffers
+    # while this client is not reading.
+    names = BIG_TOPICS
     idle = kw.connect(b.port)
     poller = kw.connect(b.port, timeout=30)
     poller.sendall(fetch_v4_request(4444, "empty-for-fetch", 1500))  # a long poll in flight
@@ -168,6 +209,18 @@ def check_sigterm(b):
         count, total / 1e6, took))
 
 
+def check_sigint():
+    """Ctrl-C in a terminal is a clean shutdown too."""
+    b = Broker()
+    b.start()
+    kw.assert_alive(b, "start")
+    b.proc.send_signal(signal.SIGINT)
+    rc = b.proc.wait(20)
+    assert rc == 0, "exit code %d on SIGINT:\n%s" % (rc, b.output()[-3000:])
+    b.check_clean()
+    print("SIGINT: exit 0")
+
+
 def main():
     b = Broker(config={"connections.max.idle.ms": str(IDLE_MS), "num.partitions": "3"})
     b.start()
@@ -176,12 +229,16 @@ def main():
         check_error_logged(b)
         check_large_request(b)
         check_pipelined_async(b)
+        check_many_connections(b)
+        create_big_topics(b)
+        check_slow_reader(b)
         kw.assert_alive(b, "idle, error and pipelining checks")
         check_sigterm(b)
     except BaseException:
         print("broker log (%s):\n%s" % (b.log_path, b.output()[-6000:]))
         b.kill9()
         raise
+    check_sigint()
     print("OK")
 
 
