@@ -135,6 +135,17 @@ def main():
         check(err_code(r["orders"]) == KafkaError.INVALID_PARTITIONS, "shrinking: INVALID_PARTITIONS")
         check(len(admin.list_topics(timeout=10).topics["orders"].partitions) == 5, "Metadata shows 5 partitions")
 
+        longest = "L" * 249
+        r = results(admin.create_topics([NewTopic(longest, 2, 1)]))
+        check(r[longest] is None, "a 249-char topic name is legal")
+        r = results(admin.delete_topics([longest]))
+        check(r[longest] is None, "the 249-char topic is deleted")
+        deadline = time.time() + 10
+        while time.time() < deadline and any(d.startswith("LLLL") for d in os.listdir(b.data_dir)):
+            time.sleep(0.1)
+        check(not any(d.startswith("LLLL") for d in os.listdir(b.data_dir)),
+              "its partition directories are removed from disk")
+
         old_id = topic_id_on_disk(b, "my.topic")
         r = results(admin.delete_topics(["my.topic", "ghost"]))
         check(r["my.topic"] is None, "my.topic deleted")
