@@ -70,6 +70,7 @@ static struct tool_cli cli = {
 
 static rd_kafka_t *rk;
 static rd_kafka_queue_t *queue;
+static const struct rd_kafka_metadata *cluster; /* all-topic metadata taken at start */
 static int timeout_ms;
 
 /* One row of the describe table. */
@@ -150,10 +151,35 @@ static rd_kafka_event_t *describe_groups(const char **groups, size_t n)
     return tool_admin_wait(rk, queue, timeout_ms, "consumer group command");
 }
 
+/*
+ * Every partition of every non-internal topic. Offsets are asked for these
+ * explicitly rather than with a null "all topics" list, which some brokers
+ * mishandle in flexible OffsetFetch versions; partitions without a committed
+ * offset come back as -1 and are skipped.
+ */
+static rd_kafka_topic_partition_list_t *all_partitions(void)
+{
+    rd_kafka_topic_partition_list_t *list = rd_kafka_topic_partition_list_new(16);
+    for (int t = 0; t < cluster->topic_cnt; t++) {
+        const rd_kafka_metadata_topic_t *mt = &cluster->topics[t];
+        if (mt->err || tool_topic_is_internal(mt->topic))
+            continue;
+        for (int p = 0; p < mt->partition_cnt; p++)
+            rd_kafka_topic_partition_list_add(list, mt->topic, mt->partitions[p].id);
+    }
+    return list;
+}
+
 /* Committed offsets of a group (a list to destroy), or NULL after printing an error. */
 static rd_kafka_topic_partition_list_t *committed_offsets(const char *group)
 {
-    rd_kafka_ListConsumerGroupOffsets_t *req = rd_kafka_ListConsumerGroupOffsets_new(group, NULL);
+    rd_kafka_topic_partition_list_t *wanted = all_partitions();
+    if (wanted->cnt == 0) {
+        rd_kafka_topic_partition_list_destroy(wanted);
+        return rd_kafka_topic_partition_list_new(0);
+    }
+    rd_kafka_ListConsumerGroupOffsets_t *req = rd_kafka_ListConsumerGroupOffsets_new(group, wanted);
+    rd_kafka_topic_partition_list_destroy(wanted);
     rd_kafka_AdminOptions_t *o = tool_admin_options(rk, RD_KAFKA_ADMIN_OP_LISTCONSUMERGROUPOFFSETS, timeout_ms);
     rd_kafka_ListConsumerGroupOffsets(rk, &req, 1, o, queue);
     rd_kafka_AdminOptions_destroy(o);
@@ -489,7 +515,8 @@ static rd_kafka_topic_partition_list_t *reset_scope(const struct rd_kafka_metada
     rd_kafka_topic_partition_list_t *list = rd_kafka_topic_partition_list_new(8);
     if (tool_has(&cli, "all-topics")) {
         for (int i = 0; committed && i < committed->cnt; i++)
-            rd_kafka_topic_partition_list_add(list, committed->elems[i].topic, committed->elems[i].partition);
+            if (committed->elems[i].offset >= 0)
+                rd_kafka_topic_partition_list_add(list, committed->elems[i].topic, committed->elems[i].partition);
         return list;
     }
     struct tool_option *topics = tool_opt(&cli, "topic");
@@ -701,6 +728,7 @@ int main(int argc, char **argv)
     const struct rd_kafka_metadata *md = NULL;
     rk = tool_admin_connect(bootstrap, tool_value(&cli, "command-config"), "adminclient-1",
                             connect_ms, &md);
+    cluster = md;
     queue = rd_kafka_queue_new(rk);
     int rc;
     if (tool_has(&cli, "list"))
