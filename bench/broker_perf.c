@@ -740,22 +740,21 @@ static int consume_fill(struct target *t, const char *topic)
 }
 
 /* Read the working set once from offset 0; the number of records read. */
-static uint64_t consume_pass(rd_kafka_t *rk, rd_kafka_queue_t *queue, const char *topic,
-                             uint64_t *bytes, double deadline)
+static uint64_t consume_pass(rd_kafka_t *rk, const char *topic, uint64_t *bytes, double deadline)
 {
     uint64_t want = (uint64_t)CONSUME_PARTITIONS * CONSUME_RECORDS_PER_PARTITION, got = 0;
     if (consumer_assign_all(rk, topic, CONSUME_PARTITIONS, 0) < 0)
         return 0;
-    rd_kafka_message_t *batch[1024];
+    /* One message per call: the batch calls wait for a full batch. */
     while (got < want && now_s() < deadline) {
-        ssize_t n = rd_kafka_consume_batch_queue(queue, 500, batch, 1024);
-        for (ssize_t i = 0; i < n; i++) {
-            if (!batch[i]->err) {
-                got++;
-                *bytes += batch[i]->len;
-            }
-            rd_kafka_message_destroy(batch[i]);
+        rd_kafka_message_t *m = rd_kafka_consumer_poll(rk, 100);
+        if (!m)
+            continue;
+        if (!m->err) {
+            got++;
+            *bytes += m->len;
         }
+        rd_kafka_message_destroy(m);
     }
     return got;
 }
@@ -773,7 +772,6 @@ static struct run_result consume_run(struct target *t, const char *topic)
         result_fail(&r, "consumer could not be created");
         return r;
     }
-    rd_kafka_queue_t *queue = rd_kafka_queue_get_consumer(rk);
     uint64_t per_pass = (uint64_t)CONSUME_PARTITIONS * CONSUME_RECORDS_PER_PARTITION;
     uint64_t passes = (uint64_t)(opt.consume_mb * MB / 1024.0 / (double)per_pass + 0.5);
     if (passes < 1)
@@ -782,7 +780,7 @@ static struct run_result consume_run(struct target *t, const char *topic)
     double deadline = start + 300;
     r.ok = true;
     for (uint64_t pass = 0; pass < passes && r.ok; pass++) {
-        uint64_t got = consume_pass(rk, queue, topic, &r.bytes, deadline);
+        uint64_t got = consume_pass(rk, topic, &r.bytes, deadline);
         r.records += got;
         if (got < per_pass)
             result_fail(&r, "%s: pass %" PRIu64 " read %" PRIu64 " of %" PRIu64 " records",
@@ -793,7 +791,6 @@ static struct run_result consume_run(struct target *t, const char *topic)
     r.process_cpu = process_cpu_self() - self0;
     if (!target_alive(t))
         result_fail(&r, "eddy died during the run");
-    rd_kafka_queue_destroy(queue);
     rd_kafka_consumer_close(rk);
     rd_kafka_destroy(rk);
     return r;
@@ -841,24 +838,21 @@ static void on_latency_delivery(rd_kafka_t *rk, const rd_kafka_message_t *m, voi
 static void *latency_consumer_main(void *arg)
 {
     struct latency_state *s = arg;
-    rd_kafka_queue_t *queue = rd_kafka_queue_get_consumer(s->consumer);
-    rd_kafka_message_t *batch[256];
     while (!s->stop && s->received < s->expected) {
-        ssize_t n = rd_kafka_consume_batch_queue(queue, 100, batch, 256);
+        rd_kafka_message_t *m = rd_kafka_consumer_poll(s->consumer, 100);
+        if (!m)
+            continue;
         uint64_t t = now_ns();
-        for (ssize_t i = 0; i < n; i++) {
-            struct latency_header h;
-            if (!batch[i]->err && batch[i]->len >= sizeof h) {
-                memcpy(&h, batch[i]->payload, sizeof h);
-                if (h.seq < s->expected && s->e2e_ms[h.seq] < 0) {
-                    s->e2e_ms[h.seq] = (double)(t - h.sent_ns) / 1e6;
-                    s->received++;
-                }
+        struct latency_header h;
+        if (!m->err && m->len >= sizeof h) {
+            memcpy(&h, m->payload, sizeof h);
+            if (h.seq < s->expected && s->e2e_ms[h.seq] < 0) {
+                s->e2e_ms[h.seq] = (double)(t - h.sent_ns) / 1e6;
+                s->received++;
             }
-            rd_kafka_message_destroy(batch[i]);
         }
+        rd_kafka_message_destroy(m);
     }
-    rd_kafka_queue_destroy(queue);
     return NULL;
 }
 
