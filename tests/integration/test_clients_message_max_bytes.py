@@ -7,7 +7,10 @@ batches of 10001 bytes are refused with MESSAGE_TOO_LARGE (10), through:
   - raw Produce v3 and v7 requests (batches built byte by byte, sizes known),
   - kafka-python (the error a user sees is MessageSizeTooLargeError),
   - librdkafka (delivery report MSG_SIZE_TOO_LARGE).
-Then the topic holds exactly the accepted records, readable.
+A gzip batch of 50,000 bytes of records that compresses below the limit is
+accepted (the limit is on the batch as sent). Then the topic holds exactly
+the accepted records, readable even by a consumer whose fetch limits are
+smaller than one batch (the first batch is always returned, KIP-74).
 """
 import socket
 import struct
@@ -142,8 +145,19 @@ def main():
             "librdkafka: %d-byte batch got %s" % (LIMIT + 1, reports[1])
         print("  librdkafka: accepted at the limit, MSG_SIZE_TOO_LARGE one byte over")
 
-        # The log holds exactly the accepted records.
-        consumer = KafkaConsumer(bootstrap_servers=broker.bootstrap, enable_auto_commit=False)
+        # Compression: the limit is on the compressed batch.
+        big = b"a" * 50000
+        gz = KafkaProducer(bootstrap_servers=broker.bootstrap, linger_ms=0, retries=0, acks=1,
+                           compression_type="gzip", max_request_size=1 << 20)
+        gz.send(TOPIC, key=KEY, value=big, timestamp_ms=TS).get(10)
+        gz.close(5)
+        accepted.append(big)
+        print("  gzip batch of a %d-byte record accepted" % len(big))
+
+        # The log holds exactly the accepted records; fetch limits of 1000
+        # bytes still return whole batches, one at a time.
+        consumer = KafkaConsumer(bootstrap_servers=broker.bootstrap, enable_auto_commit=False,
+                                 fetch_max_bytes=1000, max_partition_fetch_bytes=1000)
         tp = TopicPartition(TOPIC, 0)
         consumer.assign([tp])
         consumer.seek_to_beginning(tp)
