@@ -225,7 +225,11 @@ static void on_signal(int sig)
     interrupted = 1;
 }
 
-static void produce_line(rd_kafka_t *rk, const struct line_reader *r, char *line, long line_no)
+/*
+ * Send one line as a record. Returns 0, or -1 for a line that cannot be
+ * parsed (the tool then stops reading, but still delivers earlier lines).
+ */
+static int produce_line(rd_kafka_t *rk, const struct line_reader *r, char *line, long line_no)
 {
     rd_kafka_headers_t *hdrs = NULL;
     char *rest = line;
@@ -233,13 +237,15 @@ static void produce_line(rd_kafka_t *rk, const struct line_reader *r, char *line
         char *after = cut(rest, r->headers_delimiter);
         if (!after) {
             if (r->ignore_error)
-                return;
+                return 0;
             tool_log("ERROR", "No headers delimiter found on line number %ld: '%s'", line_no, line);
-            exit(1);
+            return -1;
         }
         hdrs = rd_kafka_headers_new(8);
-        if (parse_headers(r, rest, hdrs, line_no) != 0)
-            exit(1);
+        if (parse_headers(r, rest, hdrs, line_no) != 0) {
+            rd_kafka_headers_destroy(hdrs);
+            return -1;
+        }
         rest = after;
     }
     char *key = NULL, *value = rest;
@@ -247,7 +253,9 @@ static void produce_line(rd_kafka_t *rk, const struct line_reader *r, char *line
         char *after = cut(rest, r->key_separator);
         if (!after && !r->ignore_error) {
             tool_log("ERROR", "No key separator found on line number %ld: '%s'", line_no, line);
-            exit(1);
+            if (hdrs)
+                rd_kafka_headers_destroy(hdrs);
+            return -1;
         }
         if (after) {
             key = rest;
@@ -275,6 +283,7 @@ static void produce_line(rd_kafka_t *rk, const struct line_reader *r, char *line
         }
         break; /* on success librdkafka owns hdrs */
     }
+    return 0;
 }
 
 int main(int argc, char **argv)
@@ -316,7 +325,10 @@ int main(int argc, char **argv)
             break;
         while (n > 0 && (line[n - 1] == '\n' || line[n - 1] == '\r'))
             line[--n] = '\0';
-        produce_line(rk, &reader, line, ++line_no);
+        if (produce_line(rk, &reader, line, ++line_no) != 0) {
+            failed++;
+            break;
+        }
         if (sync)
             rd_kafka_flush(rk, 60000);
         rd_kafka_poll(rk, 0);

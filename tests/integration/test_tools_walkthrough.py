@@ -97,6 +97,22 @@ def walkthrough(bs):
           rc == 0 and out.splitlines() == ["via none", "via gzip", "via snappy", "via lz4", "via zstd",
                                            "via bare flag"], show(rc, out, err))
 
+    run("kafka-topics", ["--create", "--topic", "hdrs", "--bootstrap-server", bs])
+    rc, out, err, _ = run("kafka-console-producer",
+                          ["--topic", "hdrs", "--bootstrap-server", bs, "--property", "parse.headers=true",
+                           "--property", "parse.key=true"], stdin="h1:v1,h2:v2\tkey\tvalue\n")
+    check("console producer parse.headers", rc == 0, show(rc, out, err))
+    rc, out, err, _ = run("kafka-console-producer",
+                          ["--topic", "hdrs", "--bootstrap-server", bs, "--property", "parse.key=true",
+                           "--property", "key.separator=:"], stdin="k:kept\nno separator here\nk:never\n")
+    check("console producer: a line without key separator -> exit 1 naming the line",
+          rc == 1 and "No key separator found on line number 2" in err, show(rc, out, err))
+    rc, out, err, _ = run("kafka-console-consumer",
+                          ["--topic", "hdrs", "--bootstrap-server", bs, "--from-beginning", "--max-messages", "2",
+                           "--property", "print.headers=true", "--property", "print.key=true"])
+    check("console consumer print.headers; lines before a bad line were delivered",
+          rc == 0 and out == "h1:v1,h2:v2\tkey\tvalue\nNO_HEADERS\tk\tkept\n", show(rc, out, err))
+
     rc, out, err, _ = run("kafka-topics", ["--alter", "--topic", "my-topic", "--partitions", "3",
                                            "--bootstrap-server", bs])
     check("alter --partitions 3", rc == 0, show(rc, out, err))
