@@ -49,6 +49,9 @@ void metadata_image_free(struct metadata_image *img)
     }
     img->topics = NULL;
     img->topic_count = 0;
+    free(img->by_name);
+    free(img->by_id);
+    img->by_name = img->by_id = NULL;
     struct config_set *set = img->broker_configs;
     while (set) {
         struct config_set *next = set->next;
@@ -88,17 +91,36 @@ struct config_entry **metadata_broker_configs(struct metadata_image *img, const 
     return &set->entries;
 }
 
+static size_t name_bucket(const char *name, size_t len)
+{
+    uint32_t h = 2166136261u; /* FNV-1a */
+    for (size_t i = 0; i < len; i++)
+        h = (h ^ (uint8_t)name[i]) * 16777619u;
+    return h % METADATA_TOPIC_BUCKETS;
+}
+
+static size_t id_bucket(struct kuuid id)
+{
+    uint64_t v;
+    memcpy(&v, id.bytes + 8, sizeof v); /* random bits of a v4 uuid */
+    return (size_t)(v % METADATA_TOPIC_BUCKETS);
+}
+
 struct topic_state *metadata_topic_by_name(const struct metadata_image *img, const char *name, size_t len)
 {
-    for (struct topic_state *t = img->topics; t; t = t->next)
-        if (strlen(t->name) == len && memcmp(t->name, name, len) == 0)
+    if (!img->by_name)
+        return NULL;
+    for (struct topic_state *t = img->by_name[name_bucket(name, len)]; t; t = t->name_next)
+        if (t->name_len == len && memcmp(t->name, name, len) == 0)
             return t;
     return NULL;
 }
 
 struct topic_state *metadata_topic_by_id(const struct metadata_image *img, struct kuuid id)
 {
-    for (struct topic_state *t = img->topics; t; t = t->next)
+    if (!img->by_id)
+        return NULL;
+    for (struct topic_state *t = img->by_id[id_bucket(id)]; t; t = t->id_next)
         if (memcmp(t->id.bytes, id.bytes, 16) == 0)
             return t;
     return NULL;
@@ -136,15 +158,31 @@ struct topic_state *metadata_topic_new(struct metadata_image *img, const char *n
 {
     if (len > TOPIC_NAME_MAX)
         return NULL;
+    if (!img->by_name) {
+        img->by_name = calloc(METADATA_TOPIC_BUCKETS, sizeof *img->by_name);
+        img->by_id = calloc(METADATA_TOPIC_BUCKETS, sizeof *img->by_id);
+        if (!img->by_name || !img->by_id) {
+            free(img->by_name);
+            free(img->by_id);
+            img->by_name = img->by_id = NULL;
+            return NULL;
+        }
+    }
     struct topic_state *t = calloc(1, sizeof *t);
     if (!t)
         return NULL;
     memcpy(t->name, name, len);
     t->name[len] = '\0';
+    t->name_len = len;
     t->id = id;
     t->internal = topic_name_is_internal(name, len);
     t->next = img->topics;
     img->topics = t;
+    size_t nb = name_bucket(name, len), ib = id_bucket(id);
+    t->name_next = img->by_name[nb];
+    img->by_name[nb] = t;
+    t->id_next = img->by_id[ib];
+    img->by_id[ib] = t;
     img->topic_count++;
     return t;
 }
@@ -211,11 +249,26 @@ struct topic_state *metadata_topic_add(struct metadata_image *img, const char *n
     return t;
 }
 
+static void unlink_indexes(struct metadata_image *img, struct topic_state *topic)
+{
+    struct topic_state **link = &img->by_name[name_bucket(topic->name, topic->name_len)];
+    while (*link && *link != topic)
+        link = &(*link)->name_next;
+    if (*link)
+        *link = topic->name_next;
+    link = &img->by_id[id_bucket(topic->id)];
+    while (*link && *link != topic)
+        link = &(*link)->id_next;
+    if (*link)
+        *link = topic->id_next;
+}
+
 void metadata_topic_remove(struct metadata_image *img, struct topic_state *topic)
 {
     for (struct topic_state **link = &img->topics; *link; link = &(*link)->next) {
         if (*link == topic) {
             *link = topic->next;
+            unlink_indexes(img, topic);
             img->topic_count--;
             topic_free(topic);
             return;

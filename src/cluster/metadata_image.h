@@ -21,6 +21,7 @@
 #define TOPIC_NAME_MAX 249
 #define METADATA_MAX_BROKERS 16
 #define BROKER_MAX_ENDPOINTS 4
+#define METADATA_TOPIC_BUCKETS 4096
 
 struct partition_state {
     int32_t partition;
@@ -49,12 +50,14 @@ struct config_set {
 
 struct topic_state {
     char name[TOPIC_NAME_MAX + 1];
+    size_t name_len;
     struct kuuid id;
     bool internal;
     int32_t partition_count;
     struct partition_state *partitions;
     struct config_entry *configs; /* per-topic overrides */
     struct topic_state *next;
+    struct topic_state *name_next, *id_next; /* hash chains of the image's lookup indexes */
 };
 
 struct broker_endpoint {
@@ -81,6 +84,8 @@ struct metadata_image {
     struct broker_registration brokers[METADATA_MAX_BROKERS];
     struct topic_state *topics; /* singly linked, newest first */
     int32_t topic_count;
+    struct topic_state **by_name; /* hash indexes (METADATA_TOPIC_BUCKETS), allocated with the first topic */
+    struct topic_state **by_id;
     struct config_set *broker_configs; /* dynamic broker configs, one set per resource */
     int16_t metadata_version;                    /* FeatureLevelRecord metadata.version, 0 if none */
 };

@@ -133,6 +133,41 @@ static void test_record_round_trip(void)
     printf("record framing round trips: checked\n");
 }
 
+/* ---------------------------------------------------------------- image indexes */
+
+static void test_image_indexes(void)
+{
+    enum { N = 10000 };
+    struct metadata_image img;
+    metadata_image_init(&img);
+    static struct kuuid ids[N];
+    char name[32];
+    for (int i = 0; i < N; i++) {
+        ids[i] = uuid_random();
+        snprintf(name, sizeof name, "topic-%d", i);
+        CHECK(metadata_topic_new(&img, name, strlen(name), ids[i]) != NULL);
+    }
+    for (int i = 0; i < N; i += 2)
+        metadata_topic_remove(&img, metadata_topic_by_id(&img, ids[i]));
+    int found = 0, gone = 0;
+    for (int i = 0; i < N; i++) {
+        snprintf(name, sizeof name, "topic-%d", i);
+        struct topic_state *by_name = metadata_topic_by_name(&img, name, strlen(name));
+        struct topic_state *by_id = metadata_topic_by_id(&img, ids[i]);
+        if (i % 2 == 0) {
+            gone += !by_name && !by_id;
+        } else {
+            found += by_name && by_name == by_id && by_name->name_len == strlen(name);
+        }
+    }
+    CHECK(found == N / 2 && gone == N / 2 && img.topic_count == N / 2);
+    CHECK(metadata_topic_colliding(&img, "topic.1", 7) == NULL);
+    CHECK(metadata_topic_new(&img, "a.b_c", 5, uuid_random()) != NULL);
+    CHECK(metadata_topic_colliding(&img, "a_b.c", 5) == metadata_topic_by_name(&img, "a.b_c", 5));
+    metadata_image_free(&img);
+    printf("image name/id indexes over %d topics with removals: checked\n", N);
+}
+
 /* ---------------------------------------------------------------- config */
 
 static void test_topic_config(void)
@@ -484,6 +519,7 @@ int main(void)
 {
     logger_set_level(LOGGER_WARN);
     test_record_round_trip();
+    test_image_indexes();
     test_topic_config();
     test_controller_rules();
     test_log_replay_and_snapshots();
