@@ -1,7 +1,8 @@
 // kafkajs end to end: for every compression codec, produce 40,000 records
-// with keys, headers and CreateTime timestamps, then one consumer group
-// subscribed to all five topics reads everything back and checks each
-// record, in order per topic.
+// with keys, headers and CreateTime timestamps, plus 10,000 with an
+// idempotent producer (InitProducerId, sequenced batches, gzip); then one
+// consumer group subscribed to all six topics reads everything back and
+// checks each record, in order per topic.
 //
 // Codecs: gzip is built into kafkajs; snappy and lz4 come from the
 // kafkajs-snappy and kafkajs-lz4 packages; zstd has no working kafkajs codec
@@ -36,6 +37,7 @@ const EDDY_BIN = process.env.EDDY_BIN || path.join(ROOT, 'build', 'eddy')
 // kafkajs spends ~250 us of CPU per record produced and consumed: 40,000 per
 // codec keeps the test near 30 s on two cores.
 const COUNT = Number(process.env.EDDY_KAFKAJS_RECORDS || 40000)
+const IDEMPOTENT_COUNT = 10000
 const CHUNK = 2000 // records per send() call: one batch per call
 const BASE_TS = 1700000000000
 const FILLER = 'abcdefghij'.repeat(6)
@@ -138,12 +140,12 @@ function logBytes (dataDir, topic) {
 }
 
 // ---- the test ----
-async function produceAll (kafka, topic, compression) {
-  const producer = kafka.producer({ allowAutoTopicCreation: true })
+async function produceAll (kafka, topic, compression, count, idempotent = false) {
+  const producer = kafka.producer({ allowAutoTopicCreation: true, idempotent, maxInFlightRequests: idempotent ? 1 : null })
   await producer.connect()
-  for (let start = 0; start < COUNT; start += CHUNK) {
+  for (let start = 0; start < count; start += CHUNK) {
     const messages = []
-    for (let i = start; i < Math.min(COUNT, start + CHUNK); i++) messages.push(makeMessage(topic, i))
+    for (let i = start; i < Math.min(count, start + CHUNK); i++) messages.push(makeMessage(topic, i))
     const [meta] = await producer.send({ topic, compression, acks: -1, messages })
     if (meta.errorCode !== 0 || meta.baseOffset !== String(start)) {
       throw new Error(`${topic}: send at ${start} got ${JSON.stringify(meta)}`)
@@ -152,13 +154,14 @@ async function produceAll (kafka, topic, compression) {
   await producer.disconnect()
 }
 
-async function consumeAll (kafka, topics) {
+async function consumeAll (kafka, counts) {
+  const topics = Object.keys(counts)
   const consumer = kafka.consumer({ groupId: 'kafkajs-check', maxBytes: 16 << 20 })
   const next = Object.fromEntries(topics.map(t => [t, 0]))
   let failure = null
   let resolveDone
   const done = new Promise(resolve => { resolveDone = resolve })
-  const finished = () => topics.every(t => next[t] === COUNT)
+  const finished = () => topics.every(t => next[t] === counts[t])
   await consumer.connect()
   await consumer.subscribe({ topics, fromBeginning: true })
   await consumer.run({
@@ -166,7 +169,7 @@ async function consumeAll (kafka, topics) {
     eachBatch: async ({ batch }) => {
       try {
         for (const m of batch.messages) {
-          if (next[batch.topic] >= COUNT) throw new Error(`${batch.topic}: record past the end at ${m.offset}`)
+          if (next[batch.topic] >= counts[batch.topic]) throw new Error(`${batch.topic}: record past the end at ${m.offset}`)
           checkMessage(batch.topic, next[batch.topic]++, m)
         }
       } catch (e) {
@@ -190,19 +193,28 @@ async function main () {
   let ok = false
   try {
     const kafka = new Kafka({ clientId: 'eddy-e2e', brokers: [broker.bootstrap], logLevel: logLevel.ERROR })
-    const topics = []
+    const counts = {}
     for (const [name, type] of Object.entries(CODECS)) {
       const topic = `kjs-${name}`
       const t0 = Date.now()
-      await produceAll(kafka, topic, type)
+      await produceAll(kafka, topic, type, COUNT)
       console.log(`  ${name} produce ${COUNT}: ${((Date.now() - t0) / 1000).toFixed(2)}s`)
-      topics.push(topic)
+      counts[topic] = COUNT
     }
-    const t0 = Date.now()
-    await consumeAll(kafka, topics)
-    console.log(`  consume+check ${topics.length} x ${COUNT}: ${((Date.now() - t0) / 1000).toFixed(2)}s`)
+    let t0 = Date.now()
+    await produceAll(kafka, 'kjs-idempotent', CompressionTypes.GZIP, IDEMPOTENT_COUNT, true)
+    console.log(`  idempotent gzip produce ${IDEMPOTENT_COUNT}: ${((Date.now() - t0) / 1000).toFixed(2)}s`)
+    counts['kjs-idempotent'] = IDEMPOTENT_COUNT
+    t0 = Date.now()
+    await consumeAll(kafka, counts)
+    console.log(`  consume+check all: ${((Date.now() - t0) / 1000).toFixed(2)}s`)
     const sizes = Object.fromEntries(Object.keys(CODECS).map(c => [c, logBytes(broker.dataDir, `kjs-${c}`)]))
     console.log('  log bytes per codec:', JSON.stringify(sizes))
+    // The idempotent producer's batches carry a producer id (bytes 43-50 of a batch).
+    const idemDir = path.join(broker.dataDir, 'kjs-idempotent-0')
+    const segment = fs.readdirSync(idemDir).filter(f => f.endsWith('.log')).sort()[0]
+    const producerId = fs.readFileSync(path.join(idemDir, segment)).readBigInt64BE(43)
+    if (producerId < 0n) throw new Error(`idempotent batch has producer id ${producerId}`)
     for (const c of Object.keys(CODECS)) {
       if (c !== 'none' && sizes[c] > sizes.none / 2) throw new Error(`${c} log is ${sizes[c]} bytes vs ${sizes.none}: codec not used?`)
     }
@@ -216,7 +228,7 @@ async function main () {
     if (ok) broker.cleanup()
   }
   if (!ok) process.exit(1)
-  console.log(`PASS kafkajs: 5 codecs x ${COUNT} records`)
+  console.log(`PASS kafkajs: 5 codecs x ${COUNT} records, ${IDEMPOTENT_COUNT} idempotent`)
 }
 
 main().catch(e => { console.error(e); process.exit(1) })
