@@ -8,10 +8,13 @@ records; record j of batch k has CreateTime BASE + 1000*k + 10*j + p, except
 one record (batch 2, j=10) stamped far ahead at BASE + 7500 + p. By Kafka's
 rule (the earliest offset whose timestamp is >= the target), every target
 in (BASE+2990+p, BASE+7500+p] therefore answers offset 210, not an offset in
-batch 3..7.
+batch 3..7. Batches are lz4-compressed, so seeking to a looked-up offset
+lands inside a compressed batch: the consumer must start exactly there.
+A consumer assigned past the end (OFFSET_OUT_OF_RANGE) resets to earliest.
 """
 import subprocess
 import sys
+import time
 
 import confluent_kafka as ck
 from kafka import KafkaConsumer, TopicPartition
@@ -53,7 +56,8 @@ def targets(p):
 
 def produce(bootstrap):
     producer = ck.Producer({"bootstrap.servers": bootstrap, "linger.ms": 1000,
-                            "batch.num.messages": PER_BATCH, "acks": "all"})
+                            "batch.num.messages": PER_BATCH, "acks": "all",
+                            "compression.type": "lz4"})
     for k in range(BATCHES):
         for p in range(PARTITIONS):
             for j in range(PER_BATCH):
@@ -77,8 +81,22 @@ def check_kafka_python(bootstrap):
             assert got_pair == want, "kafka-python p%d target %d: got %s, want %s" % (
                 p, target, got_pair, want)
             checked += 1
+    # Seek to a looked-up offset inside a compressed batch and read from there.
+    tp = tps[1]
+    found = consumer.offsets_for_times({tp: BASE + 4321})[tp]
+    consumer.assign([tp])
+    consumer.seek(tp, found.offset)
+    first = None
+    for _ in range(20):
+        recs = consumer.poll(500, max_records=1).get(tp)
+        if recs:
+            first = recs[0]
+            break
+    assert first is not None and (first.offset, int(first.value), first.timestamp) == (
+        found.offset, found.offset, found.timestamp), "kafka-python seek to %d read %s" % (
+        found.offset, first)
     consumer.close()
-    return checked
+    return checked + 1
 
 
 def check_librdkafka(bootstrap):
@@ -97,8 +115,32 @@ def check_librdkafka(bootstrap):
             assert got[0].offset == want_offset, "librdkafka p%d target %d: got %d, want %d" % (
                 p, target, got[0].offset, want_offset)
             checked += 1
+    # Assign at a looked-up offset inside a compressed batch.
+    found = consumer.offsets_for_times([ck.TopicPartition(TOPIC, 0, BASE + 5555)], timeout=10)[0]
+    consumer.assign([found])
+    msg = first_message(consumer)
+    assert (msg.offset(), int(msg.value())) == (found.offset, found.offset), \
+        "librdkafka assign at %d read offset %d" % (found.offset, msg.offset())
     consumer.close()
-    return checked
+    # Past the end: OFFSET_OUT_OF_RANGE, then auto.offset.reset=earliest.
+    consumer = ck.Consumer({"bootstrap.servers": bootstrap, "group.id": "times-reset",
+                            "auto.offset.reset": "earliest"})
+    consumer.assign([ck.TopicPartition(TOPIC, 1, COUNT + 500)])
+    msg = first_message(consumer)
+    assert msg.offset() == 0, "reset to earliest read offset %d" % msg.offset()
+    consumer.close()
+    return checked + 2
+
+
+def first_message(consumer):
+    deadline = time.time() + 20
+    while time.time() < deadline:
+        msg = consumer.poll(0.5)
+        if msg is None:
+            continue
+        assert not msg.error(), msg.error()
+        return msg
+    raise AssertionError("no message within 20 s")
 
 
 def check_kcat(bootstrap):
