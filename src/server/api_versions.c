@@ -39,7 +39,7 @@ void handle_api_versions(struct request *req)
     struct api_versions_response resp;
     api_versions_response_init(&resp);
     if (fill_api_keys(req, &resp, false) < 0) {
-        connection_close(req->slot.conn, "out of memory");
+        request_abort(req, "out of memory");
         return;
     }
     request_respond(req, &resp);

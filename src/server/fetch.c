@@ -197,7 +197,7 @@ static void fetch_run(struct fetch_op *op)
     const struct fetch_request *m = req->body;
     struct fetch_out out;
     if (build_out(op, &out) < 0) {
-        connection_close(req->slot.conn, "out of memory");
+        request_abort(req, "out of memory");
         return;
     }
     int errors;
@@ -212,7 +212,7 @@ static void fetch_run(struct fetch_op *op)
     fetch_session_note_response(req->broker, &op->plan, &out);
     if (fetch_respond(req, &out) < 0) {
         release_reads(&out);
-        connection_close(req->slot.conn, "cannot encode fetch response");
+        request_abort(req, "cannot encode fetch response");
     }
 }
 
@@ -221,7 +221,7 @@ void handle_fetch(struct request *req)
     const struct fetch_request *m = req->body;
     struct fetch_op *op = request_alloc(req, sizeof *op);
     if (!op) {
-        connection_close(req->slot.conn, "out of memory");
+        request_abort(req, "out of memory");
         return;
     }
     op->req = req;

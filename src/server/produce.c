@@ -242,7 +242,7 @@ void handle_produce(struct request *req)
     const struct produce_request *m = req->body;
     struct produce_op *op = request_alloc(req, sizeof *op);
     if (!op) {
-        connection_close(req->slot.conn, "out of memory");
+        request_abort(req, "out of memory");
         return;
     }
     op->req = req;

@@ -94,6 +94,18 @@ static void finish_slot(struct request *req, int rc)
     connection_slot_ready(&req->slot);
 }
 
+void request_abort(struct request *req, const char *reason)
+{
+    struct connection *c = req->slot.conn;
+    net_slot_clear(&req->slot);
+    if (!c) {
+        connection_slot_ready(&req->slot); /* orphan: just released */
+        return;
+    }
+    req->slot.ready = true; /* released by the close with the other finished slots */
+    connection_close(c, reason);
+}
+
 int request_respond(struct request *req, const void *response)
 {
     int rc = queue_response(req, response, NULL, 0);

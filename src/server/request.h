@@ -39,6 +39,9 @@ struct request {
 int request_respond(struct request *req, const void *response);
 /* Queue pre-encoded body bytes (malloc'd, ownership passes) after the response header. */
 int request_respond_raw(struct request *req, uint8_t *body, size_t body_len);
+/* Give up on a request that cannot be answered: close its connection (if
+ * still open) and release it. The request must not be touched afterwards. */
+void request_abort(struct request *req, const char *reason);
 /* Finish without a response (Produce with acks=0). */
 void request_finish_silently(struct request *req);
 /* Allocate zeroed memory that lives as long as the request. */
