@@ -2,7 +2,7 @@
 librdkafka (uncompressed and zstd) and read by librdkafka and kafka-python:
 null and empty keys and values (tombstones), a header with a null value,
 repeated header names, 100 headers, binary bytes (all 256 values, NULs), a
-900 KB record under the default message.max.bytes, timestamps 0 and far in
+900 KB record under the default message.max.bytes, timestamps 1 ms and far in
 the future, and unicode bytes.
 """
 import sys
