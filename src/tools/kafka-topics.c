@@ -10,6 +10,7 @@
 
 #include "common/tool_args.h"
 #include "common/tool_client.h"
+#include "common/tool_topic_ids.h"
 #include "common/tool_util.h"
 
 static struct tool_option options[] = {
@@ -280,6 +281,9 @@ static int compare_partitions(const void *a, const void *b)
     return (x->id > y->id) - (x->id < y->id);
 }
 
+/* Topic ids by name (empty when they could not be read: the zero id is printed). */
+static struct tool_strlist id_names, id_values;
+
 static void describe_one(const rd_kafka_metadata_topic_t *t, const char *configs)
 {
     bool partition_filter = tool_has(&cli, "under-replicated-partitions") ||
@@ -288,10 +292,9 @@ static void describe_one(const rd_kafka_metadata_topic_t *t, const char *configs
     memcpy(parts, t->partitions, sizeof(*parts) * (size_t)t->partition_cnt);
     qsort(parts, (size_t)t->partition_cnt, sizeof(*parts), compare_partitions);
     if (!partition_filter) {
-        /* The topic id is not exposed by librdkafka 2.0; Kafka prints the zero id when unknown. */
-        printf("Topic: %s\tTopicId: AAAAAAAAAAAAAAAAAAAAAA\tPartitionCount: %d\tReplicationFactor: %d\t"
-               "Configs: %s\n",
-               t->topic, t->partition_cnt, t->partition_cnt ? parts[0].replica_cnt : 0, configs);
+        printf("Topic: %s\tTopicId: %s\tPartitionCount: %d\tReplicationFactor: %d\tConfigs: %s\n", t->topic,
+               tool_topic_id_of(&id_names, &id_values, t->topic), t->partition_cnt,
+               t->partition_cnt ? parts[0].replica_cnt : 0, configs);
     }
     for (int i = 0; i < t->partition_cnt; i++) {
         const rd_kafka_metadata_partition_t *p = &parts[i];
@@ -322,6 +325,9 @@ static int describe_topics(const struct rd_kafka_metadata *md)
     struct tool_strlist configs = {0};
     if (topics.count)
         describe_topic_configs(&topics, &configs);
+    /* The raw id lookup speaks plaintext only; with a --command-config (TLS/SASL) ids stay unknown. */
+    if (topics.count && !tool_has(&cli, "command-config"))
+        tool_fetch_topic_ids(tool_value(&cli, "bootstrap-server"), timeout_ms, &id_names, &id_values);
     for (size_t i = 0; i < topics.count; i++) {
         if (tool_has(&cli, "topics-with-overrides") && configs.items[i][0] == '\0')
             continue;
@@ -329,6 +335,8 @@ static int describe_topics(const struct rd_kafka_metadata *md)
     }
     tool_strlist_free(&configs);
     tool_strlist_free(&topics);
+    tool_strlist_free(&id_names);
+    tool_strlist_free(&id_values);
     return 0;
 }
 

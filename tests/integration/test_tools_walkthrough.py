@@ -8,6 +8,7 @@ CreatePartitions, DeleteTopics, Produce, Fetch, ListOffsets (no groups: the
 console consumer without --group assigns partitions directly).
 """
 import os
+import re
 import sys
 import time
 
@@ -21,7 +22,7 @@ def topics_listed(bs):
     return out.split()
 
 
-def walkthrough(bs):
+def walkthrough(bs, data_dir):
     rc, out, err, _ = run("kafka-topics", ["--create", "--topic", "my-topic", "--bootstrap-server", bs,
                                            "--partitions", "1", "--replication-factor", "1"])
     check("create topic prints 'Created topic my-topic.'", rc == 0 and out == "Created topic my-topic.\n",
@@ -41,6 +42,12 @@ def walkthrough(bs):
           rc == 0 and len(lines) == 2 and matches(r"^Topic: my-topic\tTopicId: \S+\tPartitionCount: 1\t"
                                                   r"ReplicationFactor: 1\tConfigs: .*$", lines[0]),
           show(rc, out, err))
+    ids = re.findall(r"TopicId: (\S+)", out)
+    with open(os.path.join(data_dir, "my-topic-0", "partition.metadata")) as f:
+        stored = re.search(r"topic_id: (\S+)", f.read())
+    check("describe shows the topic id stored in partition.metadata",
+          ids and stored and ids[0] == stored.group(1) and ids[0] != "AAAAAAAAAAAAAAAAAAAAAA",
+          "describe: %r, partition.metadata: %r" % (ids, stored and stored.group(1)))
     check("describe partition line in Kafka's layout",
           len(lines) == 2 and matches(r"^\tTopic: my-topic\tPartition: 0\tLeader: 1\tReplicas: 1\tIsr: 1$",
                                       lines[1]), show(rc, out, err))
@@ -136,7 +143,7 @@ def walkthrough(bs):
 
 def main():
     with Broker() as b:
-        walkthrough(b.bootstrap)
+        walkthrough(b.bootstrap, b.data_dir)
     finish()
 
 
