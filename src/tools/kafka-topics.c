@@ -30,6 +30,9 @@ static struct tool_option options[] = {
      "The number of partitions for the topic being created or altered.", 0, 0, NULL},
     {"replication-factor", TOOL_ARG_REQUIRED, "Integer: replication factor",
      "The replication factor for each partition in the topic being created.", 0, 0, NULL},
+    {"replica-assignment", TOOL_ARG_REQUIRED,
+     "String: broker_id_for_part1_replica1 : broker_id_for_part1_replica2 , broker_id_for_part2_replica1 : ...",
+     "A list of manual partition-to-broker assignments for the topic being created.", 0, 0, NULL},
     {"config", TOOL_ARG_REQUIRED, "String: name=value",
      "A topic configuration override for the topic being created.", 0, 0, NULL},
     {"if-exists", TOOL_ARG_NONE, NULL,
@@ -141,6 +144,32 @@ static int broker_default(const struct rd_kafka_metadata *md, const char *name, 
     return value > 0 ? value : fallback;
 }
 
+/* --replica-assignment "1:2,2:3": one item per partition, broker ids separated by ':'. */
+static int set_replica_assignment(rd_kafka_NewTopic_t *nt, const struct tool_strlist *parts)
+{
+    for (size_t p = 0; p < parts->count; p++) {
+        struct tool_strlist ids = {0};
+        tool_split(parts->items[p], ':', &ids);
+        int32_t brokers[64];
+        size_t n = 0;
+        for (size_t i = 0; i < ids.count && n < 64; i++) {
+            int64_t id;
+            if (!tool_parse_int64(ids.items[i], &id) || id < 0) {
+                tool_strlist_free(&ids);
+                tool_args_die(&cli, "Invalid replica assignment '%s'", parts->items[p]);
+            }
+            brokers[n++] = (int32_t)id;
+        }
+        tool_strlist_free(&ids);
+        char errstr[512];
+        if (rd_kafka_NewTopic_set_replica_assignment(nt, (int32_t)p, brokers, n, errstr, sizeof errstr)) {
+            fprintf(stderr, "Error while executing topic command : %s\n", errstr);
+            return -1;
+        }
+    }
+    return 0;
+}
+
 static int create_topic(const struct rd_kafka_metadata *md)
 {
     const char *topic = tool_require(&cli, "topic");
@@ -155,17 +184,34 @@ static int create_topic(const struct rd_kafka_metadata *md)
                "('_') could collide. To avoid issues it is best to use either, but not both.\n");
     if (find_topic(md, topic) && tool_has(&cli, "if-not-exists"))
         return 0;
-    if (!partitions)
+    if (!partitions && !tool_has(&cli, "replica-assignment"))
         partitions = broker_default(md, "num.partitions", 1);
-    if (!replication)
+    if (!replication && !tool_has(&cli, "replica-assignment"))
         replication = broker_default(md, "default.replication.factor", 1);
 
     char errstr[512];
+    const char *assignment = tool_value(&cli, "replica-assignment");
+    struct tool_strlist parts = {0};
+    if (assignment) {
+        if (tool_has(&cli, "partitions") || tool_has(&cli, "replication-factor"))
+            tool_args_die(&cli, "Option \"[replica-assignment]\" can't be used with option \"[partitions]\" or "
+                                "\"[replication-factor]\"");
+        tool_split(assignment, ',', &parts);
+        partitions = (int)parts.count;
+        replication = -1; /* librdkafka: replicas come from the assignment */
+    }
     rd_kafka_NewTopic_t *nt = rd_kafka_NewTopic_new(topic, partitions, replication, errstr, sizeof errstr);
     if (!nt) {
         fprintf(stderr, "Error while executing topic command : %s\n", errstr);
+        tool_strlist_free(&parts);
         return 1;
     }
+    if (set_replica_assignment(nt, &parts) != 0) {
+        rd_kafka_NewTopic_destroy(nt);
+        tool_strlist_free(&parts);
+        return 1;
+    }
+    tool_strlist_free(&parts);
     struct tool_option *cfg = tool_opt(&cli, "config");
     for (int i = 0; i < cfg->nvalues; i++) {
         char key[256];

@@ -127,6 +127,13 @@ def walkthrough(bs, data_dir):
     check("describe by regex shows 3 partitions", rc == 0 and "PartitionCount: 3" in out
           and out.count("\tTopic: my-topic\tPartition:") == 3, show(rc, out, err))
 
+    rc, out, err, _ = run("kafka-topics", ["--create", "--topic", "assigned", "--replica-assignment", "1,1",
+                                           "--bootstrap-server", bs])
+    rc2, out2, err2, _ = run("kafka-topics", ["--describe", "--topic", "assigned", "--bootstrap-server", bs])
+    check("create --replica-assignment 1,1 gives 2 partitions on broker 1",
+          rc == 0 and "PartitionCount: 2" in out2 and out2.count("Replicas: 1\t") == 2,
+          show(rc, out, err) + "\n" + out2)
+
     rc, out, err, _ = run("kafka-topics", ["--delete", "--topic", "my-topic", "--bootstrap-server", bs])
     check("delete topic, exit 0", rc == 0, show(rc, out, err))
     deadline = time.time() + 15
