@@ -76,6 +76,9 @@ struct broker_config {
     int64_t group_min_session_timeout_ms;
     int64_t group_max_session_timeout_ms;
     int64_t group_max_size;
+    int64_t group_consumer_session_timeout_ms;   /* KIP-848 groups */
+    int64_t group_consumer_heartbeat_interval_ms;
+    int64_t offset_metadata_max_bytes;
     int64_t transaction_state_log_num_partitions;
     int64_t transaction_state_log_replication_factor;
     int64_t transaction_state_log_min_isr;

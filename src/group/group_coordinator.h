@@ -46,6 +46,17 @@ struct group_coordinator_config {
     int64_t offsets_retention_ms;       /* offsets.retention.minutes * 60000 */
     int64_t retention_check_interval_ms; /* offsets.retention.check.interval.ms */
     int32_t max_metadata_bytes;         /* offset.metadata.max.bytes (4096) */
+    int64_t consumer_session_timeout_ms;      /* group.consumer.session.timeout.ms (KIP-848) */
+    int32_t consumer_heartbeat_interval_ms;   /* group.consumer.heartbeat.interval.ms */
+};
+
+/* What KIP-848 groups need to know about topics (assignments name topics by id). */
+struct group_topic_lookup {
+    void *ctx;
+    /* false if there is no such topic */
+    bool (*by_name)(void *ctx, const char *name, size_t len, struct kuuid *id, int32_t *partitions);
+    /* the topic's name, or NULL if unknown */
+    const char *(*name_of)(void *ctx, struct kuuid id);
 };
 
 /* Storage: done(arg, 0 or a Kafka error) once the batch is durable. */
@@ -66,6 +77,9 @@ int group_coordinator_create(const struct group_coordinator_config *config,
                              const struct group_storage *storage, struct group_coordinator **out);
 /* Answers every waiting request with COORDINATOR_NOT_AVAILABLE, then frees. */
 void group_coordinator_destroy(struct group_coordinator *gc);
+
+/* Set how topics are looked up (copied); without it KIP-848 groups see no topics. */
+void group_coordinator_set_topic_lookup(struct group_coordinator *gc, const struct group_topic_lookup *lookup);
 
 /* abs(Java String.hashCode(group_id)) % partitions, with Kafka's Utils.abs. */
 int32_t group_partition_for(const char *group_id, size_t len, int32_t partitions);
@@ -221,11 +235,82 @@ int16_t group_offset_delete(struct group_coordinator *gc, struct kstr group_id,
                             struct group_offset_delete_partition *partitions, int32_t count,
                             int64_t now_ms, group_commit_fn done, void *arg);
 
+/* ---- KIP-848 consumer groups: ConsumerGroupHeartbeat, ConsumerGroupDescribe ---- */
+struct group_topic_partitions {
+    struct kuuid topic_id;
+    const char *topic_name; /* results only; NULL if unknown */
+    const int32_t *partitions;
+    int32_t count;
+};
+
+struct group_consumer_heartbeat_params {
+    struct kstr group_id;
+    struct kstr member_id;   /* "" to join (v0); v1 clients choose their own id */
+    int32_t member_epoch;    /* 0 join, -1 leave, -2 static leave, else the current epoch */
+    struct kstr instance_id;
+    struct kstr rack_id;
+    struct kstr client_id;
+    struct kstr client_host;
+    int32_t rebalance_timeout_ms; /* -1: unchanged */
+    const struct kstr *subscribed; /* names */
+    int32_t subscribed_count;      /* -1: unchanged */
+    struct kstr subscribed_regex;  /* not supported: INVALID_REQUEST when set */
+    struct kstr server_assignor;   /* null: unchanged */
+    const struct group_topic_partitions *owned;
+    int32_t owned_count; /* -1: unchanged */
+};
+
+struct group_consumer_heartbeat_result {
+    int16_t error;
+    const char *error_message;
+    const char *member_id;
+    int32_t member_epoch;
+    int32_t heartbeat_interval_ms;
+    bool has_assignment; /* sent only when it changed (or on a full request) */
+    const struct group_topic_partitions *assignment;
+    int32_t assignment_count;
+};
+
+typedef void (*group_consumer_heartbeat_fn)(void *arg, const struct group_consumer_heartbeat_result *r);
+void group_consumer_heartbeat(struct group_coordinator *gc, const struct group_consumer_heartbeat_params *p,
+                              int64_t now_ms, group_consumer_heartbeat_fn done, void *arg);
+
+struct group_consumer_member_description {
+    const char *member_id;
+    const char *instance_id;
+    const char *rack_id;
+    int32_t member_epoch;
+    const char *client_id;
+    const char *client_host;
+    const char *const *subscribed;
+    int32_t subscribed_count;
+    const struct group_topic_partitions *assignment;
+    int32_t assignment_count;
+    const struct group_topic_partitions *target;
+    int32_t target_count;
+};
+
+struct group_consumer_description {
+    int16_t error; /* GROUP_ID_NOT_FOUND for unknown or classic groups */
+    const char *error_message;
+    const char *state; /* "Empty", "Assigning", "Reconciling", "Stable" */
+    int32_t group_epoch;
+    int32_t assignment_epoch;
+    const char *assignor;
+    const struct group_consumer_member_description *members;
+    int32_t member_count;
+};
+
+typedef void (*group_consumer_describe_fn)(void *arg, const struct group_consumer_description *d);
+void group_consumer_describe(struct group_coordinator *gc, struct kstr group_id, group_consumer_describe_fn done,
+                             void *arg);
+
 /* ---- Administration ---- */
 struct group_listing {
     const char *group_id;
     const char *protocol_type; /* "" if none */
     const char *state;         /* "Empty", "Stable", ... */
+    const char *type;          /* "classic" or "consumer" */
 };
 typedef void (*group_list_fn)(void *arg, const struct group_listing *group);
 void group_list(struct group_coordinator *gc, group_list_fn visit, void *arg);

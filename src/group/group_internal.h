@@ -18,6 +18,51 @@ enum group_state {
     GROUP_DEAD,
 };
 
+enum group_kind {
+    GROUP_KIND_CLASSIC,  /* JoinGroup/SyncGroup, or offsets only */
+    GROUP_KIND_CONSUMER, /* KIP-848 ConsumerGroupHeartbeat */
+};
+
+/* A set of topic partitions (KIP-848 assignments). */
+struct tp {
+    struct kuuid topic_id;
+    int32_t partition;
+};
+struct tp_set {
+    struct tp *items;
+    int32_t count;
+    int32_t cap;
+};
+
+struct consumer_member {
+    char *id;
+    char *instance_id; /* NULL if dynamic */
+    char *rack_id;
+    char *client_id;
+    char *client_host;
+    int32_t epoch;
+    int32_t rebalance_timeout_ms;
+    char **topics; /* subscribed topic names */
+    int32_t topic_count;
+    char *assignor; /* the server assignor it asked for, or NULL */
+    struct tp_set assigned; /* what it may own now */
+    struct tp_set revoking; /* taken away, not yet confirmed released */
+    struct tp_set target;   /* what the assignor gave it */
+    int64_t session_deadline_ms;
+    int64_t revoke_deadline_ms; /* -1: nothing to revoke */
+    uint64_t sent_hash;         /* of the last assignment sent */
+    bool sent_any;
+    struct consumer_member *next;
+};
+
+struct consumer_group {
+    int32_t group_epoch;
+    int32_t assignment_epoch;
+    uint64_t metadata_hash; /* of the subscribed topics' ids and partition counts */
+    struct consumer_member *members;
+    int32_t member_count;
+};
+
 struct member_protocol {
     char *name;
     uint8_t *metadata;
@@ -64,6 +109,8 @@ struct offset_entry {
 
 struct group {
     char *id;
+    enum group_kind kind;
+    struct consumer_group *consumer; /* GROUP_KIND_CONSUMER: its members; state is Empty/Stable */
     enum group_state state;
     int32_t generation;
     char *protocol_type; /* NULL: none (offsets-only group) */
@@ -87,6 +134,7 @@ struct group {
 struct group_coordinator {
     struct group_coordinator_config config;
     struct group_storage storage;
+    struct group_topic_lookup topics;
     struct group **buckets;
     size_t bucket_count;
     size_t group_count;
@@ -116,6 +164,36 @@ int16_t group_check_member(struct group *g, struct kstr member_id, struct kstr i
 const struct member_protocol *group_member_chosen(const struct group *g, const struct group_member *m);
 /* Append the group's metadata record (fire and forget; errors are logged). */
 void group_store_metadata(struct group_coordinator *gc, struct group *g, int64_t now_ms);
+
+/* group_consumer.c (KIP-848) */
+void group_consumer_free(struct consumer_group *cg);
+void group_consumer_tick(struct group_coordinator *gc, struct group *g, int64_t now_ms);
+const char *group_consumer_state(const struct group *g);
+bool group_consumer_subscribes(const struct group *g, struct kstr topic);
+/* OffsetCommit validation for a consumer group: 0, UNKNOWN_MEMBER_ID or STALE_MEMBER_EPOCH. */
+int16_t group_consumer_check_commit(struct group *g, struct kstr member_id, int32_t epoch);
+
+/* group_assignor.c */
+struct assignor_topic {
+    struct kuuid id;
+    int32_t partitions;
+};
+struct assignor_member {
+    const int32_t *topics; /* indexes into the topic table */
+    int32_t topic_count;
+    const struct tp_set *current; /* for stickiness, may be NULL */
+    struct tp_set *target;        /* out */
+};
+/* members sorted by member id. "range" or anything else: uniform. 0 or -1 (memory). */
+int group_assign(const char *assignor, const struct assignor_topic *topics, int32_t topic_count,
+                 struct assignor_member *members, int32_t member_count);
+bool group_assignor_known(struct kstr name);
+int tp_set_add(struct tp_set *s, struct kuuid topic, int32_t partition);
+bool tp_set_has(const struct tp_set *s, struct kuuid topic, int32_t partition);
+void tp_set_remove_at(struct tp_set *s, int32_t i);
+void tp_set_clear(struct tp_set *s);
+void tp_set_free(struct tp_set *s);
+void tp_set_sort(struct tp_set *s);
 
 /* group_offsets.c */
 struct offset_entry *group_offset_find(const struct group *g, const char *topic, size_t topic_len,

@@ -718,6 +718,17 @@ void group_join(struct group_coordinator *gc, const struct group_join_params *p,
         answer_join_error(done, arg, KAFKA_COORDINATOR_NOT_AVAILABLE, "");
         return;
     }
+    if (g->kind == GROUP_KIND_CONSUMER) {
+        if (g->consumer && g->consumer->member_count > 0) {
+            answer_join_error(done, arg, KAFKA_INCONSISTENT_GROUP_PROTOCOL, "");
+            return;
+        }
+        group_consumer_free(g->consumer); /* an empty consumer group turns classic again */
+        g->consumer = NULL;
+        g->kind = GROUP_KIND_CLASSIC;
+        free(g->protocol_type);
+        g->protocol_type = NULL;
+    }
     if (!group_supports(g, p)) {
         answer_join_error(done, arg, KAFKA_INCONSISTENT_GROUP_PROTOCOL, "");
     } else if (unknown) {

@@ -202,6 +202,8 @@ static int16_t commit_check(struct group_coordinator *gc, const struct group_off
         return KAFKA_COORDINATOR_NOT_AVAILABLE;
     if (p->generation < 0 && g->state == GROUP_EMPTY)
         return 0; /* offsets managed outside the group protocol */
+    if (g->kind == GROUP_KIND_CONSUMER)
+        return group_consumer_check_commit(g, p->member_id, p->generation);
     int16_t err = group_check_member(g, p->member_id, p->group_instance_id, p->generation);
     if (err)
         return err;
@@ -386,7 +388,9 @@ int16_t group_offset_delete(struct group_coordinator *gc, struct kstr group_id,
         struct group_offset_delete_partition *p = &parts[i];
         if (p->error)
             continue;
-        if (g->state != GROUP_EMPTY && group_subscribes(g, p->topic)) {
+        bool subscribed = g->kind == GROUP_KIND_CONSUMER ? group_consumer_subscribes(g, p->topic)
+                                                         : group_subscribes(g, p->topic);
+        if (g->state != GROUP_EMPTY && subscribed) {
             p->error = KAFKA_GROUP_SUBSCRIBED_TO_TOPIC;
             continue;
         }

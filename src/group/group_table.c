@@ -148,6 +148,7 @@ static void group_free(struct group *g)
         p = next;
     }
     group_offsets_free(g);
+    group_consumer_free(g->consumer);
     free(g->id);
     free(g->protocol_type);
     free(g->protocol_name);
@@ -252,8 +253,12 @@ void group_remove(struct group_coordinator *gc, struct group *g)
 void group_coordinator_tick(struct group_coordinator *gc, int64_t now_ms)
 {
     for (size_t i = 0; i < gc->bucket_count; i++)
-        for (struct group *g = gc->buckets[i]; g; g = g->next)
-            group_membership_tick(gc, g, now_ms);
+        for (struct group *g = gc->buckets[i]; g; g = g->next) {
+            if (g->kind == GROUP_KIND_CONSUMER)
+                group_consumer_tick(gc, g, now_ms);
+            else
+                group_membership_tick(gc, g, now_ms);
+        }
     if (now_ms >= gc->next_retention_check_ms) {
         int64_t every = gc->config.retention_check_interval_ms > 0 ? gc->config.retention_check_interval_ms
                                                                    : 600000;
@@ -280,10 +285,12 @@ void group_list(struct group_coordinator *gc, group_list_fn visit, void *arg)
         for (struct group *g = gc->buckets[i]; g; g = g->next) {
             if (g->state == GROUP_DEAD)
                 continue;
+            bool consumer = g->kind == GROUP_KIND_CONSUMER;
             struct group_listing l = {
                 .group_id = g->id,
                 .protocol_type = g->protocol_type ? g->protocol_type : "",
-                .state = group_state_name(g->state),
+                .state = consumer ? group_consumer_state(g) : group_state_name(g->state),
+                .type = consumer ? "consumer" : "classic",
             };
             visit(arg, &l);
         }
@@ -292,6 +299,8 @@ void group_list(struct group_coordinator *gc, group_list_fn visit, void *arg)
 const char *group_state_name_for(struct group_coordinator *gc, struct kstr group_id)
 {
     struct group *g = group_find(gc, group_id);
+    if (g && g->kind == GROUP_KIND_CONSUMER)
+        return group_consumer_state(g);
     return group_state_name(g ? g->state : GROUP_DEAD);
 }
 
@@ -305,6 +314,12 @@ void group_describe(struct group_coordinator *gc, struct kstr group_id, group_de
     }
     bool stable = g->state == GROUP_STABLE;
     d.state = group_state_name(g->state);
+    if (g->kind == GROUP_KIND_CONSUMER) { /* its members are described by ConsumerGroupDescribe */
+        d.state = group_consumer_state(g);
+        d.protocol_type = "consumer";
+        done(arg, &d);
+        return;
+    }
     d.protocol_type = g->protocol_type ? g->protocol_type : "";
     d.protocol_name = stable && g->protocol_name ? g->protocol_name : "";
     struct group_member_description *members = NULL;

@@ -33,6 +33,8 @@ static const struct api_handler handlers[] = {
     {API_LIST_GROUPS, 0, 5, handle_list_groups},
     {API_DELETE_GROUPS, 0, 2, handle_delete_groups},
     {API_OFFSET_DELETE, 0, 0, handle_offset_delete},
+    {API_CONSUMER_GROUP_HEARTBEAT, 0, 1, handle_consumer_group_heartbeat},
+    {API_CONSUMER_GROUP_DESCRIBE, 0, 0, handle_consumer_group_describe},
 };
 
 const struct api_handler *api_handlers(size_t *count)

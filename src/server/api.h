@@ -37,6 +37,8 @@ void handle_delete_groups(struct request *req);
 void handle_offset_commit(struct request *req);
 void handle_offset_fetch(struct request *req);
 void handle_offset_delete(struct request *req);
+void handle_consumer_group_heartbeat(struct request *req); /* KIP-848: src/server/group_kip848.c */
+void handle_consumer_group_describe(struct request *req);
 
 /* Admin: src/server/admin_topics.c, admin_configs.c, admin_cluster.c, admin_records.c */
 void handle_create_topics(struct request *req);

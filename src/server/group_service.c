@@ -214,6 +214,25 @@ static void replay_partition(struct group_coordinator *gc, struct partition_log 
         partition_log_set_high_watermark(log, end);
 }
 
+/* KIP-848 groups name topics by id: answer from the metadata image. */
+static bool topic_by_name(void *ctx, const char *name, size_t len, struct kuuid *id, int32_t *partitions)
+{
+    struct broker *b = ctx;
+    const struct topic_state *t = metadata_topic_by_name(&b->image, name, len);
+    if (!t)
+        return false;
+    *id = t->id;
+    *partitions = t->partition_count;
+    return true;
+}
+
+static const char *topic_name_of(void *ctx, struct kuuid id)
+{
+    struct broker *b = ctx;
+    const struct topic_state *t = metadata_topic_by_id(&b->image, id);
+    return t ? t->name : NULL;
+}
+
 static void on_tick(struct reactor_timer *t)
 {
     (void)t;
@@ -239,13 +258,17 @@ static struct group_service *service_start(struct broker *b)
         .max_group_size = (int32_t)cfg->group_max_size,
         .offsets_retention_ms = cfg->offsets_retention_minutes * 60000,
         .retention_check_interval_ms = cfg->offsets_retention_check_interval_ms,
-        .max_metadata_bytes = 4096,
+        .max_metadata_bytes = (int32_t)cfg->offset_metadata_max_bytes,
+        .consumer_session_timeout_ms = cfg->group_consumer_session_timeout_ms,
+        .consumer_heartbeat_interval_ms = (int32_t)cfg->group_consumer_heartbeat_interval_ms,
     };
     struct group_storage storage = {.ctx = s, .append = storage_append};
     if (group_coordinator_create(&gcfg, &storage, &s->coordinator) != 0) {
         free(s);
         return NULL;
     }
+    struct group_topic_lookup lookup = {.ctx = b, .by_name = topic_by_name, .name_of = topic_name_of};
+    group_coordinator_set_topic_lookup(s->coordinator, &lookup);
     int64_t now = groups_now_ms();
     const struct topic_state *t =
         metadata_topic_by_name(&b->image, GROUPS_OFFSETS_TOPIC, strlen(GROUPS_OFFSETS_TOPIC));

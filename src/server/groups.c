@@ -299,13 +299,13 @@ static bool state_wanted(const struct list_groups_request *m, int16_t version, c
     return false;
 }
 
-static bool type_wanted(const struct list_groups_request *m, int16_t version)
+static bool type_wanted(const struct list_groups_request *m, int16_t version, const char *type)
 {
     if (version < 5 || m->types_filter_count <= 0)
         return true;
     for (int32_t i = 0; i < m->types_filter_count; i++) {
         struct kstr s = m->types_filter[i];
-        if (!kstr_is_null(s) && s.len == 7 && strncasecmp(s.ptr, "classic", 7) == 0)
+        if (!kstr_is_null(s) && strlen(type) == (size_t)s.len && strncasecmp(s.ptr, type, (size_t)s.len) == 0)
             return true;
     }
     return false;
@@ -314,7 +314,8 @@ static bool type_wanted(const struct list_groups_request *m, int16_t version)
 static void list_visit(void *arg, const struct group_listing *g)
 {
     struct list_ctx *c = arg;
-    if (!state_wanted(c->filter, c->req->api_version, g->state) || !type_wanted(c->filter, c->req->api_version))
+    if (!state_wanted(c->filter, c->req->api_version, g->state) ||
+        !type_wanted(c->filter, c->req->api_version, g->type))
         return;
     if (c->cap == 0) {
         c->resp->groups_count++;
@@ -327,7 +328,7 @@ static void list_visit(void *arg, const struct group_listing *g)
     out->group_id = kstr_from_cstr(g->group_id);
     out->protocol_type = kstr_from_cstr(g->protocol_type);
     out->group_state = kstr_from_cstr(g->state);
-    out->group_type = kstr_from_cstr("classic");
+    out->group_type = kstr_from_cstr(g->type);
 }
 
 void handle_list_groups(struct request *req)

@@ -1,0 +1,718 @@
+/*
+ * group_consumer.c - KIP-848 consumer groups: ConsumerGroupHeartbeat with
+ * server-side assignment, and ConsumerGroupDescribe.
+ *
+ * The group epoch moves whenever membership, a subscription or the
+ * subscribed topics' metadata change; the assignor (group_assignor.c) then
+ * computes a target assignment for that epoch. Each member converges on its
+ * target through its own heartbeats, without a group-wide barrier:
+ *   1. partitions it holds that are no longer in its target are revoked:
+ *      the response leaves them out and its epoch stays until the member
+ *      reports (in TopicPartitions) that it no longer owns them, or its
+ *      rebalance timeout expires and it is fenced;
+ *   2. then it takes the target's partitions that no other member still
+ *      holds or is revoking, and its epoch becomes the target's; partitions
+ *      still held elsewhere follow on a later heartbeat once released.
+ * Members that stop heartbeating for group.consumer.session.timeout.ms are
+ * removed. Membership is kept in memory only: after a restart members get
+ * UNKNOWN_MEMBER_ID and rejoin with epoch 0 (committed offsets are durable
+ * as for classic groups).
+ */
+#include <stdlib.h>
+#include <string.h>
+
+#include "cluster/metadata_image.h"
+#include "group/group_internal.h"
+#include "protocol/errors.h"
+#include "util/logger.h"
+
+#define DEFAULT_ASSIGNOR "uniform"
+
+void group_coordinator_set_topic_lookup(struct group_coordinator *gc, const struct group_topic_lookup *lookup)
+{
+    gc->topics = *lookup;
+}
+
+static void member_free(struct consumer_member *m)
+{
+    free(m->id);
+    free(m->instance_id);
+    free(m->rack_id);
+    free(m->client_id);
+    free(m->client_host);
+    for (int32_t i = 0; i < m->topic_count; i++)
+        free(m->topics[i]);
+    free(m->topics);
+    free(m->assignor);
+    tp_set_free(&m->assigned);
+    tp_set_free(&m->revoking);
+    tp_set_free(&m->target);
+    free(m);
+}
+
+void group_consumer_free(struct consumer_group *cg)
+{
+    if (!cg)
+        return;
+    struct consumer_member *m = cg->members;
+    while (m) {
+        struct consumer_member *next = m->next;
+        member_free(m);
+        m = next;
+    }
+    free(cg);
+}
+
+static struct consumer_member *member_find(struct consumer_group *cg, struct kstr id)
+{
+    for (struct consumer_member *m = cg->members; m; m = m->next)
+        if (kstr_eq_cstr(id, m->id))
+            return m;
+    return NULL;
+}
+
+static struct consumer_member *member_find_static(struct consumer_group *cg, struct kstr instance)
+{
+    if (kstr_is_null(instance))
+        return NULL;
+    for (struct consumer_member *m = cg->members; m; m = m->next)
+        if (m->instance_id && kstr_eq_cstr(instance, m->instance_id))
+            return m;
+    return NULL;
+}
+
+static void member_remove(struct group *g, struct consumer_member *m, int64_t now_ms)
+{
+    struct consumer_group *cg = g->consumer;
+    for (struct consumer_member **link = &cg->members; *link; link = &(*link)->next) {
+        if (*link == m) {
+            *link = m->next;
+            cg->member_count--;
+            break;
+        }
+    }
+    member_free(m);
+    cg->group_epoch++;
+    group_set_state(g, cg->member_count ? GROUP_STABLE : GROUP_EMPTY, now_ms);
+}
+
+const char *group_consumer_state(const struct group *g)
+{
+    const struct consumer_group *cg = g->consumer;
+    if (!cg || cg->member_count == 0)
+        return "Empty";
+    if (cg->group_epoch > cg->assignment_epoch)
+        return "Assigning";
+    for (const struct consumer_member *m = cg->members; m; m = m->next)
+        if (m->epoch != cg->assignment_epoch || m->revoking.count > 0 || m->assigned.count != m->target.count)
+            return "Reconciling";
+    return "Stable";
+}
+
+int16_t group_consumer_check_commit(struct group *g, struct kstr member_id, int32_t epoch)
+{
+    struct consumer_member *m = g->consumer ? member_find(g->consumer, member_id) : NULL;
+    if (!m)
+        return KAFKA_UNKNOWN_MEMBER_ID;
+    if (epoch != m->epoch)
+        return KAFKA_STALE_MEMBER_EPOCH;
+    return 0;
+}
+
+/* A classic group that holds only offsets becomes a consumer group. */
+static int16_t become_consumer(struct group *g)
+{
+    if (g->kind == GROUP_KIND_CONSUMER)
+        return 0;
+    if (g->state != GROUP_EMPTY || g->member_count > 0 || g->pending)
+        return KAFKA_GROUP_ID_NOT_FOUND; /* Kafka: "is not a consumer group" */
+    g->consumer = calloc(1, sizeof *g->consumer);
+    char *type = strdup("consumer");
+    if (!g->consumer || !type) {
+        free(g->consumer);
+        g->consumer = NULL;
+        free(type);
+        return KAFKA_UNKNOWN_SERVER_ERROR;
+    }
+    g->kind = GROUP_KIND_CONSUMER;
+    free(g->protocol_type);
+    free(g->protocol_name);
+    free(g->leader_id);
+    g->protocol_type = type;
+    g->protocol_name = NULL;
+    g->leader_id = NULL;
+    return 0;
+}
+
+/* ---- subscriptions and the target assignment ---- */
+
+static int compare_cstr(const void *a, const void *b)
+{
+    return strcmp(*(const char *const *)a, *(const char *const *)b);
+}
+
+/* Replace m's subscription if it differs; true if it changed. -1 on memory failure. */
+static int set_subscription(struct consumer_member *m, const struct kstr *names, int32_t count)
+{
+    char **fresh = calloc(count > 0 ? (size_t)count : 1, sizeof *fresh);
+    if (!fresh)
+        return -1;
+    int32_t n = 0;
+    for (int32_t i = 0; i < count; i++) {
+        if (kstr_is_null(names[i]))
+            continue;
+        fresh[n] = group_strdup_kstr(names[i]);
+        if (!fresh[n]) {
+            for (int32_t j = 0; j < n; j++)
+                free(fresh[j]);
+            free(fresh);
+            return -1;
+        }
+        n++;
+    }
+    qsort(fresh, (size_t)n, sizeof *fresh, compare_cstr);
+    bool same = n == m->topic_count;
+    for (int32_t i = 0; same && i < n; i++)
+        same = strcmp(fresh[i], m->topics[i]) == 0;
+    if (same) {
+        for (int32_t i = 0; i < n; i++)
+            free(fresh[i]);
+        free(fresh);
+        return 0;
+    }
+    for (int32_t i = 0; i < m->topic_count; i++)
+        free(m->topics[i]);
+    free(m->topics);
+    m->topics = fresh;
+    m->topic_count = n;
+    return 1;
+}
+
+/* Distinct subscribed topic names of the group (pointers into members), sorted. */
+static const char **distinct_topics(const struct consumer_group *cg, int32_t *count)
+{
+    int32_t total = 0;
+    for (const struct consumer_member *m = cg->members; m; m = m->next)
+        total += m->topic_count;
+    const char **all = calloc(total > 0 ? (size_t)total : 1, sizeof *all);
+    if (!all)
+        return NULL;
+    int32_t n = 0;
+    for (const struct consumer_member *m = cg->members; m; m = m->next)
+        for (int32_t i = 0; i < m->topic_count; i++)
+            all[n++] = m->topics[i];
+    qsort(all, (size_t)n, sizeof *all, compare_cstr);
+    int32_t k = 0;
+    for (int32_t i = 0; i < n; i++)
+        if (k == 0 || strcmp(all[k - 1], all[i]) != 0)
+            all[k++] = all[i];
+    *count = k;
+    return all;
+}
+
+static bool lookup_topic(struct group_coordinator *gc, const char *name, struct kuuid *id, int32_t *partitions)
+{
+    return gc->topics.by_name && gc->topics.by_name(gc->topics.ctx, name, strlen(name), id, partitions);
+}
+
+static uint64_t metadata_hash(struct group_coordinator *gc, const struct consumer_group *cg)
+{
+    int32_t n = 0;
+    const char **names = distinct_topics(cg, &n);
+    uint64_t h = 0;
+    for (int32_t i = 0; names && i < n; i++) {
+        struct kuuid id;
+        int32_t partitions = 0;
+        if (!lookup_topic(gc, names[i], &id, &partitions))
+            continue;
+        h = group_hash_bytes(id.bytes, 16, h) ^ (uint64_t)(uint32_t)partitions;
+        h = group_hash_bytes(names[i], strlen(names[i]), h);
+    }
+    free(names);
+    return h;
+}
+
+static int compare_members(const void *a, const void *b)
+{
+    const struct consumer_member *x = *(const struct consumer_member *const *)a;
+    const struct consumer_member *y = *(const struct consumer_member *const *)b;
+    return strcmp(x->id, y->id);
+}
+
+static int compute_target(struct group_coordinator *gc, struct group *g)
+{
+    struct consumer_group *cg = g->consumer;
+    int32_t name_count = 0;
+    const char **names = distinct_topics(cg, &name_count);
+    struct assignor_topic *topics = calloc((size_t)name_count + 1, sizeof *topics);
+    int32_t *topic_of_name = calloc((size_t)name_count + 1, sizeof *topic_of_name);
+    struct consumer_member **sorted = calloc((size_t)cg->member_count + 1, sizeof *sorted);
+    struct assignor_member *am = calloc((size_t)cg->member_count + 1, sizeof *am);
+    int32_t *indexes = NULL;
+    int rc = -1;
+    if (!names || !topics || !topic_of_name || !sorted || !am)
+        goto out;
+    int32_t topic_count = 0;
+    for (int32_t i = 0; i < name_count; i++) {
+        topic_of_name[i] = -1;
+        if (lookup_topic(gc, names[i], &topics[topic_count].id, &topics[topic_count].partitions))
+            topic_of_name[i] = topic_count++;
+    }
+    int32_t total_subs = 0, n = 0;
+    for (struct consumer_member *m = cg->members; m; m = m->next) {
+        sorted[n++] = m;
+        total_subs += m->topic_count;
+    }
+    qsort(sorted, (size_t)n, sizeof *sorted, compare_members);
+    indexes = calloc((size_t)total_subs + 1, sizeof *indexes);
+    if (!indexes)
+        goto out;
+    const char *assignor = NULL;
+    int32_t used = 0;
+    for (int32_t i = 0; i < n; i++) {
+        struct consumer_member *m = sorted[i];
+        if (m->assignor && !assignor)
+            assignor = m->assignor;
+        am[i].topics = &indexes[used];
+        for (int32_t t = 0; t < m->topic_count; t++) {
+            const char **hit = bsearch(&m->topics[t], names, (size_t)name_count, sizeof *names, compare_cstr);
+            int32_t idx = hit ? topic_of_name[hit - names] : -1;
+            if (idx >= 0)
+                indexes[used + am[i].topic_count++] = idx;
+        }
+        used += am[i].topic_count;
+        am[i].current = &m->assigned;
+        am[i].target = &m->target;
+    }
+    if (!assignor)
+        assignor = DEFAULT_ASSIGNOR;
+    rc = group_assign(assignor, topics, topic_count, am, n);
+    if (rc == 0) {
+        cg->assignment_epoch = cg->group_epoch;
+        log_info("group", "computed a %s assignment of group %s at epoch %d for %d members over %d topics",
+                 assignor, g->id, cg->group_epoch, n, topic_count);
+    }
+out:
+    free(indexes);
+    free(am);
+    free(sorted);
+    free(topic_of_name);
+    free(topics);
+    free(names);
+    return rc;
+}
+
+/* ---- reconciliation ---- */
+
+static bool held_by_other(const struct consumer_group *cg, const struct consumer_member *self, const struct tp *t)
+{
+    for (const struct consumer_member *m = cg->members; m; m = m->next)
+        if (m != self && (tp_set_has(&m->assigned, t->topic_id, t->partition) ||
+                          tp_set_has(&m->revoking, t->topic_id, t->partition)))
+            return true;
+    return false;
+}
+
+/* The member reports what it owns: revocations it no longer holds are done. */
+static void confirm_revocations(struct consumer_member *m, const struct group_topic_partitions *owned, int32_t count)
+{
+    for (int32_t i = 0; i < m->revoking.count;) {
+        const struct tp *t = &m->revoking.items[i];
+        bool still = false;
+        for (int32_t j = 0; j < count && !still; j++) {
+            if (!kuuid_eq(owned[j].topic_id, t->topic_id))
+                continue;
+            for (int32_t k = 0; k < owned[j].count && !still; k++)
+                still = owned[j].partitions[k] == t->partition;
+        }
+        if (still)
+            i++;
+        else
+            tp_set_remove_at(&m->revoking, i);
+    }
+}
+
+static int reconcile(struct group_coordinator *gc, struct consumer_group *cg, struct consumer_member *m,
+                     int64_t now_ms)
+{
+    (void)gc;
+    for (int32_t i = 0; i < m->assigned.count;) {
+        const struct tp *t = &m->assigned.items[i];
+        if (tp_set_has(&m->target, t->topic_id, t->partition)) {
+            i++;
+            continue;
+        }
+        if (tp_set_add(&m->revoking, t->topic_id, t->partition) < 0)
+            return -1;
+        tp_set_remove_at(&m->assigned, i);
+    }
+    if (m->revoking.count > 0) {
+        if (m->revoke_deadline_ms < 0)
+            m->revoke_deadline_ms = now_ms + m->rebalance_timeout_ms;
+        return 0; /* keeps its epoch until it lets go */
+    }
+    m->revoke_deadline_ms = -1;
+    for (int32_t i = 0; i < m->target.count; i++) {
+        const struct tp *t = &m->target.items[i];
+        if (tp_set_has(&m->assigned, t->topic_id, t->partition) || held_by_other(cg, m, t))
+            continue;
+        if (tp_set_add(&m->assigned, t->topic_id, t->partition) < 0)
+            return -1;
+    }
+    tp_set_sort(&m->assigned);
+    m->epoch = cg->assignment_epoch;
+    return 0;
+}
+
+static uint64_t set_hash(const struct tp_set *s)
+{
+    uint64_t h = (uint64_t)s->count;
+    for (int32_t i = 0; i < s->count; i++) {
+        h = group_hash_bytes(s->items[i].topic_id.bytes, 16, h);
+        h = group_hash_bytes(&s->items[i].partition, sizeof s->items[i].partition, h);
+    }
+    return h;
+}
+
+/* Group a sorted set by topic. *parts and *ints are malloc'd (free both). Returns the topic count or -1. */
+static int32_t to_topic_partitions(struct group_coordinator *gc, const struct tp_set *s,
+                                   struct group_topic_partitions **parts, int32_t **ints)
+{
+    struct tp_set copy = {0};
+    for (int32_t i = 0; i < s->count; i++)
+        if (tp_set_add(&copy, s->items[i].topic_id, s->items[i].partition) < 0) {
+            tp_set_free(&copy);
+            return -1;
+        }
+    tp_set_sort(&copy);
+    *parts = calloc((size_t)copy.count + 1, sizeof **parts);
+    *ints = calloc((size_t)copy.count + 1, sizeof **ints);
+    if (!*parts || !*ints) {
+        free(*parts);
+        free(*ints);
+        tp_set_free(&copy);
+        return -1;
+    }
+    int32_t n = 0;
+    for (int32_t i = 0; i < copy.count; i++) {
+        (*ints)[i] = copy.items[i].partition;
+        if (n == 0 || !kuuid_eq((*parts)[n - 1].topic_id, copy.items[i].topic_id)) {
+            struct group_topic_partitions *p = &(*parts)[n++];
+            p->topic_id = copy.items[i].topic_id;
+            p->topic_name = gc->topics.name_of ? gc->topics.name_of(gc->topics.ctx, p->topic_id) : NULL;
+            p->partitions = &(*ints)[i];
+        }
+        (*parts)[n - 1].count++;
+    }
+    tp_set_free(&copy);
+    return n;
+}
+
+/* ---- ConsumerGroupHeartbeat ---- */
+
+static void answer(group_consumer_heartbeat_fn done, void *arg, int16_t error, const char *message,
+                   const char *member_id, int32_t epoch)
+{
+    struct group_consumer_heartbeat_result r = {
+        .error = error, .error_message = message, .member_id = member_id, .member_epoch = epoch};
+    done(arg, &r);
+}
+
+static char *new_member_id(void)
+{
+    char id[23];
+    uuid_to_base64(uuid_random(), id);
+    return strdup(id);
+}
+
+static struct consumer_member *member_join(struct group *g, const struct group_consumer_heartbeat_params *p,
+                                           int64_t now_ms)
+{
+    struct consumer_group *cg = g->consumer;
+    struct consumer_member *m = member_find_static(cg, p->instance_id);
+    char *id = p->member_id.len > 0 ? group_strdup_kstr(p->member_id) : new_member_id();
+    if (!id)
+        return NULL;
+    if (m) { /* a static member comes back: it takes over its predecessor's assignment */
+        log_info("group", "static member %s of group %s rejoined as %s", m->instance_id, g->id, id);
+        free(m->id);
+        m->id = id;
+        return m;
+    }
+    struct consumer_member *old = member_find(cg, p->member_id);
+    if (old)
+        member_remove(g, old, now_ms); /* epoch 0 with a known id: start over */
+    m = calloc(1, sizeof *m);
+    if (!m) {
+        free(id);
+        return NULL;
+    }
+    m->id = id;
+    m->instance_id = group_strdup_kstr(p->instance_id);
+    m->rack_id = group_strdup_kstr(p->rack_id);
+    m->client_id = group_strdup_kstr(kstr_is_null(p->client_id) ? kstr_from_cstr("") : p->client_id);
+    m->client_host = group_strdup_kstr(kstr_is_null(p->client_host) ? kstr_from_cstr("") : p->client_host);
+    m->revoke_deadline_ms = -1;
+    m->rebalance_timeout_ms = 300000;
+    if (!m->client_id || !m->client_host) {
+        member_free(m);
+        return NULL;
+    }
+    struct consumer_member **tail = &cg->members;
+    while (*tail)
+        tail = &(*tail)->next;
+    *tail = m;
+    cg->member_count++;
+    group_set_state(g, GROUP_STABLE, now_ms); /* the caller bumps the group epoch */
+    log_info("group", "member %s joined consumer group %s (group epoch %d)", m->id, g->id, cg->group_epoch);
+    return m;
+}
+
+static int16_t validate(const struct group_consumer_heartbeat_params *p, const char **message)
+{
+    if (kstr_is_null(p->group_id) || p->group_id.len == 0) {
+        *message = "GroupId can't be empty.";
+        return KAFKA_INVALID_REQUEST;
+    }
+    if (!kstr_is_null(p->subscribed_regex)) {
+        *message = "SubscribedTopicRegex is not supported by this broker.";
+        return KAFKA_INVALID_REQUEST;
+    }
+    if (!kstr_is_null(p->server_assignor) && !group_assignor_known(p->server_assignor)) {
+        *message = "ServerAssignor is not one of: uniform, range.";
+        return KAFKA_UNSUPPORTED_ASSIGNOR;
+    }
+    if (p->member_epoch == 0 && p->subscribed_count < 0) {
+        *message = "SubscribedTopicNames must be set in first request.";
+        return KAFKA_INVALID_REQUEST;
+    }
+    if (p->member_epoch != 0 && (kstr_is_null(p->member_id) || p->member_id.len == 0)) {
+        *message = "MemberId can't be empty.";
+        return KAFKA_INVALID_REQUEST;
+    }
+    if (p->member_epoch < -2) {
+        *message = "MemberEpoch is invalid.";
+        return KAFKA_INVALID_REQUEST;
+    }
+    return 0;
+}
+
+static void respond_member(struct group_coordinator *gc, struct consumer_member *m,
+                           const struct group_consumer_heartbeat_params *p, group_consumer_heartbeat_fn done,
+                           void *arg)
+{
+    struct group_consumer_heartbeat_result r = {
+        .member_id = m->id,
+        .member_epoch = m->epoch,
+        .heartbeat_interval_ms = gc->config.consumer_heartbeat_interval_ms,
+    };
+    uint64_t h = set_hash(&m->assigned);
+    struct group_topic_partitions *parts = NULL;
+    int32_t *ints = NULL;
+    if (!m->sent_any || h != m->sent_hash || p->member_epoch == 0 || p->owned_count >= 0) {
+        int32_t n = to_topic_partitions(gc, &m->assigned, &parts, &ints);
+        if (n >= 0) {
+            r.has_assignment = true;
+            r.assignment = parts;
+            r.assignment_count = n;
+            m->sent_any = true;
+            m->sent_hash = h;
+        }
+    }
+    done(arg, &r);
+    free(parts);
+    free(ints);
+}
+
+void group_consumer_heartbeat(struct group_coordinator *gc, const struct group_consumer_heartbeat_params *p,
+                              int64_t now_ms, group_consumer_heartbeat_fn done, void *arg)
+{
+    const char *message = NULL;
+    int16_t err = validate(p, &message);
+    if (err) {
+        answer(done, arg, err, message, NULL, 0);
+        return;
+    }
+    struct group *g = group_find(gc, p->group_id);
+    if (!g && p->member_epoch != 0) {
+        answer(done, arg, KAFKA_UNKNOWN_MEMBER_ID, NULL, NULL, 0);
+        return;
+    }
+    if (!g)
+        g = group_find_or_create(gc, p->group_id, now_ms);
+    if (!g) {
+        answer(done, arg, KAFKA_UNKNOWN_SERVER_ERROR, NULL, NULL, 0);
+        return;
+    }
+    err = become_consumer(g);
+    if (err) {
+        answer(done, arg, err, err == KAFKA_GROUP_ID_NOT_FOUND ? "The group is not a consumer group." : NULL,
+               NULL, 0);
+        return;
+    }
+    struct consumer_group *cg = g->consumer;
+    struct consumer_member *m;
+    if (p->member_epoch < 0) {
+        m = member_find(cg, p->member_id);
+        if (!m) {
+            answer(done, arg, KAFKA_UNKNOWN_MEMBER_ID, NULL, NULL, 0);
+            return;
+        }
+        log_info("group", "member %s left consumer group %s", m->id, g->id);
+        char *id = strdup(m->id);
+        member_remove(g, m, now_ms);
+        answer(done, arg, 0, NULL, id ? id : "", p->member_epoch);
+        free(id);
+        return;
+    }
+    if (p->member_epoch == 0) {
+        m = member_join(g, p, now_ms);
+        if (!m) {
+            answer(done, arg, KAFKA_UNKNOWN_SERVER_ERROR, NULL, NULL, 0);
+            return;
+        }
+    } else {
+        m = member_find(cg, p->member_id);
+        if (!m) {
+            answer(done, arg, KAFKA_UNKNOWN_MEMBER_ID, NULL, NULL, 0);
+            return;
+        }
+        if (p->member_epoch != m->epoch) {
+            answer(done, arg, KAFKA_FENCED_MEMBER_EPOCH, "The consumer group member has a stale member epoch.",
+                   NULL, 0);
+            return;
+        }
+    }
+    m->session_deadline_ms = now_ms + gc->config.consumer_session_timeout_ms;
+    if (p->rebalance_timeout_ms > 0)
+        m->rebalance_timeout_ms = p->rebalance_timeout_ms;
+    if (!kstr_is_null(p->server_assignor)) {
+        free(m->assignor);
+        m->assignor = group_strdup_kstr(p->server_assignor);
+    }
+    bool bump = p->member_epoch == 0 && m->epoch == 0; /* a new member */
+    if (p->subscribed_count >= 0) {
+        int changed = set_subscription(m, p->subscribed, p->subscribed_count);
+        if (changed < 0) {
+            answer(done, arg, KAFKA_UNKNOWN_SERVER_ERROR, NULL, NULL, 0);
+            return;
+        }
+        bump |= changed == 1;
+    }
+    if (p->owned_count >= 0)
+        confirm_revocations(m, p->owned, p->owned_count);
+    uint64_t h = metadata_hash(gc, cg);
+    if (h != cg->metadata_hash) {
+        cg->metadata_hash = h;
+        bump = true;
+    }
+    if (bump)
+        cg->group_epoch++; /* one new epoch per heartbeat, whatever changed */
+    if (cg->group_epoch > cg->assignment_epoch && compute_target(gc, g) < 0) {
+        answer(done, arg, KAFKA_UNKNOWN_SERVER_ERROR, NULL, NULL, 0);
+        return;
+    }
+    if (reconcile(gc, cg, m, now_ms) < 0) {
+        answer(done, arg, KAFKA_UNKNOWN_SERVER_ERROR, NULL, NULL, 0);
+        return;
+    }
+    respond_member(gc, m, p, done, arg);
+}
+
+void group_consumer_tick(struct group_coordinator *gc, struct group *g, int64_t now_ms)
+{
+    (void)gc;
+    struct consumer_group *cg = g->consumer;
+    if (!cg)
+        return;
+    struct consumer_member *m = cg->members;
+    while (m) {
+        struct consumer_member *next = m->next;
+        bool expired = now_ms >= m->session_deadline_ms;
+        bool stuck = m->revoke_deadline_ms >= 0 && now_ms >= m->revoke_deadline_ms;
+        if (expired || stuck) {
+            log_info("group", "member %s of consumer group %s %s: removed", m->id, g->id,
+                     expired ? "missed its session timeout" : "did not revoke its partitions in time");
+            member_remove(g, m, now_ms);
+        }
+        m = next;
+    }
+}
+
+/* ---- ConsumerGroupDescribe ---- */
+
+void group_consumer_describe(struct group_coordinator *gc, struct kstr group_id, group_consumer_describe_fn done,
+                             void *arg)
+{
+    struct group_consumer_description d = {.state = "Dead", .assignor = DEFAULT_ASSIGNOR};
+    struct group *g = group_find(gc, group_id);
+    if (!g || g->kind != GROUP_KIND_CONSUMER || !g->consumer) {
+        d.error = KAFKA_GROUP_ID_NOT_FOUND;
+        d.error_message = g ? "The group is not a consumer group." : "The group does not exist.";
+        done(arg, &d);
+        return;
+    }
+    struct consumer_group *cg = g->consumer;
+    d.state = group_consumer_state(g);
+    d.group_epoch = cg->group_epoch;
+    d.assignment_epoch = cg->assignment_epoch;
+    for (struct consumer_member *m = cg->members; m; m = m->next)
+        if (m->assignor) {
+            d.assignor = m->assignor;
+            break;
+        }
+    int32_t n = cg->member_count;
+    struct group_consumer_member_description *members = calloc((size_t)n + 1, sizeof *members);
+    void **owned = calloc((size_t)n * 4 + 1, sizeof *owned); /* per member: 2 part arrays, 2 int arrays */
+    if (!members || !owned) {
+        free(members);
+        free(owned);
+        d.error = KAFKA_UNKNOWN_SERVER_ERROR;
+        done(arg, &d);
+        return;
+    }
+    int32_t i = 0;
+    for (struct consumer_member *m = cg->members; m && i < n; m = m->next, i++) {
+        struct group_consumer_member_description *md = &members[i];
+        md->member_id = m->id;
+        md->instance_id = m->instance_id;
+        md->rack_id = m->rack_id;
+        md->member_epoch = m->epoch;
+        md->client_id = m->client_id;
+        md->client_host = m->client_host;
+        md->subscribed = (const char *const *)m->topics;
+        md->subscribed_count = m->topic_count;
+        struct group_topic_partitions *a = NULL, *t = NULL;
+        int32_t *ai = NULL, *ti = NULL;
+        md->assignment_count = to_topic_partitions(gc, &m->assigned, &a, &ai);
+        md->target_count = to_topic_partitions(gc, &m->target, &t, &ti);
+        if (md->assignment_count < 0)
+            md->assignment_count = 0;
+        if (md->target_count < 0)
+            md->target_count = 0;
+        md->assignment = a;
+        md->target = t;
+        owned[4 * i] = a;
+        owned[4 * i + 1] = ai;
+        owned[4 * i + 2] = t;
+        owned[4 * i + 3] = ti;
+    }
+    d.members = members;
+    d.member_count = i;
+    done(arg, &d);
+    for (int32_t k = 0; k < 4 * i; k++)
+        free(owned[k]);
+    free(owned);
+    free(members);
+}
+
+bool group_consumer_subscribes(const struct group *g, struct kstr topic)
+{
+    if (!g->consumer)
+        return false;
+    for (const struct consumer_member *m = g->consumer->members; m; m = m->next)
+        for (int32_t i = 0; i < m->topic_count; i++)
+            if (kstr_eq_cstr(topic, m->topics[i]))
+                return true;
+    return false;
+}

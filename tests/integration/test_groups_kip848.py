@@ -1,0 +1,187 @@
+"""KIP-848 consumer groups with raw frames: ConsumerGroupHeartbeat (join,
+incremental hand-over of partitions between two members, fencing, leave)
+and ConsumerGroupDescribe, plus offset commits checked against the member
+epoch and ListGroups' group type. No client in this environment speaks
+KIP-848 (only the Java client does, opt-in), hence raw frames.
+"""
+import os
+import struct
+import sys
+
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+from harness import Broker  # noqa: E402
+from test_groups_protocol import Conn, Reader, check, commit, i16, i32, metadata  # noqa: E402
+
+FENCED_MEMBER_EPOCH = 110
+UNKNOWN_MEMBER_ID = 25
+STALE_MEMBER_EPOCH = 113
+UNSUPPORTED_ASSIGNOR = 112
+
+
+# ---- flexible (compact) encoding ----
+def uvarint(n):
+    out = b""
+    while True:
+        b = n & 0x7F
+        n >>= 7
+        if n:
+            out += bytes([b | 0x80])
+        else:
+            return out + bytes([b])
+
+
+def cstring(s):
+    if s is None:
+        return uvarint(0)
+    b = s.encode()
+    return uvarint(len(b) + 1) + b
+
+
+def carray(items):
+    if items is None:
+        return uvarint(0)
+    return uvarint(len(items) + 1) + b"".join(items)
+
+
+TAGS = b"\x00"
+
+
+class FlexReader(Reader):
+    def uvarint(self):
+        shift = n = 0
+        while True:
+            b = self.d[self.p]
+            self.p += 1
+            n |= (b & 0x7F) << shift
+            if not b & 0x80:
+                return n
+            shift += 7
+
+    def cstring(self):
+        n = self.uvarint()
+        return None if n == 0 else self.take(n - 1).decode()
+
+    def carray(self, fn):
+        n = self.uvarint()
+        return None if n == 0 else [fn(self) for _ in range(n - 1)]
+
+    def tags(self):
+        for _ in range(self.uvarint()):
+            self.uvarint()
+            self.take(self.uvarint())
+
+
+def flex_call(c, key, version, body):
+    c.cid += 1
+    hdr = i16(key) + i16(version) + i32(c.cid) + struct.pack(">h", len(c.client_id)) + c.client_id.encode() + TAGS
+    frame = hdr + body
+    c.s.sendall(i32(len(frame)) + frame)
+    size = struct.unpack(">i", c._read(4))[0]
+    data = c._read(size)
+    assert struct.unpack(">i", data[:4])[0] == c.cid
+    r = FlexReader(data[4:])
+    r.tags()
+    return r
+
+
+def heartbeat(c, group, member, epoch, topics=None, owned=None, assignor=None, rebalance_ms=30000):
+    owned_items = None
+    if owned is not None:
+        owned_items = [tid + carray([i32(p) for p in parts]) + TAGS for tid, parts in owned.items()]
+    body = (cstring(group) + cstring(member) + i32(epoch) + cstring(None) + cstring(None) + i32(rebalance_ms) +
+            carray(None if topics is None else [cstring(t) for t in topics]) + cstring(assignor) +
+            carray(owned_items) + TAGS)
+    r = flex_call(c, 68, 0, body)
+    r.i32()
+    res = dict(error=r.i16(), message=r.cstring(), member=r.cstring(), epoch=r.i32(), interval=r.i32())
+    present = r.i8()
+    res["assignment"] = None
+    if present >= 0:
+        parts = r.carray(lambda x: (x.take(16), x.carray(lambda y: y.i32()), x.tags())[:2])
+        r.tags()
+        res["assignment"] = {tid: sorted(p) for tid, p in parts}
+    r.tags()
+    return res
+
+
+def describe(c, group):
+    r = flex_call(c, 69, 0, carray([cstring(group)]) + b"\x00" + TAGS)
+    r.i32()
+
+    def assignment(x):
+        parts = x.carray(lambda y: (y.take(16), y.cstring(), y.carray(lambda z: z.i32()), y.tags()))
+        x.tags()
+        return parts
+
+    def member(x):
+        m = dict(member=x.cstring(), instance=x.cstring(), rack=x.cstring(), epoch=x.i32(), client_id=x.cstring(),
+                 client_host=x.cstring(), topics=x.carray(lambda y: y.cstring()), regex=x.cstring())
+        m["assignment"] = assignment(x)
+        m["target"] = assignment(x)
+        x.tags()
+        return m
+
+    def group(x):
+        g = dict(error=x.i16(), message=x.cstring(), group=x.cstring(), state=x.cstring(), epoch=x.i32(),
+                 assignment_epoch=x.i32(), assignor=x.cstring(), members=x.carray(member), ops=x.i32())
+        x.tags()
+        return g
+    return r.carray(group)[0]
+
+
+def count(assignment):
+    return sum(len(p) for p in assignment.values()) if assignment else 0
+
+
+def flat(assignment):
+    return {(tid, p) for tid, ps in (assignment or {}).items() for p in ps}
+
+
+def main():
+    with Broker(config={"num.partitions": "6", "offsets.topic.num.partitions": "3"}) as b:
+        c = Conn(b.port, "kip848-client")
+        metadata(c, ["k848"])
+        a = heartbeat(c, "g848", "", 0, topics=["k848"], owned={})
+        check(a["error"] == 0 and a["epoch"] == 1 and count(a["assignment"]) == 6, "first member gets all 6 partitions")
+        check(a["interval"] == 5000, "heartbeat interval from group.consumer.heartbeat.interval.ms")
+        ida = a["member"]
+        bm = heartbeat(c, "g848", "", 0, topics=["k848"], owned={})
+        idb = bm["member"]
+        check(bm["error"] == 0 and bm["epoch"] == 2 and count(bm["assignment"]) == 0,
+              "second member waits for partitions the first still holds")
+        a = heartbeat(c, "g848", ida, 1)
+        check(a["epoch"] == 1 and count(a["assignment"]) == 3, "first member is asked to revoke half")
+        a = heartbeat(c, "g848", ida, 1, owned=a["assignment"])
+        check(a["error"] == 0 and a["epoch"] == 2, "revocation confirmed: first member moves to epoch 2")
+        bm = heartbeat(c, "g848", idb, 2)
+        check(bm["error"] == 0 and count(bm["assignment"]) == 3 and not (flat(a["assignment"]) & flat(bm["assignment"])),
+              "second member gets the released partitions, no overlap")
+        d = describe(c, "g848")
+        check(d["error"] == 0 and d["state"] == "Stable" and d["epoch"] == 2 and len(d["members"]) == 2,
+              "ConsumerGroupDescribe: Stable at epoch 2 with two members")
+        check(d["assignor"] == "uniform" and d["members"][0]["assignment"][0][1] == "k848", "describe names topics")
+        check(heartbeat(c, "g848", idb, 1)["error"] == FENCED_MEMBER_EPOCH, "stale epoch fenced")
+        check(heartbeat(c, "g848", "ghost", 3)["error"] == UNKNOWN_MEMBER_ID, "unknown member")
+        check(heartbeat(c, "g848x", "", 0, topics=["k848"], assignor="sticky")["error"] == UNSUPPORTED_ASSIGNOR,
+              "unknown server assignor refused")
+        res = commit(c, "g848", 1, ida, {("k848", 0): 5})
+        check(res[("k848", 0)] == STALE_MEMBER_EPOCH, "commit with an old member epoch refused")
+        res = commit(c, "g848", 2, ida, {("k848", 0): 5})
+        check(res[("k848", 0)] == 0, "commit with the member epoch accepted")
+        r = c.call(16, 2, b"")
+        r.i32()
+        r.i16()
+        groups = dict(r.array(lambda x: (x.string(), x.string())))
+        check(groups.get("g848") == "consumer", "ListGroups lists the consumer group")
+        left = heartbeat(c, "g848", idb, -1)
+        check(left["error"] == 0 and left["epoch"] == -1, "member leaves with epoch -1")
+        a = heartbeat(c, "g848", ida, 2, owned=a["assignment"])
+        check(a["epoch"] == 3 and count(a["assignment"]) == 6, "remaining member takes every partition back")
+        heartbeat(c, "g848", ida, -1)
+        check(describe(c, "g848")["state"] == "Empty", "group Empty once everyone left")
+        c.close()
+    print("PASS")
+
+
+if __name__ == "__main__":
+    main()

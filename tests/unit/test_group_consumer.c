@@ -1,0 +1,311 @@
+/*
+ * test_group_consumer.c - KIP-848 consumer groups in the coordinator core:
+ * the range and uniform assignors, and ConsumerGroupHeartbeat's incremental
+ * reconciliation (revoke first, then take partitions once released), epochs,
+ * fencing, leaving, session expiry, offset commits by member epoch and
+ * ConsumerGroupDescribe.
+ */
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "group/group_coordinator.h"
+#include "group/group_internal.h"
+#include "protocol/errors.h"
+
+static int failures;
+#define CHECK(cond)                                                                  \
+    do {                                                                             \
+        if (!(cond)) {                                                               \
+            fprintf(stderr, "FAIL %s:%d: %s\n", __FILE__, __LINE__, #cond);          \
+            failures++;                                                              \
+        }                                                                            \
+    } while (0)
+
+static struct kuuid topic_t = {{1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 13, 14, 15, 16}};
+static struct kuuid topic_u = {{9, 9, 9, 9, 9, 9, 9, 9, 9, 9, 9, 9, 9, 9, 9, 9}};
+static int32_t t_partitions = 6;
+
+static bool by_name(void *ctx, const char *name, size_t len, struct kuuid *id, int32_t *partitions)
+{
+    (void)ctx;
+    if (len == 1 && name[0] == 't') {
+        *id = topic_t;
+        *partitions = t_partitions;
+        return true;
+    }
+    if (len == 1 && name[0] == 'u') {
+        *id = topic_u;
+        *partitions = 2;
+        return true;
+    }
+    return false;
+}
+
+static const char *name_of(void *ctx, struct kuuid id)
+{
+    (void)ctx;
+    return kuuid_eq(id, topic_t) ? "t" : kuuid_eq(id, topic_u) ? "u" : NULL;
+}
+
+static int16_t mem_append(void *ctx, int32_t partition, uint8_t *batch, size_t len, group_write_done_fn done,
+                          void *arg)
+{
+    (void)ctx;
+    (void)partition;
+    (void)len;
+    free(batch);
+    done(arg, 0);
+    return 0;
+}
+
+static struct group_coordinator *new_coordinator(void)
+{
+    struct group_coordinator_config cfg = {
+        .offsets_partitions = 50,
+        .min_session_timeout_ms = 6000,
+        .max_session_timeout_ms = 1800000,
+        .max_group_size = 100,
+        .offsets_retention_ms = 7LL * 24 * 3600 * 1000,
+        .retention_check_interval_ms = 600000,
+        .max_metadata_bytes = 4096,
+        .consumer_session_timeout_ms = 45000,
+        .consumer_heartbeat_interval_ms = 5000,
+    };
+    struct group_storage st = {.append = mem_append};
+    struct group_coordinator *gc = NULL;
+    CHECK(group_coordinator_create(&cfg, &st, &gc) == 0);
+    struct group_topic_lookup lookup = {.by_name = by_name, .name_of = name_of};
+    group_coordinator_set_topic_lookup(gc, &lookup);
+    return gc;
+}
+
+/* ---- assignors ---- */
+
+static void test_assignors(void)
+{
+    printf("range and uniform assignors\n");
+    struct assignor_topic topics[] = {{topic_t, 7}};
+    int32_t subs[] = {0};
+    struct tp_set targets[3] = {{0}};
+    struct assignor_member members[3];
+    for (int i = 0; i < 3; i++)
+        members[i] = (struct assignor_member){subs, 1, NULL, &targets[i]};
+    CHECK(group_assign("range", topics, 1, members, 2) == 0);
+    CHECK(targets[0].count == 4 && targets[1].count == 3);
+    CHECK(targets[0].items[0].partition == 0 && targets[0].items[3].partition == 3);
+    CHECK(targets[1].items[0].partition == 4);
+
+    topics[0].partitions = 6;
+    CHECK(group_assign("uniform", topics, 1, members, 3) == 0);
+    CHECK(targets[0].count == 2 && targets[1].count == 2 && targets[2].count == 2);
+    /* Sticky: with one member gone, the others keep what they had and split the rest. */
+    struct tp_set keep0 = {0}, keep1 = {0};
+    for (int i = 0; i < targets[0].count; i++)
+        tp_set_add(&keep0, targets[0].items[i].topic_id, targets[0].items[i].partition);
+    for (int i = 0; i < targets[1].count; i++)
+        tp_set_add(&keep1, targets[1].items[i].topic_id, targets[1].items[i].partition);
+    members[0].current = &keep0;
+    members[1].current = &keep1;
+    CHECK(group_assign("uniform", topics, 1, members, 2) == 0);
+    CHECK(targets[0].count == 3 && targets[1].count == 3);
+    for (int i = 0; i < keep0.count; i++)
+        CHECK(tp_set_has(&targets[0], keep0.items[i].topic_id, keep0.items[i].partition));
+    for (int i = 0; i < keep1.count; i++)
+        CHECK(tp_set_has(&targets[1], keep1.items[i].topic_id, keep1.items[i].partition));
+    /* Unbalanced current state gets rebalanced: one member held everything. */
+    struct tp_set all = {0};
+    for (int p = 0; p < 6; p++)
+        tp_set_add(&all, topic_t, p);
+    members[0].current = &all;
+    members[1].current = NULL;
+    members[2].current = NULL;
+    CHECK(group_assign("uniform", topics, 1, members, 3) == 0);
+    CHECK(targets[0].count == 2 && targets[1].count == 2 && targets[2].count == 2);
+    tp_set_free(&all);
+    tp_set_free(&keep0);
+    tp_set_free(&keep1);
+    for (int i = 0; i < 3; i++)
+        tp_set_free(&targets[i]);
+}
+
+/* ---- heartbeats ---- */
+
+struct hb {
+    int16_t error;
+    char member_id[64];
+    int32_t epoch;
+    bool has_assignment;
+    int32_t partitions[16];
+    int32_t count;
+};
+
+static void on_hb(void *arg, const struct group_consumer_heartbeat_result *r)
+{
+    struct hb *h = arg;
+    memset(h, 0, sizeof *h);
+    h->error = r->error;
+    snprintf(h->member_id, sizeof h->member_id, "%s", r->member_id ? r->member_id : "");
+    h->epoch = r->member_epoch;
+    h->has_assignment = r->has_assignment;
+    for (int32_t i = 0; i < r->assignment_count; i++)
+        for (int32_t j = 0; j < r->assignment[i].count && h->count < 16; j++)
+            h->partitions[h->count++] = r->assignment[i].partitions[j];
+}
+
+static struct kstr subs_t[] = {{"t", 1}};
+
+static void heartbeat(struct group_coordinator *gc, const char *member, int32_t epoch, const struct hb *owned_from,
+                      int64_t now, struct hb *out)
+{
+    struct group_topic_partitions owned = {topic_t, "t", owned_from ? owned_from->partitions : NULL,
+                                           owned_from ? owned_from->count : 0};
+    struct group_consumer_heartbeat_params p = {
+        .group_id = kstr_from_cstr("cg"),
+        .member_id = kstr_from_cstr(member),
+        .member_epoch = epoch,
+        .instance_id = kstr_null(),
+        .rack_id = kstr_null(),
+        .client_id = kstr_from_cstr("java"),
+        .client_host = kstr_from_cstr("/127.0.0.1"),
+        .rebalance_timeout_ms = 30000,
+        .subscribed = subs_t,
+        .subscribed_count = epoch == 0 ? 1 : -1,
+        .subscribed_regex = kstr_null(),
+        .server_assignor = kstr_null(),
+        .owned = &owned,
+        .owned_count = owned_from || epoch == 0 ? 1 : -1,
+    };
+    group_consumer_heartbeat(gc, &p, now, on_hb, out);
+}
+
+struct described {
+    int16_t error;
+    char state[32];
+    int32_t group_epoch;
+    int32_t members;
+};
+
+static void on_describe(void *arg, const struct group_consumer_description *d)
+{
+    struct described *x = arg;
+    x->error = d->error;
+    snprintf(x->state, sizeof x->state, "%s", d->state);
+    x->group_epoch = d->group_epoch;
+    x->members = d->member_count;
+}
+
+static void on_commit(void *arg, int16_t error)
+{
+    *(int16_t *)arg = error;
+}
+
+static void test_heartbeat_flow(void)
+{
+    printf("ConsumerGroupHeartbeat: join, incremental hand-over, fencing, leave, expiry\n");
+    struct group_coordinator *gc = new_coordinator();
+    int64_t now = 1000;
+    struct hb a, b, tmp;
+    heartbeat(gc, "", 0, NULL, now, &a);
+    CHECK(a.error == 0 && a.member_id[0] && a.epoch == 1 && a.has_assignment && a.count == 6);
+    char id_a[64];
+    snprintf(id_a, sizeof id_a, "%s", a.member_id);
+
+    heartbeat(gc, id_a, 1, NULL, now, &tmp);
+    CHECK(tmp.error == 0 && tmp.epoch == 1 && !tmp.has_assignment); /* unchanged: not resent */
+
+    heartbeat(gc, "", 0, NULL, now, &b);
+    char id_b[64];
+    snprintf(id_b, sizeof id_b, "%s", b.member_id);
+    CHECK(b.error == 0 && b.count == 0); /* its partitions are still held by a */
+    CHECK(b.epoch == 2);
+
+    struct described d;
+    group_consumer_describe(gc, kstr_from_cstr("cg"), on_describe, &d);
+    CHECK(d.error == 0 && d.members == 2 && strcmp(d.state, "Reconciling") == 0);
+
+    /* a must give up half; it keeps epoch 1 until it confirms. */
+    heartbeat(gc, id_a, 1, NULL, now, &a);
+    CHECK(a.error == 0 && a.epoch == 1 && a.has_assignment && a.count == 3);
+    heartbeat(gc, id_b, 2, NULL, now, &b);
+    CHECK(b.count == 0); /* not released yet */
+    heartbeat(gc, id_a, 1, &a, now, &a); /* owns only the 3 it kept */
+    CHECK(a.error == 0 && a.epoch == 2 && a.count == 3);
+    heartbeat(gc, id_b, 2, NULL, now, &b);
+    CHECK(b.error == 0 && b.epoch == 2 && b.has_assignment && b.count == 3);
+    for (int i = 0; i < 3; i++)
+        for (int j = 0; j < 3; j++)
+            CHECK(a.partitions[i] != b.partitions[j]);
+    group_consumer_describe(gc, kstr_from_cstr("cg"), on_describe, &d);
+    CHECK(strcmp(d.state, "Stable") == 0);
+
+    /* Fencing and commits by member epoch. */
+    heartbeat(gc, id_b, 1, NULL, now, &tmp);
+    CHECK(tmp.error == KAFKA_FENCED_MEMBER_EPOCH);
+    heartbeat(gc, "nobody", 2, NULL, now, &tmp);
+    CHECK(tmp.error == KAFKA_UNKNOWN_MEMBER_ID);
+    struct group_offset_commit_partition part = {kstr_from_cstr("t"), 0, 5, -1, kstr_null(), 0};
+    struct group_offset_commit_params cp = {kstr_from_cstr("cg"), kstr_from_cstr(id_a), kstr_null(), 1, -1, &part, 1};
+    int16_t err = -7;
+    group_offset_commit(gc, &cp, now, on_commit, &err);
+    CHECK(err == KAFKA_STALE_MEMBER_EPOCH);
+    part.error = 0;
+    cp.generation = 2;
+    group_offset_commit(gc, &cp, now, on_commit, &err);
+    CHECK(err == 0 && part.error == 0);
+    struct group_offset o;
+    group_offset_fetch(gc, kstr_from_cstr("cg"), kstr_from_cstr("t"), 0, &o);
+    CHECK(o.offset == 5);
+
+    /* A classic JoinGroup cannot take over a live consumer group. */
+    CHECK(strcmp(group_state_name_for(gc, kstr_from_cstr("cg")), "Stable") == 0);
+
+    /* b leaves: a gets everything back at a new epoch. */
+    heartbeat(gc, id_b, -1, NULL, now, &tmp);
+    CHECK(tmp.error == 0 && tmp.epoch == -1);
+    heartbeat(gc, id_a, 2, &a, now, &a);
+    CHECK(a.error == 0 && a.epoch == 3 && a.count == 6);
+
+    /* Growing the topic bumps the group epoch and assigns the new partitions. */
+    t_partitions = 8;
+    heartbeat(gc, id_a, 3, NULL, now, &a);
+    CHECK(a.error == 0 && a.epoch == 4 && a.count == 8);
+    t_partitions = 6;
+    heartbeat(gc, id_a, 4, NULL, now, &a);
+    CHECK(a.error == 0 && a.epoch == 4 && a.count == 6); /* 6 and 7 are gone: nothing to revoke from others */
+
+    /* Silence: after the session timeout the member is gone and the group is empty. */
+    group_coordinator_tick(gc, now + 46000);
+    group_consumer_describe(gc, kstr_from_cstr("cg"), on_describe, &d);
+    CHECK(d.members == 0 && strcmp(d.state, "Empty") == 0);
+    heartbeat(gc, id_a, 4, NULL, now + 46000, &tmp);
+    CHECK(tmp.error == KAFKA_UNKNOWN_MEMBER_ID);
+
+    /* Validation. */
+    struct group_consumer_heartbeat_params bad = {
+        .group_id = kstr_from_cstr("cg"), .member_id = kstr_from_cstr(""), .member_epoch = 0,
+        .instance_id = kstr_null(), .rack_id = kstr_null(), .subscribed_count = -1,
+        .subscribed_regex = kstr_null(), .server_assignor = kstr_null(), .owned_count = -1};
+    group_consumer_heartbeat(gc, &bad, now, on_hb, &tmp);
+    CHECK(tmp.error == KAFKA_INVALID_REQUEST);
+    bad.subscribed = subs_t;
+    bad.subscribed_count = 1;
+    bad.server_assignor = kstr_from_cstr("sticky");
+    group_consumer_heartbeat(gc, &bad, now, on_hb, &tmp);
+    CHECK(tmp.error == KAFKA_UNSUPPORTED_ASSIGNOR);
+    group_consumer_describe(gc, kstr_from_cstr("nope"), on_describe, &d);
+    CHECK(d.error == KAFKA_GROUP_ID_NOT_FOUND);
+    group_coordinator_destroy(gc);
+}
+
+int main(void)
+{
+    test_assignors();
+    test_heartbeat_flow();
+    if (failures) {
+        fprintf(stderr, "%d check(s) failed\n", failures);
+        return 1;
+    }
+    printf("all consumer group checks passed\n");
+    return 0;
+}
