@@ -96,34 +96,47 @@ static int max_int(int a, int b)
 
 /* ---- listing ---- */
 
+/*
+ * Consumer groups as "name" or "name\tSTATE" strings, sorted. Uses the
+ * classic group listing (ListGroups v0 on every broker), which every broker
+ * answers; only groups of the consumer protocol (or an empty one, for groups
+ * that only committed offsets) are kept, as Kafka's tool does.
+ */
+static int collect_groups(bool with_state, struct tool_strlist *out)
+{
+    const struct rd_kafka_group_list *list = NULL;
+    rd_kafka_resp_err_t err = rd_kafka_list_groups(rk, NULL, &list, timeout_ms);
+    if (err) {
+        fprintf(stderr, "Error: Executing consumer group command failed due to %s\n", rd_kafka_err2str(err));
+        return -1;
+    }
+    for (int i = 0; i < list->group_cnt; i++) {
+        const struct rd_kafka_group_info *g = &list->groups[i];
+        if (g->protocol_type && g->protocol_type[0] && strcmp(g->protocol_type, "consumer") != 0)
+            continue;
+        char line[512];
+        if (with_state)
+            snprintf(line, sizeof line, "%s\t%s", g->group, g->state && g->state[0] ? g->state : "Unknown");
+        else
+            snprintf(line, sizeof line, "%s", g->group);
+        if (!tool_strlist_contains(out, line))
+            tool_strlist_add(out, line);
+    }
+    rd_kafka_group_list_destroy(list);
+    tool_strlist_sort(out);
+    return 0;
+}
+
 static int list_groups(void)
 {
-    rd_kafka_AdminOptions_t *o = tool_admin_options(rk, RD_KAFKA_ADMIN_OP_LISTCONSUMERGROUPS, timeout_ms);
-    rd_kafka_ListConsumerGroups(rk, o, queue);
-    rd_kafka_AdminOptions_destroy(o);
-    rd_kafka_event_t *ev = tool_admin_wait(rk, queue, timeout_ms, "consumer group command");
-    if (!ev)
-        return 1;
-    const rd_kafka_ListConsumerGroups_result_t *res = rd_kafka_event_ListConsumerGroups_result(ev);
-    size_t n, nerr;
-    const rd_kafka_ConsumerGroupListing_t **groups = rd_kafka_ListConsumerGroups_result_valid(res, &n);
-    const rd_kafka_error_t **errors = rd_kafka_ListConsumerGroups_result_errors(res, &nerr);
+    bool with_state = tool_has(&cli, "state");
     struct tool_strlist names = {0};
-    for (size_t i = 0; i < n; i++) {
-        char line[512];
-        const char *id = rd_kafka_ConsumerGroupListing_group_id(groups[i]);
-        if (tool_has(&cli, "state"))
-            snprintf(line, sizeof line, "%s\t%s", id,
-                     rd_kafka_consumer_group_state_name(rd_kafka_ConsumerGroupListing_state(groups[i])));
-        else
-            snprintf(line, sizeof line, "%s", id);
-        tool_strlist_add(&names, line);
-    }
-    tool_strlist_sort(&names);
+    if (collect_groups(with_state, &names) != 0)
+        return 1;
     int width = 15;
     for (size_t i = 0; i < names.count; i++)
         width = max_int(width, (int)strcspn(names.items[i], "\t"));
-    if (tool_has(&cli, "state"))
+    if (with_state)
         printf("%-*s %s\n", width, "GROUP", "STATE");
     for (size_t i = 0; i < names.count; i++) {
         char *tab = strchr(names.items[i], '\t');
@@ -134,11 +147,8 @@ static int list_groups(void)
             printf("%s\n", names.items[i]);
         }
     }
-    for (size_t i = 0; i < nerr; i++)
-        fprintf(stderr, "Error listing groups: %s\n", rd_kafka_error_string(errors[i]));
     tool_strlist_free(&names);
-    rd_kafka_event_destroy(ev);
-    return nerr ? 1 : 0;
+    return 0;
 }
 
 /* ---- group descriptions and committed offsets ---- */
@@ -372,21 +382,8 @@ static void target_groups(struct tool_strlist *out)
     struct tool_option *g = tool_opt(&cli, "group");
     for (int i = 0; i < g->nvalues; i++)
         tool_strlist_add(out, g->values[i]);
-    if (!tool_has(&cli, "all-groups"))
-        return;
-    rd_kafka_AdminOptions_t *o = tool_admin_options(rk, RD_KAFKA_ADMIN_OP_LISTCONSUMERGROUPS, timeout_ms);
-    rd_kafka_ListConsumerGroups(rk, o, queue);
-    rd_kafka_AdminOptions_destroy(o);
-    rd_kafka_event_t *ev = tool_admin_wait(rk, queue, timeout_ms, "consumer group command");
-    if (!ev)
+    if (tool_has(&cli, "all-groups") && collect_groups(false, out) != 0)
         exit(1);
-    size_t n;
-    const rd_kafka_ConsumerGroupListing_t **groups =
-        rd_kafka_ListConsumerGroups_result_valid(rd_kafka_event_ListConsumerGroups_result(ev), &n);
-    for (size_t i = 0; i < n; i++)
-        tool_strlist_add(out, rd_kafka_ConsumerGroupListing_group_id(groups[i]));
-    rd_kafka_event_destroy(ev);
-    tool_strlist_sort(out);
 }
 
 static int describe(void)

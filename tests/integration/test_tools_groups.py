@@ -79,6 +79,18 @@ def groups(bs):
                                                      "g1", "--max-messages", "2"], timeout=90)
     check("group resumes from the reset offset", rc == 0 and out == "event 3\nevent 4\n", show(rc, out, err))
 
+    rc, out, err, _ = run("kafka-consumer-groups", ["--bootstrap-server", bs, "--list", "--state"])
+    check("--list --state", rc == 0 and matches(r"^GROUP\s+STATE$", out) and matches(r"^g1\s+Empty$", out),
+          show(rc, out, err))
+    rc, out, err, _ = run("kafka-consumer-groups", ["--bootstrap-server", bs, "--describe", "--group", "g1",
+                                                    "--state"])
+    check("--describe --state",
+          rc == 0 and matches(r"^GROUP\s+COORDINATOR \(ID\)\s+ASSIGNMENT-STRATEGY\s+STATE\s+#MEMBERS$", out)
+          and matches(r"^g1\s+127\.0\.0\.1:\d+ \(1\)\s+.*Empty\s+0$", out), show(rc, out, err))
+    rc, out, err, _ = run("kafka-consumer-groups", ["--bootstrap-server", bs, "--describe", "--all-groups"])
+    check("--describe --all-groups includes g1", rc == 0 and matches(r"^g1\s+grp-topic\s+0\s+", out),
+          show(rc, out, err))
+
     rc, out, err, _ = run("kafka-consumer-groups", ["--bootstrap-server", bs, "--delete", "--group", "g1"])
     check("--delete prints Kafka's success line",
           rc == 0 and "Deletion of requested consumer groups ('g1') was successful." in out, show(rc, out, err))
