@@ -67,7 +67,7 @@ struct config_synonym {
     const char *value; /* may point into buf */
     int8_t source;     /* CONFIG_SOURCE_* */
     char name_buf[64];
-    char buf[64];
+    char buf[1024]; /* long enough for any config value (CONFIG_STRING_MAX) */
 };
 
 /*
