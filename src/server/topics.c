@@ -243,11 +243,15 @@ int topics_start(struct broker *b)
     };
     bool fresh_metadata =
         metadata_log_end_offset(b->metadata_log) == 0 && metadata_log_snapshot_offset(b->metadata_log) < 0;
-    if (fresh_metadata && b->logs)
+    if (fresh_metadata && b->logs) {
         adopt_existing_logs(b);
+        /* A new metadata log has no history to call anything stray: keep what could not be adopted. */
+        b->controller.storage.remove_orphans = NULL;
+    }
     struct broker_registration self;
     self_registration(b, &self);
     rc = controller_start(&b->controller, &self);
+    b->controller.storage.remove_orphans = storage_remove_orphans;
     if (rc < 0) {
         log_error("metadata", "cannot register this broker in the metadata log: %s", strerror(-rc));
         return -1;
