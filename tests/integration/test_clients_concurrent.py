@@ -61,7 +61,8 @@ def librdkafka_consumer(bootstrap, seen, stop, ready):
     consumer.subscribe([TOPIC], on_assign=on_assign)
     try:
         while not stop.is_set():
-            for msg in consumer.consume(1000, 0.2):
+            # consume() returns when it has 1000 records or at the timeout.
+            for msg in consumer.consume(1000, 0.02):
                 if msg.error():
                     raise AssertionError("librdkafka consumer: %s" % msg.error())
                 seen.add(msg.partition(), msg.offset(), msg.value(), time.time())
