@@ -29,7 +29,7 @@
  *
  * Sizes come from environment variables (defaults for a full run of about
  * four minutes, --quick about 30 s):
- *   EDDY_BENCH_SECONDS          seconds per producer run          (6, quick 0.5)
+ *   EDDY_BENCH_SECONDS          seconds per producer run          (5, quick 0.5)
  *   EDDY_BENCH_CONSUME_MB       MB the consumer reads (a 64 MiB working set read
  *                               again and again: the mock keeps 5 MiB a partition)
  *                                                                  (1024, quick 64)
@@ -101,7 +101,7 @@ static double env_double(const char *name, double fallback)
 
 static void options_load(bool quick)
 {
-    opt.produce_seconds = env_double("EDDY_BENCH_SECONDS", quick ? 0.5 : 6);
+    opt.produce_seconds = env_double("EDDY_BENCH_SECONDS", quick ? 0.5 : 5);
     opt.consume_mb = env_double("EDDY_BENCH_CONSUME_MB", quick ? 64 : 1024);
     opt.latency_seconds = env_double("EDDY_BENCH_LATENCY_SECONDS", quick ? 1.5 : 10);
     opt.latency_rate = (int)env_double("EDDY_BENCH_LATENCY_RATE", 10000);
@@ -471,6 +471,7 @@ struct run_result {
     double p50_ms, p99_ms, p999_ms, max_ms; /* latency run: end to end */
     double ack_p50_ms, ack_p99_ms;          /* latency run: produce -> acknowledgement */
     uint64_t lost;         /* latency run: messages never received */
+    double topic_ready_s;  /* producer runs: start-up to topic ready (creation) */
     char note[200];
 };
 
@@ -638,12 +639,14 @@ static struct run_result produce_run(struct target *t, const struct produce_para
         result_fail(&r, "producer could not be created");
         return r;
     }
-    if (wait_topic_ready(rk, p->topic, p->partitions, 60) < 0) {
+    double ready_start = now_s();
+    if (wait_topic_ready(rk, p->topic, p->partitions, 120) < 0) {
         result_fail(&r, "%s: topic %s not ready with %d partitions", target_name(t->kind), p->topic,
                     p->partitions);
         rd_kafka_destroy(rk);
         return r;
     }
+    r.topic_ready_s = now_s() - ready_start;
     uint8_t *payload = malloc(p->size);
     for (size_t i = 0; i < p->size; i++)
         payload[i] = (uint8_t)('a' + i % 26);
@@ -1149,6 +1152,9 @@ static void print_throughput_row(const struct test *t)
         printf("    eddy FAILED: %s\n", t->eddy.note);
     if (t->has_mock && !t->mock.ok)
         printf("    mock FAILED: %s\n", t->mock.note);
+    if (t->kind == TEST_PRODUCE && t->produce.partitions >= 100)
+        printf("    topic with %d partitions ready after: eddy %.1f s (auto-created), mock %.1f s\n",
+               t->produce.partitions, t->eddy.topic_ready_s, t->mock.topic_ready_s);
 }
 
 static void print_latency_row(const struct test *t)
@@ -1159,6 +1165,8 @@ static void print_latency_row(const struct test *t)
            m->max_ms, ratio(e->p50_ms, m->p50_ms), ratio(e->p99_ms, m->p99_ms));
     printf("%-30s eddy %7.2f %7.2f %15s | mock %7.2f %7.2f\n", "  of which produce->ack", e->ack_p50_ms,
            e->ack_p99_ms, "", m->ack_p50_ms, m->ack_p99_ms);
+    printf("%-30s eddy %7.2f %23s | mock %7.2f\n", "  broker CPU (cores)", ratio(e->broker_cpu, e->seconds), "",
+           ratio(m->broker_cpu, m->seconds));
     if (e->note[0])
         printf("    eddy %s: %s\n", e->ok ? "note" : "FAILED", e->note);
     if (m->note[0])
