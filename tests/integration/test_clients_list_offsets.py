@@ -11,6 +11,12 @@ in (BASE+2990+p, BASE+7500+p] therefore answers offset 210, not an offset in
 batch 3..7. Batches are lz4-compressed, so seeking to a looked-up offset
 lands inside a compressed batch: the consumer must start exactly there.
 A consumer assigned past the end (OFFSET_OUT_OF_RANGE) resets to earliest.
+
+Then, on a broker with small segments and log.retention.bytes, once
+retention has deleted old segments: earliest is the new log start offset
+for both clients, a consumer from the beginning starts there, a timestamp
+older than everything left answers the log start, and a consumer at offset
+0 (now out of range) resets to it.
 """
 import subprocess
 import sys
@@ -19,7 +25,7 @@ import time
 import confluent_kafka as ck
 from kafka import KafkaConsumer, TopicPartition
 
-from clients_common import Broker
+from clients_common import Broker, log_bytes
 
 TOPIC = "times"
 PARTITIONS = 2
@@ -166,6 +172,62 @@ def check_all(bootstrap, when):
     print("  %s: %d lookups right" % (when, n), flush=True)
 
 
+def check_retention():
+    # Time retention off: the records' CreateTimes are years old.
+    config = {"log.segment.bytes": "100000", "log.retention.bytes": "300000",
+              "log.retention.ms": "-1", "log.retention.check.interval.ms": "200"}
+    topic, count = "retained", 30000
+    with Broker(config=config) as broker:
+        producer = ck.Producer({"bootstrap.servers": broker.bootstrap, "batch.size": 16384,
+                                "linger.ms": 5})
+        for i in range(count):
+            producer.produce(topic, value=b"%d" % i + b"." * 80, partition=0,
+                             timestamp=BASE + i)
+            if i % 5000 == 0:
+                producer.poll(0)
+        assert producer.flush(30) == 0
+        consumer = KafkaConsumer(bootstrap_servers=broker.bootstrap, enable_auto_commit=False)
+        tp = TopicPartition(topic, 0)
+        deadline = time.time() + 20
+        start = 0
+        while start == 0 and time.time() < deadline:
+            start = consumer.beginning_offsets([tp])[tp]
+            time.sleep(0.1)
+        assert 0 < start < count, "log start offset %d after retention" % start
+        time.sleep(1)  # let retention finish deleting
+        start = consumer.beginning_offsets([tp])[tp]
+        kept = log_bytes(broker, topic)
+        # Kafka deletes a whole old segment only while what stays is still
+        # at least retention.bytes.
+        assert 300000 <= kept < 300000 + 100000 + 20000, "retention kept %d bytes" % kept
+        assert consumer.end_offsets([tp])[tp] == count
+        # Timestamp of record 0, long deleted: the first record left.
+        found = consumer.offsets_for_times({tp: BASE})[tp]
+        assert (found.offset, found.timestamp) == (start, BASE + start), found
+        consumer.assign([tp])
+        consumer.seek_to_beginning(tp)
+        recs = []
+        for _ in range(20):
+            recs = consumer.poll(500, max_records=1).get(tp)
+            if recs:
+                break
+        assert recs and recs[0].offset == start and recs[0].value.startswith(b"%d." % start), \
+            "from the beginning read %s, log start %d" % (recs[:1], start)
+        consumer.close()
+
+        rdk = ck.Consumer({"bootstrap.servers": broker.bootstrap, "group.id": "retained",
+                           "auto.offset.reset": "earliest"})
+        low, high = rdk.get_watermark_offsets(ck.TopicPartition(topic, 0), 10, cached=False)
+        assert (low, high) == (start, count), (low, high, start)
+        rdk.assign([ck.TopicPartition(topic, 0, 0)])  # below the log start: out of range
+        msg = first_message(rdk)
+        assert msg.offset() == start, "reset from 0 read offset %d, log start %d" % (
+            msg.offset(), start)
+        rdk.close()
+        print("  retention: log start %d of %d (%d bytes kept); earliest, timestamps and "
+              "resets follow it" % (start, count, kept), flush=True)
+
+
 def main():
     with Broker(config={"num.partitions": str(PARTITIONS)}) as broker:
         produce(broker.bootstrap)
@@ -173,6 +235,7 @@ def main():
         broker.kill9()
         broker.start()
         check_all(broker.bootstrap, "after kill -9 and restart")
+    check_retention()
     print("PASS ListOffsets: earliest, latest, by timestamp (kafka-python, librdkafka, kcat)")
     return 0
 
