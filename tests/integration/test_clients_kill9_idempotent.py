@@ -3,8 +3,9 @@
 A librdkafka producer (enable.idempotence=true, acks=all) in its own process
 sends 100,000 numbered records to 3 partitions at ~25,000/s. When a quarter,
 and again when 60%, are acknowledged the broker is killed with SIGKILL and
-restarted on the same data dir and port; the producer rides through both
-outages and finishes. Then
+restarted on the same data dir and port; at 85% it is stopped cleanly
+(SIGTERM: producer state from the snapshot, not a log scan) and restarted.
+The producer rides through the three outages and finishes. Then
 every partition must hold each record exactly once (no duplicates from the
 retried in-flight batches: the producer state survived the crash), in order,
 with no gaps, and every acknowledged record at the offset its acknowledgement
@@ -29,14 +30,19 @@ def main():
         producer = start_crash_producer(broker.bootstrap, TOPIC, COUNT, PARTITIONS, RATE, out,
                                         {"enable.idempotence": True})
         try:
-            for fraction in (0.25, 0.6):
+            for fraction, how in ((0.25, "kill -9"), (0.6, "kill -9"), (0.85, "SIGTERM")):
                 deadline = time.time() + 60
                 while count_lines(out) < COUNT * fraction and time.time() < deadline:
                     assert producer.poll() is None, "producer exited early"
                     time.sleep(0.01)
                 acked_before = count_lines(out)
-                broker.kill9()
-                print("  killed the broker after %d acknowledgements" % acked_before, flush=True)
+                if how == "kill -9":
+                    broker.kill9()
+                else:
+                    rc = broker.stop()
+                    assert rc == 0, "eddy exited %s on SIGTERM" % rc
+                print("  %s of the broker after %d acknowledgements" % (how, acked_before),
+                      flush=True)
                 time.sleep(1.0)
                 broker.start()
             rc = producer.wait(120)
