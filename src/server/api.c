@@ -10,6 +10,11 @@
 #include "protocol/generated/api_table.h"
 
 static const struct api_handler handlers[] = {
+    {API_PRODUCE, 0, 11, handle_produce},
+    {API_FETCH, 4, 17, handle_fetch},
+    {API_LIST_OFFSETS, 0, 8, handle_list_offsets},
+    {API_OFFSET_FOR_LEADER_EPOCH, 0, 4, handle_offset_for_leader_epoch},
+    {API_INIT_PRODUCER_ID, 0, 4, handle_init_producer_id},
     {API_METADATA, 0, 12, handle_metadata},
     {API_API_VERSIONS, 0, 4, handle_api_versions},
     {API_CREATE_TOPICS, 0, 7, handle_create_topics},

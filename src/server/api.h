@@ -25,6 +25,11 @@ const struct api_handler *api_handlers(size_t *count);
 /* Handlers, one file per API family under src/server/. */
 void handle_api_versions(struct request *req);
 void handle_metadata(struct request *req);
+void handle_produce(struct request *req);
+void handle_fetch(struct request *req);
+void handle_list_offsets(struct request *req);
+void handle_offset_for_leader_epoch(struct request *req);
+void handle_init_producer_id(struct request *req);
 /* Consumer groups: src/server/groups.c, src/server/group_offsets.c */
 void handle_find_coordinator(struct request *req);
 void handle_join_group(struct request *req);
