@@ -13,6 +13,7 @@
 #include <string.h>
 
 #include "server/fetch_session.h"
+#include "server/groups.h"
 #include "server/partitions.h"
 #include "server/session.h"
 #include "server/topics.h"
@@ -172,6 +173,7 @@ void broker_free(struct broker *b)
     for (int i = 0; i < b->listener_count; i++)
         listener_close(b->listeners[i]);
     fetch_sessions_free(b);
+    groups_shutdown(b); /* answers commits still waiting on partition runtimes */
     partitions_free_all(b); /* snapshots producer state: before the logs close */
     topics_stop(b);
     metadata_image_free(&b->image);

@@ -3,13 +3,12 @@
  * its storage backend on the `__consumer_offsets` partition logs, the
  * event-loop timers that drive it, and start-up replay.
  *
- * Durability: an append goes to the partition log (page cache), the flusher
- * is asked to fdatasync it, and the coordinator's callback runs once the
- * partition's recovery point has passed the appended batch. We learn that
- * from groups_on_durable() when the broker forwards its flusher callback,
- * and otherwise by checking the recovery points every millisecond while
- * something waits. The partition's high watermark follows the durable
- * offset, so readers of __consumer_offsets see only durable records.
+ * Durability: an append goes to the partition log (page cache) and waits on
+ * the partition's runtime (server/partitions.h) like an acks=all produce:
+ * the flusher fdatasyncs it (group commit) and the coordinator's callback
+ * runs once the batch is on disk. The partition's high watermark follows
+ * the durable offset, so readers of __consumer_offsets see only durable
+ * records.
  *
  * There is one broker per process, so the service is a file-level singleton
  * tied to that broker.
@@ -22,28 +21,28 @@
 #include "protocol/record_batch.h"
 #include "server/broker.h"
 #include "server/groups.h"
+#include "server/partitions.h"
 #include "server/topics.h"
 #include "util/logger.h"
 
 #define TICK_INTERVAL_MS 100
-#define DURABLE_POLL_MS 1
 #define REPLAY_READ_BYTES (1u << 20)
 
+/* One append waiting to be durable, parked on the partition's runtime (partitions.h). */
 struct durable_wait {
+    struct partition_waiter waiter; /* first: the callback gets it back */
+    struct group_service *service;
     struct partition_log *log;
-    int64_t end_offset; /* durable once the recovery point reaches it */
     group_write_done_fn done;
     void *arg;
-    struct durable_wait *next;
+    struct durable_wait *prev, *next; /* the service's list, for shutdown */
 };
 
 struct group_service {
     struct broker *broker;
     struct group_coordinator *coordinator;
     struct reactor_timer tick_timer;
-    struct reactor_timer durable_timer;
-    struct durable_wait *waits; /* in append order */
-    struct durable_wait **waits_tail;
+    struct durable_wait *waits;
 };
 
 static struct group_service *service;
@@ -85,45 +84,24 @@ int16_t groups_ensure_offsets_topic(struct broker *b)
 
 /* ---- durability ---- */
 
-static void complete_waits(struct group_service *s)
+static void wait_unlink(struct group_service *s, struct durable_wait *w)
 {
-    struct durable_wait **link = &s->waits;
-    while (*link) {
-        struct durable_wait *w = *link;
-        int16_t error = 0;
-        if (partition_log_is_offline(w->log))
-            error = KAFKA_KAFKA_STORAGE_ERROR;
-        else if (partition_log_recovery_point(w->log) < w->end_offset) {
-            link = &w->next;
-            continue;
-        }
-        *link = w->next;
-        if (!error && partition_log_high_watermark(w->log) < w->end_offset)
-            partition_log_set_high_watermark(w->log, w->end_offset);
-        w->done(w->arg, error);
-        free(w);
-    }
-    s->waits_tail = &s->waits;
-    while (*s->waits_tail)
-        s->waits_tail = &(*s->waits_tail)->next;
-    if (s->waits)
-        reactor_timer_start(s->broker->reactor, &s->durable_timer, DURABLE_POLL_MS);
+    if (w->prev)
+        w->prev->next = w->next;
+    else
+        s->waits = w->next;
+    if (w->next)
+        w->next->prev = w->prev;
 }
 
-static void on_durable_timer(struct reactor_timer *t)
+static void on_durable(struct partition_waiter *waiter, int error)
 {
-    (void)t;
-    if (service)
-        complete_waits(service);
-}
-
-void groups_on_durable(struct broker *b, struct partition_log *log, int64_t durable_offset, int error)
-{
-    (void)log;
-    (void)durable_offset;
-    (void)error;
-    if (service && service->broker == b && service->waits)
-        complete_waits(service);
+    struct durable_wait *w = (struct durable_wait *)waiter;
+    wait_unlink(w->service, w);
+    if (!error && partition_log_high_watermark(w->log) < waiter->offset)
+        partition_log_set_high_watermark(w->log, waiter->offset);
+    w->done(w->arg, error ? KAFKA_KAFKA_STORAGE_ERROR : 0);
+    free(w);
 }
 
 static int16_t storage_append(void *ctx, int32_t partition, uint8_t *batch, size_t len, group_write_done_fn done,
@@ -138,7 +116,8 @@ static int16_t storage_append(void *ctx, int32_t partition, uint8_t *batch, size
         free(batch);
         return KAFKA_COORDINATOR_NOT_AVAILABLE;
     }
-    struct durable_wait *w = calloc(1, sizeof *w);
+    struct partition_runtime *rt = partitions_for_log(b, log);
+    struct durable_wait *w = rt ? calloc(1, sizeof *w) : NULL;
     if (!w) {
         free(batch);
         return KAFKA_UNKNOWN_SERVER_ERROR;
@@ -151,15 +130,18 @@ static int16_t storage_append(void *ctx, int32_t partition, uint8_t *batch, size
         free(w);
         return rc == LOG_ERR_UNKNOWN_SERVER_ERROR ? KAFKA_UNKNOWN_SERVER_ERROR : (int16_t)rc;
     }
+    partitions_notify_append(rt);
+    w->service = s;
     w->log = log;
-    w->end_offset = res.last_offset + 1;
     w->done = done;
     w->arg = arg;
-    *s->waits_tail = w;
-    s->waits_tail = &w->next;
-    partition_log_request_flush(log);
-    if (!reactor_timer_pending(&s->durable_timer))
-        reactor_timer_start(b->reactor, &s->durable_timer, DURABLE_POLL_MS);
+    w->waiter.offset = res.last_offset + 1;
+    w->waiter.fire = on_durable;
+    w->next = s->waits;
+    if (s->waits)
+        s->waits->prev = w;
+    s->waits = w;
+    partitions_wait_durable(b, rt, &w->waiter); /* may fire at once */
     return 0;
 }
 
@@ -249,7 +231,6 @@ static struct group_service *service_start(struct broker *b)
     if (!s)
         return NULL;
     s->broker = b;
-    s->waits_tail = &s->waits;
     struct group_coordinator_config gcfg = {
         .offsets_partitions = (int32_t)cfg->offsets_topic_num_partitions,
         .initial_rebalance_delay_ms = cfg->group_initial_rebalance_delay_ms,
@@ -279,7 +260,6 @@ static struct group_service *service_start(struct broker *b)
     }
     group_coordinator_loaded(s->coordinator, groups_now_ms());
     reactor_timer_init(&s->tick_timer, on_tick);
-    reactor_timer_init(&s->durable_timer, on_durable_timer);
     reactor_timer_start(b->reactor, &s->tick_timer, TICK_INTERVAL_MS);
     return s;
 }
@@ -301,13 +281,12 @@ void groups_shutdown(struct broker *b)
         return;
     service = NULL;
     reactor_timer_cancel(b->reactor, &s->tick_timer);
-    reactor_timer_cancel(b->reactor, &s->durable_timer);
-    struct durable_wait *w = s->waits;
-    while (w) {
-        struct durable_wait *next = w->next;
+    while (s->waits) {
+        struct durable_wait *w = s->waits;
+        wait_unlink(s, w);
+        partitions_cancel_wait(&w->waiter);
         w->done(w->arg, KAFKA_COORDINATOR_NOT_AVAILABLE);
         free(w);
-        w = next;
     }
     group_coordinator_destroy(s->coordinator);
     free(s);

@@ -32,13 +32,6 @@ struct group_coordinator *groups_coordinator(struct broker *b);
  */
 int16_t groups_ensure_offsets_topic(struct broker *b);
 
-/*
- * Optional fast path: the broker's flusher callback (already on the loop
- * thread) may forward durable offsets here; otherwise the service polls the
- * partitions' recovery points while commits wait.
- */
-void groups_on_durable(struct broker *b, struct partition_log *log, int64_t durable_offset, int error);
-
 /* Answer waiting requests and free the coordinator (broker shutdown). */
 void groups_shutdown(struct broker *b);
 

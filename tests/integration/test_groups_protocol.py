@@ -398,6 +398,12 @@ def durability_scenario(b):
     check(d["state"] == "Stable" and d["members"][0]["member"] == mid and d["members"][0]["assignment"] == b"mine",
           "group metadata replayed: member and assignment")
     check(heartbeat(c, "keep", j["generation"], mid) == 0, "member keeps its generation across the restart")
+    # Leave a JoinGroup waiting (the rebalance cannot finish for a minute) while the broker shuts down:
+    # shutdown must still be clean (the harness checks the exit code and sanitizer reports).
+    late = Conn(b.port, "late")
+    lid = join_two_step(late, "keep", ["events"], session_ms=30000, rebalance_ms=60000)
+    late.send(11, 5, join_body("keep", lid, ["events"], session_ms=30000, rebalance_ms=60000))
+    time.sleep(0.2)
     c.close()
 
 
