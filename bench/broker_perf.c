@@ -1016,6 +1016,37 @@ static double raw_write_mb_per_s(uint64_t bytes)
     return done >= bytes ? (double)done / MB / seconds : -1;
 }
 
+/* fdatasync latency after a 4 KiB append, the floor under acks=all latency
+ * (DESIGN.md measured p50 0.3 ms, p99 0.7 ms on an idle machine). */
+static struct percentiles fsync_probe(int rounds)
+{
+    struct percentiles none = {0, 0, 0, 0, 0};
+    char path[PATH_MAX + 16];
+    snprintf(path, sizeof path, "%s/fsync-probe.bin", opt.work_dir);
+    int fd = open(path, O_WRONLY | O_CREAT | O_TRUNC, 0644);
+    if (fd < 0)
+        return none;
+    double *ms = malloc((size_t)rounds * sizeof(double));
+    static uint8_t block[4096];
+    memset(block, 'f', sizeof block);
+    int done = 0;
+    for (; done < rounds; done++) {
+        if (write(fd, block, sizeof block) != (ssize_t)sizeof block)
+            break;
+        uint64_t start = now_ns();
+        if (fdatasync(fd) < 0)
+            break;
+        ms[done] = (double)(now_ns() - start) / 1e6;
+    }
+    close(fd);
+    unlink(path);
+    struct percentiles p = summarize(ms, 0, (uint64_t)done);
+    free(ms);
+    return p;
+}
+
+static struct percentiles disk_sync;
+
 /* ---------------------------------------------------------------- running */
 
 enum test_kind { TEST_PRODUCE, TEST_CONSUME, TEST_LATENCY };
@@ -1289,6 +1320,9 @@ static void print_report(double raw_mb_s)
     for (int i = 0; i < test_count; i++)
         if (tests[i].kind == TEST_LATENCY && !tests[i].skipped)
             print_latency_row(&tests[i]);
+    if (disk_sync.count)
+        printf("%-30s p50 %.2f ms, p99 %.2f ms, max %.2f ms over %zu (DESIGN.md idle: 0.3, 0.7)\n",
+               "disk: 4 KiB append+fdatasync", disk_sync.p50, disk_sync.p99, disk_sync.max, disk_sync.count);
     print_targets(raw_mb_s);
 }
 
@@ -1330,6 +1364,8 @@ int main(int argc, char **argv)
 
     struct test *latency = add_test(TEST_LATENCY, true, "e2e %d msg/s %dB acks=all", opt.latency_rate,
                                     opt.latency_size);
+    if (!filtered_out(latency->label))
+        disk_sync = fsync_probe(500);
     run_test(latency);
 
     double raw_mb_s = -1;
