@@ -91,6 +91,17 @@ def main():
     rc, out, err, _ = run("kafka-dump-log", ["--print-data-log"])
     check("kafka-dump-log without --files -> exit 1", rc == 1 and "files" in err, show(rc, out, err))
 
+    rc, out, err, _ = run("kafka-console-producer", ["--bootstrap-server", NOBODY, "--topic", "t",
+                                                     "--producer-property", "acks=maybe"])
+    check("kafka-console-producer invalid property value -> exit 1 naming it", rc == 1 and "acks" in err,
+          show(rc, out, err))
+    rc, out, err, _ = run("kafka-console-producer", ["--bootstrap-server", NOBODY, "--topic", "t",
+                                                     "--producer-property", "no.such.property=1",
+                                                     "--producer-property", "key.serializer=x"],
+                          env={"EDDY_TOOLS_TIMEOUT_MS": "3000"})
+    check("kafka-console-producer unknown/Java-only property -> warning, then carries on",
+          rc == 1 and "no.such.property" in err and "cannot reach" in err, show(rc, out, err))
+
     # Scripts.
     rc, out, err, _ = run("zookeeper-server-start", ["config/zookeeper.properties"])
     check("zookeeper-server-start.sh explains and exits 0", rc == 0 and "ZooKeeper" in out, show(rc, out, err))

@@ -92,7 +92,13 @@ int tool_conf_set(rd_kafka_conf_t *conf, const char *key, const char *value)
         break;
     }
     char errstr[512];
-    if (rd_kafka_conf_set(conf, key, value, errstr, sizeof errstr) != RD_KAFKA_CONF_OK) {
+    rd_kafka_conf_res_t res = rd_kafka_conf_set(conf, key, value, errstr, sizeof errstr);
+    if (res == RD_KAFKA_CONF_UNKNOWN) {
+        /* Kafka's clients warn about unknown properties and carry on. */
+        tool_log("WARN", "The configuration '%s' was supplied but isn't a known config.", key);
+        return 0;
+    }
+    if (res != RD_KAFKA_CONF_OK) {
         fprintf(stderr, "Invalid client property %s=%s: %s\n", key, value, errstr);
         return -1;
     }
