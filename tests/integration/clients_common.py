@@ -61,6 +61,11 @@ def log_bytes(broker, topic, partition=0):
     return sum(os.path.getsize(p) for p in glob.glob(pattern))
 
 
+def segment_count(broker, topic, partition=0):
+    pattern = os.path.join(broker.data_dir, "%s-%d" % (topic, partition), "*.log")
+    return len(glob.glob(pattern))
+
+
 def check_compressed(broker, sizes):
     """sizes: codec -> log bytes for the same records; every codec must shrink them."""
     plain = sizes.get("none")

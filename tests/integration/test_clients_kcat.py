@@ -2,14 +2,15 @@
 lines into `kcat -P` with fixed headers, read them back with `kcat -C -e`
 and check each record, in order: offset, key, value, headers, and a
 CreateTime timestamp taken while the producer ran (kcat cannot set
-per-record timestamps), never going backwards.
+per-record timestamps), never going backwards. Segments are 1 MiB, so
+reads cross many segment boundaries.
 """
 import subprocess
 import sys
 import time
 
 from clients_common import (CODECS, Broker, Timer, check_compressed, log_bytes,
-                            record_key, record_value)
+                            record_key, record_value, segment_count)
 
 COUNT = 100_000
 HEADERS = [("origin", "kcat"), ("kind", "e2e")]
@@ -52,7 +53,7 @@ def consume_and_check(bootstrap, topic, t_start_ms, t_end_ms):
 
 
 def main():
-    with Broker() as broker:
+    with Broker(config={"log.segment.bytes": str(1 << 20)}) as broker:
         sizes = {}
         for codec in CODECS:
             topic = "kcat-" + codec
@@ -65,6 +66,7 @@ def main():
             sizes[codec] = log_bytes(broker, topic)
         print("  log bytes per codec:", sizes)
         check_compressed(broker, sizes)
+        assert segment_count(broker, "kcat-none") >= 5, "segments did not roll"
     print("PASS kcat: 5 codecs x 100,000 records")
     return 0
 

@@ -3,7 +3,8 @@ codec, produce 100,000 records with keys, headers and CreateTime timestamps,
 then read them all back and check each one, in order. Then the same with
 enable.idempotence=true (InitProducerId + sequenced batches), 20,000
 records per codec to keep the test short. Also checks that the compressed
-codecs really compressed what the broker stored.
+codecs really compressed what the broker stored. Segments are 1 MiB, so
+reads cross many segment boundaries.
 """
 import sys
 import time
@@ -12,7 +13,7 @@ import confluent_kafka as ck
 
 from clients_common import (CODECS, Broker, Timer, check_compressed, check_record,
                             log_bytes, record_headers, record_key, record_timestamp,
-                            record_value)
+                            record_value, segment_count)
 
 COUNT = 100_000
 IDEMPOTENT_COUNT = 20_000
@@ -77,10 +78,11 @@ def run(broker, label, count, extra=None):
         sizes[codec] = log_bytes(broker, topic)
     print("  log bytes per codec:", sizes, flush=True)
     check_compressed(broker, sizes)
+    assert segment_count(broker, "rdk-%s-none" % label) >= 2, "segments did not roll"
 
 
 def main():
-    with Broker() as broker:
+    with Broker(config={"log.segment.bytes": str(1 << 20)}) as broker:
         run(broker, "plain", COUNT)
         run(broker, "idem", IDEMPOTENT_COUNT, {"enable.idempotence": True, "acks": "all"})
     print("PASS librdkafka: 5 codecs x %d records, and x %d idempotent" % (COUNT, IDEMPOTENT_COUNT))
