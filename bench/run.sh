@@ -67,7 +67,7 @@ echo
 
 echo "== Storage engine (build/bench/log_append) =="
 if [ -n "$QUICK" ]; then
-    "$BUILD/bench/log_append" "$WORK/log" 128 16 || status=1
+    "$BUILD/bench/log_append" "$WORK/log" 64 8 || status=1
 else
     "$BUILD/bench/log_append" "$WORK/log" || status=1
 fi
