@@ -9,12 +9,14 @@ console consumer without --group assigns partitions directly).
 """
 import os
 import re
+import signal
+import subprocess
 import sys
 import time
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 from harness import Broker  # noqa: E402
-from tools_common import check, finish, matches, run, show  # noqa: E402
+from tools_common import BIN, check, finish, matches, run, show  # noqa: E402
 
 
 def topics_listed(bs):
@@ -119,6 +121,21 @@ def walkthrough(bs, data_dir):
                            "--property", "print.headers=true", "--property", "print.key=true"])
     check("console consumer print.headers; lines before a bad line were delivered",
           rc == 0 and out == "h1:v1,h2:v2\tkey\tvalue\nNO_HEADERS\tk\tkept\n", show(rc, out, err))
+
+    proc = subprocess.Popen([os.path.join(BIN, "kafka-console-consumer.sh"), "--topic", "my-topic",
+                             "--bootstrap-server", bs, "--from-beginning"], stdout=subprocess.PIPE,
+                            stderr=subprocess.PIPE, text=True)
+    time.sleep(3)
+    proc.send_signal(signal.SIGINT)
+    try:
+        out, err = proc.communicate(timeout=20)
+        rc = proc.returncode
+    except subprocess.TimeoutExpired:
+        proc.kill()
+        out, err = proc.communicate()
+        rc = "timeout"
+    check("console consumer stops on Ctrl-C and reports its count",
+          rc == 0 and len(out.splitlines()) == 4 and "Processed a total of 4 messages" in err, show(rc, out, err))
 
     rc, out, err, _ = run("kafka-topics", ["--alter", "--topic", "my-topic", "--partitions", "3",
                                            "--bootstrap-server", bs])
