@@ -8,12 +8,16 @@ bounded time instead of hanging; kafka-server-stop.sh / zookeeper-server-start.s
 behave as Kafka's scripts.
 """
 import os
+import shutil
+import signal
+import subprocess
 import sys
 import tempfile
+import time
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 from harness import free_port  # noqa: E402
-from tools_common import check, finish, run, show  # noqa: E402
+from tools_common import BIN, check, finish, run, show  # noqa: E402
 
 NOBODY = "127.0.0.1:%d" % free_port()  # nothing listens there
 OFFSETS_JSON = os.path.join(tempfile.mkdtemp(prefix="eddy-tools-"), "offsets.json")
@@ -101,6 +105,32 @@ def main():
                           env={"EDDY_TOOLS_TIMEOUT_MS": "3000"})
     check("kafka-console-producer unknown/Java-only property -> warning, then carries on",
           rc == 1 and "no.such.property" in err and "cannot reach" in err, show(rc, out, err))
+
+    # kafka-server-stop.sh, in a throw-away copy of the repo layout whose build/eddy is a copy of
+    # sleep(1): the script must signal exactly that process (never the real brokers of this repo).
+    fake = tempfile.mkdtemp(prefix="eddy-stop-")
+    os.makedirs(os.path.join(fake, "bin"))
+    os.makedirs(os.path.join(fake, "build"))
+    shutil.copy(os.path.join(BIN, "kafka-server-stop.sh"), os.path.join(fake, "bin"))
+    shutil.copy("/bin/sleep", os.path.join(fake, "build", "eddy"))
+    victim = subprocess.Popen([os.path.join(fake, "build", "eddy"), "300"])
+    bystander = subprocess.Popen(["/bin/sleep", "300"])
+    time.sleep(0.3)
+    stop = subprocess.run([os.path.join(fake, "bin", "kafka-server-stop.sh")], capture_output=True, text=True)
+    try:
+        victim_rc = victim.wait(timeout=10)
+    except subprocess.TimeoutExpired:
+        victim.kill()
+        victim_rc = "still running"
+    check("kafka-server-stop.sh sends SIGTERM to the repo's eddy", stop.returncode == 0
+          and victim_rc == -signal.SIGTERM, "rc=%r victim=%r %s" % (stop.returncode, victim_rc, stop.stderr))
+    check("kafka-server-stop.sh leaves other processes alone", bystander.poll() is None)
+    bystander.kill()
+    bystander.wait()
+    stop = subprocess.run([os.path.join(fake, "bin", "kafka-server-stop.sh")], capture_output=True, text=True)
+    check("kafka-server-stop.sh without a server: 'No kafka server to stop', exit 1",
+          stop.returncode == 1 and stop.stdout.strip() == "No kafka server to stop", repr(stop))
+    shutil.rmtree(fake, ignore_errors=True)
 
     # Scripts.
     rc, out, err, _ = run("zookeeper-server-start", ["config/zookeeper.properties"])
