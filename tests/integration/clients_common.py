@@ -97,7 +97,8 @@ class Timer:
 # The producer writes one line "partition offset seq" per acknowledged record
 # to a file (line-buffered, so the test can watch progress) and, at the end,
 # "error seq code" lines for records that failed. Record values are the
-# decimal sequence number; sequence i goes to partition i % partitions.
+# decimal sequence number (after an optional "_value_prefix" given in the
+# extra settings); sequence i goes to partition i % partitions.
 
 def crash_producer_main(bootstrap, topic, count, partitions, rate, out_path, extra_json):
     import json
@@ -105,12 +106,14 @@ def crash_producer_main(bootstrap, topic, count, partitions, rate, out_path, ext
     conf = {"bootstrap.servers": bootstrap, "acks": "all", "linger.ms": 5,
             "message.timeout.ms": 60000, "reconnect.backoff.ms": 50,
             "reconnect.backoff.max.ms": 200, "queue.buffering.max.messages": 1000000}
-    conf.update(json.loads(extra_json))
+    extra = json.loads(extra_json)
+    prefix = extra.pop("_value_prefix", "").encode()  # not a librdkafka setting
+    conf.update(extra)
     out = open(out_path, "w", buffering=1)
     errors = []
 
     def on_delivery(err, msg):
-        seq = int(msg.value())
+        seq = int(msg.value()[len(prefix):])
         if err is not None:
             errors.append((seq, err))
         else:
@@ -119,7 +122,7 @@ def crash_producer_main(bootstrap, topic, count, partitions, rate, out_path, ext
     producer = ck.Producer(conf)
     burst = max(1, rate // 100)
     for seq in range(count):
-        producer.produce(topic, value=b"%d" % seq, partition=seq % partitions,
+        producer.produce(topic, value=prefix + b"%d" % seq, partition=seq % partitions,
                          on_delivery=on_delivery)
         if seq % burst == burst - 1:
             producer.poll(0.01)
