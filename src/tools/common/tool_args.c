@@ -12,6 +12,8 @@
 
 #include <librdkafka/rdkafka.h>
 
+static void print_usage(const struct tool_cli *cli, FILE *out);
+
 static void option_add_value(struct tool_option *opt, const char *value)
 {
     const char **grown = realloc(opt->values, sizeof(*grown) * (size_t)(opt->nvalues + 1));
@@ -72,7 +74,7 @@ void tool_args_parse(struct tool_cli *cli, int argc, char **argv)
         size_t len = eq ? (size_t)(eq - name) : strlen(name);
         if (len == 4 && strncmp(name, "help", 4) == 0) {
             fprintf(stdout, "%s\n", cli->description);
-            tool_args_usage(cli);
+            print_usage(cli, stdout);
             exit(0);
         }
         if (len == 7 && strncmp(name, "version", 7) == 0)
@@ -134,9 +136,8 @@ static void print_option_line(FILE *out, const char *left, const char *help)
         fprintf(out, "%s\n%-40s %s\n", left, "", help);
 }
 
-void tool_args_usage(const struct tool_cli *cli)
+static void print_usage(const struct tool_cli *cli, FILE *out)
 {
-    FILE *out = stderr;
     char left[256];
     print_option_line(out, "Option", "Description");
     print_option_line(out, "------", "-----------");
@@ -156,6 +157,11 @@ void tool_args_usage(const struct tool_cli *cli)
     }
     print_option_line(out, "--help", "Print usage information.");
     print_option_line(out, "--version", "Display Kafka version.");
+}
+
+void tool_args_usage(const struct tool_cli *cli)
+{
+    print_usage(cli, stderr);
 }
 
 _Noreturn void tool_args_die(const struct tool_cli *cli, const char *fmt, ...)
