@@ -9,11 +9,14 @@ LeaveGroup, OffsetCommit, OffsetFetch, ListGroups, DescribeGroups,
 DeleteGroups.
 """
 import os
+import signal
+import subprocess
 import sys
+import time
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 from harness import Broker  # noqa: E402
-from tools_common import check, finish, matches, run, show  # noqa: E402
+from tools_common import BIN, check, finish, matches, run, show  # noqa: E402
 
 
 def describe(bs, group):
@@ -32,6 +35,40 @@ def current_offset(out):
 def reset(bs, *spec):
     return run("kafka-consumer-groups", ["--bootstrap-server", bs, "--reset-offsets", "--group", "g1",
                                          "--topic", "grp-topic", "--execute"] + list(spec))
+
+
+def active_group(bs):
+    """A live console consumer in group g2: describe shows it, reset is refused."""
+    proc = subprocess.Popen([os.path.join(BIN, "kafka-console-consumer.sh"), "--topic", "grp-topic",
+                             "--bootstrap-server", bs, "--group", "g2", "--from-beginning"],
+                            stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    try:
+        out = ""
+        deadline = time.time() + 30
+        while time.time() < deadline:
+            rc, out, err, _ = describe(bs, "g2")
+            if matches(r"^g2\s+grp-topic\s+0\s+\S+\s+5\s+\S+\s+\S+\s+/?127\.0\.0\.1\s+console-consumer$", out):
+                break
+            time.sleep(0.5)
+        check("--describe shows the active member's CONSUMER-ID, HOST and CLIENT-ID",
+              matches(r"^g2\s+grp-topic\s+0\s+\S+\s+5\s+\S+\s+\S+\s+/?127\.0\.0\.1\s+console-consumer$", out),
+              out)
+        rc, out, err, _ = run("kafka-consumer-groups", ["--bootstrap-server", bs, "--describe", "--group", "g2",
+                                                        "--members"])
+        check("--describe --members",
+              rc == 0 and matches(r"^GROUP\s+CONSUMER-ID\s+HOST\s+CLIENT-ID\s+#PARTITIONS\s*$", out)
+              and matches(r"^g2\s+\S+\s+/?127\.0\.0\.1\s+console-consumer\s+1\s*$", out), show(rc, out, err))
+        rc, out, err, _ = run("kafka-consumer-groups", ["--bootstrap-server", bs, "--reset-offsets", "--group",
+                                                        "g2", "--topic", "grp-topic", "--to-earliest", "--execute"])
+        check("--reset-offsets on an active group is refused",
+              rc == 1 and "can only be reset if the group 'g2' is inactive" in err, show(rc, out, err))
+    finally:
+        proc.send_signal(signal.SIGINT)
+        try:
+            proc.communicate(timeout=20)
+        except subprocess.TimeoutExpired:
+            proc.kill()
+            proc.communicate()
 
 
 def groups(bs):
@@ -90,6 +127,8 @@ def groups(bs):
     rc, out, err, _ = run("kafka-consumer-groups", ["--bootstrap-server", bs, "--describe", "--all-groups"])
     check("--describe --all-groups includes g1", rc == 0 and matches(r"^g1\s+grp-topic\s+0\s+", out),
           show(rc, out, err))
+
+    active_group(bs)
 
     rc, out, err, _ = run("kafka-consumer-groups", ["--bootstrap-server", bs, "--delete", "--group", "g1"])
     check("--delete prints Kafka's success line",
