@@ -330,8 +330,11 @@ static void prepare_rebalance(struct group_coordinator *gc, struct group *g, int
 {
     if (g->state == GROUP_COMPLETING_REBALANCE) {
         clear_assignments(g);
-        for (struct group_member *m = g->members; m; m = m->next)
+        for (struct group_member *m = g->members; m; m = m->next) {
+            if (m->sync_done) /* its session restarts once answered, as in Kafka */
+                m->heartbeat_deadline_ms = now_ms + m->session_timeout_ms;
             member_answer_sync_error(m, KAFKA_REBALANCE_IN_PROGRESS);
+        }
     }
     int64_t timeout = max_rebalance_timeout(g);
     if (g->state == GROUP_EMPTY && gc->config.initial_rebalance_delay_ms > 0) {
@@ -412,6 +415,7 @@ static void complete_join(struct group_coordinator *gc, struct group *g, int64_t
     }
     g->protocol_name = select_protocol(g);
     group_set_state(g, GROUP_COMPLETING_REBALANCE, now_ms);
+    g->rebalance_deadline_ms = now_ms + max_rebalance_timeout(g); /* for SyncGroup, as Kafka 3.x */
     log_info("group", "stabilized group %s generation %d (protocol %s) with %d members", g->id, g->generation,
              g->protocol_name ? g->protocol_name : "none", g->member_count);
     for (m = g->members; m; m = m->next) {
@@ -453,6 +457,28 @@ static void remove_member_and_update(struct group_coordinator *gc, struct group 
     try_complete_join(gc, g, now_ms);
 }
 
+/* The rebalance timeout passed without SyncGroup from some members: drop them and rebalance. */
+static void expel_unsynced(struct group_coordinator *gc, struct group *g, int64_t now_ms)
+{
+    g->rebalance_deadline_ms = -1;
+    int32_t n = 0;
+    char **ids = calloc((size_t)g->member_count + 1, sizeof *ids);
+    if (!ids)
+        return;
+    for (struct group_member *m = g->members; m; m = m->next)
+        if (!m->sync_done)
+            ids[n++] = strdup(m->id);
+    for (int32_t i = 0; i < n; i++) {
+        struct group_member *m = ids[i] ? group_member_find(g, kstr_from_cstr(ids[i])) : NULL;
+        if (m) {
+            log_info("group", "member %s of group %s sent no SyncGroup in time: removed", m->id, g->id);
+            remove_member_and_update(gc, g, m, now_ms);
+        }
+        free(ids[i]);
+    }
+    free(ids);
+}
+
 void group_membership_tick(struct group_coordinator *gc, struct group *g, int64_t now_ms)
 {
     if (g->loaded)
@@ -484,6 +510,10 @@ void group_membership_tick(struct group_coordinator *gc, struct group *g, int64_
     }
     if (changed)
         try_complete_join(gc, g, now_ms);
+    if (g->state == GROUP_COMPLETING_REBALANCE && g->rebalance_deadline_ms >= 0 && now_ms >= g->rebalance_deadline_ms) {
+        expel_unsynced(gc, g, now_ms);
+        return;
+    }
     if (g->state != GROUP_PREPARING_REBALANCE || g->rebalance_deadline_ms < 0 || now_ms < g->rebalance_deadline_ms)
         return;
     if (g->initial_delay && g->joined_during_delay && g->initial_delay_remaining_ms > 0) {

@@ -366,6 +366,38 @@ static void test_session_expiry(void)
     storage_reset();
 }
 
+static void test_sync_timeout(void)
+{
+    printf("a leader that never sends SyncGroup is removed after the rebalance timeout\n");
+    struct group_coordinator_config cfg = default_config();
+    struct group_coordinator *gc = new_coordinator(&cfg);
+    int64_t now = 0;
+    struct join_capture a, b;
+    join(gc, "y", "", NULL, false, now, &a);
+    char id_a[128], id_b[128];
+    snprintf(id_a, sizeof id_a, "%s", a.member_id);
+    struct sync_capture sa, sb;
+    sync_group(gc, "y", id_a, NULL, 1, NULL, 0, now, &sa);
+    join(gc, "y", "", NULL, false, now, &b);
+    join(gc, "y", id_a, NULL, false, now, &a);
+    snprintf(id_b, sizeof id_b, "%s", b.member_id);
+    CHECK(a.generation == 2 && strcmp(a.leader, id_a) == 0);
+    sync_group(gc, "y", id_b, NULL, 2, NULL, 0, now, &sb);
+    for (int i = 0; i < 31; i++) { /* the leader heartbeats but never syncs */
+        now += 1000;
+        CHECK(group_heartbeat(gc, kstr_from_cstr("y"), kstr_from_cstr(id_a), kstr_null(), 2, now) == 0 ||
+              i == 30);
+        group_coordinator_tick(gc, now);
+    }
+    CHECK(sb.called && sb.error == KAFKA_REBALANCE_IN_PROGRESS);
+    CHECK(group_heartbeat(gc, kstr_from_cstr("y"), kstr_from_cstr(id_a), kstr_null(), 2, now) ==
+          KAFKA_UNKNOWN_MEMBER_ID);
+    join(gc, "y", id_b, NULL, false, now, &b);
+    CHECK(b.called && b.error == 0 && b.generation == 3 && strcmp(b.leader, id_b) == 0);
+    group_coordinator_destroy(gc);
+    storage_reset();
+}
+
 static void test_static_membership(void)
 {
     printf("static member rejoining with an empty id keeps its assignment without a rebalance\n");
@@ -611,6 +643,7 @@ int main(void)
     test_join_sync_flow();
     test_validation();
     test_session_expiry();
+    test_sync_timeout();
     test_static_membership();
     test_initial_delay();
     test_offsets_and_replay();
