@@ -137,6 +137,13 @@ def walkthrough(bs, data_dir):
     check("console consumer stops on Ctrl-C and reports its count",
           rc == 0 and len(out.splitlines()) == 4 and "Processed a total of 4 messages" in err, show(rc, out, err))
 
+    segment = os.path.join(data_dir, "codecs-0", "00000000000000000000.log")
+    rc, out, err, _ = run("kafka-dump-log", ["--files", segment, "--print-data-log"])
+    payloads = re.findall(r"^\| offset: \d+ CreateTime: \d+ .* payload: (.*)$", out, re.M)
+    check("dump-log reads the broker's own segment (every codec, CRCs valid)",
+          rc == 0 and payloads == ["via none", "via gzip", "via snappy", "via lz4", "via zstd", "via bare flag"]
+          and "crcvalid: false" not in out and out.count("crcvalid: true") == 6, show(rc, out, err))
+
     rc, out, err, _ = run("kafka-topics", ["--alter", "--topic", "my-topic", "--partitions", "3",
                                            "--bootstrap-server", bs])
     check("alter --partitions 3", rc == 0, show(rc, out, err))
