@@ -1,10 +1,9 @@
 """librdkafka (python3-confluent-kafka) end to end: for every compression
 codec, produce 100,000 records with keys, headers and CreateTime timestamps,
 then read them all back and check each one, in order. Then the same with
-enable.idempotence=true (InitProducerId + sequenced batches), 20,000
-records per codec to keep the test short. Also checks that the compressed
-codecs really compressed what the broker stored. Segments are 1 MiB, so
-reads cross many segment boundaries.
+enable.idempotence=true (InitProducerId + sequenced batches). Also checks
+that the compressed codecs really compressed what the broker stored.
+Segments are 1 MiB, so reads cross many segment boundaries.
 """
 import sys
 import time
@@ -16,7 +15,7 @@ from clients_common import (CODECS, Broker, Timer, check_compressed, check_recor
                             record_value, segment_count)
 
 COUNT = 100_000
-IDEMPOTENT_COUNT = 20_000
+IDEMPOTENT_COUNT = 100_000
 
 
 def produce(bootstrap, topic, tag, codec, count, extra=None):
