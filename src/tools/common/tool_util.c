@@ -160,13 +160,47 @@ bool tool_parse_int64(const char *s, int64_t *out)
     return true;
 }
 
+/*
+ * Java regexes to POSIX extended ones for the shorthands users type in topic
+ * patterns (\d, \w, \s and their negations); everything else is shared.
+ */
+static char *java_regex_to_posix(const char *pattern)
+{
+    static const struct {
+        char escape;
+        const char *posix;
+    } classes[] = {{'d', "[0-9]"}, {'D', "[^0-9]"}, {'w', "[A-Za-z0-9_]"}, {'W', "[^A-Za-z0-9_]"},
+                   {'s', "[[:space:]]"}, {'S', "[^[:space:]]"}};
+    size_t cap = strlen(pattern) * 14 + 8;
+    char *out = malloc(cap);
+    if (!out)
+        out_of_memory();
+    size_t n = 0;
+    n += (size_t)snprintf(out + n, cap - n, "^(");
+    for (const char *p = pattern; *p; p++) {
+        const char *replacement = NULL;
+        if (p[0] == '\\' && p[1]) {
+            for (size_t i = 0; i < sizeof classes / sizeof classes[0]; i++)
+                if (p[1] == classes[i].escape)
+                    replacement = classes[i].posix;
+        }
+        if (replacement) {
+            n += (size_t)snprintf(out + n, cap - n, "%s", replacement);
+            p++;
+        } else if (p[0] == '\\' && p[1]) {
+            out[n++] = *p++;
+            out[n++] = *p;
+        } else {
+            out[n++] = *p;
+        }
+    }
+    snprintf(out + n, cap - n, ")$");
+    return out;
+}
+
 int tool_topic_matches(const char *pattern, const char *topic)
 {
-    size_t len = strlen(pattern);
-    char *anchored = malloc(len + 5);
-    if (!anchored)
-        out_of_memory();
-    snprintf(anchored, len + 5, "^(%s)$", pattern);
+    char *anchored = java_regex_to_posix(pattern);
     regex_t re;
     int rc = regcomp(&re, anchored, REG_EXTENDED | REG_NOSUB);
     free(anchored);
