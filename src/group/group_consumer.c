@@ -360,7 +360,10 @@ static int reconcile(struct group_coordinator *gc, struct consumer_group *cg, st
             return -1;
     }
     tp_set_sort(&m->assigned);
-    m->epoch = cg->assignment_epoch;
+    if (m->epoch != cg->assignment_epoch) {
+        m->previous_epoch = m->epoch;
+        m->epoch = cg->assignment_epoch;
+    }
     return 0;
 }
 
@@ -497,6 +500,20 @@ static int16_t validate(const struct group_consumer_heartbeat_params *p, const c
     return 0;
 }
 
+/* Kafka's rule: the current epoch, or the previous one if what the member owns is still assigned to it. */
+static bool epoch_acceptable(const struct consumer_member *m, const struct group_consumer_heartbeat_params *p)
+{
+    if (p->member_epoch == m->epoch)
+        return true;
+    if (p->member_epoch != m->previous_epoch || p->member_epoch > m->epoch || p->owned_count < 0)
+        return false;
+    for (int32_t i = 0; i < p->owned_count; i++)
+        for (int32_t k = 0; k < p->owned[i].count; k++)
+            if (!tp_set_has(&m->assigned, p->owned[i].topic_id, p->owned[i].partitions[k]))
+                return false;
+    return true;
+}
+
 static void respond_member(struct group_coordinator *gc, struct consumer_member *m,
                            const struct group_consumer_heartbeat_params *p, group_consumer_heartbeat_fn done,
                            void *arg)
@@ -558,6 +575,12 @@ void group_consumer_heartbeat(struct group_coordinator *gc, const struct group_c
             answer(done, arg, KAFKA_UNKNOWN_MEMBER_ID, NULL, NULL, 0);
             return;
         }
+        if (p->member_epoch == -2 && m->instance_id) {
+            /* A static member going away for a while: its partitions wait for it until its session ends. */
+            log_info("group", "static member %s of consumer group %s left temporarily", m->instance_id, g->id);
+            answer(done, arg, 0, NULL, m->id, -2);
+            return;
+        }
         log_info("group", "member %s left consumer group %s", m->id, g->id);
         char *id = strdup(m->id);
         member_remove(g, m, now_ms);
@@ -577,7 +600,7 @@ void group_consumer_heartbeat(struct group_coordinator *gc, const struct group_c
             answer(done, arg, KAFKA_UNKNOWN_MEMBER_ID, NULL, NULL, 0);
             return;
         }
-        if (p->member_epoch != m->epoch) {
+        if (!epoch_acceptable(m, p)) {
             answer(done, arg, KAFKA_FENCED_MEMBER_EPOCH, "The consumer group member has a stale member epoch.",
                    NULL, 0);
             return;

@@ -41,6 +41,7 @@ struct consumer_member {
     char *client_id;
     char *client_host;
     int32_t epoch;
+    int32_t previous_epoch; /* accepted once more: the response that moved it on may be lost */
     int32_t rebalance_timeout_ms;
     char **topics; /* subscribed topic names */
     int32_t topic_count;

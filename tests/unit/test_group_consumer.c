@@ -242,6 +242,13 @@ static void test_heartbeat_flow(void)
     /* Fencing and commits by member epoch. */
     heartbeat(gc, id_b, 1, NULL, now, &tmp);
     CHECK(tmp.error == KAFKA_FENCED_MEMBER_EPOCH);
+    heartbeat(gc, id_b, 3, NULL, now, &tmp);
+    CHECK(tmp.error == KAFKA_FENCED_MEMBER_EPOCH);
+    /* The previous epoch is accepted when what it owns is still its own (a lost response). */
+    heartbeat(gc, id_a, 1, &a, now, &tmp);
+    CHECK(tmp.error == 0 && tmp.epoch == 2 && tmp.has_assignment && tmp.count == 3);
+    heartbeat(gc, id_a, 1, NULL, now, &tmp);
+    CHECK(tmp.error == KAFKA_FENCED_MEMBER_EPOCH);
     heartbeat(gc, "nobody", 2, NULL, now, &tmp);
     CHECK(tmp.error == KAFKA_UNKNOWN_MEMBER_ID);
     struct group_offset_commit_partition part = {kstr_from_cstr("t"), 0, 5, -1, kstr_null(), 0};
@@ -298,10 +305,57 @@ static void test_heartbeat_flow(void)
     group_coordinator_destroy(gc);
 }
 
+static void static_heartbeat(struct group_coordinator *gc, const char *member, const char *instance, int32_t epoch,
+                             int64_t now, struct hb *out)
+{
+    struct group_topic_partitions none = {topic_t, "t", NULL, 0};
+    struct group_consumer_heartbeat_params p = {
+        .group_id = kstr_from_cstr("sg"), .member_id = kstr_from_cstr(member), .member_epoch = epoch,
+        .instance_id = kstr_from_cstr(instance), .rack_id = kstr_null(), .client_id = kstr_from_cstr("c"),
+        .client_host = kstr_from_cstr("h"), .rebalance_timeout_ms = 30000, .subscribed = subs_t,
+        .subscribed_count = epoch == 0 ? 1 : -1, .subscribed_regex = kstr_null(), .server_assignor = kstr_null(),
+        .owned = &none, .owned_count = epoch == 0 ? 1 : -1};
+    group_consumer_heartbeat(gc, &p, now, on_hb, out);
+}
+
+static void test_static_leave(void)
+{
+    printf("static member leaving with epoch -2 gets its partitions back when it returns\n");
+    struct group_coordinator *gc = new_coordinator();
+    struct hb a, b, tmp;
+    static_heartbeat(gc, "", "ia", 0, 0, &a);
+    static_heartbeat(gc, "", "ib", 0, 0, &b);
+    char id_a[64], id_b[64];
+    snprintf(id_a, sizeof id_a, "%s", a.member_id);
+    snprintf(id_b, sizeof id_b, "%s", b.member_id);
+    heartbeat(gc, "", 0, NULL, 0, &tmp); /* unrelated group "cg" */
+    static_heartbeat(gc, id_a, "ia", 1, 0, &a);
+    CHECK(a.count == 3);
+    struct hb owned_a = a;
+    struct group_topic_partitions owned = {topic_t, "t", owned_a.partitions, owned_a.count};
+    struct group_consumer_heartbeat_params p = {
+        .group_id = kstr_from_cstr("sg"), .member_id = kstr_from_cstr(id_a), .member_epoch = 1,
+        .instance_id = kstr_from_cstr("ia"), .rack_id = kstr_null(), .subscribed_count = -1,
+        .subscribed_regex = kstr_null(), .server_assignor = kstr_null(), .owned = &owned, .owned_count = 1};
+    group_consumer_heartbeat(gc, &p, 0, on_hb, &a);
+    static_heartbeat(gc, id_b, "ib", 2, 0, &b);
+    CHECK(b.count == 3 && b.epoch == 2);
+    static_heartbeat(gc, id_b, "ib", -2, 0, &tmp);
+    CHECK(tmp.error == 0 && tmp.epoch == -2);
+    struct hb again;
+    static_heartbeat(gc, "", "ib", 0, 1000, &again);
+    CHECK(again.error == 0 && again.epoch == 2 && again.count == 3);
+    for (int i = 0; i < 3; i++)
+        CHECK(again.partitions[i] == b.partitions[i]);
+    CHECK(strcmp(again.member_id, id_b) != 0);
+    group_coordinator_destroy(gc);
+}
+
 int main(void)
 {
     test_assignors();
     test_heartbeat_flow();
+    test_static_leave();
     if (failures) {
         fprintf(stderr, "%d check(s) failed\n", failures);
         return 1;
