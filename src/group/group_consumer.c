@@ -18,6 +18,8 @@
  * UNKNOWN_MEMBER_ID and rejoin with epoch 0 (committed offsets are durable
  * as for classic groups).
  */
+#include <regex.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -43,6 +45,10 @@ static void member_free(struct consumer_member *m)
     for (int32_t i = 0; i < m->topic_count; i++)
         free(m->topics[i]);
     free(m->topics);
+    for (int32_t i = 0; i < m->named_count; i++)
+        free(m->named[i]);
+    free(m->named);
+    free(m->regex);
     free(m->assignor);
     tp_set_free(&m->assigned);
     tp_set_free(&m->revoking);
@@ -151,41 +157,151 @@ static int compare_cstr(const void *a, const void *b)
     return strcmp(*(const char *const *)a, *(const char *const *)b);
 }
 
-/* Replace m's subscription if it differs; true if it changed. -1 on memory failure. */
-static int set_subscription(struct consumer_member *m, const struct kstr *names, int32_t count)
+/* An anchored POSIX extended regex over a whole topic name. */
+static int regex_compile(const char *pattern, size_t len, regex_t *re)
+{
+    char *anchored = malloc(len + 5);
+    if (!anchored)
+        return -1;
+    snprintf(anchored, len + 5, "^(%.*s)$", (int)len, pattern);
+    int rc = regcomp(re, anchored, REG_EXTENDED | REG_NOSUB);
+    free(anchored);
+    return rc == 0 ? 0 : -1;
+}
+
+static bool regex_valid(struct kstr pattern)
+{
+    regex_t re;
+    if (regex_compile(pattern.ptr, (size_t)pattern.len, &re) < 0)
+        return false;
+    regfree(&re);
+    return true;
+}
+
+static char **copy_names(const struct kstr *names, int32_t count, int32_t *out_count)
 {
     char **fresh = calloc(count > 0 ? (size_t)count : 1, sizeof *fresh);
     if (!fresh)
-        return -1;
+        return NULL;
     int32_t n = 0;
     for (int32_t i = 0; i < count; i++) {
         if (kstr_is_null(names[i]))
             continue;
         fresh[n] = group_strdup_kstr(names[i]);
         if (!fresh[n]) {
-            for (int32_t j = 0; j < n; j++)
-                free(fresh[j]);
+            for (int32_t k = 0; k < n; k++)
+                free(fresh[k]);
             free(fresh);
-            return -1;
+            return NULL;
         }
         n++;
     }
-    qsort(fresh, (size_t)n, sizeof *fresh, compare_cstr);
-    bool same = n == m->topic_count;
-    for (int32_t i = 0; same && i < n; i++)
-        same = strcmp(fresh[i], m->topics[i]) == 0;
+    *out_count = n;
+    return fresh;
+}
+
+struct name_list {
+    char **names;
+    int32_t count;
+    int32_t cap;
+    regex_t *re;
+    bool failed;
+};
+
+static void name_list_add(struct name_list *l, const char *name)
+{
+    for (int32_t i = 0; i < l->count; i++)
+        if (strcmp(l->names[i], name) == 0)
+            return;
+    if (l->count == l->cap) {
+        int32_t cap = l->cap ? l->cap * 2 : 16;
+        char **names = realloc(l->names, (size_t)cap * sizeof *names);
+        if (!names) {
+            l->failed = true;
+            return;
+        }
+        l->names = names;
+        l->cap = cap;
+    }
+    char *copy = strdup(name);
+    if (!copy) {
+        l->failed = true;
+        return;
+    }
+    l->names[l->count++] = copy;
+}
+
+static void visit_regex(void *arg, const char *name)
+{
+    struct name_list *l = arg;
+    if (strncmp(name, "__", 2) == 0)
+        return; /* internal topics are never matched */
+    if (regexec(l->re, name, 0, NULL, 0) == 0)
+        name_list_add(l, name);
+}
+
+/*
+ * Recompute m->topics from its named topics and its regex (matched against
+ * the topics that exist now). 1 if the list changed, 0 if not, -1 on memory
+ * failure.
+ */
+static int refresh_topics(struct group_coordinator *gc, struct consumer_member *m)
+{
+    struct name_list l = {0};
+    for (int32_t i = 0; i < m->named_count; i++)
+        name_list_add(&l, m->named[i]);
+    regex_t re;
+    if (m->regex && gc->topics.each && regex_compile(m->regex, strlen(m->regex), &re) == 0) {
+        l.re = &re;
+        gc->topics.each(gc->topics.ctx, visit_regex, &l);
+        regfree(&re);
+    }
+    if (l.failed) {
+        for (int32_t i = 0; i < l.count; i++)
+            free(l.names[i]);
+        free(l.names);
+        return -1;
+    }
+    if (l.count > 1)
+        qsort(l.names, (size_t)l.count, sizeof *l.names, compare_cstr);
+    bool same = l.count == m->topic_count;
+    for (int32_t i = 0; same && i < l.count; i++)
+        same = strcmp(l.names[i], m->topics[i]) == 0;
     if (same) {
-        for (int32_t i = 0; i < n; i++)
-            free(fresh[i]);
-        free(fresh);
+        for (int32_t i = 0; i < l.count; i++)
+            free(l.names[i]);
+        free(l.names);
         return 0;
     }
     for (int32_t i = 0; i < m->topic_count; i++)
         free(m->topics[i]);
     free(m->topics);
-    m->topics = fresh;
-    m->topic_count = n;
+    m->topics = l.names;
+    m->topic_count = l.count;
     return 1;
+}
+
+/* Take the request's subscription (names and/or regex, each only when given). -1 on memory failure. */
+static int set_subscription(struct consumer_member *m, const struct group_consumer_heartbeat_params *p)
+{
+    if (p->subscribed_count >= 0) {
+        int32_t n = 0;
+        char **names = copy_names(p->subscribed, p->subscribed_count, &n);
+        if (!names)
+            return -1;
+        for (int32_t i = 0; i < m->named_count; i++)
+            free(m->named[i]);
+        free(m->named);
+        m->named = names;
+        m->named_count = n;
+    }
+    if (!kstr_is_null(p->subscribed_regex)) {
+        free(m->regex);
+        m->regex = p->subscribed_regex.len > 0 ? group_strdup_kstr(p->subscribed_regex) : NULL;
+        if (p->subscribed_regex.len > 0 && !m->regex)
+            return -1;
+    }
+    return 0;
 }
 
 /* Distinct subscribed topic names of the group (pointers into members), sorted. */
@@ -477,15 +593,15 @@ static int16_t validate(const struct group_consumer_heartbeat_params *p, const c
         *message = "GroupId can't be empty.";
         return KAFKA_INVALID_REQUEST;
     }
-    if (!kstr_is_null(p->subscribed_regex)) {
-        *message = "SubscribedTopicRegex is not supported by this broker.";
+    if (!kstr_is_null(p->subscribed_regex) && p->subscribed_regex.len > 0 && !regex_valid(p->subscribed_regex)) {
+        *message = "SubscribedTopicRegex is not a valid regular expression.";
         return KAFKA_INVALID_REQUEST;
     }
     if (!kstr_is_null(p->server_assignor) && !group_assignor_known(p->server_assignor)) {
         *message = "ServerAssignor is not one of: uniform, range.";
         return KAFKA_UNSUPPORTED_ASSIGNOR;
     }
-    if (p->member_epoch == 0 && p->subscribed_count < 0) {
+    if (p->member_epoch == 0 && p->subscribed_count < 0 && kstr_is_null(p->subscribed_regex)) {
         *message = "SubscribedTopicNames must be set in first request.";
         return KAFKA_INVALID_REQUEST;
     }
@@ -614,14 +730,14 @@ void group_consumer_heartbeat(struct group_coordinator *gc, const struct group_c
         m->assignor = group_strdup_kstr(p->server_assignor);
     }
     bool bump = p->member_epoch == 0 && m->epoch == 0; /* a new member */
-    if (p->subscribed_count >= 0) {
-        int changed = set_subscription(m, p->subscribed, p->subscribed_count);
-        if (changed < 0) {
-            answer(done, arg, KAFKA_UNKNOWN_SERVER_ERROR, NULL, NULL, 0);
-            return;
-        }
-        bump |= changed == 1;
+    int changed = set_subscription(m, p);
+    if (changed == 0)
+        changed = refresh_topics(gc, m); /* named topics plus what the regex matches today */
+    if (changed < 0) {
+        answer(done, arg, KAFKA_UNKNOWN_SERVER_ERROR, NULL, NULL, 0);
+        return;
     }
+    bump |= changed == 1;
     if (p->owned_count >= 0)
         confirm_revocations(m, p->owned, p->owned_count);
     uint64_t h = metadata_hash(gc, cg);

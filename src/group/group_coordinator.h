@@ -57,6 +57,8 @@ struct group_topic_lookup {
     bool (*by_name)(void *ctx, const char *name, size_t len, struct kuuid *id, int32_t *partitions);
     /* the topic's name, or NULL if unknown */
     const char *(*name_of)(void *ctx, struct kuuid id);
+    /* visit every topic name (regex subscriptions); may be NULL */
+    void (*each)(void *ctx, void (*visit)(void *arg, const char *name), void *arg);
 };
 
 /* Storage: done(arg, 0 or a Kafka error) once the batch is durable. */
@@ -254,7 +256,7 @@ struct group_consumer_heartbeat_params {
     int32_t rebalance_timeout_ms; /* -1: unchanged */
     const struct kstr *subscribed; /* names */
     int32_t subscribed_count;      /* -1: unchanged */
-    struct kstr subscribed_regex;  /* not supported: INVALID_REQUEST when set */
+    struct kstr subscribed_regex;  /* null: unchanged; "" clears; POSIX ERE over whole names */
     struct kstr server_assignor;   /* null: unchanged */
     const struct group_topic_partitions *owned;
     int32_t owned_count; /* -1: unchanged */

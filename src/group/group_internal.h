@@ -46,6 +46,9 @@ struct consumer_member {
     char **topics; /* subscribed topic names */
     int32_t topic_count;
     char *assignor; /* the server assignor it asked for, or NULL */
+    char **named;   /* the explicitly subscribed names; topics = named + regex matches */
+    int32_t named_count;
+    char *regex;    /* SubscribedTopicRegex, or NULL */
     struct tp_set assigned; /* what it may own now */
     struct tp_set revoking; /* taken away, not yet confirmed released */
     struct tp_set target;   /* what the assignor gave it */

@@ -70,7 +70,8 @@ int group_offset_put(struct group *g, const char *topic, size_t topic_len, int32
     char *meta = malloc(metadata_len + 1);
     if (!meta)
         return -1;
-    memcpy(meta, metadata, metadata_len);
+    if (metadata_len > 0)
+        memcpy(meta, metadata, metadata_len);
     meta[metadata_len] = '\0';
     if (!e) {
         if (g->offset_count >= g->offset_buckets && grow_offsets(g) < 0) {
@@ -84,7 +85,8 @@ int group_offset_put(struct group *g, const char *topic, size_t topic_len, int32
             free(meta);
             return -1;
         }
-        memcpy(name, topic, topic_len);
+        if (topic_len > 0)
+            memcpy(name, topic, topic_len);
         name[topic_len] = '\0';
         e->topic = name;
         e->partition = partition;

@@ -85,7 +85,8 @@ char *group_strdup_kstr(struct kstr s)
     char *out = malloc((size_t)s.len + 1);
     if (!out)
         return NULL;
-    memcpy(out, s.ptr, (size_t)s.len);
+    if (s.len > 0)
+        memcpy(out, s.ptr, (size_t)s.len);
     out[s.len] = '\0';
     return out;
 }

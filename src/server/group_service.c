@@ -215,6 +215,13 @@ static const char *topic_name_of(void *ctx, struct kuuid id)
     return t ? t->name : NULL;
 }
 
+static void each_topic(void *ctx, void (*visit)(void *arg, const char *name), void *arg)
+{
+    struct broker *b = ctx;
+    for (const struct topic_state *t = b->image.topics; t; t = t->next)
+        visit(arg, t->name);
+}
+
 static void on_tick(struct reactor_timer *t)
 {
     (void)t;
@@ -248,7 +255,8 @@ static struct group_service *service_start(struct broker *b)
         free(s);
         return NULL;
     }
-    struct group_topic_lookup lookup = {.ctx = b, .by_name = topic_by_name, .name_of = topic_name_of};
+    struct group_topic_lookup lookup = {
+        .ctx = b, .by_name = topic_by_name, .name_of = topic_name_of, .each = each_topic};
     group_coordinator_set_topic_lookup(s->coordinator, &lookup);
     int64_t now = groups_now_ms();
     const struct topic_state *t =

@@ -84,14 +84,15 @@ def flex_call(c, key, version, body):
     return r
 
 
-def heartbeat(c, group, member, epoch, topics=None, owned=None, assignor=None, rebalance_ms=30000):
+def heartbeat(c, group, member, epoch, topics=None, owned=None, assignor=None, rebalance_ms=30000, regex=None):
     owned_items = None
     if owned is not None:
         owned_items = [tid + carray([i32(p) for p in parts]) + TAGS for tid, parts in owned.items()]
+    version = 1 if regex is not None else 0
     body = (cstring(group) + cstring(member) + i32(epoch) + cstring(None) + cstring(None) + i32(rebalance_ms) +
-            carray(None if topics is None else [cstring(t) for t in topics]) + cstring(assignor) +
-            carray(owned_items) + TAGS)
-    r = flex_call(c, 68, 0, body)
+            carray(None if topics is None else [cstring(t) for t in topics]) +
+            (cstring(regex) if version >= 1 else b"") + cstring(assignor) + carray(owned_items) + TAGS)
+    r = flex_call(c, 68, version, body)
     r.i32()
     res = dict(error=r.i16(), message=r.cstring(), member=r.cstring(), epoch=r.i32(), interval=r.i32())
     present = r.i8()
@@ -179,6 +180,10 @@ def main():
         check(a["epoch"] == 3 and count(a["assignment"]) == 6, "remaining member takes every partition back")
         heartbeat(c, "g848", ida, -1)
         check(describe(c, "g848")["state"] == "Empty", "group Empty once everyone left")
+        metadata(c, ["rx-one", "rx-two"])
+        r = heartbeat(c, "g848rx", "", 0, regex="rx-.*", owned={})
+        check(r["error"] == 0 and count(r["assignment"]) == 12, "v1 regex subscription matches rx-one and rx-two")
+        check(heartbeat(c, "g848bad", "", 0, regex="([", owned={})["error"] == 42, "invalid regex refused")
         c.close()
     print("PASS")
 

@@ -48,6 +48,14 @@ static const char *name_of(void *ctx, struct kuuid id)
     return kuuid_eq(id, topic_t) ? "t" : kuuid_eq(id, topic_u) ? "u" : NULL;
 }
 
+static void each_topic(void *ctx, void (*visit)(void *arg, const char *name), void *arg)
+{
+    (void)ctx;
+    visit(arg, "t");
+    visit(arg, "u");
+    visit(arg, "__consumer_offsets");
+}
+
 static int16_t mem_append(void *ctx, int32_t partition, uint8_t *batch, size_t len, group_write_done_fn done,
                           void *arg)
 {
@@ -75,7 +83,7 @@ static struct group_coordinator *new_coordinator(void)
     struct group_storage st = {.append = mem_append};
     struct group_coordinator *gc = NULL;
     CHECK(group_coordinator_create(&cfg, &st, &gc) == 0);
-    struct group_topic_lookup lookup = {.by_name = by_name, .name_of = name_of};
+    struct group_topic_lookup lookup = {.by_name = by_name, .name_of = name_of, .each = each_topic};
     group_coordinator_set_topic_lookup(gc, &lookup);
     return gc;
 }
@@ -351,8 +359,30 @@ static void test_static_leave(void)
     group_coordinator_destroy(gc);
 }
 
+static void test_regex(void)
+{
+    printf("regex subscriptions match existing topics, never internal ones\n");
+    struct group_coordinator *gc = new_coordinator();
+    struct hb out;
+    struct group_consumer_heartbeat_params p = {
+        .group_id = kstr_from_cstr("rg"), .member_id = kstr_from_cstr(""), .member_epoch = 0,
+        .instance_id = kstr_null(), .rack_id = kstr_null(), .subscribed_count = -1,
+        .subscribed_regex = kstr_from_cstr(".*"), .server_assignor = kstr_from_cstr("range"), .owned_count = -1};
+    group_consumer_heartbeat(gc, &p, 0, on_hb, &out);
+    CHECK(out.error == 0 && out.epoch == 1 && out.count == 8);
+    p.group_id = kstr_from_cstr("rg2");
+    p.subscribed_regex = kstr_from_cstr("u");
+    group_consumer_heartbeat(gc, &p, 0, on_hb, &out);
+    CHECK(out.error == 0 && out.count == 2);
+    p.subscribed_regex = kstr_from_cstr("([");
+    group_consumer_heartbeat(gc, &p, 0, on_hb, &out);
+    CHECK(out.error == KAFKA_INVALID_REQUEST);
+    group_coordinator_destroy(gc);
+}
+
 int main(void)
 {
+    test_regex();
     test_assignors();
     test_heartbeat_flow();
     test_static_leave();
