@@ -11,6 +11,9 @@ in (BASE+2990+p, BASE+7500+p] therefore answers offset 210, not an offset in
 batch 3..7. Batches are lz4-compressed, so seeking to a looked-up offset
 lands inside a compressed batch: the consumer must start exactly there.
 A consumer assigned past the end (OFFSET_OUT_OF_RANGE) resets to earliest.
+No client here asks for the max timestamp (-3, ListOffsets v7+, Java's
+OffsetSpec.maxTimestamp) or earliest-local (-4, v8+), so a raw flexible
+ListOffsets v8 does.
 
 Then, on a broker with small segments and log.retention.bytes, once
 retention has deleted old segments: earliest is the new log start offset
@@ -18,6 +21,8 @@ for both clients, a consumer from the beginning starts there, a timestamp
 older than everything left answers the log start, and a consumer at offset
 0 (now out of range) resets to it.
 """
+import socket
+import struct
 import subprocess
 import sys
 import time
@@ -165,10 +170,84 @@ def check_kcat(bootstrap):
     return checked
 
 
-def check_all(bootstrap, when):
+def uvarint(n):
+    out = b""
+    while n >= 0x80:
+        out += bytes([(n & 0x7F) | 0x80])
+        n >>= 7
+    return out + bytes([n])
+
+
+def read_uvarint(buf, pos):
+    shift = value = 0
+    while True:
+        b = buf[pos]
+        pos += 1
+        value |= (b & 0x7F) << shift
+        if not b & 0x80:
+            return value, pos
+        shift += 7
+
+
+def list_offsets_v8(port, partition, timestamp):
+    """Raw flexible ListOffsets v8 for one partition -> (error, timestamp, offset)."""
+    name = TOPIC.encode()
+    body = struct.pack(">ib", -1, 0) + uvarint(2) + uvarint(len(name) + 1) + name
+    body += uvarint(2) + struct.pack(">iiq", partition, -1, timestamp) + b"\0" + b"\0" + b"\0"
+    client = b"eddy-e2e"
+    header = struct.pack(">hhih", 2, 8, 77, len(client)) + client + b"\0"
+    with socket.create_connection(("127.0.0.1", port), timeout=10) as s:
+        s.sendall(struct.pack(">i", len(header) + len(body)) + header + body)
+        size = struct.unpack(">i", recv_exact(s, 4))[0]
+        resp = recv_exact(s, size)
+    corr, = struct.unpack_from(">i", resp, 0)
+    assert corr == 77
+    _, pos = read_uvarint(resp, 4)          # response header tags
+    pos += 4                                # throttle_time_ms
+    n_topics, pos = read_uvarint(resp, pos)
+    assert n_topics - 1 == 1
+    name_len, pos = read_uvarint(resp, pos)
+    pos += name_len - 1
+    n_parts, pos = read_uvarint(resp, pos)
+    assert n_parts - 1 == 1
+    index, error, ts, offset, _epoch = struct.unpack_from(">ihqqi", resp, pos)
+    assert index == partition
+    return error, ts, offset
+
+
+def recv_exact(s, n):
+    buf = b""
+    while len(buf) < n:
+        chunk = s.recv(n - len(buf))
+        if not chunk:
+            raise ConnectionError("broker closed the connection")
+        buf += chunk
+    return buf
+
+
+def check_raw(port):
+    checked = 0
+    for p in range(PARTITIONS):
+        newest = max(range(COUNT), key=lambda off: (timestamp(p, off), -off))
+        got = list_offsets_v8(port, p, -3)
+        assert got == (0, timestamp(p, newest), newest), "max timestamp p%d: %s, want %s" % (
+            p, got, (0, timestamp(p, newest), newest))
+        got = list_offsets_v8(port, p, -4)
+        assert got[0] == 0 and got[2] == 0, "earliest-local p%d: %s" % (p, got)
+        got = list_offsets_v8(port, p, -2)
+        assert got[0] == 0 and got[2] == 0, "earliest p%d: %s" % (p, got)
+        got = list_offsets_v8(port, p, -1)
+        assert got[0] == 0 and got[2] == COUNT, "latest p%d: %s" % (p, got)
+        checked += 4
+    return checked
+
+
+def check_all(broker, when):
+    bootstrap = broker.bootstrap
     n = check_kafka_python(bootstrap)
     n += check_librdkafka(bootstrap)
     n += check_kcat(bootstrap)
+    n += check_raw(broker.port)
     print("  %s: %d lookups right" % (when, n), flush=True)
 
 
@@ -231,10 +310,10 @@ def check_retention():
 def main():
     with Broker(config={"num.partitions": str(PARTITIONS)}) as broker:
         produce(broker.bootstrap)
-        check_all(broker.bootstrap, "after produce")
+        check_all(broker, "after produce")
         broker.kill9()
         broker.start()
-        check_all(broker.bootstrap, "after kill -9 and restart")
+        check_all(broker, "after kill -9 and restart")
     check_retention()
     print("PASS ListOffsets: earliest, latest, by timestamp (kafka-python, librdkafka, kcat)")
     return 0
