@@ -345,6 +345,8 @@ int main(void)
     CHECK(fd >= 0, "connect to 127.0.0.1:%d", port);
     int32_t correlation = 1;
     int exchanges = 0;
+    const char *seeds_env = getenv("EDDY_GROUP_VERSION_SEEDS"); /* more arbitrary requests per version */
+    unsigned seeds = seeds_env ? (unsigned)atoi(seeds_env) : 3;
     if (fd >= 0) {
         printf("a classic group's life at every JoinGroup version\n");
         for (int16_t v = 0; v <= api_handler_find(API_JOIN_GROUP)->max_version; v++)
@@ -359,7 +361,7 @@ int main(void)
             continue;
         printf("%s versions %d-%d\n", api_info_get(keys[k])->name, h->min_version, h->max_version);
         for (int16_t v = h->min_version; v <= h->max_version; v++) {
-            for (unsigned seed = 0; seed < 3; seed++) {
+            for (unsigned seed = 0; seed < seeds; seed++) {
                 int rc = exchange(fd, keys[k], v, seed, correlation++);
                 exchanges++;
                 CHECK(rc == 0, "%s v%d seed %u: no well-formed response", api_info_get(keys[k])->name, v, seed);
