@@ -29,7 +29,8 @@
  *
  * Sizes come from environment variables (defaults for a full run of about
  * four minutes, --quick about 30 s):
- *   EDDY_BENCH_SECONDS          seconds per producer run          (5, quick 0.5)
+ *   EDDY_BENCH_SECONDS          seconds per producer run          (3, quick 0.5)
+ *   EDDY_BENCH_REPEAT           producer runs per test, best kept (2, quick 1)
  *   EDDY_BENCH_CONSUME_MB       MB the consumer reads (a 64 MiB working set read
  *                               again and again: the mock keeps 5 MiB a partition)
  *                                                                  (1024, quick 64)
@@ -81,6 +82,7 @@ struct options {
     int latency_size;
     double long_gib;
     int many_partitions;
+    int repeat;
 };
 
 static struct options opt;
@@ -101,13 +103,16 @@ static double env_double(const char *name, double fallback)
 
 static void options_load(bool quick)
 {
-    opt.produce_seconds = env_double("EDDY_BENCH_SECONDS", quick ? 0.5 : 5);
+    opt.produce_seconds = env_double("EDDY_BENCH_SECONDS", quick ? 0.5 : 3);
     opt.consume_mb = env_double("EDDY_BENCH_CONSUME_MB", quick ? 64 : 1024);
     opt.latency_seconds = env_double("EDDY_BENCH_LATENCY_SECONDS", quick ? 1.5 : 10);
     opt.latency_rate = (int)env_double("EDDY_BENCH_LATENCY_RATE", 10000);
     opt.latency_size = (int)env_double("EDDY_BENCH_LATENCY_SIZE", 1024);
     opt.long_gib = env_double("EDDY_BENCH_LONG_GB", quick ? 0 : 8);
     opt.many_partitions = (int)env_double("EDDY_BENCH_MANY_PARTITIONS", 1000);
+    opt.repeat = (int)env_double("EDDY_BENCH_REPEAT", quick ? 1 : 2);
+    if (opt.repeat < 1)
+        opt.repeat = 1;
     if (opt.latency_rate < 1)
         opt.latency_rate = 1;
     if (opt.latency_size < 16)
@@ -1115,6 +1120,14 @@ static struct test *add_test(enum test_kind kind, bool has_mock, const char *fmt
     return test;
 }
 
+/* A failed run never beats a good one; otherwise the higher rate wins. */
+static bool better(const struct run_result *a, const struct run_result *b)
+{
+    if (a->ok != b->ok)
+        return a->ok;
+    return result_records_per_s(a) > result_records_per_s(b);
+}
+
 /* EDDY_BENCH_ONLY=TEXT runs only the tests whose label contains TEXT. */
 static bool filtered_out(const char *label)
 {
@@ -1130,14 +1143,23 @@ static void run_test(struct test *test)
         test->skipped = true;
         return;
     }
-    double start = now_s();
-    test->eddy = run_on(TARGET_EDDY, test);
-    progress(test, "eddy", &test->eddy, now_s() - start);
-    if (!test->has_mock)
-        return;
-    start = now_s();
-    test->mock = run_on(TARGET_MOCK, test);
-    progress(test, "mock", &test->mock, now_s() - start);
+    /* Producer runs are repeated, Eddy and mock alternating, and the best of
+     * each kept: on a shared machine the slow runs measure the neighbours. */
+    int repeat = test->kind == TEST_PRODUCE && !test->produce.max_bytes ? opt.repeat : 1;
+    for (int i = 0; i < repeat; i++) {
+        double start = now_s();
+        struct run_result r = run_on(TARGET_EDDY, test);
+        progress(test, "eddy", &r, now_s() - start);
+        if (i == 0 || better(&r, &test->eddy))
+            test->eddy = r;
+        if (!test->has_mock)
+            continue;
+        start = now_s();
+        r = run_on(TARGET_MOCK, test);
+        progress(test, "mock", &r, now_s() - start);
+        if (i == 0 || better(&r, &test->mock))
+            test->mock = r;
+    }
 }
 
 static struct test *produce_test_add(size_t size, int partitions, const char *acks, double seconds,
@@ -1304,8 +1326,9 @@ static void print_targets(double raw_mb_s)
 
 static void print_report(double raw_mb_s)
 {
-    printf("\nThroughput. rec/s and MB/s of payload; CPU-s/GB: broker (eddy process, or the mock's\n"
-           "own thread) and proc (this bench process: the clients, plus the mock when it runs)\n");
+    printf("\nThroughput (producer runs: best of %d). rec/s and MB/s of payload; CPU-s/GB: broker\n"
+           "(eddy process, or the mock's own threads) and proc (this bench process: the clients,\n"
+           "plus the mock when it runs)\n", opt.repeat);
     printf("%-30s %10s %7s %6s %6s | %10s %7s %6s %6s  %s\n", "test", "eddy rec/s", "MB/s", "broker",
            "proc", "mock rec/s", "MB/s", "broker", "proc", "eddy/mock");
     for (int i = 0; i < test_count; i++)
@@ -1348,8 +1371,9 @@ int main(int argc, char **argv)
     signal(SIGPIPE, SIG_IGN);
     mkdir(opt.work_dir, 0755);
 
-    fprintf(stderr, "broker_perf: %.1f s per producer run, %.0f MB consumed, %.0f s at %d msg/s, %.0f GiB long run\n",
-            opt.produce_seconds, opt.consume_mb, opt.latency_seconds, opt.latency_rate, opt.long_gib);
+    fprintf(stderr, "broker_perf: producer runs of %.1f s (best of %d), %.0f MB consumed, %.1f s at %d msg/s, "
+                    "%.0f GiB long run\n",
+            opt.produce_seconds, opt.repeat, opt.consume_mb, opt.latency_seconds, opt.latency_rate, opt.long_gib);
     static const size_t sizes[] = {100, 1024};
     static const char *acks[] = {"1", "all"};
     for (int s = 0; s < 2; s++)
