@@ -9,11 +9,15 @@ The producer rides through the three outages and finishes. Then
 every partition must hold each record exactly once (no duplicates from the
 retried in-flight batches: the producer state survived the crash), in order,
 with no gaps, and every acknowledged record at the offset its acknowledgement
-gave.
+gave. A librdkafka consumer reads all along, through the outages: it must
+see every record exactly once, in order.
 """
 import os
 import sys
+import threading
 import time
+
+import confluent_kafka as ck
 
 from clients_common import (Broker, count_lines, read_acks, read_partition_log,
                             start_crash_producer)
@@ -24,9 +28,35 @@ PARTITIONS = 3
 RATE = 25_000
 
 
+def live_consumer(bootstrap, seen, stop, errors):
+    """Reads through the outages; seen[p] gets (offset, seq) in arrival order."""
+    try:
+        c = ck.Consumer({"bootstrap.servers": bootstrap, "group.id": "live",
+                         "enable.auto.commit": False, "auto.offset.reset": "earliest",
+                         "reconnect.backoff.ms": 50, "reconnect.backoff.max.ms": 200})
+        c.assign([ck.TopicPartition(TOPIC, p, 0) for p in range(PARTITIONS)])
+        while not stop.is_set():
+            for m in c.consume(1000, 0.05):
+                if m.error():
+                    if m.error().retriable() or m.error().code() == ck.KafkaError._TRANSPORT:
+                        continue  # the broker is down for a moment
+                    raise AssertionError("live consumer: %s" % m.error())
+                seen[m.partition()].append((m.offset(), int(m.value())))
+        c.close()
+    except BaseException as e:  # reported by main
+        errors.append(e)
+
+
 def main():
     with Broker(config={"num.partitions": str(PARTITIONS)}) as broker:
         out = os.path.join(broker.tmp, "acks.txt")
+        # Topic first, so the consumer can be assigned before the producer starts.
+        ck.Producer({"bootstrap.servers": broker.bootstrap}).list_topics(TOPIC, timeout=10)
+        seen = {p: [] for p in range(PARTITIONS)}
+        stop, consumer_errors = threading.Event(), []
+        consumer = threading.Thread(target=live_consumer, daemon=True,
+                                    args=(broker.bootstrap, seen, stop, consumer_errors))
+        consumer.start()
         producer = start_crash_producer(broker.bootstrap, TOPIC, COUNT, PARTITIONS, RATE, out,
                                         {"enable.idempotence": True})
         try:
@@ -50,6 +80,21 @@ def main():
             if producer.poll() is None:
                 producer.kill()
                 producer.wait()
+        deadline = time.time() + 60
+        while sum(len(v) for v in seen.values()) < COUNT and time.time() < deadline \
+                and not consumer_errors:
+            time.sleep(0.1)
+        stop.set()
+        consumer.join(30)
+        assert not consumer_errors, consumer_errors[0]
+        for p in range(PARTITIONS):
+            want = list(range(p, COUNT, PARTITIONS))
+            assert seen[p] == list(enumerate(want)), \
+                "live consumer p%d: %d records, want %d; first difference at %s" % (
+                    p, len(seen[p]), len(want),
+                    next((i for i, (a, b) in enumerate(zip(seen[p], enumerate(want))) if a != b),
+                         min(len(seen[p]), len(want))))
+        print("  the live consumer saw every record once, in order", flush=True)
         acks, errors, finished = read_acks(out)
         assert rc == 0 and finished, "producer exit %s, finished %s" % (rc, finished)
         assert not errors, "%d records failed, e.g. %s" % (len(errors), errors[:5])
