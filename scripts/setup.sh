@@ -24,6 +24,7 @@ if [ -n "$(echo $missing)" ]; then
 fi
 
 # kafkajs for the integration tests (npm registry), pinned in tests/js/package.json.
-if [ ! -d tests/js/node_modules/kafkajs ]; then
+if [ ! -f tests/js/node_modules/.package-lock.json ] ||
+   [ tests/js/package-lock.json -nt tests/js/node_modules/.package-lock.json ]; then
     (cd tests/js && npm install --no-audit --no-fund --silent)
 fi
