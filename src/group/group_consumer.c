@@ -35,7 +35,7 @@ void group_coordinator_set_topic_lookup(struct group_coordinator *gc, const stru
     gc->topics = *lookup;
 }
 
-static void member_free(struct consumer_member *m)
+void group_consumer_member_free(struct consumer_member *m)
 {
     free(m->id);
     free(m->instance_id);
@@ -63,7 +63,7 @@ void group_consumer_free(struct consumer_group *cg)
     struct consumer_member *m = cg->members;
     while (m) {
         struct consumer_member *next = m->next;
-        member_free(m);
+        group_consumer_member_free(m);
         m = next;
     }
     free(cg);
@@ -87,19 +87,43 @@ static struct consumer_member *member_find_static(struct consumer_group *cg, str
     return NULL;
 }
 
-static void member_remove(struct group *g, struct consumer_member *m, int64_t now_ms)
+static void unlink_member(struct consumer_group *cg, struct consumer_member *m)
 {
-    struct consumer_group *cg = g->consumer;
     for (struct consumer_member **link = &cg->members; *link; link = &(*link)->next) {
         if (*link == m) {
             *link = m->next;
             cg->member_count--;
-            break;
+            return;
         }
     }
-    member_free(m);
+}
+
+void group_consumer_forget_member(struct group *g, struct kstr member_id)
+{
+    struct consumer_group *cg = g->consumer;
+    struct consumer_member *m = cg ? member_find(cg, member_id) : NULL;
+    if (!m)
+        return;
+    unlink_member(cg, m);
+    group_consumer_member_free(m);
+    if (cg->member_count == 0)
+        g->state = GROUP_EMPTY;
+}
+
+/* Remove m, bump the group epoch and record both. */
+static void member_remove(struct group_coordinator *gc, struct group *g, struct consumer_member *m, int64_t now_ms)
+{
+    struct consumer_group *cg = g->consumer;
+    struct group_batch b;
+    group_batch_init(&b, now_ms);
+    bool ok = group_batch_add_consumer_member_tombstones(&b, g->id, m->id) == 0;
+    unlink_member(cg, m);
+    group_consumer_member_free(m);
     cg->group_epoch++;
     group_set_state(g, cg->member_count ? GROUP_STABLE : GROUP_EMPTY, now_ms);
+    if (ok && group_batch_add_consumer_group(&b, g) == 0)
+        cg->persisted_epoch = cg->group_epoch;
+    group_batch_write(gc, &b, group_partition(gc, g), NULL, NULL);
 }
 
 const char *group_consumer_state(const struct group *g)
@@ -126,7 +150,7 @@ int16_t group_consumer_check_commit(struct group *g, struct kstr member_id, int3
 }
 
 /* A classic group that holds only offsets becomes a consumer group. */
-static int16_t become_consumer(struct group *g)
+int16_t group_consumer_adopt(struct group *g)
 {
     if (g->kind == GROUP_KIND_CONSUMER)
         return 0;
@@ -527,6 +551,69 @@ static int32_t to_topic_partitions(struct group_coordinator *gc, const struct tp
     return n;
 }
 
+/* ---- persistence ---- */
+
+static uint64_t member_state_hash(const struct consumer_member *m)
+{
+    uint64_t h = set_hash(&m->assigned) ^ (set_hash(&m->revoking) * 31);
+    h = group_hash_bytes(&m->epoch, sizeof m->epoch, h);
+    h = group_hash_bytes(&m->previous_epoch, sizeof m->previous_epoch, h);
+    h = group_hash_bytes(&m->rebalance_timeout_ms, sizeof m->rebalance_timeout_ms, h);
+    for (int32_t i = 0; i < m->named_count; i++)
+        h = group_hash_bytes(m->named[i], strlen(m->named[i]) + 1, h);
+    if (m->regex)
+        h = group_hash_bytes(m->regex, strlen(m->regex), h ^ 1);
+    if (m->assignor)
+        h = group_hash_bytes(m->assignor, strlen(m->assignor), h ^ 2);
+    if (m->instance_id)
+        h = group_hash_bytes(m->instance_id, strlen(m->instance_id), h ^ 3);
+    return h | 1; /* never 0, the value of a member never written */
+}
+
+/* Write what changed in this heartbeat: the group epoch, the member's record. */
+static void persist(struct group_coordinator *gc, struct group *g, struct consumer_member *m, int64_t now_ms)
+{
+    struct consumer_group *cg = g->consumer;
+    uint64_t h = member_state_hash(m);
+    bool group_changed = cg->group_epoch != cg->persisted_epoch;
+    if (!group_changed && h == m->persisted_hash)
+        return;
+    struct group_batch b;
+    group_batch_init(&b, now_ms);
+    int rc = group_changed ? group_batch_add_consumer_group(&b, g) : 0;
+    if (rc == 0 && h != m->persisted_hash)
+        rc = group_batch_add_consumer_member(&b, g, m);
+    if (rc != 0) {
+        group_batch_free(&b);
+        return;
+    }
+    cg->persisted_epoch = cg->group_epoch;
+    m->persisted_hash = h;
+    group_batch_write(gc, &b, group_partition(gc, g), NULL, NULL);
+}
+
+void group_consumer_loaded(struct group_coordinator *gc, struct group *g, int64_t now_ms)
+{
+    struct consumer_group *cg = g->consumer;
+    g->loaded = false;
+    if (!cg)
+        return;
+    for (struct consumer_member *m = cg->members; m; m = m->next) {
+        refresh_topics(gc, m);
+        m->session_deadline_ms = now_ms + gc->config.consumer_session_timeout_ms;
+        m->revoke_deadline_ms = -1;
+        m->persisted_hash = member_state_hash(m);
+        m->sent_any = false;
+    }
+    /* The target is not stored: one new epoch makes the next heartbeat recompute it. */
+    cg->metadata_hash = metadata_hash(gc, cg);
+    cg->assignment_epoch = cg->group_epoch;
+    cg->persisted_epoch = cg->group_epoch;
+    if (cg->member_count > 0)
+        cg->group_epoch++;
+    g->state = cg->member_count ? GROUP_STABLE : GROUP_EMPTY;
+}
+
 /* ---- ConsumerGroupHeartbeat ---- */
 
 static void answer(group_consumer_heartbeat_fn done, void *arg, int16_t error, const char *message,
@@ -544,7 +631,7 @@ static char *new_member_id(void)
     return strdup(id);
 }
 
-static struct consumer_member *member_join(struct group *g, const struct group_consumer_heartbeat_params *p,
+static struct consumer_member *member_join(struct group_coordinator *gc, struct group *g, const struct group_consumer_heartbeat_params *p,
                                            int64_t now_ms)
 {
     struct consumer_group *cg = g->consumer;
@@ -560,7 +647,7 @@ static struct consumer_member *member_join(struct group *g, const struct group_c
     }
     struct consumer_member *old = member_find(cg, p->member_id);
     if (old)
-        member_remove(g, old, now_ms); /* epoch 0 with a known id: start over */
+        member_remove(gc, g, old, now_ms); /* epoch 0 with a known id: start over */
     m = calloc(1, sizeof *m);
     if (!m) {
         free(id);
@@ -574,7 +661,7 @@ static struct consumer_member *member_join(struct group *g, const struct group_c
     m->revoke_deadline_ms = -1;
     m->rebalance_timeout_ms = 300000;
     if (!m->client_id || !m->client_host) {
-        member_free(m);
+        group_consumer_member_free(m);
         return NULL;
     }
     struct consumer_member **tail = &cg->members;
@@ -677,7 +764,7 @@ void group_consumer_heartbeat(struct group_coordinator *gc, const struct group_c
         answer(done, arg, KAFKA_UNKNOWN_SERVER_ERROR, NULL, NULL, 0);
         return;
     }
-    err = become_consumer(g);
+    err = group_consumer_adopt(g);
     if (err) {
         answer(done, arg, err, err == KAFKA_GROUP_ID_NOT_FOUND ? "The group is not a consumer group." : NULL,
                NULL, 0);
@@ -699,13 +786,13 @@ void group_consumer_heartbeat(struct group_coordinator *gc, const struct group_c
         }
         log_info("group", "member %s left consumer group %s", m->id, g->id);
         char *id = strdup(m->id);
-        member_remove(g, m, now_ms);
+        member_remove(gc, g, m, now_ms);
         answer(done, arg, 0, NULL, id ? id : "", p->member_epoch);
         free(id);
         return;
     }
     if (p->member_epoch == 0) {
-        m = member_join(g, p, now_ms);
+        m = member_join(gc, g, p, now_ms);
         if (!m) {
             answer(done, arg, KAFKA_UNKNOWN_SERVER_ERROR, NULL, NULL, 0);
             return;
@@ -755,12 +842,12 @@ void group_consumer_heartbeat(struct group_coordinator *gc, const struct group_c
         answer(done, arg, KAFKA_UNKNOWN_SERVER_ERROR, NULL, NULL, 0);
         return;
     }
+    persist(gc, g, m, now_ms);
     respond_member(gc, m, p, done, arg);
 }
 
 void group_consumer_tick(struct group_coordinator *gc, struct group *g, int64_t now_ms)
 {
-    (void)gc;
     struct consumer_group *cg = g->consumer;
     if (!cg)
         return;
@@ -772,7 +859,7 @@ void group_consumer_tick(struct group_coordinator *gc, struct group *g, int64_t 
         if (expired || stuck) {
             log_info("group", "member %s of consumer group %s %s: removed", m->id, g->id,
                      expired ? "missed its session timeout" : "did not revoke its partitions in time");
-            member_remove(g, m, now_ms);
+            member_remove(gc, g, m, now_ms);
         }
         m = next;
     }

@@ -55,6 +55,7 @@ struct consumer_member {
     int64_t session_deadline_ms;
     int64_t revoke_deadline_ms; /* -1: nothing to revoke */
     uint64_t sent_hash;         /* of the last assignment sent */
+    uint64_t persisted_hash;    /* of the state last written to __consumer_offsets */
     bool sent_any;
     struct consumer_member *next;
 };
@@ -63,6 +64,7 @@ struct consumer_group {
     int32_t group_epoch;
     int32_t assignment_epoch;
     uint64_t metadata_hash; /* of the subscribed topics' ids and partition counts */
+    int32_t persisted_epoch; /* the group epoch last written */
     struct consumer_member *members;
     int32_t member_count;
 };
@@ -174,6 +176,21 @@ void group_consumer_free(struct consumer_group *cg);
 void group_consumer_tick(struct group_coordinator *gc, struct group *g, int64_t now_ms);
 const char *group_consumer_state(const struct group *g);
 bool group_consumer_subscribes(const struct group *g, struct kstr topic);
+/* Make an offsets-only classic group a consumer group (0), or GROUP_ID_NOT_FOUND. */
+int16_t group_consumer_adopt(struct group *g);
+void group_consumer_member_free(struct consumer_member *m);
+void group_consumer_forget_member(struct group *g, struct kstr member_id);
+void group_consumer_loaded(struct group_coordinator *gc, struct group *g, int64_t now_ms);
+
+struct group_batch;
+/* group_consumer_records.c: KIP-848 records (key versions 3, 5, 8) */
+int group_batch_add_consumer_group(struct group_batch *b, const struct group *g);
+int group_batch_add_consumer_group_tombstone(struct group_batch *b, const char *group);
+int group_batch_add_consumer_member(struct group_batch *b, const struct group *g, const struct consumer_member *m);
+int group_batch_add_consumer_member_tombstones(struct group_batch *b, const char *group, const char *member);
+/* true if the key version is one of these records (then applied). */
+bool group_consumer_replay_record(struct group_coordinator *gc, int16_t key_version, struct wire_reader *key,
+                                  const struct record *rec, int64_t now_ms);
 /* OffsetCommit validation for a consumer group: 0, UNKNOWN_MEMBER_ID or STALE_MEMBER_EPOCH. */
 int16_t group_consumer_check_commit(struct group *g, struct kstr member_id, int32_t epoch);
 
@@ -218,6 +235,8 @@ struct group_batch {
 };
 void group_batch_init(struct group_batch *b, int64_t now_ms);
 void group_batch_free(struct group_batch *b);
+/* Take ownership of key/value (value NULL: tombstone). 0 or -ENOMEM (both freed). */
+int group_batch_push(struct group_batch *b, uint8_t *key, size_t key_len, uint8_t *value, size_t value_len);
 int group_batch_add_offset(struct group_batch *b, const char *group, size_t group_len, const char *topic,
                            size_t topic_len, int32_t partition, const struct offset_entry *value);
 int group_batch_add_offset_tombstone(struct group_batch *b, const char *group, size_t group_len,

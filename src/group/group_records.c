@@ -39,7 +39,7 @@ void group_batch_free(struct group_batch *b)
 }
 
 /* Take ownership of key/value (value may be NULL: tombstone). */
-static int batch_push(struct group_batch *b, uint8_t *key, size_t key_len, uint8_t *value, size_t value_len)
+int group_batch_push(struct group_batch *b, uint8_t *key, size_t key_len, uint8_t *value, size_t value_len)
 {
     if (!key || (value_len > 0 && !value)) {
         free(key);
@@ -116,7 +116,7 @@ int group_batch_add_offset(struct group_batch *b, const char *group, size_t grou
         if (with_expiry)
             wire_write_int64(&w, v->expire_timestamp_ms);
     }
-    return batch_push(b, key, key_len, value, value_len);
+    return group_batch_push(b, key, key_len, value, value_len);
 }
 
 int group_batch_add_offset_tombstone(struct group_batch *b, const char *group, size_t group_len,
@@ -124,7 +124,7 @@ int group_batch_add_offset_tombstone(struct group_batch *b, const char *group, s
 {
     size_t key_len;
     uint8_t *key = encode_offset_key(group, group_len, topic, topic_len, partition, &key_len);
-    return batch_push(b, key, key_len, NULL, 0);
+    return group_batch_push(b, key, key_len, NULL, 0);
 }
 
 static uint8_t *encode_metadata_key(const char *group, size_t group_len, size_t *len)
@@ -188,14 +188,14 @@ int group_batch_add_metadata(struct group_batch *b, const struct group *g, int64
             return -EINVAL;
         }
     }
-    return batch_push(b, key, key_len, value, value_len);
+    return group_batch_push(b, key, key_len, value, value_len);
 }
 
 int group_batch_add_metadata_tombstone(struct group_batch *b, const char *group, size_t group_len)
 {
     size_t key_len;
     uint8_t *key = encode_metadata_key(group, group_len, &key_len);
-    return batch_push(b, key, key_len, NULL, 0);
+    return group_batch_push(b, key, key_len, NULL, 0);
 }
 
 static void log_write_failure(void *arg, int16_t error);
@@ -460,6 +460,8 @@ int group_coordinator_replay_batch(struct group_coordinator *gc, const uint8_t *
             replay_offset(gc, &key, &rec, now_ms);
         else if (key_version == KEY_GROUP_METADATA)
             replay_group(gc, &key, &rec, now_ms);
+        else
+            group_consumer_replay_record(gc, key_version, &key, &rec, now_ms);
     }
     record_iter_close(&it);
     return rc < 0 ? KAFKA_CORRUPT_MESSAGE : 0;

@@ -274,6 +274,10 @@ void group_coordinator_loaded(struct group_coordinator *gc, int64_t now_ms)
         for (struct group *g = gc->buckets[i]; g; g = g->next) {
             if (!g->loaded)
                 continue;
+            if (g->kind == GROUP_KIND_CONSUMER) {
+                group_consumer_loaded(gc, g, now_ms);
+                continue;
+            }
             g->loaded = false;
             for (struct group_member *m = g->members; m; m = m->next)
                 m->heartbeat_deadline_ms = now_ms + m->session_timeout_ms;
@@ -372,6 +376,8 @@ int16_t group_delete(struct group_coordinator *gc, struct kstr group_id, int64_t
                                                   e->partition);
     if (rc == 0)
         rc = group_batch_add_metadata_tombstone(&b, g->id, strlen(g->id));
+    if (rc == 0 && g->kind == GROUP_KIND_CONSUMER)
+        rc = group_batch_add_consumer_group_tombstone(&b, g->id);
     if (rc != 0) {
         group_batch_free(&b);
         return KAFKA_UNKNOWN_SERVER_ERROR;

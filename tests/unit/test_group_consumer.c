@@ -56,15 +56,31 @@ static void each_topic(void *ctx, void (*visit)(void *arg, const char *name), vo
     visit(arg, "__consumer_offsets");
 }
 
+#define MAX_STORED 1024
+static uint8_t *stored[MAX_STORED];
+static size_t stored_len[MAX_STORED];
+static int stored_count;
+
 static int16_t mem_append(void *ctx, int32_t partition, uint8_t *batch, size_t len, group_write_done_fn done,
                           void *arg)
 {
     (void)ctx;
     (void)partition;
-    (void)len;
-    free(batch);
+    if (stored_count < MAX_STORED) {
+        stored[stored_count] = batch;
+        stored_len[stored_count++] = len;
+    } else {
+        free(batch);
+    }
     done(arg, 0);
     return 0;
+}
+
+static void stored_reset(void)
+{
+    for (int i = 0; i < stored_count; i++)
+        free(stored[i]);
+    stored_count = 0;
 }
 
 static struct group_coordinator *new_coordinator(void)
@@ -380,8 +396,55 @@ static void test_regex(void)
     group_coordinator_destroy(gc);
 }
 
+static void test_replay(void)
+{
+    printf("consumer groups survive a restart: members keep their ids, epochs and partitions\n");
+    stored_reset();
+    struct group_coordinator *gc = new_coordinator();
+    struct hb a, b, c, tmp;
+    heartbeat(gc, "", 0, NULL, 0, &a);
+    heartbeat(gc, "", 0, NULL, 0, &b);
+    heartbeat(gc, "", 0, NULL, 0, &c);
+    char id_a[64], id_b[64], id_c[64];
+    snprintf(id_a, sizeof id_a, "%s", a.member_id);
+    snprintf(id_b, sizeof id_b, "%s", b.member_id);
+    snprintf(id_c, sizeof id_c, "%s", c.member_id);
+    heartbeat(gc, id_a, a.epoch, NULL, 0, &a);
+    heartbeat(gc, id_a, a.epoch, &a, 0, &a); /* revocations confirmed */
+    heartbeat(gc, id_b, b.epoch, &b, 0, &b);
+    heartbeat(gc, id_c, c.epoch, &c, 0, &c);
+    heartbeat(gc, id_b, b.epoch, &b, 0, &b);
+    heartbeat(gc, id_c, c.epoch, &c, 0, &c);
+    CHECK(a.count == 2 && b.count == 2 && c.count == 2);
+    heartbeat(gc, id_c, -1, NULL, 0, &tmp); /* c leaves for good */
+    heartbeat(gc, id_a, a.epoch, &a, 0, &a);
+    heartbeat(gc, id_b, b.epoch, &b, 0, &b);
+    heartbeat(gc, id_a, a.epoch, &a, 0, &a);
+    heartbeat(gc, id_b, b.epoch, &b, 0, &b);
+    CHECK(a.count == 3 && b.count == 3);
+    int32_t epoch_a = a.epoch;
+    group_coordinator_destroy(gc);
+
+    struct group_coordinator *again = new_coordinator();
+    for (int i = 0; i < stored_count; i++)
+        CHECK(group_coordinator_replay_batch(again, stored[i], stored_len[i], 0) == 0);
+    group_coordinator_loaded(again, 100);
+    struct described d;
+    group_consumer_describe(again, kstr_from_cstr("cg"), on_describe, &d);
+    CHECK(d.error == 0 && d.members == 2);
+    heartbeat(again, id_a, epoch_a, &a, 100, &tmp);
+    CHECK(tmp.error == 0 && tmp.epoch > epoch_a && tmp.count == 3);
+    for (int i = 0; i < 3; i++)
+        CHECK(tmp.partitions[i] == a.partitions[i]);
+    heartbeat(again, id_c, 5, NULL, 100, &tmp);
+    CHECK(tmp.error == KAFKA_UNKNOWN_MEMBER_ID);
+    group_coordinator_destroy(again);
+    stored_reset();
+}
+
 int main(void)
 {
+    test_replay();
     test_regex();
     test_assignors();
     test_heartbeat_flow();
@@ -390,6 +453,7 @@ int main(void)
         fprintf(stderr, "%d check(s) failed\n", failures);
         return 1;
     }
+    stored_reset();
     printf("all consumer group checks passed\n");
     return 0;
 }
