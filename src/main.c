@@ -17,11 +17,15 @@
 #define EDDY_VERSION "0.1.0"
 
 static struct broker the_broker;
+static volatile sig_atomic_t shutdown_requested;
+static volatile sig_atomic_t broker_ready;
 
 static void on_signal(int sig)
 {
     (void)sig;
-    broker_request_shutdown(&the_broker); /* reactor_stop: an eventfd write, signal-safe */
+    shutdown_requested = 1;
+    if (broker_ready)
+        broker_request_shutdown(&the_broker); /* reactor_stop: an eventfd write, signal-safe */
 }
 
 static int usage(FILE *out)
@@ -56,11 +60,15 @@ static int run_server(const char *config_path)
      * faulted in afresh each time (a page fault costs ~12 us here). */
     mallopt(M_MMAP_THRESHOLD, 64 << 20);
     mallopt(M_TRIM_THRESHOLD, 256 << 20);
+    /* Signals first: a SIGTERM during log recovery must still end in a clean shutdown. */
+    install_signals();
     if (broker_start(&the_broker, &cfg) < 0) {
         broker_free(&the_broker);
         return 1;
     }
-    install_signals();
+    broker_ready = 1;
+    if (shutdown_requested)
+        broker_request_shutdown(&the_broker); /* asked for while starting */
     int rc = broker_run(&the_broker);
     broker_free(&the_broker);
     return rc;
