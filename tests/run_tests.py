@@ -9,15 +9,18 @@ tests/integration/test_*.{py,sh,js}. Exit status 0 means it passed.
 Integration tests find the broker binary in $EDDY_BIN and the tools in
 $EDDY_BUILD.
 """
+import concurrent.futures
 import glob
 import os
 import subprocess
 import sys
+import threading
 import time
 
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 TIMEOUT_S = int(os.environ.get("EDDY_TEST_TIMEOUT", "300"))
 FUZZ_SECONDS = int(os.environ.get("EDDY_FUZZ_SECONDS", "30"))
+PRINT_LOCK = threading.Lock()
 
 
 def interpreter(path):
@@ -48,12 +51,17 @@ def run_one(label, cmd, env, log_dir):
             rc = "timeout"
     took = time.time() - start
     ok = rc == 0
+    with PRINT_LOCK:
+        report(label, rc, ok, took, log_path)
+    return ok
+
+
+def report(label, rc, ok, took, log_path):
     print("%s %-60s %6.1fs" % ("PASS" if ok else "FAIL", label, took), flush=True)
     if not ok:
         with open(log_path, "rb") as log:
             tail = log.read()[-4000:].decode("utf-8", "replace")
         print("---- %s (exit %s), last output:\n%s\n----" % (label, rc, tail), flush=True)
-    return ok
 
 
 def main():
@@ -93,14 +101,14 @@ def main():
     if filters:
         plan = [p for p in plan if any(f in p[0] for f in filters)]
 
-    passed = failed = 0
-    failures = []
-    for label, cmd, env in plan:
-        if run_one(label, cmd, env, log_dir):
-            passed += 1
-        else:
-            failed += 1
-            failures.append(label)
+    # Most tests wait on sockets and timers, so two run at a time on a
+    # 2-core machine (EDDY_TEST_JOBS to change).
+    jobs = int(os.environ.get("EDDY_TEST_JOBS", "2"))
+    with concurrent.futures.ThreadPoolExecutor(max_workers=jobs) as pool:
+        results = list(pool.map(lambda p: (p[0], run_one(p[0], p[1], p[2], log_dir)), plan))
+    failures = [label for label, ok in results if not ok]
+    passed = len(results) - len(failures)
+    failed = len(failures)
     if failures:
         print("failed: " + ", ".join(failures))
     print("%d passed, %d failed" % (passed, failed))
