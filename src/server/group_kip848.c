@@ -14,35 +14,6 @@
 #include "server/groups.h"
 #include "server/request.h"
 
-#define GROUP_AUTHORIZED_OPERATIONS ((1 << 3) | (1 << 6) | (1 << 8))
-
-static struct kstr arena_kstr(struct request *req, const char *s)
-{
-    if (!s)
-        return kstr_null();
-    size_t n = strlen(s);
-    char *copy = request_alloc(req, n + 1);
-    if (!copy)
-        return kstr_from_cstr("");
-    memcpy(copy, s, n);
-    struct kstr k = {copy, (int32_t)n};
-    return k;
-}
-
-static struct kstr client_host_of(struct request *req)
-{
-    char host[80];
-    const char *peer = req->peer;
-    const char *colon = strrchr(peer, ':');
-    size_t n = colon ? (size_t)(colon - peer) : strlen(peer);
-    if (n > 1 && peer[0] == '[' && peer[n - 1] == ']') {
-        peer++;
-        n -= 2;
-    }
-    snprintf(host, sizeof host, "/%.*s", (int)n, peer);
-    return arena_kstr(req, host);
-}
-
 /* ---- ConsumerGroupHeartbeat ---- */
 
 static void heartbeat_answered(void *arg, const struct group_consumer_heartbeat_result *r)
@@ -51,8 +22,8 @@ static void heartbeat_answered(void *arg, const struct group_consumer_heartbeat_
     struct consumer_group_heartbeat_response resp;
     consumer_group_heartbeat_response_init(&resp);
     resp.error_code = r->error;
-    resp.error_message = arena_kstr(req, r->error_message);
-    resp.member_id = arena_kstr(req, r->member_id);
+    resp.error_message = request_kstr(req, r->error_message);
+    resp.member_id = request_kstr(req, r->member_id);
     resp.member_epoch = r->member_epoch;
     resp.heartbeat_interval_ms = r->heartbeat_interval_ms;
     if (!r->error && r->has_assignment) {
@@ -105,7 +76,7 @@ void handle_consumer_group_heartbeat(struct request *req)
         .instance_id = m->instance_id,
         .rack_id = m->rack_id,
         .client_id = req->client_id,
-        .client_host = client_host_of(req),
+        .client_host = request_client_host(req),
         .rebalance_timeout_ms = m->rebalance_timeout_ms,
         .subscribed = m->subscribed_topic_names,
         .subscribed_count = m->subscribed_topic_names_count,
@@ -129,7 +100,7 @@ static void fill_assignment(struct request *req, struct consumer_group_describe_
         struct consumer_group_describe_response_topic_partitions *t = &out->topic_partitions[i];
         consumer_group_describe_response_topic_partitions_init(t);
         t->topic_id = in[i].topic_id;
-        t->topic_name = arena_kstr(req, in[i].topic_name ? in[i].topic_name : "");
+        t->topic_name = request_kstr(req, in[i].topic_name ? in[i].topic_name : "");
         t->partitions = request_alloc(req, (size_t)(in[i].count + 1) * sizeof *t->partitions);
         t->partitions_count = t->partitions ? in[i].count : 0;
         if (t->partitions)
@@ -148,27 +119,27 @@ static void describe_answered(void *arg, const struct group_consumer_description
     struct request *req = c->req;
     struct consumer_group_describe_response_described_group *out = c->out;
     out->error_code = d->error;
-    out->error_message = arena_kstr(req, d->error_message);
-    out->group_state = arena_kstr(req, d->state);
+    out->error_message = request_kstr(req, d->error_message);
+    out->group_state = request_kstr(req, d->state);
     out->group_epoch = d->group_epoch;
     out->assignment_epoch = d->assignment_epoch;
-    out->assignor_name = arena_kstr(req, d->assignor ? d->assignor : "");
+    out->assignor_name = request_kstr(req, d->assignor ? d->assignor : "");
     out->members = request_alloc(req, (size_t)(d->member_count + 1) * sizeof *out->members);
     out->members_count = out->members ? d->member_count : 0;
     for (int32_t i = 0; i < out->members_count; i++) {
         const struct group_consumer_member_description *md = &d->members[i];
         struct consumer_group_describe_response_member *mm = &out->members[i];
         consumer_group_describe_response_member_init(mm);
-        mm->member_id = arena_kstr(req, md->member_id);
-        mm->instance_id = arena_kstr(req, md->instance_id);
-        mm->rack_id = arena_kstr(req, md->rack_id);
+        mm->member_id = request_kstr(req, md->member_id);
+        mm->instance_id = request_kstr(req, md->instance_id);
+        mm->rack_id = request_kstr(req, md->rack_id);
         mm->member_epoch = md->member_epoch;
-        mm->client_id = arena_kstr(req, md->client_id);
-        mm->client_host = arena_kstr(req, md->client_host);
+        mm->client_id = request_kstr(req, md->client_id);
+        mm->client_host = request_kstr(req, md->client_host);
         mm->subscribed_topic_names = request_alloc(req, (size_t)(md->subscribed_count + 1) * sizeof(struct kstr));
         mm->subscribed_topic_names_count = mm->subscribed_topic_names ? md->subscribed_count : 0;
         for (int32_t k = 0; k < mm->subscribed_topic_names_count; k++)
-            mm->subscribed_topic_names[k] = arena_kstr(req, md->subscribed[k]);
+            mm->subscribed_topic_names[k] = request_kstr(req, md->subscribed[k]);
         fill_assignment(req, &mm->assignment, md->assignment, md->assignment_count);
         fill_assignment(req, &mm->target_assignment, md->target, md->target_count);
     }

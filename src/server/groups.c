@@ -24,38 +24,6 @@
 #define KEY_TYPE_GROUP 0
 #define KEY_TYPE_TRANSACTION 1
 
-/* Group operations Kafka reports as authorized when asked (READ, DELETE, DESCRIBE): no ACLs yet. */
-#define GROUP_AUTHORIZED_OPERATIONS ((1 << 3) | (1 << 6) | (1 << 8))
-
-/* kstr copy of a C string into the request's arena (results outlive coordinator calls). */
-static struct kstr arena_kstr(struct request *req, const char *s)
-{
-    if (!s)
-        return kstr_null();
-    size_t n = strlen(s);
-    char *copy = request_alloc(req, n + 1);
-    if (!copy)
-        return kstr_from_cstr("");
-    memcpy(copy, s, n);
-    struct kstr k = {copy, (int32_t)n};
-    return k;
-}
-
-/* Kafka's client host: "/<ip>" (Java's InetAddress.toString). */
-static struct kstr client_host_of(struct request *req)
-{
-    char host[80];
-    const char *peer = req->peer;
-    const char *colon = strrchr(peer, ':');
-    size_t n = colon ? (size_t)(colon - peer) : strlen(peer);
-    if (n > 0 && peer[0] == '[' && peer[n - 1] == ']') {
-        peer++;
-        n -= 2;
-    }
-    snprintf(host, sizeof host, "/%.*s", (int)n, peer);
-    return arena_kstr(req, host);
-}
-
 /* ---- FindCoordinator ---- */
 
 static int16_t coordinator_for(struct request *req, int8_t key_type, int32_t *node, struct kstr *host, int32_t *port)
@@ -168,7 +136,7 @@ void handle_join_group(struct request *req)
         .group_instance_id = m->group_instance_id,
         .protocol_type = m->protocol_type,
         .client_id = req->client_id,
-        .client_host = client_host_of(req),
+        .client_host = request_client_host(req),
         .session_timeout_ms = m->session_timeout_ms,
         .rebalance_timeout_ms = req->api_version >= 1 ? m->rebalance_timeout_ms : -1,
         .require_known_member_id = req->api_version >= 4,
@@ -366,19 +334,19 @@ static void describe_answered(void *arg, const struct group_description *d)
     struct request *req = c->req;
     struct describe_groups_response_described_group *out = c->out;
     out->error_code = d->error;
-    out->group_state = arena_kstr(req, d->state);
-    out->protocol_type = arena_kstr(req, d->protocol_type);
-    out->protocol_data = arena_kstr(req, d->protocol_name);
+    out->group_state = request_kstr(req, d->state);
+    out->protocol_type = request_kstr(req, d->protocol_type);
+    out->protocol_data = request_kstr(req, d->protocol_name);
     out->members = request_alloc(req, (size_t)(d->member_count + 1) * sizeof *out->members);
     out->members_count = out->members ? d->member_count : 0;
     for (int32_t i = 0; i < out->members_count; i++) {
         const struct group_member_description *md = &d->members[i];
         struct describe_groups_response_described_group_member *mm = &out->members[i];
         describe_groups_response_described_group_member_init(mm);
-        mm->member_id = arena_kstr(req, md->member_id);
-        mm->group_instance_id = arena_kstr(req, md->group_instance_id);
-        mm->client_id = arena_kstr(req, md->client_id);
-        mm->client_host = arena_kstr(req, md->client_host);
+        mm->member_id = request_kstr(req, md->member_id);
+        mm->group_instance_id = request_kstr(req, md->group_instance_id);
+        mm->client_id = request_kstr(req, md->client_id);
+        mm->client_host = request_kstr(req, md->client_host);
         uint8_t *meta = request_alloc(req, (size_t)md->metadata_len + 1);
         uint8_t *asg = request_alloc(req, (size_t)md->assignment_len + 1);
         if (meta && md->metadata_len > 0)

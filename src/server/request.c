@@ -29,6 +29,33 @@ void *request_alloc(struct request *req, size_t size)
     return arena_alloc(&req->arena, size);
 }
 
+struct kstr request_kstr(struct request *req, const char *s)
+{
+    if (!s)
+        return kstr_null();
+    size_t n = strlen(s);
+    char *copy = request_alloc(req, n + 1);
+    if (!copy)
+        return kstr_from_cstr("");
+    memcpy(copy, s, n);
+    struct kstr k = {copy, (int32_t)n};
+    return k;
+}
+
+struct kstr request_client_host(struct request *req)
+{
+    char host[80];
+    const char *peer = req->peer;
+    const char *colon = strrchr(peer, ':');
+    size_t n = colon ? (size_t)(colon - peer) : strlen(peer);
+    if (n > 1 && peer[0] == '[' && peer[n - 1] == ']') {
+        peer++;
+        n -= 2;
+    }
+    snprintf(host, sizeof host, "/%.*s", (int)n, peer);
+    return request_kstr(req, host);
+}
+
 static void request_release(struct net_slot *slot)
 {
     struct request *req = (struct request *)slot;

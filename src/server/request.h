@@ -44,6 +44,10 @@ int request_respond_raw(struct request *req, uint8_t *body, size_t body_len);
 void request_abort(struct request *req, const char *reason);
 /* Finish without a response (Produce with acks=0). */
 void request_finish_silently(struct request *req);
+/* A copy of a C string (NULL: null) that lives as long as the request. */
+struct kstr request_kstr(struct request *req, const char *s);
+/* The client's host as Kafka shows it: "/<ip>" (Java's InetAddress.toString). */
+struct kstr request_client_host(struct request *req);
 /* Allocate zeroed memory that lives as long as the request. */
 void *request_alloc(struct request *req, size_t size);
 /* True once the client has gone away (the answer would be dropped). */
