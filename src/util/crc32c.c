@@ -5,11 +5,14 @@
  * the produce hot path. It uses "slice-by-16": sixteen 256-entry tables let the
  * loop consume 16 input bytes per iteration with independent lookups instead
  * of one dependent lookup per byte (measured ~1.5x faster than slice-by-8
- * here; hardware CRC instructions would need non-portable intrinsics). The
- * tables are computed once, on first use, under pthread_once so concurrent
- * first callers are safe.
+ * here). Where the processor has a CRC-32C instruction (util/crc32c_x86.c)
+ * that is used instead, about three times faster again. The tables are
+ * computed once, on first use, under pthread_once so concurrent first
+ * callers are safe.
  */
 #include "util/crc32c.h"
+
+#include "util/crc32c_hw.h"
 
 #include <pthread.h>
 
@@ -45,7 +48,7 @@ static inline uint32_t load_le32(const uint8_t *p)
            ((uint32_t)p[3] << 24);
 }
 
-uint32_t crc32c(uint32_t crc, const void *buf, size_t len)
+static uint32_t crc32c_portable(uint32_t crc, const void *buf, size_t len)
 {
     const uint8_t *p = buf;
 
@@ -72,4 +75,24 @@ uint32_t crc32c(uint32_t crc, const void *buf, size_t len)
         len--;
     }
     return ~crc;
+}
+
+/* The processor's instruction when it has one (util/crc32c_x86.c), else the tables. */
+static uint32_t (*crc32c_impl)(uint32_t, const void *, size_t);
+static pthread_once_t crc32c_impl_once = PTHREAD_ONCE_INIT;
+
+static void crc32c_choose(void)
+{
+    crc32c_impl = crc32c_hw_available() ? crc32c_hw : crc32c_portable;
+}
+
+uint32_t crc32c(uint32_t crc, const void *buf, size_t len)
+{
+    pthread_once(&crc32c_impl_once, crc32c_choose);
+    return crc32c_impl(crc, buf, len);
+}
+
+uint32_t crc32c_software(uint32_t crc, const void *buf, size_t len)
+{
+    return crc32c_portable(crc, buf, len);
 }
