@@ -67,7 +67,7 @@ static size_t read_partition(struct fetch_op *op, const struct fetch_plan_partit
                                                                  : KAFKA_FENCED_LEADER_EPOCH;
         return 0;
     }
-    struct partition_runtime *rt = partitions_find(req->broker, t->name, strlen(t->name), p->partition);
+    struct partition_runtime *rt = partitions_of_topic(req->broker, t, p->partition);
     if (!rt) {
         out->error_code = KAFKA_NOT_LEADER_OR_FOLLOWER;
         return 0;
@@ -179,7 +179,7 @@ static void park(struct fetch_op *op)
             const struct fetch_plan_partition *p = &op->plan.topics[i].partitions[j];
             const struct topic_state *t = find_topic(b, p);
             struct partition_runtime *rt =
-                t ? partitions_find(b, t->name, strlen(t->name), p->partition) : NULL;
+                t ? partitions_of_topic(b, t, p->partition) : NULL;
             struct fetch_watch *fw = &op->watches[k++];
             fw->op = op;
             fw->waiter.fire = on_data;

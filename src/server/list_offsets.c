@@ -38,7 +38,7 @@ static struct partition_runtime *lookup(struct request *req, struct kstr topic, 
     if (!t || partition < 0 || partition >= t->partition_count)
         return NULL;
     *ps = &t->partitions[partition];
-    struct partition_runtime *rt = partitions_find(req->broker, t->name, strlen(t->name), partition);
+    struct partition_runtime *rt = partitions_of_topic(req->broker, t, partition);
     *err = rt ? KAFKA_NONE : KAFKA_NOT_LEADER_OR_FOLLOWER;
     return rt;
 }

@@ -64,15 +64,12 @@ struct partition_runtime *partitions_for_log(struct broker *b, struct partition_
     return rt;
 }
 
-struct partition_runtime *partitions_find(struct broker *b, const char *topic, size_t topic_len,
-                                          int32_t partition)
+struct partition_runtime *partitions_of_topic(struct broker *b, const struct topic_state *topic,
+                                              int32_t partition)
 {
-    if (!b->logs || topic_len > 255)
+    if (!b->logs || !topic)
         return NULL;
-    char name[256];
-    memcpy(name, topic, topic_len);
-    name[topic_len] = '\0';
-    struct partition_log *log = log_manager_get(b->logs, name, partition);
+    struct partition_log *log = log_manager_get(b->logs, topic->name, partition);
     return log ? partitions_for_log(b, log) : NULL;
 }
 

@@ -14,6 +14,7 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "cluster/metadata_image.h"
 #include "log/partition_log.h"
 #include "log/producer_state.h"
 
@@ -39,8 +40,8 @@ struct partition_runtime {
 };
 
 /* The runtime of (topic, partition), or NULL if this node has no such log. */
-struct partition_runtime *partitions_find(struct broker *b, const char *topic, size_t topic_len,
-                                          int32_t partition);
+struct partition_runtime *partitions_of_topic(struct broker *b, const struct topic_state *topic,
+                                              int32_t partition);
 struct partition_runtime *partitions_for_log(struct broker *b, struct partition_log *log);
 /* Forget a runtime (its partition is being deleted); its waiters fire with error. */
 void partitions_forget(struct broker *b, struct partition_log *log);

@@ -156,7 +156,7 @@ static bool produce_partition(struct produce_op *op, const struct produce_reques
         out->error_code = KAFKA_UNKNOWN_TOPIC_OR_PARTITION;
         return false;
     }
-    struct partition_runtime *rt = partitions_find(req->broker, topic->name, strlen(topic->name), in->index);
+    struct partition_runtime *rt = partitions_of_topic(req->broker, topic, in->index);
     if (!rt) {
         out->error_code = KAFKA_NOT_LEADER_OR_FOLLOWER;
         return false;
