@@ -931,7 +931,8 @@ static struct run_result latency_run(struct target *t, const char *topic)
     s.ack_ms = malloc(s.expected * sizeof(double));
     for (uint64_t i = 0; i < s.expected; i++)
         s.e2e_ms[i] = s.ack_ms[i] = -1;
-    rd_kafka_t *producer = producer_new(t->bootstrap, "all", "0", on_latency_delivery, &s);
+    const char *acks = getenv("EDDY_BENCH_LATENCY_ACKS");
+    rd_kafka_t *producer = producer_new(t->bootstrap, acks && *acks ? acks : "all", "0", on_latency_delivery, &s);
     rd_kafka_t *consumer = consumer_new(t->bootstrap, LATENCY_FETCH_WAIT_MS);
     if (!producer || !consumer || wait_topic_ready(producer, topic, 1, 60) < 0 ||
         consumer_assign_all(consumer, topic, 1, RD_KAFKA_OFFSET_BEGINNING) < 0) {

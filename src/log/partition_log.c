@@ -966,7 +966,6 @@ int64_t partition_log_flush(struct partition_log *log, int64_t now_ms)
             target = seg->base_offset;
             break;
         }
-        (void)log_segment_write_indexes(seg);
         sizes[n] = seg->size;
         todo[n++] = log_segment_ref(seg);
     }
