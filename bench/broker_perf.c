@@ -40,6 +40,10 @@
  *   EDDY_BENCH_LONG_GB          GiB of the long acks=1 run and the raw disk write it is
  *                               compared with; 0 skips it          (8, quick 0)
  *   EDDY_BENCH_MANY_PARTITIONS  partition count of the scaling run (1000)
+ * and, for experiments:
+ *   EDDY_BENCH_ONLY             run only the tests whose label contains this
+ *   EDDY_BENCH_BROKER_CONFIG    extra server.properties lines for Eddy
+ *   EDDY_BENCH_LATENCY_ACKS     acks of the latency run's producer (all)
  */
 #include <arpa/inet.h>
 #include <dirent.h>
@@ -300,6 +304,9 @@ static int write_eddy_config(const char *path, int port, const char *data_dir, i
                "auto.create.topics.enable=true\noffsets.topic.replication.factor=1\n"
                "eddy.log.level=WARN\n",
             port, data_dir, partitions);
+    const char *extra = getenv("EDDY_BENCH_BROKER_CONFIG"); /* more lines, e.g. for experiments */
+    if (extra && *extra)
+        fprintf(f, "%s\n", extra);
     return fclose(f) == 0 ? 0 : -1;
 }
 

@@ -10,6 +10,7 @@
 
 #include <errno.h>
 #include <pthread.h>
+#include <stdatomic.h>
 #include <stdbool.h>
 #include <stdlib.h>
 #include <time.h>
@@ -40,7 +41,14 @@ struct log_flusher {
     size_t registered_count, registered_cap;
     uint64_t rounds;
     struct timespec last_sync_end; /* CLOCK_MONOTONIC; flusher thread only */
+    _Atomic uint64_t cache_budget;   /* 0: no drop-behind */
+    _Atomic uint64_t appended_bytes; /* counts towards the next drop-behind pass */
+    bool release_due;
 };
+
+/* Appended bytes between drop-behind passes, and the least each log keeps cached. */
+#define RELEASE_EVERY_BYTES (8u << 20)
+#define MIN_CACHED_PER_LOG (1u << 20)
 
 static int64_t now_ms(void)
 {
@@ -74,8 +82,8 @@ static void flush_one(struct log_flusher *f, struct partition_log *log)
         f->callback(f->ctx, log, rp >= 0 ? rp : -1, rp >= 0 ? 0 : LOG_ERR_KAFKA_STORAGE_ERROR);
 }
 
-/* flush.ms / flush.messages for registered partitions. */
-static void scan_due(struct log_flusher *f)
+/* Snapshot the registered partitions, each with a reference; caller frees and unrefs. */
+static struct partition_log **registered_copy(struct log_flusher *f, size_t *count)
 {
     pthread_mutex_lock(&f->mu);
     size_t n = f->registered_count;
@@ -83,8 +91,15 @@ static void scan_due(struct log_flusher *f)
     for (size_t i = 0; copy && i < n; i++)
         copy[i] = partition_log_ref(f->registered[i]);
     pthread_mutex_unlock(&f->mu);
-    if (!copy)
-        return;
+    *count = copy ? n : 0;
+    return copy;
+}
+
+/* flush.ms / flush.messages for registered partitions. */
+static void scan_due(struct log_flusher *f)
+{
+    size_t n;
+    struct partition_log **copy = registered_copy(f, &n);
     int64_t now = now_ms();
     for (size_t i = 0; i < n; i++) {
         if (partition_log_flush_due(copy[i], now))
@@ -94,13 +109,28 @@ static void scan_due(struct log_flusher *f)
     free(copy);
 }
 
+static void release_cache_pass(struct log_flusher *f)
+{
+    size_t n;
+    struct partition_log **logs = registered_copy(f, &n);
+    uint64_t budget = atomic_load(&f->cache_budget);
+    uint64_t keep = n ? budget / n : budget;
+    if (keep < MIN_CACHED_PER_LOG)
+        keep = MIN_CACHED_PER_LOG;
+    for (size_t i = 0; i < n; i++) {
+        partition_log_release_cache(logs[i], keep);
+        partition_log_unref(logs[i]);
+    }
+    free(logs);
+}
+
 static void *flusher_main(void *arg)
 {
     struct log_flusher *f = arg;
     int64_t next_scan = now_ms() + SCAN_INTERVAL_MS;
     pthread_mutex_lock(&f->mu);
     for (;;) {
-        if (!f->head && !f->stop) {
+        if (!f->head && !f->stop && !f->release_due) {
             struct timespec deadline;
             clock_gettime(CLOCK_REALTIME, &deadline);
             deadline.tv_nsec += SCAN_INTERVAL_MS * 1000000L;
@@ -124,6 +154,12 @@ static void *flusher_main(void *arg)
         }
         if (f->stop)
             break;
+        if (f->release_due) {
+            f->release_due = false;
+            pthread_mutex_unlock(&f->mu);
+            release_cache_pass(f);
+            pthread_mutex_lock(&f->mu);
+        }
         if (now_ms() >= next_scan) {
             pthread_mutex_unlock(&f->mu);
             scan_due(f);
@@ -238,6 +274,24 @@ void log_flusher_request(struct log_flusher *f, struct partition_log *log)
         f->tail = log;
         pthread_cond_signal(&f->cv);
     }
+    pthread_mutex_unlock(&f->mu);
+}
+
+void log_flusher_set_cache_budget(struct log_flusher *f, uint64_t budget_bytes)
+{
+    atomic_store(&f->cache_budget, budget_bytes);
+}
+
+void log_flusher_note_append(struct log_flusher *f, size_t bytes)
+{
+    if (atomic_load_explicit(&f->cache_budget, memory_order_relaxed) == 0)
+        return;
+    uint64_t before = atomic_fetch_add_explicit(&f->appended_bytes, bytes, memory_order_relaxed);
+    if (before / RELEASE_EVERY_BYTES == (before + bytes) / RELEASE_EVERY_BYTES)
+        return;
+    pthread_mutex_lock(&f->mu);
+    f->release_due = true;
+    pthread_cond_signal(&f->cv);
     pthread_mutex_unlock(&f->mu);
 }
 

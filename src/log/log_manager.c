@@ -503,6 +503,8 @@ int log_manager_open(const struct log_manager_config *config, struct log_manager
     mgr->config.log_dirs = NULL;
     if (rc == 0)
         rc = log_flusher_start(config->on_durable, config->on_durable_ctx, &mgr->flusher);
+    if (rc == 0 && config->page_cache_bytes > 0)
+        log_flusher_set_cache_budget(mgr->flusher, (uint64_t)config->page_cache_bytes);
     if (rc == 0 && config->cleaner_enable)
         rc = log_cleaner_start(config->cleaner_backoff_ms, &mgr->cleaner);
     int64_t started = wall_ms();

@@ -305,6 +305,46 @@ int log_segment_sync(struct log_segment *seg)
     return 0;
 }
 
+/* ---- page cache ---- */
+
+#define CACHE_PAGE 4096u
+
+static uint64_t page_floor(uint64_t pos)
+{
+    return pos / CACHE_PAGE * CACHE_PAGE;
+}
+
+void log_segment_unmap_cache(struct log_segment *seg, uint64_t drop_to)
+{
+    /* Pages this process has mapped are skipped by POSIX_FADV_DONTNEED: unmap them first. */
+    uint64_t from = page_floor(seg->cache_dropped_pos), to = page_floor(drop_to);
+    if (!seg->map || to <= from)
+        return;
+    if (to > seg->map_len)
+        to = page_floor(seg->map_len);
+    if (to > from)
+        (void)madvise((void *)(seg->map + from), (size_t)(to - from), MADV_DONTNEED);
+}
+
+void log_segment_release_cache(struct log_segment *seg, uint64_t writeback_to, uint64_t drop_to)
+{
+    /* DONTNEED skips dirty pages for good: drop only what an earlier call sent to writeback. */
+    if (drop_to > seg->cache_writeback_pos)
+        drop_to = seg->cache_writeback_pos;
+    if (writeback_to > seg->cache_writeback_pos) {
+        (void)sync_file_range(seg->fd, (off_t)seg->cache_writeback_pos,
+                              (off_t)(writeback_to - seg->cache_writeback_pos), SYNC_FILE_RANGE_WRITE);
+        seg->cache_writeback_pos = writeback_to;
+    }
+    uint64_t from = page_floor(seg->cache_dropped_pos), to = page_floor(drop_to);
+    if (to > from) {
+        /* Pages still under writeback would be skipped too; that writeback began a pass ago. */
+        (void)sync_file_range(seg->fd, (off_t)from, (off_t)(to - from), SYNC_FILE_RANGE_WAIT_BEFORE);
+        (void)posix_fadvise(seg->fd, (off_t)from, (off_t)(to - from), POSIX_FADV_DONTNEED);
+        seg->cache_dropped_pos = to;
+    }
+}
+
 /* ---- append ---- */
 
 int log_segment_append(struct log_segment *seg, const uint8_t *batches, size_t len,

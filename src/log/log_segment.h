@@ -59,6 +59,8 @@ struct log_segment {
     size_t timeindex_count, timeindex_cap, timeindex_written;
     bool deleted;
     bool truncated; /* recovery cut bytes off this segment */
+    /* Page-cache drop-behind progress (log_segment_release_cache); flusher thread only. */
+    uint64_t cache_writeback_pos, cache_dropped_pos;
 };
 
 /* Segment file names: `<dir>/<20-digit base>.<ext>`. Caller frees. */
@@ -129,6 +131,18 @@ void log_segment_delete_files(struct log_segment *seg);
 
 /* fdatasync the .log file. 0 or -errno. */
 int log_segment_sync(struct log_segment *seg);
+
+/*
+ * Page-cache drop-behind: start writeback of the bytes before `writeback_to`
+ * (no waiting), and drop the pages before `drop_to` from the page cache, but
+ * only those an earlier call already sent to writeback (DONTNEED skips dirty
+ * pages, so dropping right behind the writes would miss them). Only ever
+ * moves forward; a hint, so errors are ignored. The caller holds the
+ * partition lock for log_segment_unmap_cache (it touches the mapping, which
+ * appends may move) but not for log_segment_release_cache (syscalls on the fd).
+ */
+void log_segment_unmap_cache(struct log_segment *seg, uint64_t drop_to);
+void log_segment_release_cache(struct log_segment *seg, uint64_t writeback_to, uint64_t drop_to);
 
 /* Rename the segment's three files to `<dir>/<base>.<ext><new_suffix>`. 0 or -errno. */
 int log_segment_rename(struct log_segment *seg, const char *dir, const char *new_suffix);

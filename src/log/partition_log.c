@@ -599,6 +599,9 @@ int partition_log_append(struct partition_log *log, uint8_t *batches, size_t len
     pthread_mutex_unlock(&log->lock);
     if (flush)
         partition_log_request_flush(log);
+    struct log_flusher *flusher = atomic_load(&log->flusher);
+    if (rc == 0 && flusher)
+        log_flusher_note_append(flusher, len);
     return rc;
 }
 
@@ -995,6 +998,40 @@ int64_t partition_log_flush(struct partition_log *log, int64_t now_ms)
     if (partial)
         partition_log_request_flush(log);
     return err != 0 ? err : rp;
+}
+
+/* Below this much progress a segment's drop-behind waits for the next pass (saves syscalls). */
+#define CACHE_RELEASE_STEP (1u << 20)
+
+void partition_log_release_cache(struct partition_log *log, uint64_t keep_bytes)
+{
+    struct log_segment *todo[16];
+    uint64_t writeback_to[16], drop_to[16];
+    size_t n = 0;
+    uint64_t newer = 0; /* bytes in segments after the one looked at */
+    pthread_mutex_lock(&log->lock);
+    for (size_t i = log->segment_count; i-- > 0 && n < 16 && !log->closed;) {
+        struct log_segment *seg = log->segments[i];
+        uint64_t keep_here = newer >= keep_bytes ? 0 : keep_bytes - newer;
+        uint64_t drop = seg->size > keep_here ? seg->size - keep_here : 0;
+        uint64_t wb = seg->size > keep_here / 2 ? seg->size - keep_here / 2 : 0;
+        newer += seg->size;
+        if (keep_here == 0 && seg->cache_dropped_pos + 4096 > seg->size)
+            break; /* dropped whole earlier, and so were the older ones */
+        bool drop_pending = seg->cache_writeback_pos > seg->cache_dropped_pos + CACHE_RELEASE_STEP &&
+                            drop > seg->cache_dropped_pos + CACHE_RELEASE_STEP;
+        if (!drop_pending && wb < seg->cache_writeback_pos + CACHE_RELEASE_STEP && keep_here > 0)
+            continue;
+        log_segment_unmap_cache(seg, drop);
+        writeback_to[n] = wb;
+        drop_to[n] = drop;
+        todo[n++] = log_segment_ref(seg);
+    }
+    pthread_mutex_unlock(&log->lock);
+    for (size_t i = 0; i < n; i++) {
+        log_segment_release_cache(todo[i], writeback_to[i], drop_to[i]);
+        log_segment_unref(todo[i]);
+    }
 }
 
 bool partition_log_flush_due(struct partition_log *log, int64_t now_ms)

@@ -47,4 +47,11 @@ struct partition_log {
 /* Take the partition offline with a log line; caller holds the lock. */
 void partition_log_go_offline_locked(struct partition_log *log, const char *what, int err);
 
+/*
+ * Page-cache drop-behind (flusher thread): keep the newest `keep_bytes` of
+ * the log in the page cache, start writeback of what is older than half of
+ * that, and drop what is older than all of it.
+ */
+void partition_log_release_cache(struct partition_log *log, uint64_t keep_bytes);
+
 #endif

@@ -1,0 +1,195 @@
+/*
+ * test_log_cache.c - page-cache drop-behind (eddy.log.page.cache.bytes):
+ * after a release pass, the pages older than the kept tail are no longer
+ * cached (checked with mincore on a fresh mapping of each segment file), the
+ * newest ones still are, every record still reads back intact, and the
+ * flusher runs passes on its own once its budget is set and enough is
+ * appended.
+ */
+#include "log_test_util.h"
+
+#include <fcntl.h>
+#include <sys/mman.h>
+
+#include "log/log_flusher.h"
+#include "log/partition_log_internal.h"
+
+#define BATCH_RECORDS 100
+#define VALUE_BYTES 1000 /* about 100 KiB a batch */
+#define MIB (1u << 20)
+
+static struct partition_log *open_log(const char *dir, const struct log_config *cfg)
+{
+    struct partition_log_open_args a = {.dir = dir, .topic = "t", .partition = 0, .config = cfg,
+                                        .recovery_point = 0, .clean_shutdown = true,
+                                        .now_ms = test_now_ms()};
+    struct partition_log *log = NULL;
+    int rc = partition_log_open(&a, &log);
+    if (rc != 0) {
+        fprintf(stderr, "open failed: %s\n", strerror(-rc));
+        exit(2);
+    }
+    return log;
+}
+
+static void append_mib(struct partition_log *log, int mib)
+{
+    static int key_base;
+    size_t appended = 0;
+    while (appended < (size_t)mib * MIB) {
+        size_t len;
+        uint8_t *b = test_build_batch(BATCH_RECORDS, key_base++, 1000, VALUE_BYTES, test_now_ms(), 0, &len);
+        struct log_append_options o = {.now_ms = test_now_ms(), .leader_epoch = -1};
+        struct log_append_result res;
+        CHECK(partition_log_append(log, b, len, &o, &res) == 0);
+        appended += len;
+        free(b);
+    }
+}
+
+/* Cached bytes of [from, to) of a file, by mincore on a fresh mapping. */
+static uint64_t cached_bytes(const char *path, uint64_t from, uint64_t to)
+{
+    int fd = open(path, O_RDONLY);
+    struct stat st;
+    if (fd < 0 || fstat(fd, &st) != 0 || st.st_size == 0) {
+        if (fd >= 0)
+            close(fd);
+        return 0;
+    }
+    if (to > (uint64_t)st.st_size)
+        to = (uint64_t)st.st_size;
+    size_t pages = ((size_t)st.st_size + 4095) / 4096;
+    void *map = mmap(NULL, (size_t)st.st_size, PROT_READ, MAP_SHARED, fd, 0);
+    unsigned char *vec = malloc(pages);
+    uint64_t cached = 0;
+    if (map != MAP_FAILED && vec && mincore(map, (size_t)st.st_size, vec) == 0)
+        for (uint64_t p = from / 4096; p * 4096 < to; p++)
+            cached += (vec[p] & 1) ? 4096 : 0;
+    free(vec);
+    if (map != MAP_FAILED)
+        munmap(map, (size_t)st.st_size);
+    close(fd);
+    return cached;
+}
+
+static uint64_t segment_size(const char *dir, int64_t base)
+{
+    char *path = log_segment_file_name(dir, base, "log", "");
+    struct stat st;
+    uint64_t size = path && stat(path, &st) == 0 ? (uint64_t)st.st_size : 0;
+    free(path);
+    return size;
+}
+
+/* Read every batch from offset 0 and check its CRC; returns the records seen. */
+static int64_t read_all(struct partition_log *log)
+{
+    static uint8_t buf[4 << 20];
+    int64_t offset = 0, end = partition_log_end_offset(log);
+    while (offset < end) {
+        struct log_read_result r;
+        if (partition_log_read(log, offset, 1 << 20, -1, true, &r) != 0)
+            break;
+        ssize_t n = log_read_result_copy(&r, buf, sizeof(buf));
+        log_read_result_release(&r);
+        if (n <= 0)
+            break;
+        for (size_t pos = 0; pos < (size_t)n;) {
+            struct record_batch_header h;
+            CHECK(record_batch_parse_header(buf + pos, (size_t)n - pos, &h) == 0);
+            CHECK(record_batch_crc_ok(buf + pos, record_batch_total_size(&h)));
+            CHECK_EQ_I64(h.base_offset, offset);
+            offset = h.base_offset + h.last_offset_delta + 1;
+            pos += record_batch_total_size(&h);
+        }
+    }
+    return offset;
+}
+
+static void test_release_pass(const char *dir)
+{
+    struct log_config cfg;
+    log_config_defaults(&cfg);
+    cfg.segment_bytes = 4 * MIB;
+    struct partition_log *log = open_log(dir, &cfg);
+    append_mib(log, 12);
+    CHECK(partition_log_flush(log, test_now_ms()) >= 0); /* clean pages can be dropped */
+    size_t segments = partition_log_segment_count(log);
+    printf("12 MiB in %zu segments; release all but the newest 2 MiB\n", segments);
+    CHECK(segments >= 3);
+
+    partition_log_release_cache(log, 2 * MIB); /* starts writeback */
+    partition_log_release_cache(log, 2 * MIB); /* drops what was written back */
+
+    /* The oldest segment is gone from the cache; all in all about the newest 2 MiB stay. */
+    int64_t bases[16];
+    size_t n = 0;
+    pthread_mutex_lock(&log->lock);
+    for (size_t i = 0; i < log->segment_count && n < 16; i++)
+        bases[n++] = log->segments[i]->base_offset;
+    pthread_mutex_unlock(&log->lock);
+    uint64_t total_cached = 0, total = 0, oldest_cached = 0;
+    for (size_t i = 0; i < n; i++) {
+        char *path = log_segment_file_name(dir, bases[i], "log", "");
+        uint64_t size = segment_size(dir, bases[i]);
+        uint64_t cached = cached_bytes(path, 0, size);
+        if (i == 0)
+            oldest_cached = cached;
+        total_cached += cached;
+        total += size;
+        free(path);
+    }
+    printf("cached after the release: %" PRIu64 " of %" PRIu64 " bytes (oldest segment: %" PRIu64 ")\n",
+           total_cached, total, oldest_cached);
+    CHECK(oldest_cached <= 4096); /* a segment's last, partial page may stay */
+    CHECK(total_cached > 0);
+    CHECK(total_cached <= 2 * MIB + (n + 1) * 4096);
+
+    printf("every record reads back after the drop\n");
+    CHECK_EQ_I64(read_all(log), partition_log_end_offset(log));
+    partition_log_close(log, true);
+    partition_log_unref(log);
+}
+
+static void test_flusher_runs_passes(const char *dir)
+{
+    struct log_config cfg;
+    log_config_defaults(&cfg);
+    cfg.segment_bytes = 64 * MIB;
+    struct log_flusher *flusher = NULL;
+    CHECK(log_flusher_start(NULL, NULL, &flusher) == 0);
+    log_flusher_set_cache_budget(flusher, 4 * MIB);
+    struct partition_log *log = open_log(dir, &cfg);
+    log_flusher_register(flusher, log);
+    append_mib(log, 24); /* three passes' worth */
+    CHECK(partition_log_flush(log, test_now_ms()) >= 0);
+    append_mib(log, 9);  /* one more pass, now that the older pages are clean */
+
+    char *path = log_segment_file_name(dir, 0, "log", "");
+    uint64_t size = segment_size(dir, 0), cached = size;
+    for (int i = 0; i < 200 && cached > size / 2; i++) {
+        usleep(10000);
+        cached = cached_bytes(path, 0, size);
+    }
+    printf("flusher with a 4 MiB budget: %" PRIu64 " of %" PRIu64 " bytes cached\n", cached, size);
+    CHECK(cached <= size / 2);
+    free(path);
+    log_flusher_unregister(flusher, log);
+    log_flusher_stop(flusher);
+    partition_log_close(log, true);
+    partition_log_unref(log);
+}
+
+int main(void)
+{
+    char *root = test_make_dir("logcache");
+    char dir[256];
+    snprintf(dir, sizeof(dir), "%s/t-0", root);
+    test_release_pass(dir);
+    snprintf(dir, sizeof(dir), "%s/u-0", root);
+    test_flusher_runs_passes(dir);
+    test_rm_rf(root);
+    free(root);
+    return test_finish("test_log_cache");
+}
