@@ -149,6 +149,19 @@ void record_batch_set_log_append_time(uint8_t *batch, size_t total_size, int64_t
 static int read_uvarint(const uint8_t **pos, const uint8_t *end, int max_bytes, uint64_t *out)
 {
     const uint8_t *p = *pos;
+    /* Most fields of a record are one or two bytes long: answer those without the loop. */
+    if (end - p >= 2) {
+        if (p[0] < 0x80) {
+            *out = p[0];
+            *pos = p + 1;
+            return 0;
+        }
+        if (p[1] < 0x80) {
+            *out = (uint64_t)(p[0] & 0x7f) | (uint64_t)p[1] << 7;
+            *pos = p + 2;
+            return 0;
+        }
+    }
     uint64_t value = 0;
     for (int i = 0; i < max_bytes; i++) {
         if (p >= end)
