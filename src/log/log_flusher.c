@@ -48,7 +48,7 @@ struct log_flusher {
 
 /* Appended bytes between drop-behind passes, and the least each log keeps cached. */
 #define RELEASE_EVERY_BYTES (8u << 20)
-#define MIN_CACHED_PER_LOG (1u << 20)
+#define MIN_CACHED_PER_LOG (128u << 10)
 
 static int64_t now_ms(void)
 {
@@ -109,15 +109,29 @@ static void scan_due(struct log_flusher *f)
     free(copy);
 }
 
+/* The budget is shared by the partitions appended to since the last pass:
+ * idle ones (most of __consumer_offsets, say) keep what they have. */
 static void release_cache_pass(struct log_flusher *f)
 {
-    size_t n;
+    size_t n, active = 0;
     struct partition_log **logs = registered_copy(f, &n);
+    for (size_t i = 0; i < n; i++) {
+        int64_t end = partition_log_end_offset(logs[i]);
+        if (end == logs[i]->cache_pass_end_offset) {
+            partition_log_unref(logs[i]);
+            logs[i] = NULL;
+            continue;
+        }
+        logs[i]->cache_pass_end_offset = end;
+        active++;
+    }
     uint64_t budget = atomic_load(&f->cache_budget);
-    uint64_t keep = n ? budget / n : budget;
+    uint64_t keep = active ? budget / active : budget;
     if (keep < MIN_CACHED_PER_LOG)
         keep = MIN_CACHED_PER_LOG;
     for (size_t i = 0; i < n; i++) {
+        if (!logs[i])
+            continue;
         partition_log_release_cache(logs[i], keep);
         partition_log_unref(logs[i]);
     }

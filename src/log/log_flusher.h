@@ -44,9 +44,9 @@ void log_flusher_request(struct log_flusher *flusher, struct partition_log *log)
  * Page-cache drop-behind (eddy.log.page.cache.bytes). Appending into fresh
  * page-cache pages costs far more than into recycled ones (on this project's
  * VMs 1.4 against 0.1-0.2 CPU-s per GB: each new page is a host fault), so
- * the flusher keeps the newest `budget / registered partitions` bytes of each
- * log cached (at least 1 MiB), starts writeback behind that and drops what
- * is older, and the kernel hands the freed pages straight to the next
+ * the flusher keeps the newest `budget / partitions appended to lately`
+ * bytes of each such log cached (at least 128 KiB), starts writeback behind
+ * that and drops what is older, and the kernel hands the freed pages straight to the next
  * appends. 0 leaves the page cache to the kernel, as Kafka does.
  */
 void log_flusher_set_cache_budget(struct log_flusher *flusher, uint64_t budget_bytes);

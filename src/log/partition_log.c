@@ -1000,8 +1000,10 @@ int64_t partition_log_flush(struct partition_log *log, int64_t now_ms)
     return err != 0 ? err : rp;
 }
 
-/* Below this much progress a segment's drop-behind waits for the next pass (saves syscalls). */
-#define CACHE_RELEASE_STEP (1u << 20)
+/* Progress below which a segment's drop-behind waits for a later pass (saves syscalls):
+ * a quarter of what the partition keeps, within these bounds. */
+#define CACHE_RELEASE_STEP_MIN (64u << 10)
+#define CACHE_RELEASE_STEP_MAX (1u << 20)
 
 void partition_log_release_cache(struct partition_log *log, uint64_t keep_bytes)
 {
@@ -1009,6 +1011,11 @@ void partition_log_release_cache(struct partition_log *log, uint64_t keep_bytes)
     uint64_t writeback_to[16], drop_to[16];
     size_t n = 0;
     uint64_t newer = 0; /* bytes in segments after the one looked at */
+    uint64_t step = keep_bytes / 4;
+    if (step < CACHE_RELEASE_STEP_MIN)
+        step = CACHE_RELEASE_STEP_MIN;
+    if (step > CACHE_RELEASE_STEP_MAX)
+        step = CACHE_RELEASE_STEP_MAX;
     pthread_mutex_lock(&log->lock);
     for (size_t i = log->segment_count; i-- > 0 && n < 16 && !log->closed;) {
         struct log_segment *seg = log->segments[i];
@@ -1018,9 +1025,9 @@ void partition_log_release_cache(struct partition_log *log, uint64_t keep_bytes)
         newer += seg->size;
         if (keep_here == 0 && seg->cache_dropped_pos + 4096 > seg->size)
             break; /* dropped whole earlier, and so were the older ones */
-        bool drop_pending = seg->cache_writeback_pos > seg->cache_dropped_pos + CACHE_RELEASE_STEP &&
-                            drop > seg->cache_dropped_pos + CACHE_RELEASE_STEP;
-        if (!drop_pending && wb < seg->cache_writeback_pos + CACHE_RELEASE_STEP && keep_here > 0)
+        bool drop_pending = seg->cache_writeback_pos > seg->cache_dropped_pos + step &&
+                            drop > seg->cache_dropped_pos + step;
+        if (!drop_pending && wb < seg->cache_writeback_pos + step && keep_here > 0)
             continue;
         log_segment_unmap_cache(seg, drop);
         writeback_to[n] = wb;

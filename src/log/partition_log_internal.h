@@ -42,6 +42,7 @@ struct partition_log {
     _Atomic(struct log_flusher *) flusher;
     bool flush_queued;
     struct partition_log *flusher_next;
+    int64_t cache_pass_end_offset; /* flusher thread only: log end at the last drop-behind pass */
 };
 
 /* Take the partition offline with a log line; caller holds the lock. */
