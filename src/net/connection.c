@@ -2,7 +2,9 @@
  * connection.c - framing, ordered response slots and output for one socket.
  *
  * Input is read into a reusable buffer; each complete frame is copied out
- * (so a request outlives later reads) and handed to the owner. Output is a
+ * (so a request outlives later reads) and handed to the owner. A large frame
+ * (a produce request, typically) is instead read straight into a buffer of
+ * its own once its size is known, so its bytes are copied only by the kernel. Output is a
  * queue of chunks taken from ready slots in order: memory chunks go out with
  * writev, file chunks with sendfile, so fetched bytes never pass through user
  * space on plaintext connections.
@@ -22,6 +24,7 @@
 
 #define READ_CHUNK 65536
 #define MAX_IOV 64
+#define DIRECT_FRAME_MIN 65536 /* frames this big are read into their own buffer */
 
 struct connection {
     struct reactor_watch watch;
@@ -36,6 +39,8 @@ struct connection {
 
     uint8_t *in;     /* unparsed input */
     size_t in_len, in_cap;
+    uint8_t *direct; /* a large frame being read into its own buffer, or NULL */
+    size_t direct_len, direct_have;
 
     struct net_slot *slots_head, *slots_tail; /* unanswered, in arrival order */
     size_t pending;
@@ -241,6 +246,7 @@ static void schedule_free(void *arg)
 {
     struct connection *c = arg;
     free(c->in);
+    free(c->direct);
     free(c);
 }
 
@@ -334,6 +340,40 @@ static int32_t read_be32(const uint8_t *p)
     return (int32_t)((uint32_t)p[0] << 24 | (uint32_t)p[1] << 16 | (uint32_t)p[2] << 8 | p[3]);
 }
 
+/* Queue a slot for `frame` (malloc'd; the owner takes it) and hand it over. */
+static void deliver_frame(struct connection *c, uint8_t *frame, size_t size)
+{
+    struct net_slot *slot = c->cb->new_slot(c);
+    if (!slot) {
+        free(frame);
+        connection_close(c, "out of memory");
+        return;
+    }
+    slot->conn = c;
+    slot->next = NULL;
+    if (c->slots_tail)
+        c->slots_tail->next = slot;
+    else
+        c->slots_head = slot;
+    c->slots_tail = slot;
+    c->pending++;
+    c->cb->on_frame(c, slot, frame, size);
+}
+
+/* Move the start of a large frame at `pos` into its own buffer; the rest is read there. */
+static bool start_direct_frame(struct connection *c, size_t pos, size_t size)
+{
+    size_t have = c->in_len - pos - 4;
+    uint8_t *frame = malloc(size);
+    if (!frame)
+        return false;
+    memcpy(frame, c->in + pos + 4, have);
+    c->direct = frame;
+    c->direct_len = size;
+    c->direct_have = have;
+    return true;
+}
+
 /* Hand every complete frame in the input buffer to the owner. */
 static void dispatch_frames(struct connection *c)
 {
@@ -341,7 +381,7 @@ static void dispatch_frames(struct connection *c)
         return; /* the outer call's loop picks up where this one would start */
     c->dispatching = true;
     size_t pos = 0;
-    while (!c->closed && !input_paused(c) && c->in_len - pos >= 4) {
+    while (!c->closed && !c->direct && !input_paused(c) && c->in_len - pos >= 4) {
         int32_t size = read_be32(c->in + pos);
         if (size < 0 || (size_t)size > c->limits.max_request_bytes) {
             log_warn("net", "request of %d bytes from %s exceeds socket.request.max.bytes (%zu); closing",
@@ -349,26 +389,19 @@ static void dispatch_frames(struct connection *c)
             connection_close(c, NULL);
             return;
         }
-        if (c->in_len - pos - 4 < (size_t)size)
+        if (c->in_len - pos - 4 < (size_t)size) {
+            if ((size_t)size >= DIRECT_FRAME_MIN && start_direct_frame(c, pos, (size_t)size))
+                pos = c->in_len;
             break;
+        }
         uint8_t *frame = malloc(size ? (size_t)size : 1);
-        struct net_slot *slot = frame ? c->cb->new_slot(c) : NULL;
-        if (!slot) {
-            free(frame);
+        if (!frame) {
             connection_close(c, "out of memory");
             return;
         }
         memcpy(frame, c->in + pos + 4, (size_t)size);
         pos += 4 + (size_t)size;
-        slot->conn = c;
-        slot->next = NULL;
-        if (c->slots_tail)
-            c->slots_tail->next = slot;
-        else
-            c->slots_head = slot;
-        c->slots_tail = slot;
-        c->pending++;
-        c->cb->on_frame(c, slot, frame, (size_t)size);
+        deliver_frame(c, frame, (size_t)size);
     }
     c->dispatching = false;
     if (c->closed)
@@ -396,15 +429,33 @@ static int ensure_input_room(struct connection *c)
     return 0;
 }
 
+/* A direct frame got its last bytes: hand it over. */
+static void finish_direct_frame(struct connection *c)
+{
+    uint8_t *frame = c->direct;
+    size_t size = c->direct_len;
+    c->direct = NULL;
+    c->direct_len = c->direct_have = 0;
+    deliver_frame(c, frame, size);
+}
+
 static void read_input(struct connection *c)
 {
     for (int rounds = 0; rounds < 16 && !c->closed && !input_paused(c); rounds++) {
-        if (ensure_input_room(c) < 0) {
-            connection_close(c, "out of memory");
-            return;
+        uint8_t *dst;
+        size_t room;
+        if (c->direct) {
+            dst = c->direct + c->direct_have;
+            room = c->direct_len - c->direct_have;
+        } else {
+            if (ensure_input_room(c) < 0) {
+                connection_close(c, "out of memory");
+                return;
+            }
+            dst = c->in + c->in_len;
+            room = c->in_cap - c->in_len;
         }
-        size_t room = c->in_cap - c->in_len;
-        ssize_t n = read(c->watch.fd, c->in + c->in_len, room);
+        ssize_t n = read(c->watch.fd, dst, room);
         if (n == 0) {
             connection_close(c, NULL); /* peer closed: routine, not worth a line */
             return;
@@ -418,9 +469,15 @@ static void read_input(struct connection *c)
                 connection_close(c, strerror(errno));
             return;
         }
-        c->in_len += (size_t)n;
         c->last_active_ms = reactor_now_ms(c->reactor);
-        dispatch_frames(c);
+        if (c->direct) {
+            c->direct_have += (size_t)n;
+            if (c->direct_have == c->direct_len)
+                finish_direct_frame(c);
+        } else {
+            c->in_len += (size_t)n;
+            dispatch_frames(c);
+        }
         if ((size_t)n < room)
             return; /* the socket is drained for now */
     }

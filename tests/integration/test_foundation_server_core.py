@@ -90,6 +90,24 @@ def check_large_request(b):
         assert kw.recv_response(s)[0] == 78, "connection unusable after a large request"
     print("%d-byte Metadata request answered (%d-byte answer); connection still usable" % (
         len(data), len(resp[1])))
+    # Large frames are read into a buffer of their own once their size is known:
+    # trickle one in small pieces (the size field itself split), with a small
+    # request before it in the same write and two more right behind it.
+    small_before, small_after = kw.api_versions_request(0, 80), kw.api_versions_request(0, 82)
+    big2 = kw.metadata_v4_request(83, names[:1500], allow_auto_create=False)
+    stream = small_before + data[:2] + data[2:] + big2 + small_after
+    with kw.connect(b.port, timeout=20) as s:
+        cuts = [len(small_before) + 2, len(small_before) + 3000, len(small_before) + 70000,
+                len(small_before) + len(data) + 100, len(stream) - len(small_after) - 1]
+        start = 0
+        for cut in cuts + [len(stream)]:
+            s.sendall(stream[start:cut])
+            start = cut
+            time.sleep(0.05)
+        got = [kw.recv_response(s) for _ in range(4)]
+        assert [r and r[0] for r in got] == [80, 77, 83, 82], [r and r[0] for r in got]
+        assert got[1][1] == resp[1], "the trickled request got a different answer"
+    print("trickled and pipelined large frames: answered in order, same answer")
 
 
 def fetch_v4_request(correlation_id, topic, max_wait_ms):

@@ -149,7 +149,6 @@ static void test_release_pass(const char *dir)
     printf("every record reads back after the drop\n");
     CHECK_EQ_I64(read_all(log), partition_log_end_offset(log));
     partition_log_close(log, true);
-    partition_log_unref(log);
 }
 
 static void test_flusher_runs_passes(const char *dir)
@@ -178,7 +177,6 @@ static void test_flusher_runs_passes(const char *dir)
     log_flusher_unregister(flusher, log);
     log_flusher_stop(flusher);
     partition_log_close(log, true);
-    partition_log_unref(log);
 }
 
 int main(void)
