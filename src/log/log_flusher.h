@@ -50,6 +50,13 @@ void log_flusher_request(struct log_flusher *flusher, struct partition_log *log)
  * appends. 0 leaves the page cache to the kernel, as Kafka does.
  */
 void log_flusher_set_cache_budget(struct log_flusher *flusher, uint64_t budget_bytes);
+
+/*
+ * Idle time between one fdatasync's end and the next one's start
+ * (eddy.log.flush.pause.us, default 500): back-to-back cache flushes stall
+ * this project's VMs; 0 syncs again at once, for disks that do not.
+ */
+void log_flusher_set_sync_pause(struct log_flusher *flusher, int64_t pause_us);
 /* Count appended bytes (any thread, lock-free); every few MiB this wakes a drop-behind pass. */
 void log_flusher_note_append(struct log_flusher *flusher, size_t bytes);
 

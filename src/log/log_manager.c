@@ -68,6 +68,7 @@ void log_manager_config_defaults(struct log_manager_config *c)
     c->checkpoint_interval_ms = 60000;
     c->cleaner_backoff_ms = 15000;
     c->cleaner_enable = true;
+    c->flush_pause_us = 500;
 }
 
 static size_t bucket_of(const char *topic, int32_t partition)
@@ -503,6 +504,8 @@ int log_manager_open(const struct log_manager_config *config, struct log_manager
     mgr->config.log_dirs = NULL;
     if (rc == 0)
         rc = log_flusher_start(config->on_durable, config->on_durable_ctx, &mgr->flusher);
+    if (rc == 0)
+        log_flusher_set_sync_pause(mgr->flusher, config->flush_pause_us);
     if (rc == 0 && config->page_cache_bytes > 0)
         log_flusher_set_cache_budget(mgr->flusher, (uint64_t)config->page_cache_bytes);
     if (rc == 0 && config->cleaner_enable)

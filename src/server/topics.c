@@ -189,6 +189,7 @@ static int open_log_manager(struct broker *b)
     lmc.cleaner_backoff_ms = b->config->log_cleaner_backoff_ms;
     lmc.cleaner_enable = b->config->log_cleaner_enable;
     lmc.page_cache_bytes = b->config->log_page_cache_bytes;
+    lmc.flush_pause_us = b->config->log_flush_pause_us;
     lmc.on_durable = partitions_on_durable; /* acks=all answers (server/partitions.c) */
     lmc.on_durable_ctx = b;
     int rc = log_manager_open(&lmc, &b->logs);
