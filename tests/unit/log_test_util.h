@@ -16,6 +16,7 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "log/partition_log.h"
 #include "protocol/record_batch.h"
 
 static int test_failures;
@@ -115,6 +116,22 @@ static inline uint8_t *test_build_batch(int count, int key_base, int key_mod, in
     free(keys);
     free(value);
     return out;
+}
+
+/* Open partition 0 of `topic` in `dir`; exits the test if that fails. */
+static inline struct partition_log *test_open_log(const char *dir, const char *topic,
+                                                  const struct log_config *cfg, bool clean, int64_t rp)
+{
+    struct partition_log_open_args a = {.dir = dir, .topic = topic, .partition = 0, .config = cfg,
+                                        .recovery_point = rp, .clean_shutdown = clean,
+                                        .now_ms = test_now_ms()};
+    struct partition_log *log = NULL;
+    int rc = partition_log_open(&a, &log);
+    if (rc != 0) {
+        fprintf(stderr, "open failed: %s\n", strerror(-rc));
+        exit(2);
+    }
+    return log;
 }
 
 static inline int test_finish(const char *name)

@@ -19,16 +19,7 @@
 static struct partition_log *open_log(const char *dir, const struct log_config *cfg, bool clean,
                                       int64_t rp)
 {
-    struct partition_log_open_args a = {.dir = dir, .topic = "t", .partition = 0, .config = cfg,
-                                        .recovery_point = rp, .clean_shutdown = clean,
-                                        .now_ms = test_now_ms()};
-    struct partition_log *log = NULL;
-    int rc = partition_log_open(&a, &log);
-    if (rc != 0) {
-        fprintf(stderr, "open failed: %s\n", strerror(-rc));
-        exit(2);
-    }
-    return log;
+    return test_open_log(dir, "t", cfg, clean, rp);
 }
 
 /* Read everything from `from`, check offsets run consecutively; returns batches seen. */

@@ -20,16 +20,7 @@
 
 static struct partition_log *open_log(const char *dir, const struct log_config *cfg)
 {
-    struct partition_log_open_args a = {.dir = dir, .topic = "t", .partition = 0, .config = cfg,
-                                        .recovery_point = 0, .clean_shutdown = true,
-                                        .now_ms = test_now_ms()};
-    struct partition_log *log = NULL;
-    int rc = partition_log_open(&a, &log);
-    if (rc != 0) {
-        fprintf(stderr, "open failed: %s\n", strerror(-rc));
-        exit(2);
-    }
-    return log;
+    return test_open_log(dir, "t", cfg, true, 0);
 }
 
 static void append_mib(struct partition_log *log, int mib)

@@ -16,16 +16,7 @@ static char stderr_path[300];
 
 static struct partition_log *open_log(bool clean, int64_t rp)
 {
-    struct partition_log_open_args a = {.dir = dir, .topic = "r", .partition = 0, .config = &cfg,
-                                        .recovery_point = rp, .clean_shutdown = clean,
-                                        .now_ms = test_now_ms()};
-    struct partition_log *log = NULL;
-    int rc = partition_log_open(&a, &log);
-    if (rc != 0) {
-        fprintf(stderr, "open failed: %s\n", strerror(-rc));
-        exit(2);
-    }
-    return log;
+    return test_open_log(dir, "r", &cfg, clean, rp);
 }
 
 /* Open while capturing stderr; returns what was logged (caller frees). */
