@@ -4,6 +4,8 @@
  * The answer is built from the handler table, so advertising and serving
  * cannot drift apart. A version we do not know gets error 35 and a v0 body
  * listing ApiVersions' own range, which every client can parse (KIP-511).
+ * From v3 the client names its software; a name or version outside Kafka's
+ * pattern gets INVALID_REQUEST and no list, as Kafka answers.
  */
 #include <stdlib.h>
 
@@ -12,6 +14,21 @@
 #include "server/api.h"
 #include "server/request.h"
 #include "util/logger.h"
+
+/* Kafka's rule for ClientSoftwareName/Version (v3+): [a-zA-Z0-9](?:[a-zA-Z0-9-.]*[a-zA-Z0-9])? */
+static bool software_field_valid(struct kstr s)
+{
+    if (s.len <= 0)
+        return false;
+    for (int32_t i = 0; i < s.len; i++) {
+        char c = s.ptr[i];
+        bool alnum = (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9');
+        bool inner = i > 0 && i < s.len - 1 && (c == '-' || c == '.');
+        if (!alnum && !inner)
+            return false;
+    }
+    return true;
+}
 
 static int fill_api_keys(struct request *req, struct api_versions_response *resp, bool only_self)
 {
@@ -36,8 +53,17 @@ static int fill_api_keys(struct request *req, struct api_versions_response *resp
 
 void handle_api_versions(struct request *req)
 {
+    const struct api_versions_request *m = req->body;
     struct api_versions_response resp;
     api_versions_response_init(&resp);
+    if (req->api_version >= 3 &&
+        (!software_field_valid(m->client_software_name) || !software_field_valid(m->client_software_version))) {
+        log_info("server", "client %s sent ApiVersions with an invalid software name or version; "
+                 "answering INVALID_REQUEST", req->peer);
+        resp.error_code = KAFKA_INVALID_REQUEST;
+        request_respond(req, &resp);
+        return;
+    }
     if (fill_api_keys(req, &resp, false) < 0) {
         request_abort(req, "out of memory");
         return;

@@ -66,11 +66,11 @@ def frame(payload):
     return i32(len(payload)) + payload
 
 
-def api_versions_request(version, correlation_id):
+def api_versions_request(version, correlation_id, software=("eddy-foundation-test", "1.0")):
     flexible = version >= 3
     body = b""
     if flexible:
-        body = compact_string("eddy-foundation-test") + compact_string("1.0") + b"\x00"
+        body = compact_string(software[0]) + compact_string(software[1]) + b"\x00"
     return frame(request_header(API_API_VERSIONS, version, correlation_id, flexible=flexible) + body)
 
 

@@ -103,6 +103,24 @@ def check_kafka_python_probe(port):
     print("kafka-python probe (ApiVersions v0 + Metadata v0 pipelined): both answered in order")
 
 
+def check_invalid_software_name(port):
+    """v3+ names the client software; Kafka refuses names and versions outside
+    [a-zA-Z0-9](?:[a-zA-Z0-9-.]*[a-zA-Z0-9])? with INVALID_REQUEST and no API list,
+    and the connection stays open."""
+    bad = [("bad name", "1.0"), ("-lead", "1.0"), ("ok", "1.0."), ("", "1.0"), ("ok", "")]
+    with kw.connect(port) as s:
+        for i, software in enumerate(bad):
+            s.sendall(kw.api_versions_request(3, 500 + i, software=software))
+            corr, body = kw.recv_response(s)
+            assert corr == 500 + i, corr
+            error, apis, _throttle = kw.parse_api_versions(body, 3)
+            assert error == 42 and not apis, "%r: error %d, %d APIs" % (software, error, len(apis))
+        s.sendall(kw.api_versions_request(3, 510, software=("librdkafka", "2.0.2")))
+        error, apis, _throttle = kw.parse_api_versions(kw.recv_response(s)[1], 3)
+        assert error == 0 and apis, "a valid name after invalid ones: error %d" % error
+    print("ApiVersions v3 with invalid software names: INVALID_REQUEST (42), connection kept")
+
+
 def main():
     with Broker() as b:
         ranges = [check_version(b.port, v) for v in range(5)]
@@ -115,6 +133,7 @@ def main():
         check_unknown_version(b, 32767)
         check_minimal_unknown_version(b.port)
         check_kafka_python_probe(b.port)
+        check_invalid_software_name(b.port)
         kw.assert_alive(b, "ApiVersions checks")
     print("OK")
 
