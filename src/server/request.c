@@ -227,11 +227,15 @@ void request_on_frame(struct connection *c, struct net_slot *slot, uint8_t *fram
         reject(c, req, "out of memory");
         return;
     }
-    if (api_request_decode(req->api_key, req->api_version, &r, req->body, &req->arena) < 0 ||
-        wire_reader_remaining(&r) != 0) {
+    if (api_request_decode(req->api_key, req->api_version, &r, req->body, &req->arena) < 0) {
         reject(c, req, "malformed request body");
         return;
     }
+    /* Bytes after a complete body are ignored, as Kafka does: librdkafka 2.0's
+     * ListGroups v4 (ListConsumerGroups) ends with one. */
+    if (wire_reader_remaining(&r) != 0)
+        log_debug("server", "%zu bytes after the body of API key %d v%d from %s ignored",
+                  wire_reader_remaining(&r), req->api_key, req->api_version, req->peer);
     session_note_client(session, req->client_id);
     handler->handle(req);
 }

@@ -90,7 +90,8 @@ def structural_cases(b):
         ("Metadata v1 topic name longer than the frame", metadata_frame(1, kw.i32(1) + kw.i16(300) + b"abc"),
          "closed", False),
         ("Metadata v1 body truncated mid-array", metadata_frame(1, kw.i32(3) + kw.string("a")), "closed", False),
-        ("Metadata v1 with trailing garbage", metadata_frame(1, kw.i32(-1) + b"\xde\xad"), "closed", False),
+        # Kafka ignores bytes after a complete body (librdkafka 2.0's ListGroups v4 sends one).
+        ("Metadata v1 with trailing garbage", metadata_frame(1, kw.i32(-1) + b"\xde\xad"), "answered", False),
         ("Metadata v4 missing allow_auto_topic_creation", metadata_frame(4, kw.i32(0)), "closed", False),
         ("Metadata v12 compact array length 2^32 (varint)",
          metadata_frame(12, b"\x80\x80\x80\x80\x10" + b"\x00\x00\x00", flexible=True), "closed", False),
@@ -100,7 +101,7 @@ def structural_cases(b):
          metadata_frame(12, kw.uvarint(2) + b"\x00" * 16 + kw.uvarint(1000) + b"x", flexible=True),
          "closed", False),
         ("Metadata v12 tagged fields: count 1, size beyond the frame",
-         metadata_frame(12, kw.uvarint(0) + b"\x01\x00\x00" + kw.uvarint(1) + kw.uvarint(0) + kw.uvarint(900),
+         metadata_frame(12, kw.uvarint(0) + b"\x01\x00" + kw.uvarint(1) + kw.uvarint(0) + kw.uvarint(900),
                         flexible=True), "closed", False),
         ("Metadata v12 header tagged fields garbage",
          kw.frame(kw.request_header(kw.API_METADATA, 12, 16) + b"\x05\x01" + b"\x00\x00\x00"), "closed", False),

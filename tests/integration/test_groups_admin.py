@@ -2,15 +2,17 @@
 
 kafka-python's KafkaAdminClient (list_consumer_groups, describe_consumer_groups,
 list_consumer_group_offsets, delete_consumer_groups) and librdkafka's
-AdminClient.list_groups (ListGroups + DescribeGroups) against a group with a
+AdminClient.list_groups (ListGroups + DescribeGroups) and its newer
+ListConsumerGroups (build/itest/list_consumer_groups) against a group with a
 live librdkafka consumer, then after it left.
 """
 import os
+import subprocess
 import sys
 import time
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-from harness import Broker  # noqa: E402
+from harness import EDDY_BUILD, Broker  # noqa: E402
 
 
 def check(cond, what):
@@ -75,6 +77,11 @@ def main():
         lg = admin.list_groups("adm-group", timeout=10)
         check(len(lg) == 1 and lg[0].state == "Stable" and lg[0].protocol == "range" and len(lg[0].members) == 1,
               "librdkafka list_groups (ListGroups + DescribeGroups)")
+        out = subprocess.run([os.path.join(EDDY_BUILD, "itest", "list_consumer_groups"), b.bootstrap],
+                             capture_output=True, text=True, timeout=60)
+        check(out.returncode == 0 and "adm-group\tStable" in out.stdout.splitlines(),
+              "librdkafka ListConsumerGroups (ListGroups v4 with a states filter): %r %r" % (
+                  out.stdout, out.stderr))
 
         res = kadmin.delete_consumer_groups(["adm-group"])
         check(res[0][1].errno == 68, "deleting a live group fails with NON_EMPTY_GROUP")
