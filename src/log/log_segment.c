@@ -326,6 +326,11 @@ void log_segment_unmap_cache(struct log_segment *seg, uint64_t drop_to)
         (void)madvise((void *)(seg->map + from), (size_t)(to - from), MADV_DONTNEED);
 }
 
+bool log_segment_cache_dropped_whole(const struct log_segment *seg)
+{
+    return seg->cache_dropped_pos >= page_floor(seg->size);
+}
+
 void log_segment_release_cache(struct log_segment *seg, uint64_t writeback_to, uint64_t drop_to)
 {
     /* DONTNEED skips dirty pages for good: drop only what an earlier call sent to writeback. */

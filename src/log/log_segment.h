@@ -143,6 +143,8 @@ int log_segment_sync(struct log_segment *seg);
  */
 void log_segment_unmap_cache(struct log_segment *seg, uint64_t drop_to);
 void log_segment_release_cache(struct log_segment *seg, uint64_t writeback_to, uint64_t drop_to);
+/* True once everything but a partial last page has been dropped. */
+bool log_segment_cache_dropped_whole(const struct log_segment *seg);
 
 /* Rename the segment's three files to `<dir>/<base>.<ext><new_suffix>`. 0 or -errno. */
 int log_segment_rename(struct log_segment *seg, const char *dir, const char *new_suffix);

@@ -1023,7 +1023,7 @@ void partition_log_release_cache(struct partition_log *log, uint64_t keep_bytes)
         uint64_t drop = seg->size > keep_here ? seg->size - keep_here : 0;
         uint64_t wb = seg->size > keep_here / 2 ? seg->size - keep_here / 2 : 0;
         newer += seg->size;
-        if (keep_here == 0 && seg->cache_dropped_pos + 4096 > seg->size)
+        if (keep_here == 0 && log_segment_cache_dropped_whole(seg))
             break; /* dropped whole earlier, and so were the older ones */
         bool drop_pending = seg->cache_writeback_pos > seg->cache_dropped_pos + step &&
                             drop > seg->cache_dropped_pos + step;
