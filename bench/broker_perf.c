@@ -42,8 +42,11 @@
  *   EDDY_BENCH_MANY_PARTITIONS  partition count of the scaling run (1000)
  * and, for experiments:
  *   EDDY_BENCH_ONLY             run only the tests whose label contains this
+ *   EDDY_BENCH_NO_MOCK          1: run Eddy only (experiments; no ratios)
  *   EDDY_BENCH_BROKER_CONFIG    extra server.properties lines for Eddy
+ *   EDDY_BENCH_CLIENT_CONFIG    librdkafka properties for every client, key=value,...
  *   EDDY_BENCH_LATENCY_ACKS     acks of the latency run's producer (all)
+ *   EDDY_BENCH_LATENCY_DUMP     PREFIX: per-message latencies to PREFIX-eddy.txt, -mock.txt
  */
 #include <arpa/inet.h>
 #include <dirent.h>
@@ -519,6 +522,27 @@ static void result_fail(struct run_result *r, const char *fmt, ...)
 
 /* ---------------------------------------------------------- client set-up */
 
+/* EDDY_BENCH_CLIENT_CONFIG="key=value,key=value": librdkafka properties for
+ * every client of every target, for experiments. */
+static void client_conf_extra(rd_kafka_conf_t *conf)
+{
+    const char *extra = getenv("EDDY_BENCH_CLIENT_CONFIG");
+    if (!extra || !*extra)
+        return;
+    char *copy = strdup(extra), *save = NULL;
+    for (char *item = strtok_r(copy, ",", &save); item; item = strtok_r(NULL, ",", &save)) {
+        char err[256], *eq = strchr(item, '=');
+        if (!eq) {
+            fprintf(stderr, "broker_perf: EDDY_BENCH_CLIENT_CONFIG: '%s' is not key=value\n", item);
+            continue;
+        }
+        *eq = '\0';
+        if (rd_kafka_conf_set(conf, item, eq + 1, err, sizeof err) != RD_KAFKA_CONF_OK)
+            fprintf(stderr, "broker_perf: EDDY_BENCH_CLIENT_CONFIG: %s\n", err);
+    }
+    free(copy);
+}
+
 static rd_kafka_conf_t *client_conf(const char *bootstrap)
 {
     char err[256];
@@ -529,6 +553,7 @@ static rd_kafka_conf_t *client_conf(const char *bootstrap)
     const char *debug = getenv("EDDY_BENCH_CLIENT_DEBUG"); /* librdkafka's debug contexts */
     if (debug && *debug)
         rd_kafka_conf_set(conf, "debug", debug, err, sizeof err);
+    client_conf_extra(conf);
     return conf;
 }
 
@@ -931,6 +956,26 @@ static void latency_send(rd_kafka_t *rk, rd_kafka_topic_t *rkt, uint64_t count, 
     }
 }
 
+/* EDDY_BENCH_LATENCY_DUMP=PREFIX writes PREFIX-eddy.txt / PREFIX-mock.txt:
+ * one line per message, "seq e2e_ms ack_ms" (-1: never), in send order, so
+ * stalls can be lined up with time (message seq is sent at seq / rate s). */
+static void latency_dump(const struct latency_state *s, const struct target *t)
+{
+    const char *prefix = getenv("EDDY_BENCH_LATENCY_DUMP");
+    if (!prefix || !*prefix)
+        return;
+    char path[PATH_MAX];
+    snprintf(path, sizeof path, "%s-%s.txt", prefix, target_name(t->kind));
+    FILE *f = fopen(path, "w");
+    if (!f) {
+        fprintf(stderr, "broker_perf: %s: %s\n", path, strerror(errno));
+        return;
+    }
+    for (uint64_t i = 0; i < s->expected; i++)
+        fprintf(f, "%" PRIu64 " %.3f %.3f\n", i, s->e2e_ms[i], s->ack_ms[i]);
+    fclose(f);
+}
+
 static struct run_result latency_run(struct target *t, const char *topic)
 {
     struct run_result r;
@@ -975,6 +1020,7 @@ static struct run_result latency_run(struct target *t, const char *topic)
     r.broker_cpu = target_broker_cpu(t) - cpu0;
     r.process_cpu = process_cpu_self() - self0;
 
+    latency_dump(&s, t);
     /* The first 10% (at most 1 s) warm up connections and caches. */
     double warmup_s = opt.latency_seconds * 0.1 < 1 ? opt.latency_seconds * 0.1 : 1;
     uint64_t warmup = (uint64_t)(opt.latency_rate * warmup_s);
@@ -1145,6 +1191,12 @@ static bool better(const struct run_result *a, const struct run_result *b)
     return result_records_per_s(a) > result_records_per_s(b);
 }
 
+static bool env_flag(const char *name)
+{
+    const char *v = getenv(name);
+    return v && *v && strcmp(v, "0") != 0;
+}
+
 /* EDDY_BENCH_ONLY=TEXT runs only the tests whose label contains TEXT. */
 static bool filtered_out(const char *label)
 {
@@ -1169,7 +1221,7 @@ static void run_test(struct test *test)
         progress(test, "eddy", &r, now_s() - start);
         if (i == 0 || better(&r, &test->eddy))
             test->eddy = r;
-        if (!test->has_mock)
+        if (!test->has_mock || env_flag("EDDY_BENCH_NO_MOCK"))
             continue;
         start = now_s();
         r = run_on(TARGET_MOCK, test);

@@ -12,6 +12,7 @@
 #include "net/connection.h"
 
 #include <errno.h>
+#include <stddef.h>
 #include <stdlib.h>
 #include <stdio.h>
 #include <string.h>
@@ -28,6 +29,7 @@
 
 struct connection {
     struct reactor_watch watch;
+    struct reactor_deferred flush_later; /* responses ready: write them before the loop sleeps */
     struct reactor *reactor;
     const struct connection_callbacks *cb;
     struct connection_limits limits;
@@ -58,6 +60,7 @@ static uint64_t next_connection_id = 1;
 static void on_socket_event(struct reactor_watch *w, uint32_t events);
 static void update_interest(struct connection *c);
 static void dispatch_frames(struct connection *c);
+static void on_flush_later(struct reactor_deferred *d);
 
 struct connection *connection_create(struct reactor *r, int fd, const char *peer,
                                      const char *listener_name,
@@ -69,6 +72,7 @@ struct connection *connection_create(struct reactor *r, int fd, const char *peer
         return NULL;
     c->watch.fd = fd;
     c->watch.on_event = on_socket_event;
+    c->flush_later.run = on_flush_later;
     c->reactor = r;
     c->cb = cb;
     c->limits = *limits;
@@ -259,6 +263,7 @@ void connection_close(struct connection *c, const char *reason)
         log_info("net", "closing connection %llu from %s (%s): %s", (unsigned long long)c->id,
                  c->peer, c->listener, reason);
     reactor_watch_remove(c->reactor, &c->watch);
+    reactor_defer_cancel(c->reactor, &c->flush_later);
     close(c->watch.fd);
     for (struct net_slot *slot = c->slots_head; slot;) {
         struct net_slot *next = slot->next;
@@ -300,7 +305,8 @@ static void update_interest(struct connection *c)
     uint32_t events = 0;
     if (!input_paused(c))
         events |= REACTOR_READABLE;
-    if (c->out_head)
+    /* A queued flush writes before the loop sleeps: no need to ask epoll. */
+    if (c->out_head && !c->flush_later.queued)
         events |= REACTOR_WRITABLE;
     if (reactor_watch_set(c->reactor, &c->watch, events) < 0)
         connection_close(c, "epoll_ctl failed");
@@ -318,6 +324,16 @@ void connection_slot_ready(struct net_slot *slot)
     if (c->slots_head != slot)
         return; /* an earlier response is still being worked on */
     collect_ready_slots(c);
+    /* Responses often become ready in runs (a group commit acknowledges
+     * every produce it covers): write them together, once per iteration. */
+    reactor_defer(c->reactor, &c->flush_later);
+}
+
+static void on_flush_later(struct reactor_deferred *d)
+{
+    struct connection *c = (struct connection *)((char *)d - offsetof(struct connection, flush_later));
+    if (c->closed)
+        return;
     if (flush_output(c) < 0) {
         connection_close(c, NULL);
         return;

@@ -2,7 +2,8 @@
  * reactor.c - epoll loop with a binary-heap timer queue and an eventfd for
  * cross-thread posts. Timers and posts are processed on every iteration, so
  * a long-poll fetch timeout and a flusher's "now durable" notice are both
- * ordinary callbacks on the loop thread.
+ * ordinary callbacks on the loop thread. Deferred work (connections with
+ * responses to write) runs last, just before the loop sleeps again.
  */
 #include "net/reactor.h"
 
@@ -34,6 +35,8 @@ struct reactor {
 
     pthread_mutex_t post_lock;
     struct posted_call *posted_head, *posted_tail;
+
+    struct reactor_deferred *deferred_head, *deferred_tail; /* loop thread only */
 };
 
 int64_t clock_monotonic_ms(void)
@@ -277,6 +280,47 @@ static void run_posted_calls(struct reactor *r)
     }
 }
 
+void reactor_defer(struct reactor *r, struct reactor_deferred *d)
+{
+    if (d->queued)
+        return;
+    d->queued = true;
+    d->next = NULL;
+    d->prev = r->deferred_tail;
+    if (r->deferred_tail)
+        r->deferred_tail->next = d;
+    else
+        r->deferred_head = d;
+    r->deferred_tail = d;
+}
+
+void reactor_defer_cancel(struct reactor *r, struct reactor_deferred *d)
+{
+    if (!d->queued)
+        return;
+    if (d->prev)
+        d->prev->next = d->next;
+    else
+        r->deferred_head = d->next;
+    if (d->next)
+        d->next->prev = d->prev;
+    else
+        r->deferred_tail = d->prev;
+    d->prev = d->next = NULL;
+    d->queued = false;
+}
+
+/* Work queued while running deferred work runs in the same pass: a flush
+ * that frees room for held-back requests may answer them at once. */
+static void run_deferred(struct reactor *r)
+{
+    while (r->deferred_head) {
+        struct reactor_deferred *d = r->deferred_head;
+        reactor_defer_cancel(r, d);
+        d->run(d);
+    }
+}
+
 void reactor_stop(struct reactor *r)
 {
     r->stopping = 1;
@@ -309,6 +353,7 @@ int reactor_run(struct reactor *r)
         }
         run_posted_calls(r);
         fire_due_timers(r);
+        run_deferred(r);
     } while (!r->stopping);
     r->stopping = 0;
     return 0;

@@ -49,6 +49,21 @@ static inline bool reactor_timer_pending(const struct reactor_timer *t)
     return t->heap_index != (size_t)-1;
 }
 
+/* Work left for the end of the current loop iteration, after every ready
+ * event, posted call and due timer: a connection whose responses became
+ * ready one by one writes them with one writev there (as Redis writes
+ * replies before it sleeps). Embed one per owner; loop thread only. */
+struct reactor_deferred {
+    void (*run)(struct reactor_deferred *d);
+    struct reactor_deferred *prev, *next;
+    bool queued;
+};
+
+/* Queue d to run once at the end of this iteration; a no-op if queued. */
+void reactor_defer(struct reactor *r, struct reactor_deferred *d);
+/* Take d off the queue (before its owner is freed); a no-op if not queued. */
+void reactor_defer_cancel(struct reactor *r, struct reactor_deferred *d);
+
 /* Run fn(arg) on the reactor thread soon. Safe from any thread. -ENOMEM on failure. */
 int reactor_post(struct reactor *r, void (*fn)(void *arg), void *arg);
 

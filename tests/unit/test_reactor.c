@@ -1,0 +1,97 @@
+/*
+ * test_reactor.c - the event loop's ordering promises that the network
+ * layer builds on: deferred work runs once per queueing, after the
+ * iteration's timers, in queue order; work queued while deferred work runs
+ * runs in the same pass; a cancelled entry never runs.
+ */
+#include <stdio.h>
+#include <string.h>
+
+#include "net/reactor.h"
+
+static int failures;
+
+#define CHECK(cond, ...)                                                                           \
+    do {                                                                                           \
+        if (!(cond)) {                                                                             \
+            failures++;                                                                            \
+            printf("FAIL %s:%d: ", __FILE__, __LINE__);                                            \
+            printf(__VA_ARGS__);                                                                   \
+            printf("\n");                                                                          \
+        }                                                                                          \
+    } while (0)
+
+static struct reactor *loop;
+static char trace[64]; /* one letter per callback, in call order */
+
+static void note(char c)
+{
+    size_t n = strlen(trace);
+    if (n + 1 < sizeof trace)
+        trace[n] = c;
+}
+
+struct tagged_deferred {
+    struct reactor_deferred d; /* first: the callback casts back */
+    char tag;
+    struct reactor_deferred *queue_when_run; /* queued from inside the callback */
+};
+
+static void on_deferred(struct reactor_deferred *d)
+{
+    struct tagged_deferred *t = (struct tagged_deferred *)d;
+    note(t->tag);
+    if (t->queue_when_run)
+        reactor_defer(loop, t->queue_when_run);
+}
+
+static struct tagged_deferred a = {.d.run = on_deferred, .tag = 'a'};
+static struct tagged_deferred b = {.d.run = on_deferred, .tag = 'b'};
+static struct tagged_deferred c = {.d.run = on_deferred, .tag = 'c'};
+
+/* The timer queues work twice over, then stops the loop: all of it must
+ * run in this same iteration, after the timer. */
+static void on_timer(struct reactor_timer *t)
+{
+    (void)t;
+    note('T');
+    reactor_defer(loop, &a.d);
+    reactor_defer(loop, &b.d);
+    reactor_defer(loop, &a.d); /* already queued: no second run */
+    reactor_defer(loop, &c.d);
+    reactor_defer_cancel(loop, &c.d); /* cancelled: never runs */
+    reactor_stop(loop);
+}
+
+int main(void)
+{
+    if (reactor_create(&loop) != 0) {
+        printf("FAIL: reactor_create\n");
+        return 1;
+    }
+    a.queue_when_run = &c.d; /* c, cancelled above, is queued anew by a */
+    struct reactor_timer timer;
+    reactor_timer_init(&timer, on_timer);
+    reactor_timer_start(loop, &timer, 0);
+    reactor_run(loop);
+    CHECK(strcmp(trace, "Tabc") == 0, "order of callbacks: got \"%s\", want \"Tabc\"", trace);
+    CHECK(!a.d.queued && !b.d.queued && !c.d.queued, "nothing left queued after the pass");
+
+    /* A cancelled entry in the middle of the queue leaves the rest intact. */
+    memset(trace, 0, sizeof trace);
+    a.queue_when_run = NULL;
+    reactor_defer(loop, &a.d);
+    reactor_defer(loop, &b.d);
+    reactor_defer(loop, &c.d);
+    reactor_defer_cancel(loop, &b.d);
+    reactor_defer_cancel(loop, &b.d); /* not queued: a no-op */
+    reactor_stop(loop);
+    reactor_run(loop);
+    CHECK(strcmp(trace, "ac") == 0, "after cancelling the middle entry: got \"%s\", want \"ac\"", trace);
+
+    reactor_destroy(loop);
+    if (failures)
+        return 1;
+    printf("test_reactor: all checks passed\n");
+    return 0;
+}
