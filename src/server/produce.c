@@ -80,6 +80,27 @@ static int16_t check_timestamps(const struct broker_config *cfg, const struct re
     return KAFKA_NONE;
 }
 
+/* A compacted topic keeps the latest record per key, so a record without one
+ * has no place in it: Kafka refuses the batch with INVALID_RECORD. Looking
+ * at keys means decompressing a compressed batch, here only. */
+static int16_t check_keys_for_compaction(const uint8_t *batch, size_t size, const char **message)
+{
+    struct record_iter it;
+    int16_t err = (int16_t)record_iter_open(&it, batch, size);
+    struct record r;
+    int more = 0;
+    while (!err && (more = record_iter_next(&it, &r)) > 0) {
+        if (r.key_len < 0) {
+            *message = "Compacted topic cannot accept message without key";
+            err = KAFKA_INVALID_RECORD;
+        }
+    }
+    record_iter_close(&it);
+    if (!err && more < 0)
+        err = KAFKA_CORRUPT_MESSAGE;
+    return err;
+}
+
 static int16_t scan_batches(struct request *req, const struct log_config *lc, const uint8_t *data, size_t len,
                             struct batch_scan *scan, const char **message)
 {
@@ -108,6 +129,11 @@ static int16_t scan_batches(struct request *req, const struct log_config *lc, co
         int err = record_batch_validate(data + pos, size);
         if (err)
             return *message = "Record batch failed validation", (int16_t)err;
+        if (lc->cleanup_policy & LOG_CLEANUP_COMPACT) {
+            int16_t key_err = check_keys_for_compaction(data + pos, size, message);
+            if (key_err)
+                return key_err;
+        }
         int16_t ts_err = check_timestamps(req->broker->config, &h, now);
         if (ts_err)
             return *message = "Timestamp is outside the allowed range", ts_err;

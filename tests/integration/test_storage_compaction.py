@@ -1,7 +1,8 @@
 """Log compaction seen by a consumer: a key-heavy workload on a compacted
 topic, and after the cleaner has run, a consumer reading from offset 0 sees
 exactly the latest value of every live key (deleted keys and older values
-are gone), with offsets still increasing.
+are gone), with offsets still increasing. A record without a key is refused
+with INVALID_RECORD, as Kafka does, compressed or not.
 """
 import os
 import sys
@@ -36,6 +37,17 @@ def read_from_start(bootstrap):
     return records
 
 
+def check_keyless_refused(bootstrap):
+    for codec in ("none", "lz4"):
+        p = ck.Producer({"bootstrap.servers": bootstrap, "acks": "all", "compression.type": codec})
+        reports = []
+        p.produce(TOPIC, value=b"no key", on_delivery=lambda err, msg: reports.append(err))
+        assert p.flush(30) == 0
+        assert len(reports) == 1 and reports[0] is not None, "keyless record accepted (%s)" % codec
+        assert reports[0].code() == ck.KafkaError.INVALID_RECORD, \
+            "keyless record (%s) got %s, want INVALID_RECORD" % (codec, reports[0])
+
+
 def main():
     with Broker(config={"log.cleaner.backoff.ms": "200"}) as b:
         admin = cka.AdminClient({"bootstrap.servers": b.bootstrap})
@@ -45,6 +57,7 @@ def main():
             "min.compaction.lag.ms": "0"})
         for f in admin.create_topics([topic]).values():
             f.result()
+        check_keyless_refused(b.bootstrap)
 
         p = ck.Producer({"bootstrap.servers": b.bootstrap, "acks": "all", "linger.ms": 5,
                          "compression.type": "lz4"})
@@ -85,7 +98,8 @@ def main():
         assert got_live == live, "live keys differ: %d expected, %d seen" % (len(live), len(got_live))
         assert len(records) == len(live), "older values or tombstones remain: %d records for %d live keys" % (
             len(records), len(live))
-        print("%d records written, %d remain after compaction: one per live key" % (total, len(records)))
+        print("%d records written, %d remain after compaction: one per live key; keyless records refused"
+              % (total, len(records)))
     return 0
 
 
