@@ -202,7 +202,7 @@ def main():
         from confluent_kafka import Producer
         p = Producer({"bootstrap.servers": b.bootstrap, "enable.idempotence": True})
         for i in range(3):
-            p.produce("wire-a", value=b"v%d" % i, partition=0)
+            p.produce("wire-a", key=b"k%d" % i, value=b"v%d" % i, partition=0)  # wire-a is compacted by now
         check(p.flush(20) == 0, "idempotent producer delivered 3 records")
         err, producers = describe_producers_v0(sock, "wire-a", 0)
         check(err == 0 and len(producers) == 1 and producers[0][2] == 2,
@@ -215,7 +215,7 @@ def main():
             return len(glob.glob(os.path.join(b.data_dir, "wire-a-1", "*.log")))
 
         def send_one():
-            p.produce("wire-a", value=b"x" * 100, partition=1)
+            p.produce("wire-a", key=b"k", value=b"x" * 100, partition=1)
             p.flush(10)
 
         send_one()
