@@ -45,6 +45,7 @@ struct log_manager {
     struct log_manager_config config;
     pthread_mutex_t checkpoint_mu; /* one checkpoint writer at a time */
     struct log_flusher *flusher;
+    struct log_pager *pager;
     struct log_cleaner *cleaner;
     pthread_t housekeeper;
     bool housekeeper_running;
@@ -508,6 +509,8 @@ int log_manager_open(const struct log_manager_config *config, struct log_manager
         log_flusher_set_sync_pause(mgr->flusher, config->flush_pause_us);
     if (rc == 0 && config->page_cache_bytes > 0)
         log_flusher_set_cache_budget(mgr->flusher, (uint64_t)config->page_cache_bytes);
+    if (rc == 0)
+        rc = log_pager_start(&mgr->pager);
     if (rc == 0 && config->cleaner_enable)
         rc = log_cleaner_start(config->cleaner_backoff_ms, &mgr->cleaner);
     int64_t started = wall_ms();
@@ -544,6 +547,8 @@ void log_manager_close(struct log_manager *mgr)
     }
     log_cleaner_stop(mgr->cleaner);
     mgr->cleaner = NULL;
+    log_pager_stop(mgr->pager);
+    mgr->pager = NULL;
     log_flusher_stop(mgr->flusher);
     mgr->flusher = NULL;
     /* Close every partition cleanly (fsync), then checkpoints, then the markers. */
@@ -693,6 +698,11 @@ size_t log_manager_partition_count(struct log_manager *mgr)
 struct log_flusher *log_manager_flusher(struct log_manager *mgr)
 {
     return mgr->flusher;
+}
+
+struct log_pager *log_manager_pager(struct log_manager *mgr)
+{
+    return mgr->pager;
 }
 
 void log_manager_wake_cleaner(struct log_manager *mgr)

@@ -10,6 +10,7 @@
  *
  * Threads owned by the manager:
  *   - the flusher (log_flusher.h): group commit, flush.ms/flush.messages;
+ *   - the pager (log_pager.h): reads cold ranges back in for fetches;
  *   - the cleaner (log_cleaner.h) when log.cleaner.enable;
  *   - a housekeeper that every log.retention.check.interval.ms applies
  *     retention to every partition, every
@@ -30,6 +31,7 @@
 #include <stdint.h>
 
 #include "log/log_flusher.h"
+#include "log/log_pager.h"
 #include "log/partition_log.h"
 
 #define LOG_CLEAN_SHUTDOWN_FILE ".kafka_cleanshutdown"
@@ -89,6 +91,7 @@ void log_manager_foreach(struct log_manager *mgr,
 size_t log_manager_partition_count(struct log_manager *mgr);
 
 struct log_flusher *log_manager_flusher(struct log_manager *mgr);
+struct log_pager *log_manager_pager(struct log_manager *mgr);
 /* Wake the cleaner (e.g. after a config change to compact). */
 void log_manager_wake_cleaner(struct log_manager *mgr);
 

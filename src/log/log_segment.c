@@ -410,6 +410,34 @@ uint64_t log_segment_find_position(const struct log_segment *seg, int64_t offset
     return seg->size;
 }
 
+uint64_t log_segment_index_floor(const struct log_segment *seg, int64_t offset)
+{
+    return index_floor_position(seg, offset);
+}
+
+bool log_segment_range_cached(const struct log_segment *seg, uint64_t position, uint64_t len)
+{
+    if (!seg->map || len == 0)
+        return true;
+    uint64_t end = position + len;
+    if (end > seg->map_len)
+        end = seg->map_len;
+    uint64_t from = page_floor(position);
+    if (end <= from)
+        return true;
+    size_t pages = (size_t)((end - from + CACHE_PAGE - 1) / CACHE_PAGE);
+    unsigned char small[256];
+    unsigned char *vec = pages <= sizeof small ? small : malloc(pages);
+    if (!vec)
+        return true; /* only a hint: fall back to reading on the spot */
+    bool cached = mincore((void *)(seg->map + from), (size_t)(end - from), vec) == 0;
+    for (size_t i = 0; cached && i < pages; i++)
+        cached = vec[i] & 1;
+    if (vec != small)
+        free(vec);
+    return cached;
+}
+
 uint64_t log_segment_position_limit(const struct log_segment *seg, uint64_t start,
                                     int64_t limit_offset)
 {

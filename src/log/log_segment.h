@@ -59,8 +59,10 @@ struct log_segment {
     size_t timeindex_count, timeindex_cap, timeindex_written;
     bool deleted;
     bool truncated; /* recovery cut bytes off this segment */
-    /* Page-cache drop-behind progress (log_segment_release_cache); flusher thread only. */
-    uint64_t cache_writeback_pos, cache_dropped_pos;
+    /* Page-cache drop-behind progress (log_segment_release_cache), written by the
+     * flusher thread only; the dropped position is read by fetches too. */
+    uint64_t cache_writeback_pos;
+    _Atomic uint64_t cache_dropped_pos;
 };
 
 /* Segment file names: `<dir>/<20-digit base>.<ext>`. Caller frees. */
@@ -102,6 +104,10 @@ int log_segment_append(struct log_segment *seg, const uint8_t *batches, size_t l
 
 /* Position of the first batch whose last offset >= offset (seg->size if none). */
 uint64_t log_segment_find_position(const struct log_segment *seg, int64_t offset);
+/* Where a search for `offset` starts: the index entry at or below it, without touching the data. */
+uint64_t log_segment_index_floor(const struct log_segment *seg, int64_t offset);
+/* Whether every page of [position, position + len) is in the page cache (mincore on our map). */
+bool log_segment_range_cached(const struct log_segment *seg, uint64_t position, uint64_t len);
 
 /* Position just past the last batch with last offset < limit_offset, scanning from start. */
 uint64_t log_segment_position_limit(const struct log_segment *seg, uint64_t start,

@@ -789,6 +789,35 @@ void log_read_result_release(struct log_read_result *result)
     result->total_bytes = 0;
 }
 
+bool partition_log_cold_span(struct partition_log *log, int64_t offset, size_t max_bytes,
+                             struct log_read_range *span)
+{
+    memset(span, 0, sizeof *span);
+    pthread_mutex_lock(&log->lock);
+    bool cold = false;
+    if (!log->offline && !log->closed && offset >= log->log_start_offset && offset < log->log_end_offset) {
+        struct log_segment *seg = log->segments[segment_index_for(log, offset)];
+        uint64_t start = log_segment_index_floor(seg, offset);
+        /* The batch walk starts at the index entry below offset, up to an index interval early. */
+        uint64_t len = (uint64_t)max_bytes + (uint64_t)log->config.index_interval_bytes;
+        if (start + len > seg->size)
+            len = seg->size - start;
+        cold = start < atomic_load_explicit(&seg->cache_dropped_pos, memory_order_relaxed) &&
+               !log_segment_range_cached(seg, start, len);
+        if (cold)
+            *span = (struct log_read_range){log_segment_ref(seg), seg->fd, (off_t)start, (size_t)len};
+    }
+    pthread_mutex_unlock(&log->lock);
+    return cold;
+}
+
+void log_read_range_release(struct log_read_range *range)
+{
+    if (range->segment)
+        log_segment_unref(range->segment);
+    range->segment = NULL;
+}
+
 ssize_t log_read_result_copy(const struct log_read_result *result, uint8_t *buf, size_t cap)
 {
     size_t done = 0;

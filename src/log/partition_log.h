@@ -136,6 +136,18 @@ struct log_read_result {
 int partition_log_read(struct partition_log *log, int64_t offset, size_t max_bytes,
                        int64_t max_offset, bool min_one_batch, struct log_read_result *out);
 void log_read_result_release(struct log_read_result *result);
+
+/*
+ * Before a read on the network thread: whether the bytes a read at `offset`
+ * of up to `max_bytes` would touch were dropped from the page cache by
+ * drop-behind and are still out of it. If so, fills *span (a segment
+ * reference: release with log_read_range_release) for log_pager_load to
+ * bring in off the loop, and returns true. False (nothing to release) in
+ * the usual case of a reader near the end, or for an offset out of range.
+ */
+bool partition_log_cold_span(struct partition_log *log, int64_t offset, size_t max_bytes,
+                             struct log_read_range *span);
+void log_read_range_release(struct log_read_range *range);
 /* Copy the ranges into buf (TLS, tests). Returns bytes copied or -errno. */
 ssize_t log_read_result_copy(const struct log_read_result *result, uint8_t *buf, size_t cap);
 

@@ -1,7 +1,9 @@
 /*
  * fetch.c - Fetch (key 1) for consumers: read whole batches from the
  * partition logs and send them zero-copy; park the request when there is
- * less than min_bytes, until an append or max_wait_ms.
+ * less than min_bytes, until an append or max_wait_ms. Ranges that drop-behind
+ * evicted from the page cache are first read back in by the log's pager
+ * thread, so the loop never waits for the disk.
  *
  * Versions 4-17. Fetch sessions (KIP-227) live in fetch_session.c; this file
  * answers whatever partition set the session layer hands it.
@@ -10,6 +12,7 @@
  */
 #include <string.h>
 
+#include "log/log_manager.h"
 #include "log/partition_log.h"
 #include "protocol/errors.h"
 #include "protocol/generated/messages.h"
@@ -36,6 +39,7 @@ struct fetch_op {
     struct fetch_watch *watches;
     int32_t watch_count;
     bool parked;
+    bool cold_checked; /* cold spans were looked for (once per request) */
 };
 
 static void fetch_run(struct fetch_op *op);
@@ -191,10 +195,70 @@ static void park(struct fetch_op *op)
     op->parked = true;
 }
 
+/* ---- cold data: read back into the page cache off the loop first ---- */
+
+static void on_paged_in_loop(void *arg)
+{
+    fetch_run(arg);
+}
+
+static void on_paged_in(void *arg) /* pager thread */
+{
+    struct fetch_op *op = arg;
+    if (reactor_post(op->req->broker->reactor, on_paged_in_loop, op) < 0)
+        log_error("fetch", "out of memory: a fetch from %s waiting for a page-in is dropped", op->req->peer);
+}
+
+/* Hand the spans of the plan that drop-behind evicted to the pager. True if
+ * the fetch now waits for it; it runs again once they are read in. */
+static bool page_in_cold_spans(struct fetch_op *op)
+{
+    struct broker *b = op->req->broker;
+    struct log_pager *pager = b->logs ? log_manager_pager(b->logs) : NULL;
+    if (!pager)
+        return false;
+    const struct fetch_request *m = op->req->body;
+    size_t request_max = m->max_bytes > 0 ? (size_t)m->max_bytes : 0;
+    int32_t count = 0;
+    for (int32_t i = 0; i < op->plan.topic_count; i++)
+        count += op->plan.topics[i].partition_count;
+    struct log_read_range *spans = NULL;
+    size_t n = 0;
+    for (int32_t i = 0; i < op->plan.topic_count; i++)
+        for (int32_t j = 0; j < op->plan.topics[i].partition_count; j++) {
+            const struct fetch_plan_partition *p = &op->plan.topics[i].partitions[j];
+            const struct topic_state *t = find_topic(b, p);
+            struct partition_runtime *rt = t && p->partition >= 0 && p->partition < t->partition_count
+                                               ? partitions_of_topic(b, t, p->partition)
+                                               : NULL;
+            size_t limit = p->max_bytes > 0 ? (size_t)p->max_bytes : 0;
+            struct log_read_range span;
+            if (!rt || !partition_log_cold_span(rt->log, p->fetch_offset, limit < request_max ? limit : request_max,
+                                                &span))
+                continue;
+            if (!spans)
+                spans = request_alloc(op->req, (size_t)count * sizeof *spans);
+            if (!spans) {
+                log_read_range_release(&span);
+                return false; /* read on the spot */
+            }
+            spans[n++] = span;
+        }
+    if (n == 0)
+        return false;
+    log_debug("fetch", "fetch from %s waits for %zu cold span(s) to be read in", op->req->peer, n);
+    return log_pager_load(pager, spans, n, on_paged_in, op) == 0;
+}
+
 static void fetch_run(struct fetch_op *op)
 {
     struct request *req = op->req;
     const struct fetch_request *m = req->body;
+    if (!op->cold_checked) {
+        op->cold_checked = true; /* once: what is evicted again meanwhile is read on the spot */
+        if (page_in_cold_spans(op))
+            return;
+    }
     struct fetch_out out;
     if (build_out(op, &out) < 0) {
         request_abort(req, "out of memory");

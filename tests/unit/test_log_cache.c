@@ -4,14 +4,17 @@
  * cached (checked with mincore on a fresh mapping of each segment file), the
  * newest ones still are, every record still reads back intact, and the
  * flusher runs passes on its own once its budget is set and enough is
- * appended.
+ * appended. A read of dropped data is reported cold (and one of the tail
+ * is not), and the pager brings a cold span back into the cache.
  */
 #include "log_test_util.h"
 
 #include <fcntl.h>
+#include <stdatomic.h>
 #include <sys/mman.h>
 
 #include "log/log_flusher.h"
+#include "log/log_pager.h"
 #include "log/partition_log_internal.h"
 
 #define BATCH_RECORDS 100
@@ -170,6 +173,48 @@ static void test_flusher_runs_passes(const char *dir)
     partition_log_close(log, true);
 }
 
+static void on_loaded(void *arg)
+{
+    atomic_store((atomic_int *)arg, 1);
+}
+
+static void test_pager(const char *dir)
+{
+    struct log_config cfg;
+    log_config_defaults(&cfg);
+    cfg.segment_bytes = 4 * MIB;
+    struct partition_log *log = open_log(dir, &cfg);
+    append_mib(log, 12);
+    CHECK(partition_log_flush(log, test_now_ms()) >= 0);
+    int64_t end = partition_log_end_offset(log);
+    struct log_read_range span;
+    CHECK(!partition_log_cold_span(log, 0, MIB, &span)); /* nothing dropped yet */
+    partition_log_release_cache(log, 2 * MIB);
+    partition_log_release_cache(log, 2 * MIB);
+
+    CHECK(!partition_log_cold_span(log, end - 1, MIB, &span)); /* the tail stays cached */
+    CHECK(partition_log_cold_span(log, 0, MIB, &span));
+    CHECK(span.segment && span.position == 0 && span.length >= MIB);
+    size_t span_length = span.length;
+    char *path = log_segment_file_name(dir, 0, "log", "");
+    CHECK(cached_bytes(path, 0, MIB) < MIB / 2);
+
+    struct log_pager *pager = NULL;
+    CHECK(log_pager_start(&pager) == 0);
+    atomic_int loaded = 0;
+    CHECK(log_pager_load(pager, &span, 1, on_loaded, &loaded) == 0);
+    for (int i = 0; i < 500 && !atomic_load(&loaded); i++)
+        usleep(10000);
+    CHECK(atomic_load(&loaded));
+    CHECK(cached_bytes(path, 0, MIB) == MIB);
+    CHECK(!partition_log_cold_span(log, 0, MIB, &span)); /* now in the cache */
+    printf("a cold span of %zu bytes at offset 0 was read back in by the pager\n", span_length);
+    log_pager_stop(pager);
+    CHECK_EQ_I64(read_all(log), end);
+    free(path);
+    partition_log_close(log, true);
+}
+
 int main(void)
 {
     char *root = test_make_dir("logcache");
@@ -178,6 +223,8 @@ int main(void)
     test_release_pass(dir);
     snprintf(dir, sizeof(dir), "%s/u-0", root);
     test_flusher_runs_passes(dir);
+    snprintf(dir, sizeof(dir), "%s/v-0", root);
+    test_pager(dir);
     test_rm_rf(root);
     free(root);
     return test_finish("test_log_cache");
