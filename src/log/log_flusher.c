@@ -51,6 +51,8 @@ struct log_flusher {
 /* Appended bytes between drop-behind passes, and the least each log keeps cached. */
 #define RELEASE_EVERY_BYTES (8u << 20)
 #define MIN_CACHED_PER_LOG (128u << 10)
+/* Passes (of RELEASE_EVERY_BYTES each) a partition counts as written after its last append. */
+#define ACTIVE_PASSES 64
 
 static int64_t now_ms(void)
 {
@@ -115,20 +117,29 @@ static void scan_due(struct log_flusher *f)
     free(copy);
 }
 
-/* The budget is shared by the partitions appended to since the last pass:
- * idle ones (most of __consumer_offsets, say) keep what they have. */
+/* The budget is shared by the partitions appended to within the last
+ * ACTIVE_PASSES passes, and each of them is held to its share on every
+ * pass: a producer spreading 1 MB batches over 1000 partitions touches only
+ * a few per pass, and counting just those gave each a share so large that
+ * nothing was ever dropped. Partitions idle for longer (most of
+ * __consumer_offsets, say) keep what they have. */
 static void release_cache_pass(struct log_flusher *f)
 {
     size_t n, active = 0;
     struct partition_log **logs = registered_copy(f, &n);
     for (size_t i = 0; i < n; i++) {
         int64_t end = partition_log_end_offset(logs[i]);
-        if (end == logs[i]->cache_pass_end_offset) {
+        if (end != logs[i]->cache_pass_end_offset) {
+            logs[i]->cache_pass_end_offset = end;
+            logs[i]->cache_idle_passes = 0;
+        } else if (logs[i]->cache_idle_passes < ACTIVE_PASSES) {
+            logs[i]->cache_idle_passes++;
+        }
+        if (logs[i]->cache_idle_passes >= ACTIVE_PASSES || end == 0) {
             partition_log_unref(logs[i]);
             logs[i] = NULL;
             continue;
         }
-        logs[i]->cache_pass_end_offset = end;
         active++;
     }
     uint64_t budget = atomic_load(&f->cache_budget);

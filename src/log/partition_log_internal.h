@@ -43,6 +43,7 @@ struct partition_log {
     bool flush_queued;
     struct partition_log *flusher_next;
     int64_t cache_pass_end_offset; /* flusher thread only: log end at the last drop-behind pass */
+    uint32_t cache_idle_passes;    /* flusher thread only: drop-behind passes since the last append */
 };
 
 /* Take the partition offline with a log line; caller holds the lock. */

@@ -173,6 +173,54 @@ static void test_flusher_runs_passes(const char *dir)
     partition_log_close(log, true);
 }
 
+/* A producer that sends 1 MiB batches round-robin to many partitions touches
+ * only a few of them per pass; every partition written lately must still be
+ * held to its share of the budget, not just those. */
+static void test_many_partitions_share(const char *root)
+{
+    enum { LOGS = 32 };
+    struct log_config cfg;
+    log_config_defaults(&cfg);
+    cfg.segment_bytes = 64 * MIB;
+    struct log_flusher *flusher = NULL;
+    CHECK(log_flusher_start(NULL, NULL, &flusher) == 0);
+    log_flusher_set_cache_budget(flusher, 4 * MIB);
+    struct partition_log *logs[LOGS];
+    char dirs[LOGS][300];
+    for (int i = 0; i < LOGS; i++) {
+        snprintf(dirs[i], sizeof dirs[i], "%s/m-%d", root, i);
+        logs[i] = open_log(dirs[i], &cfg);
+        log_flusher_register(flusher, logs[i]);
+    }
+    for (int round = 0; round < 2; round++)
+        for (int i = 0; i < LOGS; i++) {
+            append_mib(logs[i], 1);
+            CHECK(partition_log_flush(logs[i], test_now_ms()) >= 0);
+        }
+    uint64_t cached = 0, total = 0;
+    for (int wait = 0; wait < 200; wait++) {
+        usleep(10000);
+        cached = total = 0;
+        for (int i = 0; i < LOGS; i++) {
+            char *path = log_segment_file_name(dirs[i], 0, "log", "");
+            uint64_t size = segment_size(dirs[i], 0);
+            cached += cached_bytes(path, 0, size);
+            total += size;
+            free(path);
+        }
+        if (cached <= total / 3)
+            break;
+    }
+    printf("%d partitions written 1 MiB at a time, 4 MiB budget: %" PRIu64 " of %" PRIu64 " bytes cached\n",
+           LOGS, cached, total);
+    CHECK(cached <= total / 3);
+    for (int i = 0; i < LOGS; i++) {
+        log_flusher_unregister(flusher, logs[i]);
+        partition_log_close(logs[i], true);
+    }
+    log_flusher_stop(flusher);
+}
+
 static void on_loaded(void *arg)
 {
     atomic_store((atomic_int *)arg, 1);
@@ -225,6 +273,7 @@ int main(void)
     test_flusher_runs_passes(dir);
     snprintf(dir, sizeof(dir), "%s/v-0", root);
     test_pager(dir);
+    test_many_partitions_share(root);
     test_rm_rf(root);
     free(root);
     return test_finish("test_log_cache");
