@@ -101,14 +101,21 @@ static int64_t read_all(struct partition_log *log)
     return offset;
 }
 
-static void test_release_pass(const char *dir)
+/* A log of 4 MiB segments holding 12 MiB, flushed: its clean pages can be dropped. */
+static struct partition_log *open_flushed_12_mib(const char *dir)
 {
     struct log_config cfg;
     log_config_defaults(&cfg);
     cfg.segment_bytes = 4 * MIB;
     struct partition_log *log = open_log(dir, &cfg);
     append_mib(log, 12);
-    CHECK(partition_log_flush(log, test_now_ms()) >= 0); /* clean pages can be dropped */
+    CHECK(partition_log_flush(log, test_now_ms()) >= 0);
+    return log;
+}
+
+static void test_release_pass(const char *dir)
+{
+    struct partition_log *log = open_flushed_12_mib(dir);
     size_t segments = partition_log_segment_count(log);
     printf("12 MiB in %zu segments; release all but the newest 2 MiB\n", segments);
     CHECK(segments >= 3);
@@ -228,12 +235,7 @@ static void on_loaded(void *arg)
 
 static void test_pager(const char *dir)
 {
-    struct log_config cfg;
-    log_config_defaults(&cfg);
-    cfg.segment_bytes = 4 * MIB;
-    struct partition_log *log = open_log(dir, &cfg);
-    append_mib(log, 12);
-    CHECK(partition_log_flush(log, test_now_ms()) >= 0);
+    struct partition_log *log = open_flushed_12_mib(dir);
     int64_t end = partition_log_end_offset(log);
     struct log_read_range span;
     CHECK(!partition_log_cold_span(log, 0, MIB, &span)); /* nothing dropped yet */
