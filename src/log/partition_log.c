@@ -784,7 +784,7 @@ int partition_log_read(struct partition_log *log, int64_t offset, size_t max_byt
 void log_read_result_release(struct log_read_result *result)
 {
     for (size_t i = 0; i < result->range_count; i++)
-        log_segment_unref(result->ranges[i].segment);
+        log_read_range_release(&result->ranges[i]);
     result->range_count = 0;
     result->total_bytes = 0;
 }

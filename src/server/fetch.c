@@ -51,6 +51,12 @@ static const struct topic_state *find_topic(struct broker *b, const struct fetch
     return metadata_topic_by_id(&b->image, p->topic_id);
 }
 
+/* The partition's runtime, or NULL (unknown topic or partition, or not hosted here). */
+static struct partition_runtime *plan_partition_runtime(struct broker *b, const struct fetch_plan_partition *p)
+{
+    return partitions_of_topic(b, find_topic(b, p), p->partition);
+}
+
 /* Read one partition into out; returns bytes read. */
 static size_t read_partition(struct fetch_op *op, const struct fetch_plan_partition *p,
                              struct fetch_out_partition *out, size_t budget, bool min_one)
@@ -181,9 +187,7 @@ static void park(struct fetch_op *op)
     for (int32_t i = 0; i < op->plan.topic_count && op->watches; i++)
         for (int32_t j = 0; j < op->plan.topics[i].partition_count; j++) {
             const struct fetch_plan_partition *p = &op->plan.topics[i].partitions[j];
-            const struct topic_state *t = find_topic(b, p);
-            struct partition_runtime *rt =
-                t ? partitions_of_topic(b, t, p->partition) : NULL;
+            struct partition_runtime *rt = plan_partition_runtime(b, p);
             struct fetch_watch *fw = &op->watches[k++];
             fw->op = op;
             fw->waiter.fire = on_data;
@@ -227,10 +231,7 @@ static bool page_in_cold_spans(struct fetch_op *op)
     for (int32_t i = 0; i < op->plan.topic_count; i++)
         for (int32_t j = 0; j < op->plan.topics[i].partition_count; j++) {
             const struct fetch_plan_partition *p = &op->plan.topics[i].partitions[j];
-            const struct topic_state *t = find_topic(b, p);
-            struct partition_runtime *rt = t && p->partition >= 0 && p->partition < t->partition_count
-                                               ? partitions_of_topic(b, t, p->partition)
-                                               : NULL;
+            struct partition_runtime *rt = plan_partition_runtime(b, p);
             size_t limit = p->max_bytes > 0 ? (size_t)p->max_bytes : 0;
             struct log_read_range span;
             if (!rt || !partition_log_cold_span(rt->log, p->fetch_offset, limit < request_max ? limit : request_max,

@@ -152,14 +152,21 @@ static void test_release_pass(const char *dir)
     partition_log_close(log, true);
 }
 
-static void test_flusher_runs_passes(const char *dir)
+/* A flusher with a 4 MiB drop-behind budget, and cfg for logs of 64 MiB segments. */
+static struct log_flusher *start_flusher_4_mib(struct log_config *cfg)
 {
-    struct log_config cfg;
-    log_config_defaults(&cfg);
-    cfg.segment_bytes = 64 * MIB;
+    log_config_defaults(cfg);
+    cfg->segment_bytes = 64 * MIB;
     struct log_flusher *flusher = NULL;
     CHECK(log_flusher_start(NULL, NULL, &flusher) == 0);
     log_flusher_set_cache_budget(flusher, 4 * MIB);
+    return flusher;
+}
+
+static void test_flusher_runs_passes(const char *dir)
+{
+    struct log_config cfg;
+    struct log_flusher *flusher = start_flusher_4_mib(&cfg);
     struct partition_log *log = open_log(dir, &cfg);
     log_flusher_register(flusher, log);
     append_mib(log, 24); /* three passes' worth */
@@ -187,11 +194,7 @@ static void test_many_partitions_share(const char *root)
 {
     enum { LOGS = 32 };
     struct log_config cfg;
-    log_config_defaults(&cfg);
-    cfg.segment_bytes = 64 * MIB;
-    struct log_flusher *flusher = NULL;
-    CHECK(log_flusher_start(NULL, NULL, &flusher) == 0);
-    log_flusher_set_cache_budget(flusher, 4 * MIB);
+    struct log_flusher *flusher = start_flusher_4_mib(&cfg);
     struct partition_log *logs[LOGS];
     char dirs[LOGS][300];
     for (int i = 0; i < LOGS; i++) {
