@@ -106,15 +106,41 @@ static char *epoch_file(const struct partition_log *log)
     return path;
 }
 
-static void write_epochs_locked(struct partition_log *log)
+/*
+ * Bring leader-epoch-checkpoint up to date with the epoch cache; called
+ * without `lock`. The file is written with fsync, which takes milliseconds,
+ * so appends only change the cache and the flush writes the file before it
+ * moves the recovery point: recovery rebuilds the epochs of everything above
+ * the recovery point from the batches themselves. 0 or -errno.
+ */
+static int sync_epoch_file(struct partition_log *log)
 {
-    char *path = epoch_file(log);
-    if (!path)
-        return;
-    int rc = leader_epoch_checkpoint_write(path, log->epochs, log->epoch_count);
+    pthread_mutex_lock(&log->epoch_file_lock);
+    pthread_mutex_lock(&log->lock);
+    uint64_t version = log->epochs_version;
+    size_t count = log->epoch_count;
+    struct leader_epoch_entry *copy = NULL;
+    bool changed = version != log->epoch_file_version;
+    if (changed && count > 0) {
+        copy = malloc(count * sizeof(*copy));
+        if (copy)
+            memcpy(copy, log->epochs, count * sizeof(*copy));
+    }
+    pthread_mutex_unlock(&log->lock);
+    int rc = 0;
+    char *path = changed ? epoch_file(log) : NULL;
+    if (changed && (!path || (count > 0 && !copy)))
+        rc = -ENOMEM;
+    else if (changed)
+        rc = leader_epoch_checkpoint_write(path, copy, count);
+    if (changed && rc == 0)
+        log->epoch_file_version = version;
     if (rc != 0)
-        log_warn("log", "Could not write %s: %s", path, strerror(-rc));
+        log_warn("log", "Could not write %s/leader-epoch-checkpoint: %s", log->dir, strerror(-rc));
+    pthread_mutex_unlock(&log->epoch_file_lock);
     free(path);
+    free(copy);
+    return rc;
 }
 
 /* Record that `epoch` starts at `offset`; returns true if the cache changed. */
@@ -129,6 +155,7 @@ static bool epoch_assign_locked(struct partition_log *log, int32_t epoch, int64_
         return false;
     log->epochs = p;
     log->epochs[log->epoch_count++] = (struct leader_epoch_entry){epoch, offset};
+    log->epochs_version++;
     return true;
 }
 
@@ -138,7 +165,10 @@ static bool epoch_truncate_locked(struct partition_log *log, int64_t end_offset)
     size_t n = log->epoch_count;
     while (log->epoch_count > 0 && log->epochs[log->epoch_count - 1].start_offset >= end_offset)
         log->epoch_count--;
-    return n != log->epoch_count;
+    if (n == log->epoch_count)
+        return false;
+    log->epochs_version++;
+    return true;
 }
 
 /* ---- open and recovery ---- */
@@ -378,6 +408,7 @@ int partition_log_open(const struct partition_log_open_args *args, struct partit
     if (!log)
         return -ENOMEM;
     pthread_mutex_init(&log->lock, NULL);
+    pthread_mutex_init(&log->epoch_file_lock, NULL);
     atomic_init(&log->refs, 1);
     log->dir = strdup(args->dir);
     log->topic = strdup(args->topic);
@@ -414,10 +445,11 @@ int partition_log_open(const struct partition_log_open_args *args, struct partit
     log->high_watermark = log->log_end_offset;
     log->last_flush_ms = args->now_ms;
     log->cleaner_checkpoint = log->log_start_offset;
-    /* Rewrite the epoch file only if recovery learnt or dropped epochs. */
-    bool epochs_changed = log->epoch_count != epochs_read;
-    if (epoch_truncate_locked(log, log->log_end_offset) || epochs_changed)
-        write_epochs_locked(log);
+    /* The file holds what was read; rewrite it only if recovery learnt or dropped epochs. */
+    if (log->epoch_count != epochs_read)
+        log->epochs_version++;
+    epoch_truncate_locked(log, log->log_end_offset);
+    sync_epoch_file(log);
     log->has_topic_id = partition_metadata_read(log->dir, log->topic_id) == 0;
     *out = log;
     return 0;
@@ -440,6 +472,7 @@ void partition_log_unref(struct partition_log *log)
     free(log->dir);
     free(log->topic);
     pthread_mutex_destroy(&log->lock);
+    pthread_mutex_destroy(&log->epoch_file_lock);
     free(log);
 }
 
@@ -450,9 +483,10 @@ void partition_log_close(struct partition_log *log, bool clean)
     struct log_flusher *flusher = atomic_load(&log->flusher);
     if (flusher)
         log_flusher_unregister(flusher, log);
+    int epoch_err = clean ? sync_epoch_file(log) : 0;
     pthread_mutex_lock(&log->lock);
     log->closed = true;
-    if (clean && !log->offline && log->segment_count > 0) {
+    if (clean && epoch_err == 0 && !log->offline && log->segment_count > 0) {
         struct log_segment *active = active_segment(log);
         log_segment_seal(active);
         for (size_t i = 0; i < log->segment_count; i++) {
@@ -586,8 +620,7 @@ int partition_log_append(struct partition_log *log, uint8_t *batches, size_t len
     }
     if (rc == 0) {
         log->log_end_offset = last + 1;
-        if (epoch_assign_locked(log, opts->leader_epoch, base))
-            write_epochs_locked(log);
+        epoch_assign_locked(log, opts->leader_epoch, base);
         res->base_offset = base;
         res->last_offset = last;
         res->log_append_time = append_ts;
@@ -704,11 +737,12 @@ int partition_log_truncate_to(struct partition_log *log, int64_t offset, int64_t
                 log->recovery_point = log->log_end_offset;
             if (log->cleaner_checkpoint > log->log_end_offset)
                 log->cleaner_checkpoint = log->log_end_offset;
-            if (epoch_truncate_locked(log, log->log_end_offset))
-                write_epochs_locked(log);
+            epoch_truncate_locked(log, log->log_end_offset);
         }
     }
     pthread_mutex_unlock(&log->lock);
+    if (rc == 0)
+        sync_epoch_file(log);
     if (start_moved && log->start_offset_hook)
         log->start_offset_hook(log->start_offset_hook_ctx, log);
     return rc;
@@ -1005,13 +1039,16 @@ int64_t partition_log_flush(struct partition_log *log, int64_t now_ms)
     int err = 0;
     for (size_t i = 0; i < n && err == 0; i++)
         err = log_segment_sync(todo[i]);
+    const char *failed = "fdatasync";
+    if (err == 0 && (err = sync_epoch_file(log)) != 0) /* before the recovery point passes them */
+        failed = "leader-epoch-checkpoint write";
     pthread_mutex_lock(&log->lock);
     if (err == 0 && log->injected_error != 0) {
         err = log->injected_error;
         log->injected_error = 0;
     }
     if (err != 0) {
-        partition_log_go_offline_locked(log, "fdatasync", err);
+        partition_log_go_offline_locked(log, failed, err);
     } else {
         for (size_t i = 0; i < n; i++)
             if (todo[i]->synced_size < sizes[i])

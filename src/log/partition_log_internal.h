@@ -34,6 +34,10 @@ struct partition_log {
     int injected_error; /* test hook: next append fails with this -errno */
     struct leader_epoch_entry *epochs;
     size_t epoch_count;
+    uint64_t epochs_version; /* bumped whenever `epochs` changes */
+    /* Serialises leader-epoch-checkpoint writes; taken before `lock`, never inside it. */
+    pthread_mutex_t epoch_file_lock;
+    uint64_t epoch_file_version; /* under epoch_file_lock: the epochs_version the file holds */
     uint8_t topic_id[16];
     bool has_topic_id;
     partition_log_start_offset_hook start_offset_hook; /* set once before use */
