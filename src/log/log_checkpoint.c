@@ -7,6 +7,7 @@
 #include <fcntl.h>
 #include <inttypes.h>
 #include <libgen.h>
+#include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -26,7 +27,8 @@ static int fsync_parent_dir(const char *path)
     return rc;
 }
 
-int checkpoint_write_file(const char *path, const char *data, size_t len)
+/* Write tmp, (fsync,) rename over `path` (, fsync the directory). */
+static int write_file(const char *path, const char *data, size_t len, bool durable)
 {
     size_t tmp_len = strlen(path) + 5;
     char *tmp = malloc(tmp_len);
@@ -49,18 +51,23 @@ int checkpoint_write_file(const char *path, const char *data, size_t len)
         else
             done += (size_t)n;
     }
-    if (rc == 0 && fsync(fd) != 0)
+    if (rc == 0 && durable && fsync(fd) != 0)
         rc = -errno;
     close(fd);
     if (rc == 0 && rename(tmp, path) != 0)
         rc = -errno;
-    if (rc == 0)
+    if (rc == 0 && durable)
         rc = fsync_parent_dir(path);
     if (rc != 0)
         unlink(tmp);
 out:
     free(tmp);
     return rc;
+}
+
+int checkpoint_write_file(const char *path, const char *data, size_t len)
+{
+    return write_file(path, data, len, true);
 }
 
 /* Read a whole small text file into a NUL-terminated buffer. */
@@ -284,13 +291,13 @@ int topic_id_from_string(const char *s, uint8_t id[16])
     return o == 16 ? 0 : -EINVAL;
 }
 
-int partition_metadata_write(const char *dir, const uint8_t topic_id[16])
+int partition_metadata_write(const char *dir, const uint8_t topic_id[16], bool durable)
 {
     char id[23], text[64], path[4096];
     topic_id_to_string(topic_id, id);
     int len = snprintf(text, sizeof(text), "version: 0\ntopic_id: %s\n", id);
     snprintf(path, sizeof(path), "%s/partition.metadata", dir);
-    return checkpoint_write_file(path, text, (size_t)len);
+    return write_file(path, text, (size_t)len, durable);
 }
 
 int partition_metadata_read(const char *dir, uint8_t topic_id[16])

@@ -9,10 +9,12 @@
  *
  * Every write goes to `<path>.tmp`, is fsynced, renamed over the target and
  * the directory fsynced, so a crash leaves either the old or the new file.
+ * (partition.metadata may first be written without the fsyncs: see below.)
  */
 #ifndef EDDY_LOG_LOG_CHECKPOINT_H
 #define EDDY_LOG_LOG_CHECKPOINT_H
 
+#include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
 
@@ -39,8 +41,11 @@ int leader_epoch_checkpoint_read(const char *path, struct leader_epoch_entry **o
 int leader_epoch_checkpoint_write(const char *path, const struct leader_epoch_entry *entries,
                                   size_t count);
 
-/* partition.metadata in `dir`. read: -ENOENT if missing, -EINVAL if malformed. */
-int partition_metadata_write(const char *dir, const uint8_t topic_id[16]);
+/* partition.metadata in `dir`. read: -ENOENT if missing, -EINVAL if malformed.
+ * write with durable false skips both fsyncs: topic creation writes it so,
+ * for a crash to lose it costs nothing (the partition keeps its place in the
+ * metadata image), and the first flush writes it again durably. */
+int partition_metadata_write(const char *dir, const uint8_t topic_id[16], bool durable);
 int partition_metadata_read(const char *dir, uint8_t topic_id[16]);
 
 /* Base64url without padding (Kafka's Uuid.toString). out must hold 23 bytes. */

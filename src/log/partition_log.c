@@ -106,16 +106,9 @@ static char *epoch_file(const struct partition_log *log)
     return path;
 }
 
-/*
- * Bring leader-epoch-checkpoint up to date with the epoch cache; called
- * without `lock`. The file is written with fsync, which takes milliseconds,
- * so appends only change the cache and the flush writes the file before it
- * moves the recovery point: recovery rebuilds the epochs of everything above
- * the recovery point from the batches themselves. 0 or -errno.
- */
+/* Bring leader-epoch-checkpoint up to date with the epoch cache; caller holds side_file_lock. */
 static int sync_epoch_file(struct partition_log *log)
 {
-    pthread_mutex_lock(&log->epoch_file_lock);
     pthread_mutex_lock(&log->lock);
     uint64_t version = log->epochs_version;
     size_t count = log->epoch_count;
@@ -127,19 +120,54 @@ static int sync_epoch_file(struct partition_log *log)
             memcpy(copy, log->epochs, count * sizeof(*copy));
     }
     pthread_mutex_unlock(&log->lock);
-    int rc = 0;
-    char *path = changed ? epoch_file(log) : NULL;
-    if (changed && (!path || (count > 0 && !copy)))
-        rc = -ENOMEM;
-    else if (changed)
+    if (!changed)
+        return 0;
+    char *path = epoch_file(log);
+    int rc = -ENOMEM;
+    if (path && (count == 0 || copy))
         rc = leader_epoch_checkpoint_write(path, copy, count);
-    if (changed && rc == 0)
+    if (rc == 0)
         log->epoch_file_version = version;
-    if (rc != 0)
+    else
         log_warn("log", "Could not write %s/leader-epoch-checkpoint: %s", log->dir, strerror(-rc));
-    pthread_mutex_unlock(&log->epoch_file_lock);
     free(path);
     free(copy);
+    return rc;
+}
+
+/* Rewrite partition.metadata durably if it was written without fsync; caller holds side_file_lock. */
+static int sync_partition_metadata(struct partition_log *log)
+{
+    uint8_t id[16];
+    pthread_mutex_lock(&log->lock);
+    bool has = log->has_topic_id;
+    memcpy(id, log->topic_id, sizeof id);
+    pthread_mutex_unlock(&log->lock);
+    if (!has || log->topic_id_durable)
+        return 0;
+    int rc = partition_metadata_write(log->dir, id, true);
+    if (rc == 0)
+        log->topic_id_durable = true;
+    else
+        log_warn("log", "Could not write %s/partition.metadata: %s", log->dir, strerror(-rc));
+    return rc;
+}
+
+/*
+ * Make the files beside the segments durable; called without `lock`. They
+ * are written with fsync, which takes milliseconds, so appends and topic
+ * creation leave it to the flush (flusher thread) and to a clean close: the
+ * flush runs this before it moves the recovery point, and recovery rebuilds
+ * the epochs of everything above the recovery point from the batches
+ * themselves. 0 or -errno.
+ */
+static int sync_side_files(struct partition_log *log)
+{
+    pthread_mutex_lock(&log->side_file_lock);
+    int rc = sync_epoch_file(log);
+    if (rc == 0)
+        rc = sync_partition_metadata(log);
+    pthread_mutex_unlock(&log->side_file_lock);
     return rc;
 }
 
@@ -408,7 +436,7 @@ int partition_log_open(const struct partition_log_open_args *args, struct partit
     if (!log)
         return -ENOMEM;
     pthread_mutex_init(&log->lock, NULL);
-    pthread_mutex_init(&log->epoch_file_lock, NULL);
+    pthread_mutex_init(&log->side_file_lock, NULL);
     atomic_init(&log->refs, 1);
     log->dir = strdup(args->dir);
     log->topic = strdup(args->topic);
@@ -449,8 +477,9 @@ int partition_log_open(const struct partition_log_open_args *args, struct partit
     if (log->epoch_count != epochs_read)
         log->epochs_version++;
     epoch_truncate_locked(log, log->log_end_offset);
-    sync_epoch_file(log);
     log->has_topic_id = partition_metadata_read(log->dir, log->topic_id) == 0;
+    log->topic_id_durable = log->has_topic_id;
+    sync_side_files(log);
     *out = log;
     return 0;
 }
@@ -472,7 +501,7 @@ void partition_log_unref(struct partition_log *log)
     free(log->dir);
     free(log->topic);
     pthread_mutex_destroy(&log->lock);
-    pthread_mutex_destroy(&log->epoch_file_lock);
+    pthread_mutex_destroy(&log->side_file_lock);
     free(log);
 }
 
@@ -483,10 +512,10 @@ void partition_log_close(struct partition_log *log, bool clean)
     struct log_flusher *flusher = atomic_load(&log->flusher);
     if (flusher)
         log_flusher_unregister(flusher, log);
-    int epoch_err = clean ? sync_epoch_file(log) : 0;
+    int side_err = clean ? sync_side_files(log) : 0;
     pthread_mutex_lock(&log->lock);
     log->closed = true;
-    if (clean && epoch_err == 0 && !log->offline && log->segment_count > 0) {
+    if (clean && side_err == 0 && !log->offline && log->segment_count > 0) {
         struct log_segment *active = active_segment(log);
         log_segment_seal(active);
         for (size_t i = 0; i < log->segment_count; i++) {
@@ -742,7 +771,7 @@ int partition_log_truncate_to(struct partition_log *log, int64_t offset, int64_t
     }
     pthread_mutex_unlock(&log->lock);
     if (rc == 0)
-        sync_epoch_file(log);
+        sync_side_files(log);
     if (start_moved && log->start_offset_hook)
         log->start_offset_hook(log->start_offset_hook_ctx, log);
     return rc;
@@ -1040,8 +1069,8 @@ int64_t partition_log_flush(struct partition_log *log, int64_t now_ms)
     for (size_t i = 0; i < n && err == 0; i++)
         err = log_segment_sync(todo[i]);
     const char *failed = "fdatasync";
-    if (err == 0 && (err = sync_epoch_file(log)) != 0) /* before the recovery point passes them */
-        failed = "leader-epoch-checkpoint write";
+    if (err == 0 && (err = sync_side_files(log)) != 0) /* before the recovery point passes them */
+        failed = "leader-epoch-checkpoint or partition.metadata write";
     pthread_mutex_lock(&log->lock);
     if (err == 0 && log->injected_error != 0) {
         err = log->injected_error;
@@ -1183,11 +1212,15 @@ const char *partition_log_dir(const struct partition_log *log) { return log->dir
 
 int partition_log_set_topic_id(struct partition_log *log, const uint8_t topic_id[16])
 {
+    /* Without fsyncs: a topic of 1,000 partitions would stall the loop for a second. */
+    pthread_mutex_lock(&log->side_file_lock);
     pthread_mutex_lock(&log->lock);
     memcpy(log->topic_id, topic_id, 16);
     log->has_topic_id = true;
-    int rc = partition_metadata_write(log->dir, topic_id);
     pthread_mutex_unlock(&log->lock);
+    int rc = partition_metadata_write(log->dir, topic_id, false);
+    log->topic_id_durable = false;
+    pthread_mutex_unlock(&log->side_file_lock);
     return rc;
 }
 

@@ -35,11 +35,13 @@ struct partition_log {
     struct leader_epoch_entry *epochs;
     size_t epoch_count;
     uint64_t epochs_version; /* bumped whenever `epochs` changes */
-    /* Serialises leader-epoch-checkpoint writes; taken before `lock`, never inside it. */
-    pthread_mutex_t epoch_file_lock;
-    uint64_t epoch_file_version; /* under epoch_file_lock: the epochs_version the file holds */
+    /* Serialises writes of leader-epoch-checkpoint and partition.metadata;
+     * taken before `lock`, never inside it. */
+    pthread_mutex_t side_file_lock;
+    uint64_t epoch_file_version; /* under side_file_lock: the epochs_version the file holds */
     uint8_t topic_id[16];
     bool has_topic_id;
+    bool topic_id_durable; /* partition.metadata fsynced (under side_file_lock) */
     partition_log_start_offset_hook start_offset_hook; /* set once before use */
     void *start_offset_hook_ctx;
     /* Owned by the flusher (its mutex), not by `lock`; read lock-free by appends. */
