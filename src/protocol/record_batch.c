@@ -146,22 +146,10 @@ void record_batch_set_log_append_time(uint8_t *batch, size_t total_size, int64_t
 
 /* ---- zigzag varints (Kafka's record encoding) ---- */
 
-static int read_uvarint(const uint8_t **pos, const uint8_t *end, int max_bytes, uint64_t *out)
+/* Any varint (the loop); read_uvarint answers the short ones inline. */
+static int read_uvarint_long(const uint8_t **pos, const uint8_t *end, int max_bytes, uint64_t *out)
 {
     const uint8_t *p = *pos;
-    /* Most fields of a record are one or two bytes long: answer those without the loop. */
-    if (end - p >= 2) {
-        if (p[0] < 0x80) {
-            *out = p[0];
-            *pos = p + 1;
-            return 0;
-        }
-        if (p[1] < 0x80) {
-            *out = (uint64_t)(p[0] & 0x7f) | (uint64_t)p[1] << 7;
-            *pos = p + 2;
-            return 0;
-        }
-    }
     uint64_t value = 0;
     for (int i = 0; i < max_bytes; i++) {
         if (p >= end)
@@ -177,7 +165,26 @@ static int read_uvarint(const uint8_t **pos, const uint8_t *end, int max_bytes, 
     return -1; /* too long */
 }
 
-static int read_varlong(const uint8_t **pos, const uint8_t *end, int64_t *out)
+/* Most fields of a record are one or two bytes long: validating small records is mostly this. */
+static inline int read_uvarint(const uint8_t **pos, const uint8_t *end, int max_bytes, uint64_t *out)
+{
+    const uint8_t *p = *pos;
+    if (end - p >= 2) {
+        if (p[0] < 0x80) {
+            *out = p[0];
+            *pos = p + 1;
+            return 0;
+        }
+        if (p[1] < 0x80) {
+            *out = (uint64_t)(p[0] & 0x7f) | (uint64_t)p[1] << 7;
+            *pos = p + 2;
+            return 0;
+        }
+    }
+    return read_uvarint_long(pos, end, max_bytes, out);
+}
+
+static inline int read_varlong(const uint8_t **pos, const uint8_t *end, int64_t *out)
 {
     uint64_t raw;
     if (read_uvarint(pos, end, 10, &raw) != 0)
@@ -186,7 +193,7 @@ static int read_varlong(const uint8_t **pos, const uint8_t *end, int64_t *out)
     return 0;
 }
 
-static int read_varint(const uint8_t **pos, const uint8_t *end, int32_t *out)
+static inline int read_varint(const uint8_t **pos, const uint8_t *end, int32_t *out)
 {
     uint64_t raw;
     if (read_uvarint(pos, end, 5, &raw) != 0 || raw > UINT32_MAX)
@@ -222,7 +229,7 @@ static uint8_t *write_uvarint(uint8_t *p, uint64_t v)
 }
 
 /* A length-prefixed byte field: -1 is null, other negatives are invalid. */
-static int read_bytes_field(const uint8_t **pos, const uint8_t *end, bool nullable,
+static inline int read_bytes_field(const uint8_t **pos, const uint8_t *end, bool nullable,
                             const uint8_t **data, int32_t *len)
 {
     if (read_varint(pos, end, len) != 0)
@@ -257,7 +264,7 @@ static int skip_headers(const uint8_t **pos, const uint8_t *end, int32_t count)
 }
 
 /* Decode one length-prefixed record at *pos; it must fill its length exactly. */
-static int parse_record(const uint8_t **pos, const uint8_t *end, struct record *r)
+static inline int parse_record(const uint8_t **pos, const uint8_t *end, struct record *r)
 {
     const uint8_t *p = *pos;
     int32_t length;
