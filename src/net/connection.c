@@ -12,6 +12,8 @@
 #include "net/connection.h"
 
 #include <errno.h>
+#include <netinet/in.h>
+#include <netinet/tcp.h>
 #include <stddef.h>
 #include <stdlib.h>
 #include <stdio.h>
@@ -455,8 +457,26 @@ static void finish_direct_frame(struct connection *c)
     deliver_frame(c, frame, size);
 }
 
-static void read_input(struct connection *c)
+/*
+ * A request that waits for something (acks=all for its fdatasync, a fetch
+ * long-polling) leaves the segment that carried it unacknowledged: Linux
+ * holds the ACK back to send it with the response. A client with Nagle's
+ * algorithm on (librdkafka's default) keeps its next small request until
+ * that ACK comes, so each produce would wait for the previous one's group
+ * commit (measured: e2e p50 1.0 ms at 10k msg/s with acks=all, 0.5 with the
+ * ACK sent at once). TCP_QUICKACK sends it now; the kernel clears the flag
+ * by itself, hence once per read.
+ */
+static void acknowledge_input_now(struct connection *c)
 {
+    int one = 1;
+    (void)setsockopt(c->watch.fd, IPPROTO_TCP, TCP_QUICKACK, &one, sizeof one);
+}
+
+/* Read what the socket has and hand over complete frames; true if bytes came. */
+static bool read_input(struct connection *c)
+{
+    bool got = false;
     for (int rounds = 0; rounds < 16 && !c->closed && !input_paused(c); rounds++) {
         uint8_t *dst;
         size_t room;
@@ -466,7 +486,7 @@ static void read_input(struct connection *c)
         } else {
             if (ensure_input_room(c) < 0) {
                 connection_close(c, "out of memory");
-                return;
+                return false;
             }
             dst = c->in + c->in_len;
             room = c->in_cap - c->in_len;
@@ -474,17 +494,18 @@ static void read_input(struct connection *c)
         ssize_t n = read(c->watch.fd, dst, room);
         if (n == 0) {
             connection_close(c, NULL); /* peer closed: routine, not worth a line */
-            return;
+            return false;
         }
         if (n < 0) {
             if (errno == EAGAIN || errno == EINTR)
-                return;
+                return got;
             if (errno == ECONNRESET)
                 connection_close(c, NULL);
             else
                 connection_close(c, strerror(errno));
-            return;
+            return false;
         }
+        got = true;
         c->last_active_ms = reactor_now_ms(c->reactor);
         if (c->direct) {
             c->direct_have += (size_t)n;
@@ -495,8 +516,9 @@ static void read_input(struct connection *c)
             dispatch_frames(c);
         }
         if ((size_t)n < room)
-            return; /* the socket is drained for now */
+            return got; /* the socket is drained for now */
     }
+    return got;
 }
 
 static void on_socket_event(struct reactor_watch *w, uint32_t events)
@@ -515,8 +537,9 @@ static void on_socket_event(struct reactor_watch *w, uint32_t events)
             return;
         }
     }
-    if ((events & REACTOR_READABLE) && !input_paused(c))
-        read_input(c);
+    if ((events & REACTOR_READABLE) && !input_paused(c) && read_input(c) && !c->closed &&
+        c->pending > 0)
+        acknowledge_input_now(c);
     if (!c->closed && (events & REACTOR_ERROR) && !(events & REACTOR_READABLE))
         connection_close(c, "socket error");
     if (!c->closed) {
