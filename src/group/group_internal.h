@@ -168,8 +168,10 @@ int16_t group_check_member(struct group *g, struct kstr member_id, struct kstr i
                            int32_t generation);
 /* The member's metadata for the group's chosen protocol (NULL if none). */
 const struct member_protocol *group_member_chosen(const struct group *g, const struct group_member *m);
-/* Append the group's metadata record (fire and forget; errors are logged). */
-void group_store_metadata(struct group_coordinator *gc, struct group *g, int64_t now_ms);
+/* Append the group's metadata record. done (NULL: errors are only logged) runs
+ * once it is durable, with 0 or the storage's Kafka error. */
+void group_store_metadata(struct group_coordinator *gc, struct group *g, int64_t now_ms,
+                          group_write_done_fn done, void *arg);
 
 /* group_consumer.c (KIP-848) */
 void group_consumer_free(struct consumer_group *cg);

@@ -410,7 +410,7 @@ static void complete_join(struct group_coordinator *gc, struct group *g, int64_t
         g->leader_id = NULL;
         group_set_state(g, GROUP_EMPTY, now_ms);
         log_info("group", "group %s with generation %d is now empty", g->id, g->generation);
-        group_store_metadata(gc, g, now_ms);
+        group_store_metadata(gc, g, now_ms, NULL, NULL);
         return;
     }
     g->protocol_name = select_protocol(g);
@@ -635,7 +635,7 @@ static void replace_static_member(struct group_coordinator *gc, struct group *g,
     if (g->state == GROUP_STABLE && protocols_equal(m, p)) {
         m->session_timeout_ms = p->session_timeout_ms;
         m->rebalance_timeout_ms = rebalance_timeout_of(p);
-        group_store_metadata(gc, g, now_ms);
+        group_store_metadata(gc, g, now_ms, NULL, NULL);
         answer_join_current(g, m, done, arg);
         return;
     }
@@ -813,6 +813,78 @@ static int set_assignments(struct group *g, const struct group_sync_params *p)
     return 0;
 }
 
+/* The leader's assignment on its way to __consumer_offsets. */
+struct assignment_store {
+    struct group_coordinator *gc;
+    char *group_id;
+    int32_t generation;
+    int64_t now_ms;
+};
+
+/* Kafka's mapping of a failed group write to what the members are told. */
+static int16_t sync_error_for(int16_t storage_error)
+{
+    switch (storage_error) {
+    case KAFKA_NOT_LEADER_OR_FOLLOWER:
+    case KAFKA_KAFKA_STORAGE_ERROR: return KAFKA_NOT_COORDINATOR;
+    case KAFKA_MESSAGE_TOO_LARGE:
+    case KAFKA_RECORD_LIST_TOO_LARGE: return KAFKA_UNKNOWN_SERVER_ERROR;
+    default: return KAFKA_COORDINATOR_NOT_AVAILABLE;
+    }
+}
+
+/*
+ * The assignment is durable (or could not be written): as Kafka, the group
+ * turns Stable and the members get their assignments only now, so that a
+ * crash cannot take back an assignment a consumer already acted on. A
+ * failed write sends every waiting member the error and rebalances.
+ */
+static void assignment_stored(void *arg, int16_t error)
+{
+    struct assignment_store *st = arg;
+    struct group *g = group_find(st->gc, kstr_from_cstr(st->group_id));
+    if (g && g->state == GROUP_COMPLETING_REBALANCE && g->generation == st->generation) {
+        if (error) {
+            log_warn("group", "storing the assignment of group %s (generation %d) failed with error %d",
+                     g->id, g->generation, error);
+            clear_assignments(g);
+            for (struct group_member *m = g->members; m; m = m->next)
+                member_answer_sync_error(m, sync_error_for(error));
+            prepare_rebalance(st->gc, g, st->now_ms);
+        } else {
+            group_set_state(g, GROUP_STABLE, st->now_ms);
+            for (struct group_member *m = g->members; m; m = m->next) {
+                m->heartbeat_deadline_ms = st->now_ms + m->session_timeout_ms;
+                if (!m->sync_done)
+                    continue;
+                group_sync_fn cb = m->sync_done;
+                void *cb_arg = m->sync_arg;
+                m->sync_done = NULL;
+                answer_sync(cb, cb_arg, 0, g, m);
+            }
+        }
+    }
+    free(st->group_id);
+    free(st);
+}
+
+static void store_assignment(struct group_coordinator *gc, struct group *g, int64_t now_ms)
+{
+    struct assignment_store *st = calloc(1, sizeof *st);
+    char *id = strdup(g->id);
+    if (!st || !id) {
+        free(st);
+        free(id);
+        clear_assignments(g);
+        for (struct group_member *m = g->members; m; m = m->next)
+            member_answer_sync_error(m, KAFKA_UNKNOWN_SERVER_ERROR);
+        prepare_rebalance(gc, g, now_ms);
+        return;
+    }
+    *st = (struct assignment_store){gc, id, g->generation, now_ms};
+    group_store_metadata(gc, g, now_ms, assignment_stored, st);
+}
+
 void group_sync(struct group_coordinator *gc, const struct group_sync_params *p, int64_t now_ms, group_sync_fn done,
                 void *arg)
 {
@@ -864,17 +936,7 @@ void group_sync(struct group_coordinator *gc, const struct group_sync_params *p,
         prepare_rebalance(gc, g, now_ms);
         return;
     }
-    group_set_state(g, GROUP_STABLE, now_ms);
-    group_store_metadata(gc, g, now_ms);
-    for (struct group_member *o = g->members; o; o = o->next) {
-        o->heartbeat_deadline_ms = now_ms + o->session_timeout_ms;
-        if (!o->sync_done)
-            continue;
-        group_sync_fn cb = o->sync_done;
-        void *cb_arg = o->sync_arg;
-        o->sync_done = NULL;
-        answer_sync(cb, cb_arg, 0, g, o);
-    }
+    store_assignment(gc, g, now_ms);
 }
 
 int16_t group_heartbeat(struct group_coordinator *gc, struct kstr group_id, struct kstr member_id,

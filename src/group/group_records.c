@@ -246,16 +246,19 @@ static void log_write_failure(void *arg, int16_t error)
         log_warn("group", "writing group metadata failed with error %d", error);
 }
 
-void group_store_metadata(struct group_coordinator *gc, struct group *g, int64_t now_ms)
+void group_store_metadata(struct group_coordinator *gc, struct group *g, int64_t now_ms,
+                          group_write_done_fn done, void *arg)
 {
     struct group_batch b;
     group_batch_init(&b, now_ms);
     if (group_batch_add_metadata(&b, g, now_ms) != 0) {
         group_batch_free(&b);
         log_warn("group", "cannot encode the metadata of group %s", g->id);
+        if (done)
+            done(arg, KAFKA_UNKNOWN_SERVER_ERROR);
         return;
     }
-    group_batch_write(gc, &b, group_partition(gc, g), log_write_failure, NULL);
+    group_batch_write(gc, &b, group_partition(gc, g), done ? done : log_write_failure, done ? arg : NULL);
 }
 
 /* ---- replay ---- */

@@ -55,12 +55,18 @@ static int16_t mem_append(void *ctx, int32_t partition, uint8_t *batch, size_t l
     return 0;
 }
 
-static void flush_pending(void)
+/* Report every deferred write as done with `error` (0: durable). */
+static void finish_pending(int16_t error)
 {
     int n = pending_count;
     pending_count = 0;
     for (int i = 0; i < n; i++)
-        pending[i].done(pending[i].arg, 0);
+        pending[i].done(pending[i].arg, error);
+}
+
+static void flush_pending(void)
+{
+    finish_pending(0);
 }
 
 static void storage_reset(void)
@@ -637,6 +643,51 @@ static void test_offset_delete(void)
     storage_reset();
 }
 
+static void test_sync_waits_for_store(void)
+{
+    printf("the leader's SyncGroup is answered once the assignment is durable; a failed write rebalances\n");
+    struct group_coordinator_config cfg = default_config();
+    struct group_coordinator *gc = new_coordinator(&cfg);
+    int64_t now = 1000000;
+    struct join_capture a, b;
+    join(gc, "w", "", NULL, false, now, &a);
+    char id_a[128], id_b[128];
+    snprintf(id_a, sizeof id_a, "%s", a.member_id);
+    join(gc, "w", "", NULL, false, now, &b); /* starts a rebalance; answered with a's rejoin */
+    join(gc, "w", id_a, NULL, false, now, &a);
+    CHECK(a.called && b.called && a.generation == 2 && b.generation == 2);
+    snprintf(id_b, sizeof id_b, "%s", b.member_id);
+
+    defer_durability = true;
+    struct sync_capture sa, sb;
+    struct group_assignment asg[] = {{kstr_from_cstr(id_a), {(const uint8_t *)"A", 1}},
+                                     {kstr_from_cstr(id_b), {(const uint8_t *)"B", 1}}};
+    sync_group(gc, "w", id_a, NULL, 2, asg, 2, now, &sa);
+    CHECK(!sa.called && pending_count == 1);
+    CHECK(strcmp(group_state_name_for(gc, kstr_from_cstr("w")), "CompletingRebalance") == 0);
+    sync_group(gc, "w", id_b, NULL, 2, NULL, 0, now, &sb); /* the follower waits as well */
+    CHECK(!sb.called);
+    flush_pending();
+    CHECK(sa.called && sa.error == 0 && strcmp(sa.assignment, "A") == 0);
+    CHECK(sb.called && sb.error == 0 && strcmp(sb.assignment, "B") == 0);
+    CHECK(strcmp(group_state_name_for(gc, kstr_from_cstr("w")), "Stable") == 0);
+
+    /* Next generation: the write fails; both members hear it and the group rebalances. */
+    join(gc, "w", id_a, NULL, false, now, &a);
+    join(gc, "w", id_b, NULL, false, now, &b);
+    CHECK(a.called && b.called && a.generation == 3);
+    sync_group(gc, "w", id_b, NULL, 3, NULL, 0, now, &sb);
+    sync_group(gc, "w", id_a, NULL, 3, asg, 2, now, &sa);
+    CHECK(!sa.called && !sb.called);
+    finish_pending(KAFKA_NOT_LEADER_OR_FOLLOWER);
+    CHECK(sa.called && sa.error == KAFKA_NOT_COORDINATOR);
+    CHECK(sb.called && sb.error == KAFKA_NOT_COORDINATOR);
+    CHECK(strcmp(group_state_name_for(gc, kstr_from_cstr("w")), "PreparingRebalance") == 0);
+    defer_durability = false;
+    group_coordinator_destroy(gc);
+    storage_reset();
+}
+
 int main(void)
 {
     test_partition_hash();
@@ -649,6 +700,7 @@ int main(void)
     test_offsets_and_replay();
     test_retention();
     test_offset_delete();
+    test_sync_waits_for_store();
     if (failures) {
         fprintf(stderr, "%d check(s) failed\n", failures);
         return 1;
