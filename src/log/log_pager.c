@@ -34,6 +34,8 @@ struct log_pager {
     pthread_t thread;
     bool stop;
     struct pager_load *head, *tail;
+    bool running;       /* a load taken off the queue has not finished yet */
+    pthread_cond_t idle; /* signalled when the queue is empty and nothing runs */
     uint64_t loads;
     uint8_t *scratch;
 };
@@ -80,10 +82,14 @@ static void *pager_main(void *arg)
         p->head = load->next;
         if (!p->head)
             p->tail = NULL;
+        p->running = true;
         pthread_mutex_unlock(&p->mu);
         run_load(p, load);
         pthread_mutex_lock(&p->mu);
+        p->running = false;
         p->loads++;
+        if (!p->head)
+            pthread_cond_broadcast(&p->idle);
     }
     pthread_mutex_unlock(&p->mu);
     return NULL;
@@ -101,8 +107,10 @@ int log_pager_start(struct log_pager **out)
     }
     pthread_mutex_init(&p->mu, NULL);
     pthread_cond_init(&p->cv, NULL);
+    pthread_cond_init(&p->idle, NULL);
     int rc = pthread_create(&p->thread, NULL, pager_main, p);
     if (rc != 0) {
+        pthread_cond_destroy(&p->idle);
         pthread_cond_destroy(&p->cv);
         pthread_mutex_destroy(&p->mu);
         free(p->scratch);
@@ -122,6 +130,7 @@ void log_pager_stop(struct log_pager *p)
     pthread_cond_signal(&p->cv);
     pthread_mutex_unlock(&p->mu);
     pthread_join(p->thread, NULL);
+    pthread_cond_destroy(&p->idle);
     pthread_cond_destroy(&p->cv);
     pthread_mutex_destroy(&p->mu);
     free(p->scratch);
@@ -151,6 +160,16 @@ int log_pager_load(struct log_pager *p, struct log_read_range *ranges, size_t co
     pthread_cond_signal(&p->cv);
     pthread_mutex_unlock(&p->mu);
     return 0;
+}
+
+void log_pager_wait_idle(struct log_pager *p)
+{
+    if (!p)
+        return;
+    pthread_mutex_lock(&p->mu);
+    while (p->head || p->running)
+        pthread_cond_wait(&p->idle, &p->mu);
+    pthread_mutex_unlock(&p->mu);
 }
 
 uint64_t log_pager_loads(struct log_pager *p)

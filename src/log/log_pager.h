@@ -34,6 +34,10 @@ void log_pager_stop(struct log_pager *pager);
 int log_pager_load(struct log_pager *pager, struct log_read_range *ranges, size_t count, log_pager_done_fn done,
                    void *arg);
 
+/* Block until every queued load has finished and its done callback has
+ * returned (shutdown: before what those callbacks reach is torn down). */
+void log_pager_wait_idle(struct log_pager *pager);
+
 /* Loads done so far (tests and metrics). */
 uint64_t log_pager_loads(struct log_pager *pager);
 

@@ -232,6 +232,8 @@ static void fire_due_timers(struct reactor *r)
 
 static int next_timeout_ms(const struct reactor *r)
 {
+    if (r->stopping)
+        return 0; /* the last pass: do what is ready, do not wait */
     if (r->heap_len == 0)
         return 1000;
     int64_t wait = r->heap[0]->due_ms - r->now_ms;

@@ -12,6 +12,8 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "log/log_manager.h"
+#include "log/log_pager.h"
 #include "server/fetch_session.h"
 #include "server/groups.h"
 #include "server/partitions.h"
@@ -172,6 +174,13 @@ void broker_free(struct broker *b)
 {
     for (int i = 0; i < b->listener_count; i++)
         listener_close(b->listeners[i]);
+    /* A fetch waiting for a page-in resumes through a posted call: let those
+     * calls run while the logs and partitions they read are still there. */
+    if (b->logs && b->reactor) {
+        log_pager_wait_idle(log_manager_pager(b->logs));
+        reactor_stop(b->reactor);
+        reactor_run(b->reactor);
+    }
     fetch_sessions_free(b);
     groups_shutdown(b); /* answers commits still waiting on partition runtimes */
     partitions_free_all(b); /* snapshots producer state: before the logs close */
