@@ -6,6 +6,7 @@
 
 #include <stdlib.h>
 #include <string.h>
+#include <sys/socket.h>
 #include <unistd.h>
 
 #include "server/broker.h"
@@ -31,6 +32,21 @@ static const struct connection_callbacks session_callbacks = {
     .on_close = session_on_close,
 };
 
+/* socket.send.buffer.bytes and socket.receive.buffer.bytes; -1 keeps the
+ * kernel's own sizing (which then grows the buffers as a connection needs). */
+static void apply_socket_buffers(int fd, const struct broker_config *cfg)
+{
+    int size;
+    if (cfg->socket_send_buffer_bytes > 0) {
+        size = (int)cfg->socket_send_buffer_bytes;
+        (void)setsockopt(fd, SOL_SOCKET, SO_SNDBUF, &size, sizeof size);
+    }
+    if (cfg->socket_receive_buffer_bytes > 0) {
+        size = (int)cfg->socket_receive_buffer_bytes;
+        (void)setsockopt(fd, SOL_SOCKET, SO_RCVBUF, &size, sizeof size);
+    }
+}
+
 void session_accept(void *ctx, int fd, const char *peer, const char *listener_name)
 {
     struct broker *b = ctx;
@@ -38,6 +54,7 @@ void session_accept(void *ctx, int fd, const char *peer, const char *listener_na
         close(fd);
         return;
     }
+    apply_socket_buffers(fd, b->config);
     struct session *s = calloc(1, sizeof *s);
     struct connection *c = s ? connection_create(b->reactor, fd, peer, listener_name, &session_callbacks,
                                                  &b->limits, b)

@@ -9,11 +9,15 @@
 - bin/kafka-server-start.sh with a copy of config/server.properties (port and
   log.dirs changed) starts a node that kcat can list, and SIGTERM stops it
   with exit code 0.
+- socket.send.buffer.bytes / socket.receive.buffer.bytes size an accepted
+  connection's buffers (ss shows the kernel's doubled value); by default
+  (-1) the kernel's own initial sizes are left alone.
 """
 import os
 import re
 import shutil
 import signal
+import socket
 import subprocess
 import sys
 import tempfile
@@ -138,7 +142,37 @@ def check_start_script():
     print("bin/kafka-server-start.sh with config/server.properties: kcat lists broker and topic; SIGTERM -> 0")
 
 
+def socket_buffers(port):
+    """(rcvbuf, sndbuf) of the broker's side of a fresh connection and of the
+    client's side (which nobody sized), as ss reports them."""
+    client = socket.create_connection(("127.0.0.1", port))
+    try:
+        time.sleep(0.2)
+        sides = []
+        for match in ("sport", "dport"):
+            out = subprocess.run(["ss", "-tmnH", "state", "established", "( %s = :%d )" % (match, port)],
+                                 capture_output=True, text=True, check=True).stdout
+            m = re.search(r"skmem:\(r\d+,rb(\d+),t\d+,tb(\d+)", out)
+            assert m, "no socket with %s %d in ss output: %r" % (match, port, out)
+            sides.append((int(m.group(1)), int(m.group(2))))
+    finally:
+        client.close()
+    return sides
+
+
+def check_socket_buffers():
+    with Broker(config={"socket.receive.buffer.bytes": "200000",
+                        "socket.send.buffer.bytes": "150000"}) as b:
+        broker_side, _ = socket_buffers(b.port)
+        assert broker_side == (400000, 300000), broker_side  # Linux doubles what is asked for
+    with Broker() as b:
+        broker_side, client_side = socket_buffers(b.port)
+        assert broker_side == client_side, (broker_side, client_side)
+    print("socket buffer sizes: applied when set, the kernel's own by default")
+
+
 def main():
+    check_socket_buffers()
     check_unknown_key()
     check_properties_syntax()
     check_bad_values()
