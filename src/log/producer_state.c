@@ -45,6 +45,7 @@ struct producer_state {
     struct partition_log *log;
     struct producer_entry *buckets[BUCKETS];
     size_t producer_count;
+    int64_t last_snapshot; /* offset of the snapshot written last, -1 if none */
 };
 
 static struct producer_entry **slot_for(struct producer_state *ps, int64_t pid)
@@ -183,8 +184,8 @@ static int serialize(const struct producer_state *ps, struct buffer *buf)
     return 0;
 }
 
-/* Remove every snapshot except `keep` (-1: none). */
-static void remove_snapshots(const struct producer_state *ps, int64_t keep)
+/* Remove every snapshot except `keep` and `keep_too` (-1: none). */
+static void remove_snapshots(const struct producer_state *ps, int64_t keep, int64_t keep_too)
 {
     DIR *dir = opendir(partition_log_dir(ps->log));
     if (!dir)
@@ -194,7 +195,8 @@ static void remove_snapshots(const struct producer_state *ps, int64_t keep)
         size_t n = strlen(de->d_name);
         if (n != 29 || strcmp(de->d_name + 20, ".snapshot") != 0)
             continue;
-        if (keep >= 0 && strtoll(de->d_name, NULL, 10) == keep)
+        int64_t offset = strtoll(de->d_name, NULL, 10);
+        if ((keep >= 0 && offset == keep) || (keep_too >= 0 && offset == keep_too))
             continue;
         char path[4096];
         snprintf(path, sizeof path, "%s/%s", partition_log_dir(ps->log), de->d_name);
@@ -203,7 +205,7 @@ static void remove_snapshots(const struct producer_state *ps, int64_t keep)
     closedir(dir);
 }
 
-int producer_state_snapshot(struct producer_state *ps)
+int producer_state_snapshot(struct producer_state *ps, bool durable)
 {
     int64_t end = partition_log_end_offset(ps->log);
     struct buffer buf = {0};
@@ -219,7 +221,7 @@ int producer_state_snapshot(struct producer_state *ps)
         return -errno;
     }
     ssize_t written = write(fd, buf.data, buf.len);
-    rc = written == (ssize_t)buf.len && fsync(fd) == 0 ? 0 : -EIO;
+    rc = written == (ssize_t)buf.len && (!durable || fsync(fd) == 0) ? 0 : -EIO;
     close(fd);
     free(buf.data);
     if (rc == 0 && rename(tmp, path) < 0)
@@ -228,7 +230,10 @@ int producer_state_snapshot(struct producer_state *ps)
         unlink(tmp);
         return rc;
     }
-    remove_snapshots(ps, end);
+    /* A snapshot written without fsync may not survive a power loss: keep
+     * the one before it to fall back on (open tries it next). */
+    remove_snapshots(ps, end, durable || ps->last_snapshot == end ? -1 : ps->last_snapshot);
+    ps->last_snapshot = end;
     return 0;
 }
 
@@ -264,6 +269,17 @@ static int load_snapshot(struct producer_state *ps, const uint8_t *data, size_t 
 }
 
 /* Newest snapshot at or below the log end; returns its offset or -1. Stale ones are removed. */
+static void forget_producers(struct producer_state *ps)
+{
+    for (int i = 0; i < BUCKETS; i++)
+        while (ps->buckets[i]) {
+            struct producer_entry *e = ps->buckets[i];
+            ps->buckets[i] = e->next;
+            free(e);
+        }
+    ps->producer_count = 0;
+}
+
 static int64_t newest_snapshot(struct producer_state *ps, int64_t log_end)
 {
     int64_t best = -1;
@@ -342,21 +358,22 @@ int producer_state_open(struct partition_log *log, struct producer_state **out)
     if (!ps)
         return -ENOMEM;
     ps->log = log;
+    ps->last_snapshot = -1;
     int64_t end = partition_log_end_offset(log);
-    int64_t snap = newest_snapshot(ps, end);
     int64_t from = partition_log_start_offset(log);
-    if (snap >= 0 && try_load(ps, snap) == 0) {
-        from = snap;
-    } else if (snap >= 0) {
-        log_warn("log", "producer snapshot %020" PRId64 ".snapshot of %s-%d is unreadable; rebuilding from the log",
-                 snap, partition_log_topic(log), partition_log_partition(log));
-        for (int i = 0; i < BUCKETS; i++)
-            while (ps->buckets[i]) {
-                struct producer_entry *e = ps->buckets[i];
-                ps->buckets[i] = e->next;
-                free(e);
-            }
-        ps->producer_count = 0;
+    /* The newest snapshot, or the one before it if the newest is unreadable. */
+    int64_t snap = newest_snapshot(ps, end);
+    for (int tries = 0; snap >= 0 && tries < 2; tries++) {
+        if (try_load(ps, snap) == 0) {
+            from = snap;
+            ps->last_snapshot = snap;
+            break;
+        }
+        log_warn("log", "producer snapshot %020" PRId64 ".snapshot of %s-%d is unreadable; %s", snap,
+                 partition_log_topic(log), partition_log_partition(log),
+                 tries == 0 ? "trying the one before it" : "rebuilding from the log");
+        forget_producers(ps);
+        snap = snap > 0 ? newest_snapshot(ps, snap - 1) : -1;
     }
     if (from < end)
         replay(ps, from);
@@ -369,7 +386,7 @@ void producer_state_close(struct producer_state *ps)
     if (!ps)
         return;
     if (ps->producer_count > 0 && !partition_log_is_offline(ps->log))
-        producer_state_snapshot(ps);
+        producer_state_snapshot(ps, true);
     for (int i = 0; i < BUCKETS; i++) {
         struct producer_entry *e = ps->buckets[i];
         while (e) {

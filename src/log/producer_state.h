@@ -23,8 +23,10 @@ struct producer_state;
 int producer_state_open(struct partition_log *log, struct producer_state **out);
 /* Snapshot at the log end offset and free. NULL is fine. */
 void producer_state_close(struct producer_state *ps);
-/* Write a snapshot now (at the log end offset). 0 or -errno. */
-int producer_state_snapshot(struct producer_state *ps);
+/* Write a snapshot now (at the log end offset). Not durable (no fsync: the
+ * periodic snapshots run on the network thread) keeps the previous snapshot
+ * as well, for open to fall back on. 0 or -errno. */
+int producer_state_snapshot(struct producer_state *ps, bool durable);
 
 struct producer_batch_info {
     int64_t producer_id;

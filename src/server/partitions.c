@@ -52,6 +52,7 @@ struct partition_runtime *partitions_for_log(struct broker *b, struct partition_
         return NULL;
     rt->log = log;
     rt->durable_offset = partition_log_recovery_point(log);
+    rt->producer_snapshot_ms = clock_monotonic_ms(); /* the first periodic snapshot a minute from now */
     list_init(&rt->durable_waiters);
     list_init(&rt->data_waiters);
     if (producer_state_open(log, &rt->producers) < 0) {

@@ -166,7 +166,7 @@ static void record_producer(struct partition_runtime *rt, const struct batch_sca
     int64_t now = clock_monotonic_ms();
     if (now - rt->producer_snapshot_ms >= PRODUCER_SNAPSHOT_INTERVAL_MS) {
         rt->producer_snapshot_ms = now;
-        producer_state_snapshot(rt->producers);
+        producer_state_snapshot(rt->producers, false);
     }
 }
 
