@@ -25,7 +25,11 @@
 #include "server/request.h"
 #include "util/logger.h"
 
+/* A snapshot of the producer state every minute, or sooner after this many
+ * bytes of idempotent batches, bounds what the first produce after a crash
+ * replays (on the network thread) to rebuild it. */
 #define PRODUCER_SNAPSHOT_INTERVAL_MS 60000
+#define PRODUCER_SNAPSHOT_BYTES (64u << 20)
 
 struct produce_op;
 
@@ -162,10 +166,12 @@ static void record_producer(struct partition_runtime *rt, const struct batch_sca
         return;
     producer_state_update(rt->producers, &scan->producer, h.base_offset, h.base_offset + h.last_offset_delta,
                           h.max_timestamp);
-    /* A recent snapshot keeps the replay after a crash short. */
+    rt->producer_bytes_since_snapshot += len;
     int64_t now = clock_monotonic_ms();
-    if (now - rt->producer_snapshot_ms >= PRODUCER_SNAPSHOT_INTERVAL_MS) {
+    if (now - rt->producer_snapshot_ms >= PRODUCER_SNAPSHOT_INTERVAL_MS ||
+        rt->producer_bytes_since_snapshot >= PRODUCER_SNAPSHOT_BYTES) {
         rt->producer_snapshot_ms = now;
+        rt->producer_bytes_since_snapshot = 0;
         producer_state_snapshot(rt->producers, false);
     }
 }
