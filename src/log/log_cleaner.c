@@ -569,6 +569,7 @@ int log_cleaner_start(int64_t backoff_ms, struct log_cleaner **out)
         free(c);
         return -rc;
     }
+    pthread_setname_np(c->thread, "eddy-cleaner");
     *out = c;
     return 0;
 }

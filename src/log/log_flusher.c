@@ -219,6 +219,7 @@ int log_flusher_start(log_durable_fn callback, void *ctx, struct log_flusher **o
         free(f);
         return -rc;
     }
+    pthread_setname_np(f->thread, "eddy-flusher"); /* as top -H and perf show it */
     *out = f;
     return 0;
 }

@@ -525,6 +525,8 @@ int log_manager_open(const struct log_manager_config *config, struct log_manager
         purge_deleted_dirs(mgr);
         rc = -pthread_create(&mgr->housekeeper, NULL, housekeeper_main, mgr);
         mgr->housekeeper_running = rc == 0;
+        if (rc == 0)
+            pthread_setname_np(mgr->housekeeper, "eddy-housekeep");
     }
     if (rc != 0) {
         log_manager_close(mgr);

@@ -117,6 +117,7 @@ int log_pager_start(struct log_pager **out)
         free(p);
         return -rc;
     }
+    pthread_setname_np(p->thread, "eddy-pager");
     *out = p;
     return 0;
 }

@@ -12,6 +12,8 @@
 - socket.send.buffer.bytes / socket.receive.buffer.bytes size an accepted
   connection's buffers (ss shows the kernel's doubled value); by default
   (-1) the kernel's own initial sizes are left alone.
+- The broker's threads carry names (top -H, perf): the event loop is "eddy",
+  the others eddy-flusher, eddy-pager, eddy-cleaner and eddy-housekeep.
 """
 import os
 import re
@@ -171,7 +173,25 @@ def check_socket_buffers():
     print("socket buffer sizes: applied when set, the kernel's own by default")
 
 
+def check_thread_names():
+    want = {"eddy", "eddy-flusher", "eddy-pager", "eddy-cleaner", "eddy-housekeep"}
+    with Broker() as b:
+        task_dir = "/proc/%d/task" % b.proc.pid
+        deadline = time.time() + 10  # the listener may answer before every thread is up
+        while True:
+            names = set()
+            for tid in os.listdir(task_dir):
+                with open(os.path.join(task_dir, tid, "comm")) as f:
+                    names.add(f.read().strip())
+            if want <= names or time.time() > deadline:
+                break
+            time.sleep(0.05)
+        assert want <= names, "thread names: %r" % sorted(names)
+    print("thread names: %s" % ", ".join(sorted(want)))
+
+
 def main():
+    check_thread_names()
     check_socket_buffers()
     check_unknown_key()
     check_properties_syntax()
