@@ -463,7 +463,7 @@ static void finish_direct_frame(struct connection *c)
  * holds the ACK back to send it with the response. A client with Nagle's
  * algorithm on (librdkafka's default) keeps its next small request until
  * that ACK comes, so each produce would wait for the previous one's group
- * commit (measured: e2e p50 1.0 ms at 10k msg/s with acks=all, 0.5 with the
+ * commit (measured: e2e p50 1.0 ms at 10k msg/s with acks=all, 0.3-0.5 with the
  * ACK sent at once). TCP_QUICKACK sends it now; the kernel clears the flag
  * by itself, hence once per read.
  */
