@@ -23,6 +23,7 @@
 #include "log/partition_log_internal.h"
 #include "protocol/record_batch.h"
 #include "util/logger.h"
+#include "util/thread.h"
 
 /* ---- key -> latest offset map ---- */
 
@@ -562,14 +563,13 @@ int log_cleaner_start(int64_t backoff_ms, struct log_cleaner **out)
     pthread_mutex_init(&c->mu, NULL);
     pthread_cond_init(&c->cv, NULL);
     c->backoff_ms = backoff_ms > 0 ? backoff_ms : 15000;
-    int rc = pthread_create(&c->thread, NULL, cleaner_main, c);
+    int rc = thread_start(&c->thread, cleaner_main, c, "eddy-cleaner");
     if (rc != 0) {
         pthread_cond_destroy(&c->cv);
         pthread_mutex_destroy(&c->mu);
         free(c);
-        return -rc;
+        return rc;
     }
-    pthread_setname_np(c->thread, "eddy-cleaner");
     *out = c;
     return 0;
 }

@@ -16,6 +16,7 @@
 #include <time.h>
 
 #include "log/partition_log_internal.h"
+#include "util/thread.h"
 
 #define SCAN_INTERVAL_MS 100
 
@@ -212,14 +213,13 @@ int log_flusher_start(log_durable_fn callback, void *ctx, struct log_flusher **o
     pthread_cond_init(&f->cv, NULL);
     f->callback = callback;
     f->ctx = ctx;
-    int rc = pthread_create(&f->thread, NULL, flusher_main, f);
+    int rc = thread_start(&f->thread, flusher_main, f, "eddy-flusher");
     if (rc != 0) {
         pthread_cond_destroy(&f->cv);
         pthread_mutex_destroy(&f->mu);
         free(f);
-        return -rc;
+        return rc;
     }
-    pthread_setname_np(f->thread, "eddy-flusher"); /* as top -H and perf show it */
     *out = f;
     return 0;
 }

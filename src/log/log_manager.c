@@ -24,6 +24,7 @@
 #include "log/log_cleaner.h"
 #include "log/partition_log_internal.h"
 #include "util/logger.h"
+#include "util/thread.h"
 
 #define BUCKETS 1024
 
@@ -523,10 +524,8 @@ int log_manager_open(const struct log_manager_config *config, struct log_manager
     }
     if (rc == 0) {
         purge_deleted_dirs(mgr);
-        rc = -pthread_create(&mgr->housekeeper, NULL, housekeeper_main, mgr);
+        rc = thread_start(&mgr->housekeeper, housekeeper_main, mgr, "eddy-housekeep");
         mgr->housekeeper_running = rc == 0;
-        if (rc == 0)
-            pthread_setname_np(mgr->housekeeper, "eddy-housekeep");
     }
     if (rc != 0) {
         log_manager_close(mgr);

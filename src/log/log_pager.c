@@ -17,6 +17,7 @@
 #include "log/log_segment.h"
 #include "log/partition_log.h"
 #include "util/logger.h"
+#include "util/thread.h"
 
 #define SCRATCH_BYTES (256u << 10)
 
@@ -108,16 +109,15 @@ int log_pager_start(struct log_pager **out)
     pthread_mutex_init(&p->mu, NULL);
     pthread_cond_init(&p->cv, NULL);
     pthread_cond_init(&p->idle, NULL);
-    int rc = pthread_create(&p->thread, NULL, pager_main, p);
+    int rc = thread_start(&p->thread, pager_main, p, "eddy-pager");
     if (rc != 0) {
         pthread_cond_destroy(&p->idle);
         pthread_cond_destroy(&p->cv);
         pthread_mutex_destroy(&p->mu);
         free(p->scratch);
         free(p);
-        return -rc;
+        return rc;
     }
-    pthread_setname_np(p->thread, "eddy-pager");
     *out = p;
     return 0;
 }

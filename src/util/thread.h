@@ -1,0 +1,11 @@
+/* thread.h - starting the broker's helper threads (flusher, pager, cleaner,
+ * housekeeper) under names that top -H, ps -L and perf show. */
+#ifndef EDDY_UTIL_THREAD_H
+#define EDDY_UTIL_THREAD_H
+
+#include <pthread.h>
+
+/* pthread_create, then name the thread `name` (at most 15 characters). 0 or -errno. */
+int thread_start(pthread_t *thread, void *(*run)(void *), void *arg, const char *name);
+
+#endif
