@@ -556,11 +556,9 @@ void log_manager_close(struct log_manager *mgr)
     size_t n;
     struct partition_entry *parts = snapshot(mgr, -1, &n);
     bool all_clean = parts != NULL;
-    for (size_t i = 0; parts && i < n; i++) {
-        if (partition_log_is_offline(parts[i].log))
+    for (size_t i = 0; parts && i < n; i++)
+        if (!partition_log_close(parts[i].log, true)) /* drops the table's reference */
             all_clean = false;
-        partition_log_close(parts[i].log, true); /* drops the table's reference */
-    }
     if (log_manager_write_checkpoints(mgr) != 0)
         all_clean = false;
     snapshot_free(parts, n);

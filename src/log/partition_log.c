@@ -505,32 +505,38 @@ void partition_log_unref(struct partition_log *log)
     free(log);
 }
 
-void partition_log_close(struct partition_log *log, bool clean)
+bool partition_log_close(struct partition_log *log, bool clean)
 {
     if (!log)
-        return;
+        return false;
     struct log_flusher *flusher = atomic_load(&log->flusher);
     if (flusher)
         log_flusher_unregister(flusher, log);
     int side_err = clean ? sync_side_files(log) : 0;
     pthread_mutex_lock(&log->lock);
     log->closed = true;
-    if (clean && side_err == 0 && !log->offline && log->segment_count > 0) {
+    bool durable = clean && side_err == 0 && !log->offline;
+    if (durable && log->segment_count > 0) {
         struct log_segment *active = active_segment(log);
         log_segment_seal(active);
         for (size_t i = 0; i < log->segment_count; i++) {
             struct log_segment *seg = log->segments[i];
-            if (seg->synced_size < seg->size && log_segment_sync(seg) != 0)
-                log_error("log", "fdatasync of %s failed at shutdown: %s", seg->log_path,
-                          strerror(errno));
-            seg->synced_size = seg->size;
+            int err = seg->synced_size < seg->size ? log_segment_sync(seg) : 0;
+            if (err != 0) {
+                log_error("log", "fdatasync of %s failed at shutdown: %s", seg->log_path, strerror(-err));
+                durable = false;
+            } else {
+                seg->synced_size = seg->size;
+            }
         }
         if (log_segment_sync_indexes(active) != 0)
             log_warn("log", "Could not sync the indexes of %s", active->log_path);
-        log->recovery_point = log->log_end_offset;
+        if (durable)
+            log->recovery_point = log->log_end_offset;
     }
     pthread_mutex_unlock(&log->lock);
     partition_log_unref(log);
+    return durable;
 }
 
 /* ---- append ---- */

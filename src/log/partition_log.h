@@ -72,10 +72,12 @@ int partition_log_open(const struct partition_log_open_args *args, struct partit
 
 /*
  * Close. `clean`: seal the active segment, write and fsync indexes and data so
- * that the next open needs no recovery. The memory goes when the last
- * reference (flusher, cleaner, reads) is dropped.
+ * that the next open needs no recovery. Returns true only if that all
+ * succeeded (false when `clean` is false); the caller then must not mark the
+ * shutdown clean. The memory goes when the last reference (flusher, cleaner,
+ * reads) is dropped.
  */
-void partition_log_close(struct partition_log *log, bool clean);
+bool partition_log_close(struct partition_log *log, bool clean);
 /* References for background threads; the last unref frees the memory. */
 struct partition_log *partition_log_ref(struct partition_log *log);
 void partition_log_unref(struct partition_log *log);

@@ -9,6 +9,7 @@
 #include "log_test_util.h"
 
 #include <sys/mount.h>
+#include <sys/stat.h>
 
 #include "log/partition_log.h"
 
@@ -141,12 +142,37 @@ static void test_fsync_error(const char *root)
     partition_log_close(log, false);
 }
 
+static void test_side_file_error(const char *root)
+{
+    printf("a leader-epoch checkpoint that cannot be written: the flush fails, close is not clean\n");
+    char dir[600], path[700];
+    snprintf(dir, sizeof(dir), "%s/side-0", root);
+    struct partition_log *log = open_log(dir, true);
+    snprintf(path, sizeof(path), "%s/leader-epoch-checkpoint", dir);
+    CHECK(mkdir(path, 0755) == 0); /* a directory where the file goes: the rename over it fails */
+    size_t len;
+    uint8_t *b = test_build_batch(4, 0, 10, 100, test_now_ms(), 0, &len);
+    struct log_append_options o = {.now_ms = test_now_ms(), .leader_epoch = 1};
+    struct log_append_result res;
+    CHECK(partition_log_append(log, b, len, &o, &res) == 0); /* the append itself does not touch the file */
+    free(b);
+    CHECK(partition_log_flush(log, test_now_ms()) < 0);
+    CHECK(partition_log_recovery_point(log) == 0);
+    CHECK(!partition_log_close(log, true));
+
+    snprintf(dir, sizeof(dir), "%s/side-1", root);
+    log = open_log(dir, true);
+    CHECK(append_one(log, 0) == 0);
+    CHECK(partition_log_close(log, true));
+}
+
 int main(void)
 {
     char *root = test_make_dir("logenospc");
     test_tmpfs(root);
     test_injected(root);
     test_fsync_error(root);
+    test_side_file_error(root);
     test_rm_rf(root);
     free(root);
     return test_finish("test_log_enospc");
