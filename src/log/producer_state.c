@@ -268,7 +268,6 @@ static int load_snapshot(struct producer_state *ps, const uint8_t *data, size_t 
     return 0;
 }
 
-/* Newest snapshot at or below the log end; returns its offset or -1. Stale ones are removed. */
 static void forget_producers(struct producer_state *ps)
 {
     for (int i = 0; i < BUCKETS; i++)
@@ -280,6 +279,7 @@ static void forget_producers(struct producer_state *ps)
     ps->producer_count = 0;
 }
 
+/* Newest snapshot at or below `log_end`: its offset, or -1. */
 static int64_t newest_snapshot(struct producer_state *ps, int64_t log_end)
 {
     int64_t best = -1;
@@ -369,9 +369,8 @@ int producer_state_open(struct partition_log *log, struct producer_state **out)
             ps->last_snapshot = snap;
             break;
         }
-        log_warn("log", "producer snapshot %020" PRId64 ".snapshot of %s-%d is unreadable; %s", snap,
-                 partition_log_topic(log), partition_log_partition(log),
-                 tries == 0 ? "trying the one before it" : "rebuilding from the log");
+        log_warn("log", "producer snapshot %020" PRId64 ".snapshot of %s-%d is unreadable; "
+                 "using an older one or the log", snap, partition_log_topic(log), partition_log_partition(log));
         forget_producers(ps);
         snap = snap > 0 ? newest_snapshot(ps, snap - 1) : -1;
     }
