@@ -171,32 +171,29 @@ static int sync_side_files(struct partition_log *log)
     return rc;
 }
 
-/* Record that `epoch` starts at `offset`; returns true if the cache changed. */
-static bool epoch_assign_locked(struct partition_log *log, int32_t epoch, int64_t offset)
+/* Record that `epoch` starts at `offset` (a change bumps epochs_version). */
+static void epoch_assign_locked(struct partition_log *log, int32_t epoch, int64_t offset)
 {
     if (epoch < 0)
-        return false;
+        return;
     if (log->epoch_count > 0 && log->epochs[log->epoch_count - 1].epoch >= epoch)
-        return false;
+        return;
     void *p = realloc(log->epochs, (log->epoch_count + 1) * sizeof(*log->epochs));
     if (!p)
-        return false;
+        return;
     log->epochs = p;
     log->epochs[log->epoch_count++] = (struct leader_epoch_entry){epoch, offset};
     log->epochs_version++;
-    return true;
 }
 
 /* Drop epoch entries that start at or beyond the log end (after truncation). */
-static bool epoch_truncate_locked(struct partition_log *log, int64_t end_offset)
+static void epoch_truncate_locked(struct partition_log *log, int64_t end_offset)
 {
     size_t n = log->epoch_count;
     while (log->epoch_count > 0 && log->epochs[log->epoch_count - 1].start_offset >= end_offset)
         log->epoch_count--;
-    if (n == log->epoch_count)
-        return false;
-    log->epochs_version++;
-    return true;
+    if (n != log->epoch_count)
+        log->epochs_version++;
 }
 
 /* ---- open and recovery ---- */

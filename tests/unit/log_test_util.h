@@ -134,6 +134,22 @@ static inline struct partition_log *test_open_log(const char *dir, const char *t
     return log;
 }
 
+/* The text of dir/name (a static buffer, overwritten by the next call), or NULL if unreadable. */
+static inline char *test_read_text(const char *dir, const char *name)
+{
+    static char text[8192];
+    char path[1024];
+    snprintf(path, sizeof(path), "%s/%s", dir, name);
+    FILE *f = fopen(path, "r");
+    text[0] = 0;
+    if (!f)
+        return NULL;
+    size_t n = fread(text, 1, sizeof(text) - 1, f);
+    text[n] = 0;
+    fclose(f);
+    return text;
+}
+
 static inline int test_finish(const char *name)
 {
     if (test_failures) {

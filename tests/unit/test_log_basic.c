@@ -57,21 +57,6 @@ static int read_and_verify(struct partition_log *log, int64_t from, int64_t expe
     return batches;
 }
 
-/* A small text file's whole contents (malloc'd), or NULL if it cannot be read. */
-static char *read_small_file(const char *path)
-{
-    FILE *f = fopen(path, "r");
-    if (!f)
-        return NULL;
-    char *text = calloc(1, 4096);
-    if (text && fread(text, 1, 4095, f) == 0) {
-        free(text);
-        text = NULL;
-    }
-    fclose(f);
-    return text;
-}
-
 static int open_fds(void)
 {
     int n = 0;
@@ -212,17 +197,13 @@ int main(void)
         leo += 3;
         /* The append only changes the cache (an fsync there would stall the
          * loop); the flush writes the file before the recovery point moves. */
-        char path[1024];
-        snprintf(path, sizeof(path), "%s/leader-epoch-checkpoint", dir);
         char want[64];
         snprintf(want, sizeof(want), "0\n1\n3 %d\n", BATCHES * PER_BATCH);
-        char *text = read_small_file(path);
+        char *text = test_read_text(dir, "leader-epoch-checkpoint");
         CHECK(!text || strcmp(text, want) != 0);
-        free(text);
         CHECK_EQ_I64(partition_log_flush(log, test_now_ms()), leo);
-        text = read_small_file(path);
+        text = test_read_text(dir, "leader-epoch-checkpoint");
         CHECK(text && strcmp(text, want) == 0);
-        free(text);
         CHECK_EQ_I64(partition_log_latest_epoch(log), 3);
         int64_t end;
         int32_t ep;

@@ -58,21 +58,6 @@ static void append_n(struct partition_log *log, int batches, int64_t ts0)
     }
 }
 
-static char *read_text(const char *dir, const char *name)
-{
-    static char text[8192];
-    char path[1024];
-    snprintf(path, sizeof(path), "%s/%s", dir, name);
-    FILE *f = fopen(path, "r");
-    text[0] = 0;
-    if (!f)
-        return NULL;
-    size_t n = fread(text, 1, sizeof(text) - 1, f);
-    text[n] = 0;
-    fclose(f);
-    return text;
-}
-
 static bool exists(const char *dir, const char *name)
 {
     char path[1024];
@@ -156,7 +141,7 @@ int main(void)
     CHECK(partition_log_delete_records(p[0], 10000, &low) == LOG_ERR_OFFSET_OUT_OF_RANGE);
     CHECK(partition_log_delete_records(p[0], 255, &low) == 0);
     CHECK_EQ_I64(low, 255);
-    char *text = read_text(dirs[0], "log-start-offset-checkpoint");
+    char *text = test_read_text(dirs[0], "log-start-offset-checkpoint");
     CHECK(text && strstr(text, "orders 0 255\n") != NULL);
     struct log_read_result r;
     CHECK(partition_log_read(p[0], 100, 1000, -1, true, &r) == LOG_ERR_OFFSET_OUT_OF_RANGE);
@@ -217,7 +202,7 @@ int main(void)
         leo[i] = partition_log_end_offset(p[i]);
     log_manager_close(mgr);
     CHECK(exists(dirs[0], ".kafka_cleanshutdown") && exists(dirs[1], ".kafka_cleanshutdown"));
-    text = read_text(dirs[0], "recovery-point-offset-checkpoint");
+    text = test_read_text(dirs[0], "recovery-point-offset-checkpoint");
     CHECK(text && strncmp(text, "0\n2\n", 4) == 0);
     char want[64];
     snprintf(want, sizeof(want), "orders 0 %" PRId64 "\n", leo[0]);
