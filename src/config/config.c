@@ -81,6 +81,7 @@ static const struct config_key keys[] = {
     {"num.network.threads", CONFIG_INT, "3", OFF(num_network_threads), 1, 1024, "Network threads (Eddy runs one event loop)."},
     {"num.io.threads", CONFIG_INT, "8", OFF(num_io_threads), 1, 1024, "I/O threads (Eddy runs one event loop)."},
     {"replica.fetch.max.bytes", CONFIG_INT, "1048576", OFF(replica_fetch_max_bytes), 0, 2147483647.0, "Bytes per partition a follower fetches."},
+    {"max.incremental.fetch.session.cache.slots", CONFIG_INT, "1000", OFF(max_incremental_fetch_session_cache_slots), 0, 1000000.0, "Fetch sessions (KIP-227) kept; beyond it the least recently used is evicted. 0: no sessions, every fetch is a full one."},
     {"replica.lag.time.max.ms", CONFIG_LONG, "30000", OFF(replica_lag_time_max_ms), 0, 9.3e18, "A follower that lags longer leaves the ISR."},
     {"offsets.topic.num.partitions", CONFIG_INT, "50", OFF(offsets_topic_num_partitions), 1, 2147483647.0, "Partitions of __consumer_offsets."},
     {"offsets.topic.replication.factor", CONFIG_INT, "3", OFF(offsets_topic_replication_factor), 1, 32767, "Replication factor of __consumer_offsets."},

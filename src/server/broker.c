@@ -181,9 +181,9 @@ void broker_free(struct broker *b)
         reactor_stop(b->reactor);
         reactor_run(b->reactor);
     }
-    fetch_sessions_free(b);
     groups_shutdown(b); /* answers commits still waiting on partition runtimes */
     partitions_free_all(b); /* snapshots producer state: before the logs close */
+    fetch_sessions_free(b); /* after the waiting fetches that partitions_free_all answers */
     topics_stop(b);
     metadata_image_free(&b->image);
     if (b->reactor) {

@@ -1,10 +1,12 @@
 /*
  * fetch_session.c - the fetch session cache (KIP-227).
  *
- * Sessions are kept in a small array (the cache is bounded, 1000 slots as in
- * Kafka); each holds copies of its partitions' names, fetch positions and the
- * last high watermark / log start offset sent, which decide whether a
- * partition has news for an incremental answer.
+ * Sessions are kept in an array of max.incremental.fetch.session.cache.slots
+ * (1000 by default, as in Kafka); when it is full the least recently used
+ * session is evicted (Kafka also weighs sessions by size; Eddy does not).
+ * Each holds copies of its partitions' names, fetch positions and the last
+ * high watermark / log start offset sent, which decide whether a partition
+ * has news for an incremental answer.
  */
 #include "server/fetch_session.h"
 
@@ -17,8 +19,6 @@
 #include "server/fetch_encode.h"
 #include "server/request.h"
 #include "util/logger.h"
-
-#define SESSION_SLOTS 1000
 
 struct session_partition {
     char *topic; /* NULL when keyed by topic id */
@@ -42,18 +42,27 @@ struct fetch_session {
 };
 
 struct fetch_session_cache {
-    struct fetch_session *slots[SESSION_SLOTS];
+    struct fetch_session **slots;
+    int32_t slot_count;
     int32_t next_id;
 };
 
 static struct fetch_session_cache *cache_of(struct broker *b)
 {
-    if (!b->fetch_sessions) {
-        b->fetch_sessions = calloc(1, sizeof *b->fetch_sessions);
-        if (b->fetch_sessions)
-            b->fetch_sessions->next_id = (int32_t)(clock_wall_ms() & 0x3fffffff) | 1;
+    if (b->fetch_sessions)
+        return b->fetch_sessions;
+    int32_t slots = (int32_t)b->config->max_incremental_fetch_session_cache_slots;
+    struct fetch_session_cache *c = calloc(1, sizeof *c);
+    if (c && slots > 0 && !(c->slots = calloc((size_t)slots, sizeof *c->slots))) {
+        free(c);
+        return NULL;
     }
-    return b->fetch_sessions;
+    if (c) {
+        c->slot_count = slots;
+        c->next_id = (int32_t)(clock_wall_ms() & 0x3fffffff) | 1;
+    }
+    b->fetch_sessions = c;
+    return c;
 }
 
 static void session_free(struct fetch_session *s)
@@ -70,30 +79,34 @@ void fetch_sessions_free(struct broker *b)
 {
     if (!b->fetch_sessions)
         return;
-    for (int i = 0; i < SESSION_SLOTS; i++)
+    for (int32_t i = 0; i < b->fetch_sessions->slot_count; i++)
         session_free(b->fetch_sessions->slots[i]);
+    free(b->fetch_sessions->slots);
     free(b->fetch_sessions);
     b->fetch_sessions = NULL;
 }
 
 static struct fetch_session **find_slot(struct fetch_session_cache *c, int32_t id)
 {
-    for (int i = 0; i < SESSION_SLOTS; i++)
+    for (int32_t i = 0; i < c->slot_count; i++)
         if (c->slots[i] && c->slots[i]->id == id)
             return &c->slots[i];
     return NULL;
 }
 
-/* A free slot, evicting the least recently used session if the cache is full. */
+/* A free slot, evicting the least recently used session if the cache is
+ * full; NULL when sessions are turned off (no slots). */
 static struct fetch_session **free_slot(struct fetch_session_cache *c)
 {
     struct fetch_session **oldest = NULL;
-    for (int i = 0; i < SESSION_SLOTS; i++) {
+    for (int32_t i = 0; i < c->slot_count; i++) {
         if (!c->slots[i])
             return &c->slots[i];
         if (!oldest || c->slots[i]->last_used_ms < (*oldest)->last_used_ms)
             oldest = &c->slots[i];
     }
+    if (!oldest)
+        return NULL;
     session_free(*oldest);
     *oldest = NULL;
     return oldest;
@@ -171,7 +184,19 @@ static int update_session(struct fetch_session *s, const struct fetch_request *m
     return 0;
 }
 
-/* Group a session's partitions by topic into the plan (kstr views into the session's copies). */
+/* The plan's own copy of a session's topic name (request memory). */
+static int copy_topic(struct request *req, const char *topic, struct kstr *out)
+{
+    size_t len = strlen(topic);
+    char *copy = request_alloc(req, len + 1);
+    if (!copy)
+        return -1;
+    memcpy(copy, topic, len + 1);
+    *out = kstr_from_cstr(copy);
+    return 0;
+}
+
+/* Group a session's partitions by topic into the plan. */
 static int plan_from_session(struct request *req, struct fetch_session *s, struct fetch_plan *plan)
 {
     plan->topics = request_alloc(req, (size_t)s->count * sizeof *plan->topics + 1);
@@ -196,7 +221,9 @@ static int plan_from_session(struct request *req, struct fetch_session *s, struc
                 return -1;
         }
         struct fetch_plan_partition *pp = &pt->partitions[pt->partition_count++];
-        pp->topic = s->by_id ? kstr_null() : kstr_from_cstr(sp->topic);
+        pp->topic = kstr_null();
+        if (!s->by_id && copy_topic(req, sp->topic, &pp->topic) < 0)
+            return -1;
         pp->topic_id = sp->topic_id;
         pp->partition = sp->partition;
         pp->fetch_offset = sp->fetch_offset;
@@ -234,7 +261,8 @@ static int plan_from_request(struct request *req, const struct fetch_request *m,
 static struct fetch_session *new_session(struct broker *b, struct request *req)
 {
     struct fetch_session_cache *c = cache_of(b);
-    struct fetch_session *s = c ? calloc(1, sizeof *s) : NULL;
+    struct fetch_session **slot = c ? free_slot(c) : NULL;
+    struct fetch_session *s = slot ? calloc(1, sizeof *s) : NULL;
     if (!s)
         return NULL;
     s->id = c->next_id++;
@@ -243,7 +271,7 @@ static struct fetch_session *new_session(struct broker *b, struct request *req)
     s->next_epoch = 1;
     s->by_id = req->api_version >= 13;
     s->last_used_ms = reactor_now_ms(b->reactor);
-    *free_slot(c) = s;
+    *slot = s;
     return s;
 }
 
@@ -270,7 +298,6 @@ int16_t fetch_session_plan(struct broker *b, struct request *req, struct fetch_p
         if (epoch == 0) {
             struct fetch_session *s = new_session(b, req);
             if (s && update_session(s, m) == 0) {
-                plan->session = s;
                 plan->session_id = s->id;
             } else if (s) {
                 close_session(b, s->id);
@@ -289,7 +316,6 @@ int16_t fetch_session_plan(struct broker *b, struct request *req, struct fetch_p
     s->last_used_ms = reactor_now_ms(b->reactor);
     if (update_session(s, m) < 0)
         return KAFKA_UNKNOWN_SERVER_ERROR;
-    plan->session = s;
     plan->session_id = s->id;
     plan->incremental = true;
     return plan_from_session(req, s, plan) < 0 ? KAFKA_UNKNOWN_SERVER_ERROR : KAFKA_NONE;
@@ -312,11 +338,14 @@ static bool note_partition(struct fetch_session *s, const struct fetch_plan_part
 
 void fetch_session_note_response(struct broker *b, const struct fetch_plan *plan, struct fetch_out *out)
 {
-    (void)b;
-    if (!plan->session)
-        return;
+    /* Not cache_of(): a fetch answered at shutdown must not recreate the cache. */
+    struct fetch_session **slot = plan->session_id != 0 && b->fetch_sessions
+                                      ? find_slot(b->fetch_sessions, plan->session_id)
+                                      : NULL;
+    if (!slot)
+        return; /* sessionless, or the session went while the fetch waited: a full answer */
     /* Forgotten partitions are gone for good now. */
-    struct fetch_session *s = plan->session;
+    struct fetch_session *s = *slot;
     int32_t kept = 0;
     for (int32_t i = 0; i < s->count; i++) {
         if (s->parts[i].forgotten)

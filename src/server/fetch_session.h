@@ -19,7 +19,6 @@
 struct broker;
 struct request;
 struct fetch_out;
-struct fetch_session;
 
 struct fetch_plan_partition {
     struct kstr topic;    /* len -1 when the request names topics by id (v13+) */
@@ -35,9 +34,14 @@ struct fetch_plan_topic {
     struct fetch_plan_partition *partitions;
 };
 
+/*
+ * A plan owns everything it names (topic names are copied into the request):
+ * a fetch that waits for data can outlive its session, which a later request
+ * may close or the cache may evict. The session is found again by id when
+ * the answer is ready.
+ */
 struct fetch_plan {
-    int32_t session_id;             /* to put in the response (0: no session) */
-    struct fetch_session *session;  /* NULL: sessionless */
+    int32_t session_id;             /* 0: sessionless */
     bool incremental;               /* answer only partitions with news */
     int32_t topic_count;
     struct fetch_plan_topic *topics;

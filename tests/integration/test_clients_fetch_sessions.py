@@ -1,0 +1,203 @@
+"""Fetch sessions (KIP-227) on the wire, with hand-encoded Fetch v7.
+
+librdkafka 2.0, kafka-python 2.0 and kafkajs never open a session, so this
+test plays the consumer a Java client would be: a full fetch opens a
+session; incremental fetches (epoch + 1) carry only changed partitions and
+are answered with only partitions that have news (records, or a moved high
+watermark); a stale epoch gets INVALID_FETCH_SESSION_EPOCH, an unknown id
+FETCH_SESSION_ID_NOT_FOUND; forgotten partitions leave the session; with
+max.incremental.fetch.session.cache.slots=2 a third session evicts the least
+recently used. Then the hostile and edge cases: a session closed by a
+pipelined request while a fetch on it waits for data, and a broker stopped
+while such a fetch waits (both used to touch freed memory).
+"""
+import struct
+import time
+
+import confluent_kafka as ck
+
+from foundation_wire import Reader, assert_alive, connect, frame, i8, i16, i32, recv_response, request_header, string
+from harness import Broker
+
+API_FETCH = 1
+FETCH_SESSION_ID_NOT_FOUND = 70
+INVALID_FETCH_SESSION_EPOCH = 71
+TOPIC = "sessions"
+
+
+def i64(v):
+    return struct.pack(">q", v)
+
+
+def fetch_v7(corr, session_id, epoch, partitions=(), forgotten=(), max_wait_ms=0):
+    """partitions: [(partition, fetch_offset)] of TOPIC; forgotten: [partition]."""
+    body = i32(-1) + i32(max_wait_ms) + i32(1) + i32(16 << 20) + i8(0) + i32(session_id) + i32(epoch)
+    if partitions:
+        body += i32(1) + string(TOPIC) + i32(len(partitions))
+        for p, offset in partitions:
+            body += i32(p) + i64(offset) + i64(-1) + i32(1 << 20)
+    else:
+        body += i32(0)
+    if forgotten:
+        body += i32(1) + string(TOPIC) + i32(len(forgotten)) + b"".join(i32(p) for p in forgotten)
+    else:
+        body += i32(0)
+    return frame(request_header(API_FETCH, 7, corr) + body)
+
+
+def count_records(blob):
+    """Records in the whole batches of a records field."""
+    n, pos = 0, 0
+    while pos + 61 <= len(blob):
+        (length,) = struct.unpack(">i", blob[pos + 8:pos + 12])
+        if pos + 12 + length > len(blob):
+            break
+        n += struct.unpack(">i", blob[pos + 57:pos + 61])[0]
+        pos += 12 + length
+    return n
+
+
+def parse_fetch_v7(body):
+    """-> (error, session_id, {partition: (error, high_watermark, records)})."""
+    r = Reader(body)
+    r.i32()  # throttle
+    error, session_id = r.i16(), r.i32()
+    parts = {}
+    for _ in range(r.i32()):
+        topic = r.string()
+        assert topic == TOPIC, "answer for topic %r" % topic
+        for _ in range(r.i32()):
+            p, perr, hwm = r.i32(), r.i16(), r.i64()
+            r.i64()  # last stable offset
+            r.i64()  # log start offset
+            aborted = r.i32()
+            for _ in range(max(aborted, 0)):
+                r.i64()
+                r.i64()
+            size = r.i32()
+            blob = r.take(size) if size > 0 else b""
+            parts[p] = (perr, hwm, count_records(blob))
+    return error, session_id, parts
+
+
+class Client:
+    def __init__(self, port):
+        self.sock = connect(port, timeout=15)
+        self.corr = 0
+
+    def send(self, *args, **kw):
+        self.corr += 1
+        self.sock.sendall(fetch_v7(self.corr, *args, **kw))
+        return self.corr
+
+    def answer(self, corr):
+        got = recv_response(self.sock)
+        assert got is not None, "broker closed the connection"
+        assert got[0] == corr, "correlation id %d, expected %d" % (got[0], corr)
+        return parse_fetch_v7(got[1])
+
+    def fetch(self, *args, **kw):
+        return self.answer(self.send(*args, **kw))
+
+    def close(self):
+        self.sock.close()
+
+
+def produce(bootstrap, partition, count):
+    p = ck.Producer({"bootstrap.servers": bootstrap, "linger.ms": 0})
+    for i in range(count):
+        p.produce(TOPIC, value=b"v%d" % i, partition=partition)
+    assert p.flush(30) == 0
+
+
+def check_session_flow(b):
+    c = Client(b.port)
+    err, sid, parts = c.fetch(0, 0, [(0, 0), (1, 0)])
+    assert err == 0 and sid != 0, "full fetch opening a session: error %d, session %d" % (err, sid)
+    assert parts == {0: (0, 10, 10), 1: (0, 5, 5)}, "full fetch answer: %r" % parts
+
+    err, sid2, parts = c.fetch(sid, 1, [(0, 10), (1, 5)])
+    assert (err, sid2, parts) == (0, sid, {}), "nothing new: %r" % ((err, sid2, parts),)
+
+    produce(b.bootstrap, 1, 1)
+    err, _, parts = c.fetch(sid, 2)
+    assert err == 0 and parts == {1: (0, 6, 1)}, "only the partition with news: %r" % parts
+
+    err, _, _ = c.fetch(sid, 2)
+    assert err == INVALID_FETCH_SESSION_EPOCH, "stale epoch answered with error %d" % err
+    err, _, _ = c.fetch(sid + 7777, 1)
+    assert err == FETCH_SESSION_ID_NOT_FOUND, "unknown session answered with error %d" % err
+
+    # The stale epoch did not advance the session; forget partition 1 and re-read 0.
+    err, _, parts = c.fetch(sid, 3, [(0, 0)], forgotten=[1])
+    assert err == 0 and parts == {0: (0, 10, 10)}, "after forgetting partition 1: %r" % parts
+    produce(b.bootstrap, 1, 1)
+    err, _, parts = c.fetch(sid, 4, [(0, 10)])
+    assert err == 0 and parts == {}, "a forgotten partition still answered: %r" % parts
+
+    err, sid_after, parts = c.fetch(sid, -1, [(0, 0)])
+    assert err == 0 and sid_after == 0 and parts == {0: (0, 10, 10)}, "closing fetch: %r" % (
+        (err, sid_after, parts),)
+    err, _, _ = c.fetch(sid, 5)
+    assert err == FETCH_SESSION_ID_NOT_FOUND, "closed session answered with error %d" % err
+    c.close()
+
+
+def check_eviction(b):
+    c = Client(b.port)
+    ids = [c.fetch(0, 0, [(0, 0)])[1] for _ in range(3)]
+    assert len(set(ids)) == 3 and 0 not in ids, "session ids %r" % ids
+    err, _, _ = c.fetch(ids[0], 1, [(0, 10)])
+    assert err == FETCH_SESSION_ID_NOT_FOUND, "the least recently used session was not evicted: %d" % err
+    for sid in ids[1:]:
+        err, _, _ = c.fetch(sid, 1, [(0, 10)])
+        assert err == 0, "session %d lost: error %d" % (sid, err)
+    c.close()
+
+
+def check_closed_while_waiting(b):
+    """A fetch waits on a session; a pipelined request closes that session."""
+    c = Client(b.port)
+    sid = c.fetch(0, 0, [(0, 10)])[1]
+    started = time.time()
+    waiting = c.send(sid, 1, max_wait_ms=1500)
+    closing = c.send(sid, -1, [(0, 10)])
+    err, got_sid, parts = c.answer(waiting)
+    assert err == 0 and got_sid == sid and parts.get(0, (0, 10, 0))[2] == 0, "waiting fetch: %r" % (
+        (err, got_sid, parts),)
+    assert time.time() - started >= 1.0, "the waiting fetch did not wait"
+    err, got_sid, _ = c.answer(closing)
+    assert err == 0 and got_sid == 0, "closing fetch: error %d, session %d" % (err, got_sid)
+    c.close()
+    assert_alive(b, "a session closed under a waiting fetch")
+
+
+def check_stop_while_waiting():
+    with Broker() as b:
+        produce(b.bootstrap, 0, 1)
+        c = Client(b.port)
+        sid = c.fetch(0, 0, [(0, 1)])[1]
+        c.send(sid, 1, max_wait_ms=10000)
+        time.sleep(0.3)
+        # Broker.__exit__ checks the exit code of the SIGTERM stop and the log for sanitizer reports.
+    c.close()
+
+
+def main():
+    config = {"num.partitions": "2", "max.incremental.fetch.session.cache.slots": "2"}
+    with Broker(config=config) as b:
+        produce(b.bootstrap, 0, 10)
+        produce(b.bootstrap, 1, 5)
+        check_session_flow(b)
+        print("  session opened, incremental answers, stale epoch, unknown id, forgotten, closed")
+        check_eviction(b)
+        print("  third session evicts the least recently used (2 slots)")
+        check_closed_while_waiting(b)
+        print("  session closed by a pipelined request while a fetch on it waited")
+    check_stop_while_waiting()
+    print("  broker stopped while a session fetch waited: clean exit")
+    print("ok")
+
+
+if __name__ == "__main__":
+    main()
