@@ -5,7 +5,9 @@ AddressSanitizer+UBSan build. Ends with the line `N passed, M failed`.
 
 Usage: tests/run_tests.py [--quick] [--no-san] [FILTER...]
 A test is a program: build/tests/test_* (C unit tests) or
-tests/integration/test_*.{py,sh,js}. Exit status 0 means it passed.
+tests/integration/test_*.{py,sh,js}. Exit status 0 means it passed; 77 means
+it could not run on this machine (it prints why) and is reported as skipped,
+neither passed nor failed.
 Integration tests find the broker binary in $EDDY_BIN and the tools in
 $EDDY_BUILD.
 """
@@ -21,6 +23,7 @@ ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 TIMEOUT_S = int(os.environ.get("EDDY_TEST_TIMEOUT", "300"))
 FUZZ_SECONDS = int(os.environ.get("EDDY_FUZZ_SECONDS", "30"))
 PRINT_LOCK = threading.Lock()
+SKIPPED = 77
 
 
 def interpreter(path):
@@ -50,15 +53,15 @@ def run_one(label, cmd, env, log_dir):
         except subprocess.TimeoutExpired:
             rc = "timeout"
     took = time.time() - start
-    ok = rc == 0
+    outcome = "PASS" if rc == 0 else "SKIP" if rc == SKIPPED else "FAIL"
     with PRINT_LOCK:
-        report(label, rc, ok, took, log_path)
-    return ok
+        report(label, rc, outcome, took, log_path)
+    return outcome
 
 
-def report(label, rc, ok, took, log_path):
-    print("%s %-60s %6.1fs" % ("PASS" if ok else "FAIL", label, took), flush=True)
-    if not ok:
+def report(label, rc, outcome, took, log_path):
+    print("%s %-60s %6.1fs" % (outcome, label, took), flush=True)
+    if outcome != "PASS":
         with open(log_path, "rb") as log:
             tail = log.read()[-4000:].decode("utf-8", "replace")
         print("---- %s (exit %s), last output:\n%s\n----" % (label, rc, tail), flush=True)
@@ -106,9 +109,12 @@ def main():
     jobs = int(os.environ.get("EDDY_TEST_JOBS", "2"))
     with concurrent.futures.ThreadPoolExecutor(max_workers=jobs) as pool:
         results = list(pool.map(lambda p: (p[0], run_one(p[0], p[1], p[2], log_dir)), plan))
-    failures = [label for label, ok in results if not ok]
-    passed = len(results) - len(failures)
+    failures = [label for label, outcome in results if outcome == "FAIL"]
+    skipped = [label for label, outcome in results if outcome == "SKIP"]
+    passed = len(results) - len(failures) - len(skipped)
     failed = len(failures)
+    if skipped:
+        print("skipped (could not run here; see above): " + ", ".join(skipped))
     if failures:
         print("failed: " + ", ".join(failures))
     print("%d passed, %d failed" % (passed, failed))
