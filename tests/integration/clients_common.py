@@ -92,6 +92,23 @@ class Timer:
         return False
 
 
+# ---- check programs in other languages (Go, JavaScript) ----
+
+def run_check_program(command, steps, config=None):
+    """Start a broker and run `command + [bootstrap, check, *args]` for each
+    (label, check, *args) of steps, timed; the program prints what it did
+    and exits non-zero with the first mismatch."""
+    import subprocess
+    with Broker(config=config) as b:
+        for label, check, *args in steps:
+            with Timer(label):
+                res = subprocess.run(command + [b.bootstrap, check] + list(args),
+                                     capture_output=True, timeout=240)
+                sys.stdout.write(res.stdout.decode(errors="replace"))
+                assert res.returncode == 0, "%s %s failed:\n%s" % (
+                    os.path.basename(command[-1]), check, res.stderr.decode(errors="replace")[-3000:])
+
+
 # ---- kill -9 tests: a producer in its own process, and the check after ----
 #
 # The producer writes one line "partition offset seq" per acknowledged record

@@ -17,7 +17,7 @@ import os
 import subprocess
 import sys
 
-from clients_common import Broker, Timer
+from clients_common import run_check_program
 from harness import ROOT
 
 SCRIPT = os.path.join(ROOT, "tests", "js", "platformatic_check.mjs")
@@ -33,14 +33,6 @@ def node_version():
     return tuple(int(x) for x in out.strip().lstrip("v").split(".")[:3])
 
 
-def run_check(bootstrap, check, *args):
-    res = subprocess.run(["node", SCRIPT, bootstrap, check] + list(args), capture_output=True,
-                         timeout=240)
-    sys.stdout.write(res.stdout.decode(errors="replace"))
-    assert res.returncode == 0, "platformatic_check %s failed:\n%s" % (
-        check, res.stderr.decode(errors="replace")[-3000:])
-
-
 def main():
     version = node_version()
     if version is None or version < NODE_NEEDED:
@@ -49,17 +41,13 @@ def main():
         return SKIP
     config = {"log.segment.bytes": str(1 << 20), "offsets.topic.num.partitions": "4",
               "group.initial.rebalance.delay.ms": "0"}
-    with Broker(config=config) as b:
-        with Timer("four codecs, 10,000 records each"):
-            run_check(b.bootstrap, "roundtrip", "10000")
-        with Timer("idempotent producer"):
-            run_check(b.bootstrap, "idempotent", "10000")
-        with Timer("classic consumer group of two"):
-            run_check(b.bootstrap, "group")
-        with Timer("KIP-848 consumer group of two"):
-            run_check(b.bootstrap, "kip848")
-        with Timer("admin client"):
-            run_check(b.bootstrap, "admin")
+    run_check_program(["node", SCRIPT], [
+        ("four codecs, 10,000 records each", "roundtrip", "10000"),
+        ("idempotent producer", "idempotent", "10000"),
+        ("classic consumer group of two", "group"),
+        ("KIP-848 consumer group of two", "kip848"),
+        ("admin client", "admin"),
+    ], config)
     print("ok")
     return 0
 

@@ -10,9 +10,8 @@ protocol version (message format v0) is refused with UNSUPPORTED_VERSION.
 """
 import os
 import subprocess
-import sys
 
-from clients_common import Broker, Timer
+from clients_common import Timer, run_check_program
 from harness import EDDY_BUILD, ROOT
 
 SOURCE = os.path.join(ROOT, "tests", "integration", "go", "sarama_check")
@@ -32,28 +31,17 @@ def build():
     assert res.returncode == 0, "go build failed:\n%s" % res.stderr.decode(errors="replace")[-3000:]
 
 
-def run_check(bootstrap, check, *args):
-    res = subprocess.run([BINARY, bootstrap, check] + list(args), capture_output=True, timeout=240)
-    sys.stdout.write(res.stdout.decode(errors="replace"))
-    assert res.returncode == 0, "sarama_check %s failed:\n%s" % (
-        check, res.stderr.decode(errors="replace")[-3000:])
-
-
 def main():
     with Timer("go build sarama_check"):
         build()
     config = {"log.segment.bytes": str(1 << 20), "offsets.topic.num.partitions": "4"}
-    with Broker(config=config) as b:
-        with Timer("every codec, 20,000 records each"):
-            run_check(b.bootstrap, "roundtrip", "20000")
-        with Timer("idempotent producer"):
-            run_check(b.bootstrap, "idempotent", "20000")
-        with Timer("consumer group of two"):
-            run_check(b.bootstrap, "group")
-        with Timer("admin client"):
-            run_check(b.bootstrap, "admin")
-        with Timer("default protocol version refused"):
-            run_check(b.bootstrap, "oldformat")
+    run_check_program([BINARY], [
+        ("every codec, 20,000 records each", "roundtrip", "20000"),
+        ("idempotent producer", "idempotent", "20000"),
+        ("consumer group of two", "group"),
+        ("admin client", "admin"),
+        ("default protocol version refused", "oldformat"),
+    ], config)
     print("ok")
 
 
