@@ -113,6 +113,8 @@ struct offset_entry {
     struct offset_entry *next; /* hash chain */
 };
 
+struct commit_op;
+
 struct group {
     char *id;
     enum group_kind kind;
@@ -134,6 +136,10 @@ struct group {
     struct offset_entry **offsets;
     size_t offset_buckets;
     size_t offset_count;
+    /* OffsetCommits written but not yet durable. They take effect when
+     * durable, so whatever removes offsets or the group in between must
+     * keep memory in the order of the log (group_offsets.c). */
+    struct commit_op *pending_commits;
     struct group *next; /* hash chain */
 };
 
@@ -225,7 +231,9 @@ int group_offset_put(struct group *g, const char *topic, size_t topic_len, int32
                      int64_t offset, int32_t leader_epoch, const char *metadata, size_t metadata_len,
                      int64_t commit_ts, int64_t expire_ts);
 void group_offset_remove(struct group *g, const char *topic, size_t topic_len, int32_t partition);
+/* Frees the offsets; pending commits of the group will not apply. */
 void group_offsets_free(struct group *g);
+bool group_has_pending_commits(const struct group *g);
 void group_offsets_expire(struct group_coordinator *gc, int64_t now_ms);
 
 /* group_records.c: encoding of __consumer_offsets records into batches. */

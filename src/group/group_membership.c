@@ -769,7 +769,8 @@ void group_join(struct group_coordinator *gc, const struct group_join_params *p,
         return;
     }
     /* A group created by this failed join holds nothing: drop it. */
-    if (g->state == GROUP_EMPTY && g->member_count == 0 && !g->pending && g->offset_count == 0 && !g->protocol_type)
+    if (g->state == GROUP_EMPTY && g->member_count == 0 && !g->pending && g->offset_count == 0 && !g->protocol_type &&
+        !group_has_pending_commits(g))
         group_remove(gc, g);
 }
 

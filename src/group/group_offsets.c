@@ -121,8 +121,11 @@ void group_offset_remove(struct group *g, const char *topic, size_t topic_len, i
     }
 }
 
+static void detach_pending_commits(struct group *g);
+
 void group_offsets_free(struct group *g)
 {
+    detach_pending_commits(g);
     for (size_t i = 0; i < g->offset_buckets; i++) {
         struct offset_entry *e = g->offsets[i];
         while (e) {
@@ -139,16 +142,77 @@ void group_offsets_free(struct group *g)
 
 /* ---- OffsetCommit ---- */
 
+/*
+ * A commit takes effect in memory when its record is durable, but a
+ * DeleteGroups, an OffsetDelete or offset expiry takes effect at once and
+ * writes its tombstones after the commit's record. To leave memory as a
+ * replay of the log would (the commit first, then the tombstones), a
+ * pending commit is registered with its group, as Kafka keeps
+ * pendingOffsetCommits: deleting the group detaches it (it applies nothing),
+ * deleting an offset drops that partition from it, and expiry leaves alone
+ * the partitions it will write.
+ */
 struct commit_op {
     struct group_coordinator *gc;
-    char *group_id;
+    struct group *group; /* NULL once the group is gone */
+    struct commit_op *next_pending;
     struct group_offset_commit_partition *parts;
+    bool *dropped; /* per part: its offset was deleted while pending */
     int32_t count;
     int64_t now_ms;
     int64_t expire_ts;
     group_commit_fn done;
     void *arg;
 };
+
+static void detach_pending_commits(struct group *g)
+{
+    for (struct commit_op *op = g->pending_commits; op; op = op->next_pending)
+        op->group = NULL;
+    g->pending_commits = NULL;
+}
+
+static void unlink_pending_commit(struct commit_op *op)
+{
+    if (!op->group)
+        return;
+    struct commit_op **link = &op->group->pending_commits;
+    while (*link && *link != op)
+        link = &(*link)->next_pending;
+    if (*link)
+        *link = op->next_pending;
+    op->group = NULL;
+}
+
+static bool part_matches(const struct group_offset_commit_partition *p, const char *topic, size_t topic_len,
+                         int32_t partition)
+{
+    return p->partition == partition && (size_t)p->topic.len == topic_len && memcmp(p->topic.ptr, topic, topic_len) == 0;
+}
+
+/* True if a pending commit of g will write this partition's offset. */
+static bool commit_pending_for(const struct group *g, const char *topic, size_t topic_len, int32_t partition)
+{
+    for (const struct commit_op *op = g->pending_commits; op; op = op->next_pending)
+        for (int32_t i = 0; i < op->count; i++)
+            if (!op->parts[i].error && !op->dropped[i] && part_matches(&op->parts[i], topic, topic_len, partition))
+                return true;
+    return false;
+}
+
+/* An OffsetDelete of this partition outranks the commits still pending. */
+static void drop_pending_commits(struct group *g, const char *topic, size_t topic_len, int32_t partition)
+{
+    for (struct commit_op *op = g->pending_commits; op; op = op->next_pending)
+        for (int32_t i = 0; i < op->count; i++)
+            if (part_matches(&op->parts[i], topic, topic_len, partition))
+                op->dropped[i] = true;
+}
+
+bool group_has_pending_commits(const struct group *g)
+{
+    return g->pending_commits != NULL;
+}
 
 /* Kafka turns storage failures into errors a consumer retries against the coordinator. */
 static int16_t commit_error_for(int16_t storage_error)
@@ -166,13 +230,8 @@ static void commit_written(void *arg, int16_t error)
     struct commit_op *op = arg;
     if (error)
         error = commit_error_for(error);
-    struct group *g = NULL;
-    if (!error) {
-        struct kstr id = kstr_from_cstr(op->group_id);
-        g = group_find_or_create(op->gc, id, op->now_ms);
-        if (!g)
-            error = KAFKA_UNKNOWN_SERVER_ERROR;
-    }
+    struct group *g = op->group; /* NULL: deleted meanwhile, its tombstones follow this record */
+    unlink_pending_commit(op);
     for (int32_t i = 0; i < op->count; i++) {
         struct group_offset_commit_partition *p = &op->parts[i];
         if (p->error)
@@ -181,13 +240,15 @@ static void commit_written(void *arg, int16_t error)
             p->error = error;
             continue;
         }
+        if (!g || op->dropped[i])
+            continue;
         struct kstr meta = kstr_is_null(p->metadata) ? kstr_from_cstr("") : p->metadata;
         if (group_offset_put(g, p->topic.ptr, (size_t)p->topic.len, p->partition, p->offset, p->leader_epoch,
                              meta.ptr, (size_t)meta.len, op->now_ms, op->expire_ts) < 0)
             p->error = KAFKA_UNKNOWN_SERVER_ERROR;
     }
     op->done(op->arg, 0);
-    free(op->group_id);
+    free(op->dropped);
     free(op);
 }
 
@@ -258,10 +319,13 @@ void group_offset_commit(struct group_coordinator *gc, const struct group_offset
                                     (size_t)part->topic.len, part->partition, &v);
         free(meta);
     }
-    struct commit_op *op = rc == 0 ? calloc(1, sizeof *op) : NULL;
+    /* The group exists from the commit on, as in Kafka (a commit outside the group protocol creates it). */
+    if (!g)
+        g = group_find_or_create(gc, p->group_id, now_ms);
+    struct commit_op *op = rc == 0 && g ? calloc(1, sizeof *op) : NULL;
     if (op)
-        op->group_id = group_strdup_kstr(p->group_id);
-    if (!op || !op->group_id) {
+        op->dropped = calloc((size_t)(p->partition_count > 0 ? p->partition_count : 1), sizeof *op->dropped);
+    if (!op || !op->dropped) {
         if (op)
             free(op);
         group_batch_free(&b);
@@ -270,6 +334,9 @@ void group_offset_commit(struct group_coordinator *gc, const struct group_offset
         return;
     }
     op->gc = gc;
+    op->group = g;
+    op->next_pending = g->pending_commits;
+    g->pending_commits = op;
     op->parts = p->partitions;
     op->count = p->partition_count;
     op->now_ms = now_ms;
@@ -404,6 +471,7 @@ int16_t group_offset_delete(struct group_coordinator *gc, struct kstr group_id,
             continue;
         }
         group_offset_remove(g, p->topic.ptr, (size_t)p->topic.len, p->partition);
+        drop_pending_commits(g, p->topic.ptr, (size_t)p->topic.len, p->partition);
     }
     group_batch_write(gc, &b, group_partition(gc, g), done, arg);
     return 0;
@@ -436,6 +504,7 @@ static void expire_group(struct group_coordinator *gc, struct group *g, int64_t 
         while (*link) {
             struct offset_entry *e = *link;
             if (!offset_expired(gc, g, e, now_ms) ||
+                commit_pending_for(g, e->topic, strlen(e->topic), e->partition) ||
                 group_batch_add_offset_tombstone(&b, g->id, strlen(g->id), e->topic, strlen(e->topic),
                                                  e->partition) != 0) {
                 link = &e->next;
@@ -449,7 +518,7 @@ static void expire_group(struct group_coordinator *gc, struct group *g, int64_t 
     }
     int32_t partition = group_partition(gc, g);
     bool drop_group = g->state == GROUP_EMPTY && g->offset_count == 0 && g->member_count == 0 &&
-                      g->pending == NULL;
+                      g->pending == NULL && g->pending_commits == NULL;
     if (drop_group && group_batch_add_metadata_tombstone(&b, g->id, strlen(g->id)) != 0)
         drop_group = false;
     if (expired)

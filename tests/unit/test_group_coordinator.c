@@ -688,6 +688,78 @@ static void test_sync_waits_for_store(void)
     storage_reset();
 }
 
+/* The offset of ("t", 0) in group id after replaying everything stored into a fresh coordinator. */
+static int64_t replayed_offset(const struct group_coordinator_config *cfg, const char *id, int64_t now)
+{
+    struct group_coordinator *fresh = new_coordinator(cfg);
+    for (int i = 0; i < stored_count; i++)
+        CHECK(group_coordinator_replay_batch(fresh, stored[i].batch, stored[i].len, now) == 0);
+    struct group_offset o;
+    group_offset_fetch(fresh, kstr_from_cstr(id), kstr_from_cstr("t"), 0, &o);
+    group_coordinator_destroy(fresh);
+    return o.offset;
+}
+
+static int64_t live_offset(struct group_coordinator *gc, const char *id)
+{
+    struct group_offset o;
+    group_offset_fetch(gc, kstr_from_cstr(id), kstr_from_cstr("t"), 0, &o);
+    return o.offset;
+}
+
+static void test_pending_commit_vs_removal(void)
+{
+    printf("a commit still being written does not bring back a group or offset deleted meanwhile\n");
+    struct group_coordinator_config cfg = default_config();
+    cfg.offsets_retention_ms = 60000;
+    cfg.retention_check_interval_ms = 1000;
+    struct group_coordinator *gc = new_coordinator(&cfg);
+    int64_t now = 100000;
+    struct commit_capture cc, dc;
+    struct group_offset_commit_partition first[1] = {{kstr_from_cstr("t"), 0, 5, -1, kstr_null(), 0}};
+    struct group_offset_commit_partition later[1] = {{kstr_from_cstr("t"), 0, 42, -1, kstr_null(), 0}};
+
+    /* DeleteGroups after a commit that is not durable yet: the log has the
+     * commit, then the tombstones; memory must say the same. */
+    commit(gc, "dg", "", -1, first, 1, now, &cc);
+    defer_durability = true;
+    commit(gc, "dg", "", -1, later, 1, now, &cc);
+    memset(&dc, 0, sizeof dc);
+    CHECK(group_delete(gc, kstr_from_cstr("dg"), now, on_commit, &dc) == 0);
+    flush_pending();
+    CHECK(cc.called && cc.error == 0 && later[0].error == 0 && dc.called && dc.error == 0);
+    CHECK(live_offset(gc, "dg") == -1);
+    CHECK(strcmp(group_state_name_for(gc, kstr_from_cstr("dg")), "Dead") == 0);
+    CHECK(replayed_offset(&cfg, "dg", now) == -1);
+
+    /* OffsetDelete of the partition: the same. */
+    defer_durability = false;
+    first[0].error = later[0].error = 0;
+    commit(gc, "od", "", -1, first, 1, now, &cc);
+    defer_durability = true;
+    commit(gc, "od", "", -1, later, 1, now, &cc);
+    struct group_offset_delete_partition del[1] = {{kstr_from_cstr("t"), 0, 0}};
+    CHECK(group_offset_delete(gc, kstr_from_cstr("od"), del, 1, now, on_commit, &dc) == 0);
+    flush_pending();
+    CHECK(cc.called && cc.error == 0 && del[0].error == 0);
+    CHECK(live_offset(gc, "od") == -1 && replayed_offset(&cfg, "od", now) == -1);
+
+    /* Expiry leaves alone an offset a pending commit is about to replace. */
+    defer_durability = false;
+    first[0].error = later[0].error = 0;
+    commit(gc, "ex", "", -1, first, 1, now, &cc);
+    defer_durability = true;
+    commit(gc, "ex", "", -1, later, 1, now + 61000, &cc);
+    group_coordinator_tick(gc, now + 61000);
+    flush_pending();
+    CHECK(cc.called && cc.error == 0);
+    CHECK(live_offset(gc, "ex") == 42 && replayed_offset(&cfg, "ex", now + 61000) == 42);
+
+    defer_durability = false;
+    group_coordinator_destroy(gc);
+    storage_reset();
+}
+
 int main(void)
 {
     test_partition_hash();
@@ -701,6 +773,7 @@ int main(void)
     test_retention();
     test_offset_delete();
     test_sync_waits_for_store();
+    test_pending_commit_vs_removal();
     if (failures) {
         fprintf(stderr, "%d check(s) failed\n", failures);
         return 1;
