@@ -11,6 +11,7 @@
 #include <stdint.h>
 
 struct request;
+struct broker;
 
 struct api_handler {
     int16_t key;
@@ -27,6 +28,8 @@ void handle_api_versions(struct request *req);
 void handle_metadata(struct request *req);
 void handle_produce(struct request *req);
 void handle_fetch(struct request *req);
+/* Shutdown: answer every waiting fetch now, with what there is. */
+void fetch_answer_all_waiting(struct broker *b);
 void handle_list_offsets(struct request *req);
 void handle_offset_for_leader_epoch(struct request *req);
 void handle_init_producer_id(struct request *req);

@@ -14,6 +14,7 @@
 
 #include "log/log_manager.h"
 #include "log/log_pager.h"
+#include "server/api.h"
 #include "server/fetch_session.h"
 #include "server/groups.h"
 #include "server/partitions.h"
@@ -123,6 +124,7 @@ static void begin_shutdown(struct broker *b)
 {
     b->shutting_down = true;
     log_info("server", "shutting down: no new connections, finishing %d open ones", b->session_count);
+    fetch_answer_all_waiting(b);
     for (int i = 0; i < b->listener_count; i++) {
         listener_close(b->listeners[i]);
         b->listeners[i] = NULL;

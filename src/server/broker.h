@@ -21,6 +21,7 @@
 struct session;
 struct partition_table;
 struct fetch_session_cache;
+struct fetch_op;
 struct log_manager;
 struct metadata_log;
 
@@ -42,6 +43,7 @@ struct broker {
 
     struct partition_table *partitions; /* runtime state per partition (server/partitions.h) */
     struct fetch_session_cache *fetch_sessions; /* KIP-227 (server/fetch_session.h) */
+    struct fetch_op *parked_fetches;            /* fetches waiting for data or their deadline (fetch.c) */
 
     struct session *sessions; /* every open client connection */
     int session_count;

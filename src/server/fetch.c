@@ -40,6 +40,7 @@ struct fetch_op {
     int32_t watch_count;
     bool parked;
     bool cold_checked; /* cold spans were looked for (once per request) */
+    struct fetch_op *parked_next, *parked_prev; /* broker->parked_fetches while parked */
 };
 
 static void fetch_run(struct fetch_op *op);
@@ -150,10 +151,18 @@ static int build_out(struct fetch_op *op, struct fetch_out *out)
 
 static void unpark(struct fetch_op *op)
 {
+    struct broker *b = op->req->broker;
     for (int32_t i = 0; i < op->watch_count; i++)
         partitions_cancel_wait(&op->watches[i].waiter);
-    reactor_timer_cancel(op->req->broker->reactor, &op->timer);
+    reactor_timer_cancel(b->reactor, &op->timer);
     op->parked = false;
+    if (op->parked_prev)
+        op->parked_prev->parked_next = op->parked_next;
+    else
+        b->parked_fetches = op->parked_next;
+    if (op->parked_next)
+        op->parked_next->parked_prev = op->parked_prev;
+    op->parked_next = op->parked_prev = NULL;
 }
 
 static void on_data(struct partition_waiter *w, int error)
@@ -197,6 +206,23 @@ static void park(struct fetch_op *op)
     reactor_timer_init(&op->timer, on_timeout);
     reactor_timer_start(b->reactor, &op->timer, op->deadline_ms - reactor_now_ms(b->reactor));
     op->parked = true;
+    op->parked_prev = NULL;
+    op->parked_next = b->parked_fetches;
+    if (op->parked_next)
+        op->parked_next->parked_prev = op;
+    b->parked_fetches = op;
+}
+
+/* Once shutting_down is set a fetch never parks again, so this empties the
+ * list: consumers hear back at once instead of holding the shutdown for
+ * their max_wait_ms, and nothing waits on partitions when they are freed. */
+void fetch_answer_all_waiting(struct broker *b)
+{
+    while (b->parked_fetches) {
+        struct fetch_op *op = b->parked_fetches;
+        unpark(op);
+        fetch_run(op);
+    }
 }
 
 /* ---- cold data: read back into the page cache off the loop first ---- */

@@ -116,11 +116,25 @@ void partitions_forget(struct broker *b, struct partition_log *log)
     }
 }
 
+/* Answer everything still waiting on any partition. A fetch answered here
+ * looks its other partitions up in the table again (and may add runtimes to
+ * it), so every runtime must still be there: freeing waits for a second pass. */
+static void fire_every_waiter(struct partition_table *table)
+{
+    for (size_t i = 0; i < RUNTIME_BUCKETS; i++) {
+        for (struct partition_runtime *rt = table->buckets[i]; rt; rt = rt->hash_next) {
+            fire_all(&rt->durable_waiters, KAFKA_NOT_LEADER_OR_FOLLOWER);
+            fire_all(&rt->data_waiters, KAFKA_NOT_LEADER_OR_FOLLOWER);
+        }
+    }
+}
+
 void partitions_free_all(struct broker *b)
 {
     struct partition_table *table = b->partitions;
     if (!table)
         return;
+    fire_every_waiter(table);
     for (size_t i = 0; i < RUNTIME_BUCKETS; i++) {
         struct partition_runtime *rt = table->buckets[i];
         while (rt) {
