@@ -185,7 +185,7 @@ void broker_free(struct broker *b)
     }
     groups_shutdown(b); /* answers commits still waiting on partition runtimes */
     partitions_free_all(b); /* snapshots producer state: before the logs close */
-    fetch_sessions_free(b); /* after the waiting fetches that partitions_free_all answers */
+    fetch_sessions_free(b); /* after everything that may still answer a fetch */
     topics_stop(b);
     metadata_image_free(&b->image);
     if (b->reactor) {
