@@ -337,7 +337,7 @@ static int replay(struct producer_state *ps, int64_t from)
             int64_t last = h.base_offset + h.last_offset_delta;
             if (h.producer_id >= 0 && !(h.attributes & BATCH_ATTR_CONTROL) && last >= from) {
                 struct producer_batch_info info = {h.producer_id, h.producer_epoch, h.base_sequence,
-                                                   h.base_sequence + h.last_offset_delta,
+                                                   record_batch_last_sequence(&h),
                                                    (h.attributes & BATCH_ATTR_TRANSACTIONAL) != 0};
                 producer_state_update(ps, &info, h.base_offset, last, h.max_timestamp);
             }

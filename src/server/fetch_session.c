@@ -310,6 +310,8 @@ int16_t fetch_session_plan(struct broker *b, struct request *req, struct fetch_p
     if (!slot)
         return KAFKA_FETCH_SESSION_ID_NOT_FOUND;
     struct fetch_session *s = *slot;
+    if (s->by_id != (req->api_version >= 13))
+        return KAFKA_FETCH_SESSION_TOPIC_ID_ERROR; /* names and ids do not mix in one session, as in Kafka */
     if (epoch != s->next_epoch)
         return KAFKA_INVALID_FETCH_SESSION_EPOCH;
     s->next_epoch = epoch == INT32_MAX ? 1 : epoch + 1;

@@ -103,7 +103,7 @@ void handle_offset_commit(struct request *req)
     }
     int64_t expire = -1;
     if (req->api_version >= 2 && req->api_version <= 4 && m->retention_time_ms >= 0)
-        expire = now + m->retention_time_ms;
+        expire = m->retention_time_ms > INT64_MAX - now ? INT64_MAX : now + m->retention_time_ms;
     struct group_offset_commit_params p = {
         .group_id = m->group_id,
         .member_id = req->api_version >= 1 ? m->member_id : kstr_from_cstr(""),

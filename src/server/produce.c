@@ -77,9 +77,10 @@ static int16_t check_timestamps(const struct broker_config *cfg, const struct re
         return KAFKA_NONE;
     int64_t before = cfg->log_message_timestamp_before_max_ms;
     int64_t after = cfg->log_message_timestamp_after_max_ms;
-    if (h->base_timestamp >= 0 && now - h->base_timestamp > before)
+    /* Compared without subtracting a client's value (it may be INT64_MIN). */
+    if (h->base_timestamp >= 0 && h->base_timestamp < now - before)
         return KAFKA_INVALID_TIMESTAMP;
-    if (h->max_timestamp - now > after)
+    if (h->max_timestamp > now && h->max_timestamp - now > after)
         return KAFKA_INVALID_TIMESTAMP;
     return KAFKA_NONE;
 }
@@ -146,7 +147,7 @@ static int16_t scan_batches(struct request *req, const struct log_config *lc, co
                 return KAFKA_INVALID_RECORD;
             scan->has_producer = true;
             scan->producer = (struct producer_batch_info){h.producer_id, h.producer_epoch, h.base_sequence,
-                                                          h.base_sequence + h.last_offset_delta, false};
+                                                          record_batch_last_sequence(&h), false};
         }
         scan->count++;
         pos += size;
