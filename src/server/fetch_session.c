@@ -20,6 +20,11 @@
 #include "server/request.h"
 #include "util/logger.h"
 
+/* Partitions one session may hold. Lookups in a session are linear, so this
+ * bounds the loop's work per fetch; a consumer with more partitions on this
+ * broker fetches without a session (full requests), which KIP-227 allows. */
+#define SESSION_MAX_PARTITIONS 2000
+
 struct session_partition {
     char *topic; /* NULL when keyed by topic id */
     struct kuuid topic_id;
@@ -134,6 +139,8 @@ static struct session_partition *session_find(struct fetch_session *s, struct ks
 static struct session_partition *session_add(struct fetch_session *s, struct kstr topic, struct kuuid id,
                                              int32_t partition)
 {
+    if (s->count >= SESSION_MAX_PARTITIONS)
+        return NULL;
     if (s->count == s->cap) {
         int32_t cap = s->cap ? s->cap * 2 : 16;
         struct session_partition *grown = realloc(s->parts, (size_t)cap * sizeof *grown);
@@ -196,30 +203,50 @@ static int copy_topic(struct request *req, const char *topic, struct kstr *out)
     return 0;
 }
 
-/* Group a session's partitions by topic into the plan. */
+static bool same_topic(const struct fetch_session *s, const struct session_partition *a,
+                       const struct session_partition *b)
+{
+    return s->by_id ? kuuid_eq(a->topic_id, b->topic_id) : strcmp(a->topic, b->topic) == 0;
+}
+
+/* Group a session's partitions by topic into the plan: one array for all
+ * partitions, each topic a range of it (linear in memory; the topic lookup
+ * is bounded by SESSION_MAX_PARTITIONS). */
 static int plan_from_session(struct request *req, struct fetch_session *s, struct fetch_plan *plan)
 {
-    plan->topics = request_alloc(req, (size_t)s->count * sizeof *plan->topics + 1);
-    if (!plan->topics)
+    size_t n = (size_t)s->count;
+    int32_t *topic_of = request_alloc(req, n * sizeof *topic_of + 1);
+    int32_t *first_of_topic = request_alloc(req, n * sizeof *first_of_topic + 1);
+    struct fetch_plan_partition *all = request_alloc(req, n * sizeof *all + 1);
+    plan->topics = request_alloc(req, n * sizeof *plan->topics + 1);
+    if (!topic_of || !first_of_topic || !all || !plan->topics)
         return -1;
     plan->topic_count = 0;
     for (int32_t i = 0; i < s->count; i++) {
-        const struct session_partition *sp = &s->parts[i];
-        if (sp->forgotten)
+        topic_of[i] = -1;
+        if (s->parts[i].forgotten)
             continue;
-        struct fetch_plan_topic *pt = NULL;
-        for (int32_t k = 0; k < plan->topic_count && !pt; k++) {
-            const struct fetch_plan_partition *first = &plan->topics[k].partitions[0];
-            if (s->by_id ? kuuid_eq(first->topic_id, sp->topic_id) : kstr_eq_cstr(first->topic, sp->topic))
-                pt = &plan->topics[k];
+        int32_t k = 0;
+        while (k < plan->topic_count && !same_topic(s, &s->parts[first_of_topic[k]], &s->parts[i]))
+            k++;
+        if (k == plan->topic_count) {
+            first_of_topic[plan->topic_count++] = i;
+            plan->topics[k].partition_count = 0;
         }
-        if (!pt) {
-            pt = &plan->topics[plan->topic_count++];
-            pt->partition_count = 0;
-            pt->partitions = request_alloc(req, (size_t)s->count * sizeof *pt->partitions);
-            if (!pt->partitions)
-                return -1;
-        }
+        topic_of[i] = k;
+        plan->topics[k].partition_count++;
+    }
+    size_t at = 0;
+    for (int32_t k = 0; k < plan->topic_count; k++) {
+        plan->topics[k].partitions = all + at;
+        at += (size_t)plan->topics[k].partition_count;
+        plan->topics[k].partition_count = 0;
+    }
+    for (int32_t i = 0; i < s->count; i++) {
+        if (topic_of[i] < 0)
+            continue;
+        const struct session_partition *sp = &s->parts[i];
+        struct fetch_plan_topic *pt = &plan->topics[topic_of[i]];
         struct fetch_plan_partition *pp = &pt->partitions[pt->partition_count++];
         pp->topic = kstr_null();
         if (!s->by_id && copy_topic(req, sp->topic, &pp->topic) < 0)
@@ -285,6 +312,14 @@ static void close_session(struct broker *b, int32_t id)
     }
 }
 
+static int64_t request_partition_count(const struct fetch_request *m)
+{
+    int64_t n = 0;
+    for (int32_t i = 0; i < m->topics_count; i++)
+        n += m->topics[i].partitions_count > 0 ? m->topics[i].partitions_count : 0;
+    return n;
+}
+
 int16_t fetch_session_plan(struct broker *b, struct request *req, struct fetch_plan *plan)
 {
     const struct fetch_request *m = req->body;
@@ -295,7 +330,7 @@ int16_t fetch_session_plan(struct broker *b, struct request *req, struct fetch_p
     if (epoch == -1 || epoch == 0) { /* a full fetch; -1 closes, 0 (re)opens */
         if (id != 0)
             close_session(b, id);
-        if (epoch == 0) {
+        if (epoch == 0 && request_partition_count(m) <= SESSION_MAX_PARTITIONS) {
             struct fetch_session *s = new_session(b, req);
             if (s && update_session(s, m) == 0) {
                 plan->session_id = s->id;
@@ -316,8 +351,12 @@ int16_t fetch_session_plan(struct broker *b, struct request *req, struct fetch_p
         return KAFKA_INVALID_FETCH_SESSION_EPOCH;
     s->next_epoch = epoch == INT32_MAX ? 1 : epoch + 1;
     s->last_used_ms = reactor_now_ms(b->reactor);
-    if (update_session(s, m) < 0)
-        return KAFKA_UNKNOWN_SERVER_ERROR;
+    if (update_session(s, m) < 0) {
+        /* Grown past SESSION_MAX_PARTITIONS (or out of memory): the client
+         * starts over with a full fetch, which then goes without a session. */
+        close_session(b, id);
+        return KAFKA_FETCH_SESSION_ID_NOT_FOUND;
+    }
     plan->session_id = s->id;
     plan->incremental = true;
     return plan_from_session(req, s, plan) < 0 ? KAFKA_UNKNOWN_SERVER_ERROR : KAFKA_NONE;

@@ -7,7 +7,7 @@ are answered with only partitions that have news (records, or a moved high
 watermark); a stale epoch gets INVALID_FETCH_SESSION_EPOCH, an unknown id
 FETCH_SESSION_ID_NOT_FOUND; forgotten partitions leave the session; with
 max.incremental.fetch.session.cache.slots=2 a third session evicts the least
-recently used. Then the hostile and edge cases: a session closed by a
+recently used; a session holds at most 2,000 partitions. Then the hostile and edge cases: a session closed by a
 pipelined request while a fetch on it waits for data (used to touch freed
 memory), and a broker stopped while fetches wait (they are answered at once;
 a session fetch used to touch freed memory, and every waiting fetch held the
@@ -157,6 +157,24 @@ def check_eviction(b):
     c.close()
 
 
+def check_session_limit(b):
+    """A session holds at most 2,000 partitions (lookups in it are linear):
+    a bigger full fetch is answered without a session, and an incremental
+    fetch growing a session past it must start over."""
+    c = Client(b.port)
+    many = [(p, 0) for p in range(2001)]
+    started = time.time()
+    err, sid, parts = c.fetch(0, 0, many)
+    assert err == 0 and sid == 0 and len(parts) == 2001, "2,001 partitions: error %d, session %d, %d answered" % (
+        err, sid, len(parts))
+    sid = c.fetch(0, 0, many[:2000])[1]
+    assert sid != 0, "2,000 partitions got no session"
+    err, _, _ = c.fetch(sid, 1, [(2000, 0)])
+    assert err == FETCH_SESSION_ID_NOT_FOUND, "growing past the limit: error %d" % err
+    assert time.time() - started < 10, "session limit checks took %.1f s" % (time.time() - started)
+    c.close()
+
+
 def check_closed_while_waiting(b):
     """A fetch waits on a session; a pipelined request closes that session."""
     c = Client(b.port)
@@ -210,6 +228,8 @@ def main():
         print("  session opened, incremental answers, stale epoch, unknown id, forgotten, closed")
         check_eviction(b)
         print("  third session evicts the least recently used (2 slots)")
+        check_session_limit(b)
+        print("  a session holds at most 2,000 partitions")
         check_closed_while_waiting(b)
         print("  session closed by a pipelined request while a fetch on it waited")
     took = check_stop_while_waiting()
