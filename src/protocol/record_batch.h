@@ -75,7 +75,6 @@ struct record {
     size_t headers_len;
 };
 
-/* Total size on disk/wire of the batch starting at buf (12 + batchLength). */
 /* The sequence number of the batch's last record. Sequences wrap from
  * INT32_MAX to 0, as Kafka's do: a long-lived idempotent producer gets there. */
 static inline int32_t record_batch_last_sequence(const struct record_batch_header *h)
@@ -86,6 +85,7 @@ static inline int32_t record_batch_last_sequence(const struct record_batch_heade
     return last < INT32_MIN ? INT32_MIN : (int32_t)last; /* nonsense in, defined out */
 }
 
+/* Total size on disk/wire of the batch starting at buf (12 + batchLength). */
 static inline size_t record_batch_total_size(const struct record_batch_header *h)
 {
     return (size_t)h->batch_length + RECORD_BATCH_LOG_OVERHEAD;
