@@ -159,32 +159,37 @@ static int16_t check_replicas(const struct controller *c, const struct replica_a
     return 0;
 }
 
+/* Linear in the number of assignments: a request may carry 100,000 of them. */
 static int16_t check_assignments(const struct controller *c, const struct topic_spec *spec, char *msg, size_t cap)
 {
-    for (int32_t i = 0; i < spec->assignment_count; i++) {
-        const struct replica_assignment *a = &spec->assignments[i];
-        if (a->partition != i) {
-            bool seen = false;
-            for (int32_t j = 0; j < spec->assignment_count; j++)
-                seen = seen || spec->assignments[j].partition == i;
-            if (!seen)
-                return fail(msg, cap, KAFKA_INVALID_REPLICA_ASSIGNMENT,
-                            "Partitions should be consecutive and start from 0, but partition %d is missing.", i);
-        }
-        int16_t err = check_replicas(c, a, msg, cap);
-        if (err)
-            return err;
-        if (a->broker_count != spec->assignments[0].broker_count)
-            return fail(msg, cap, KAFKA_INVALID_REPLICA_ASSIGNMENT,
-                        "All partitions should have the same number of replicas.");
+    int32_t n = spec->assignment_count;
+    if (n > MAX_PARTITIONS_PER_REQUEST)
+        return fail(msg, cap, KAFKA_INVALID_PARTITIONS, "Number of partitions %d is above the limit of %d.", n,
+                    MAX_PARTITIONS_PER_REQUEST);
+    uint8_t *named = calloc((size_t)n, 1); /* per partition: named by some assignment */
+    if (!named)
+        return fail(msg, cap, KAFKA_UNKNOWN_SERVER_ERROR, "Out of memory checking the assignment.");
+    for (int32_t i = 0; i < n; i++) {
+        int32_t p = spec->assignments[i].partition;
+        if (p >= 0 && p < n)
+            named[p] = 1;
     }
-    for (int32_t i = 0; i < spec->assignment_count; i++)
-        for (int32_t j = 0; j < i; j++)
-            if (spec->assignments[i].partition == spec->assignments[j].partition)
-                return fail(msg, cap, KAFKA_INVALID_REPLICA_ASSIGNMENT,
-                            "Partition %d appears more than once in the manual assignment.",
-                            spec->assignments[i].partition);
-    return 0;
+    int16_t err = 0;
+    for (int32_t i = 0; i < n && !err; i++) {
+        const struct replica_assignment *a = &spec->assignments[i];
+        if (!named[i])
+            err = fail(msg, cap, KAFKA_INVALID_REPLICA_ASSIGNMENT,
+                       "Partitions should be consecutive and start from 0, but partition %d is missing.", i);
+        else if ((err = check_replicas(c, a, msg, cap)) != 0)
+            break;
+        else if (a->broker_count != spec->assignments[0].broker_count)
+            err = fail(msg, cap, KAFKA_INVALID_REPLICA_ASSIGNMENT,
+                       "All partitions should have the same number of replicas.");
+    }
+    /* n assignments naming every partition 0..n-1 name each exactly once: a
+     * partition named twice leaves another one missing, reported above. */
+    free(named);
+    return err;
 }
 
 static int16_t check_topic_configs(const struct config_kv *configs, int32_t count, char *msg, size_t cap)
@@ -277,19 +282,24 @@ static int32_t *plan_replicas(const struct metadata_image *img, int32_t from, in
                               const struct replica_assignment *assignments, int32_t assignment_count)
 {
     int32_t *ids = malloc(sizeof *ids * (size_t)(to - from) * (size_t)rf + sizeof *ids);
-    if (!ids)
+    const struct replica_assignment **by_partition = calloc((size_t)(to - from) + 1, sizeof *by_partition);
+    if (!ids || !by_partition) {
+        free(ids);
+        free(by_partition);
         return NULL;
+    }
+    for (int32_t i = 0; i < assignment_count; i++)
+        if (assignments[i].partition >= from && assignments[i].partition < to)
+            by_partition[assignments[i].partition - from] = &assignments[i];
     for (int32_t p = from; p < to; p++) {
         int32_t *slot = ids + (size_t)(p - from) * (size_t)rf;
-        const struct replica_assignment *a = NULL;
-        for (int32_t i = 0; i < assignment_count && !a; i++)
-            if (assignments[i].partition == p)
-                a = &assignments[i];
+        const struct replica_assignment *a = by_partition[p - from];
         if (a)
             memcpy(slot, a->brokers, sizeof *slot * (size_t)rf);
         else
             place_replicas(img, p, rf, slot);
     }
+    free(by_partition);
     return ids;
 }
 

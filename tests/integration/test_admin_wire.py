@@ -1,5 +1,6 @@
 """Admin APIs no client library in this repo's test set can send, encoded by
-hand: CreateTopics v7 (topic ids), DeleteTopics v6 by topic id,
+hand: CreateTopics v7 (topic ids; a 100,000-partition manual assignment
+validated quickly), DeleteTopics v6 by topic id,
 IncrementalAlterConfigs v0 (SET/APPEND/SUBTRACT/DELETE), DescribeLogDirs v1,
 DescribeCluster v0 and DescribeProducers v0 (after an idempotent
 librdkafka producer wrote to the partition), and a live segment.ms change.
@@ -46,10 +47,17 @@ def cstr(r):
     return None if n == 0 else r.take(n - 1).decode()
 
 
-def create_topic_v7(sock, name, partitions, configs=()):
+def create_topic_v7(sock, name, partitions, configs=(), assignments=None, validate_only=False):
+    """assignments: [(partition, [broker ids])] instead of a partition count."""
     cfg = [compact_string(k) + compact_string(v) + uvarint(0) for k, v in configs]
-    topic = compact_string(name) + i32(partitions) + i16(1) + compact_array([]) + compact_array(cfg) + uvarint(0)
-    r = roundtrip(sock, 19, 7, compact_array([topic]) + i32(10000) + i8(0) + uvarint(0), True)
+    rf = 1
+    manual = []
+    if assignments is not None:
+        partitions, rf = -1, -1
+        manual = [i32(p) + compact_array([i32(x) for x in ids]) + uvarint(0) for p, ids in assignments]
+    topic = compact_string(name) + i32(partitions) + i16(rf) + compact_array(manual) + compact_array(cfg) + uvarint(0)
+    body = compact_array([topic]) + i32(10000) + i8(1 if validate_only else 0) + uvarint(0)
+    r = roundtrip(sock, 19, 7, body, True)
     r.i32()
     assert r.uvarint() == 2
     got = cstr(r)
@@ -173,6 +181,16 @@ def main():
         check(err == 0, "wire.a created")
         _, _, err, msg = create_topic_v7(sock, "wire_a", 1)
         check(err == 17 and "collides" in msg, "CreateTopics v7 collision: INVALID_TOPIC_EXCEPTION with a message")
+
+        # A manual assignment of 100,000 partitions is checked in linear time (it took
+        # minutes of the loop's time), and a partition named twice leaves one missing.
+        started = time.time()
+        _, _, err, msg = create_topic_v7(sock, "wire-big", 0, assignments=[(p, [1]) for p in range(100000)],
+                                         validate_only=True)
+        took = time.time() - started
+        check(err == 0 and took < 5, "100,000-partition manual assignment validated in %.1f s" % took)
+        _, _, err, msg = create_topic_v7(sock, "wire-dup", 0, assignments=[(0, [1]), (0, [1])], validate_only=True)
+        check(err == 39 and "partition 1 is missing" in msg, "a partition assigned twice: INVALID_REPLICA_ASSIGNMENT")
 
         err, msg = incremental_alter_v0(sock, "wire-a", [("retention.ms", 0, "90000"),
                                                          ("cleanup.policy", 2, "compact")])
