@@ -2,6 +2,8 @@
 that must not share Eddy's own record_batch module (and its bugs)."""
 import struct
 
+from foundation_wire import uvarint
+
 
 def crc32c(data):
     crc = 0xFFFFFFFF
@@ -13,15 +15,7 @@ def crc32c(data):
 
 
 def varint(n):
-    n = (n << 1) ^ (n >> 63)  # zigzag
-    out = b""
-    while True:
-        b = n & 0x7F
-        n >>= 7
-        if n:
-            out += bytes([b | 0x80])
-        else:
-            return out + bytes([b])
+    return uvarint((n << 1) ^ (n >> 63))  # zigzag
 
 
 def nullable(b):
