@@ -10,6 +10,7 @@
 #include "cluster/controller.h"
 
 #include <errno.h>
+#include <inttypes.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -17,6 +18,7 @@
 
 #include "cluster/topic_config.h"
 #include "protocol/errors.h"
+#include "util/fd_budget.h"
 #include "util/logger.h"
 
 /* metadata.version written at first start (Kafka 3.9's level). */
@@ -214,6 +216,27 @@ static int16_t check_topic_configs(const struct config_kv *configs, int32_t coun
     return 0;
 }
 
+/* Each partition keeps its segment, offset index and time index open; the
+ * headroom is for connections and everything else. Checked before any
+ * metadata is written: running out halfway left topics in the metadata
+ * without logs. (One node holds every partition today.) */
+#define FILES_PER_PARTITION 3
+#define FILE_HEADROOM 256
+
+static int16_t check_file_budget(int64_t new_partitions, char *msg, size_t cap)
+{
+    int64_t limit = 0;
+    int64_t available = fd_budget_available(&limit);
+    int64_t needed = new_partitions * FILES_PER_PARTITION + FILE_HEADROOM;
+    if (available < 0 || needed <= available)
+        return 0;
+    return fail(msg, cap, KAFKA_POLICY_VIOLATION,
+                "%" PRId64 " new partitions need about %" PRId64 " more open files, but this broker may open only %" PRId64
+                " more (limit %" PRId64 ", ulimit -n); raise the limit first.",
+                new_partitions, needed - FILE_HEADROOM, available > FILE_HEADROOM ? available - FILE_HEADROOM : 0,
+                limit);
+}
+
 static int16_t check_topic_spec(const struct controller *c, const struct topic_spec *spec, int32_t *partitions,
                                 int16_t *rf, char *msg, size_t cap)
 {
@@ -248,6 +271,9 @@ static int16_t check_topic_spec(const struct controller *c, const struct topic_s
     if (*partitions > MAX_PARTITIONS_PER_REQUEST)
         return fail(msg, cap, KAFKA_INVALID_PARTITIONS, "Number of partitions %d is above the limit of %d.",
                     *partitions, MAX_PARTITIONS_PER_REQUEST);
+    err = check_file_budget(*partitions, msg, cap);
+    if (err)
+        return err;
     return check_topic_configs(spec->configs, spec->config_count, msg, cap);
 }
 
@@ -423,6 +449,9 @@ int16_t controller_create_partitions(struct controller *c, struct topic_state *t
     if (total_count - current > MAX_PARTITIONS_PER_REQUEST)
         return fail(msg, cap, KAFKA_INVALID_PARTITIONS, "Cannot add more than %d partitions at once.",
                     MAX_PARTITIONS_PER_REQUEST);
+    int16_t budget_err = check_file_budget(total_count - current, msg, cap);
+    if (budget_err)
+        return budget_err;
     int16_t rf = (int16_t)(current > 0 ? t->partitions[0].replica_count : 1);
     if (assignment_count >= 0) {
         if (assignment_count != total_count - current)

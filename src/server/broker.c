@@ -8,6 +8,7 @@
 #include "server/broker.h"
 
 #include <errno.h>
+#include <inttypes.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -20,6 +21,7 @@
 #include "server/partitions.h"
 #include "server/session.h"
 #include "server/topics.h"
+#include "util/fd_budget.h"
 #include "util/logger.h"
 
 #define SHUTDOWN_GRACE_MS 10000
@@ -102,6 +104,9 @@ int broker_start(struct broker *b, struct broker_config *cfg)
         log_error("server", "cannot create the event loop: %s", strerror(-rc));
         return -1;
     }
+    int64_t files = fd_budget_raise();
+    if (files >= 0)
+        log_info("server", "may open %" PRId64 " files (RLIMIT_NOFILE), about 3 per partition", files);
     metadata_image_init(&b->image);
     b->image.controller_id = (int32_t)cfg->node_id;
     if (open_listeners(b) < 0)

@@ -27,8 +27,9 @@ def free_port():
 
 
 class Broker:
-    def __init__(self, config=None, port=None, data_dir=None):
+    def __init__(self, config=None, port=None, data_dir=None, max_open_files=None):
         self.port = port or free_port()
+        self.max_open_files = max_open_files  # RLIMIT_NOFILE for the broker process
         self.tmp = tempfile.mkdtemp(prefix="eddy-test-")
         self.data_dir = data_dir or os.path.join(self.tmp, "data")
         self.config = {
@@ -57,10 +58,15 @@ class Broker:
         path = self.write_config()
         self.log = open(self.log_path, "ab")
         self.proc = subprocess.Popen([EDDY_BIN, "server", path], stdout=self.log,
-                                     stderr=subprocess.STDOUT)
+                                     stderr=subprocess.STDOUT, preexec_fn=self._limit_files)
         if wait:
             self.wait_ready()
         return self
+
+    def _limit_files(self):
+        if self.max_open_files:  # soft and hard: the broker raises its soft limit to the hard one
+            import resource
+            resource.setrlimit(resource.RLIMIT_NOFILE, (self.max_open_files, self.max_open_files))
 
     def wait_ready(self, timeout=30):
         deadline = time.time() + timeout
