@@ -182,9 +182,9 @@ static int16_t check_assignments(const struct controller *c, const struct topic_
         if (!named[i])
             err = fail(msg, cap, KAFKA_INVALID_REPLICA_ASSIGNMENT,
                        "Partitions should be consecutive and start from 0, but partition %d is missing.", i);
-        else if ((err = check_replicas(c, a, msg, cap)) != 0)
-            break;
-        else if (a->broker_count != spec->assignments[0].broker_count)
+        else
+            err = check_replicas(c, a, msg, cap);
+        if (!err && a->broker_count != spec->assignments[0].broker_count)
             err = fail(msg, cap, KAFKA_INVALID_REPLICA_ASSIGNMENT,
                        "All partitions should have the same number of replicas.");
     }

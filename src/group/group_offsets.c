@@ -153,7 +153,6 @@ void group_offsets_free(struct group *g)
  * the partitions it will write.
  */
 struct commit_op {
-    struct group_coordinator *gc;
     struct group *group; /* NULL once the group is gone */
     struct commit_op *next_pending;
     struct group_offset_commit_partition *parts;
@@ -333,7 +332,6 @@ void group_offset_commit(struct group_coordinator *gc, const struct group_offset
         done(arg, KAFKA_UNKNOWN_SERVER_ERROR);
         return;
     }
-    op->gc = gc;
     op->group = g;
     op->next_pending = g->pending_commits;
     g->pending_commits = op;
