@@ -47,6 +47,8 @@ struct log_flusher {
     _Atomic uint64_t cache_budget;   /* 0: no drop-behind */
     _Atomic uint64_t appended_bytes; /* counts towards the next drop-behind pass */
     bool release_due;
+    bool release_unfinished; /* the last pass left bytes a later one drops (flusher thread only) */
+    int64_t last_release_ms;  /* flusher thread only */
 };
 
 /* Appended bytes between drop-behind passes, and the least each log keeps cached. */
@@ -54,6 +56,9 @@ struct log_flusher {
 #define MIN_CACHED_PER_LOG (128u << 10)
 /* Passes (of RELEASE_EVERY_BYTES each) a partition counts as written after its last append. */
 #define ACTIVE_PASSES 64
+/* A pass drops only what an earlier one wrote back: when appends stop (or passes
+ * coalesced behind slow fdatasyncs), the timer runs the pass that finishes. */
+#define RELEASE_FINISH_MS 500
 
 static int64_t now_ms(void)
 {
@@ -124,7 +129,7 @@ static void scan_due(struct log_flusher *f)
  * a few per pass, and counting just those gave each a share so large that
  * nothing was ever dropped. Partitions idle for longer (most of
  * __consumer_offsets, say) keep what they have. */
-static void release_cache_pass(struct log_flusher *f)
+static bool release_cache_pass(struct log_flusher *f)
 {
     size_t n, active = 0;
     struct partition_log **logs = registered_copy(f, &n);
@@ -147,13 +152,15 @@ static void release_cache_pass(struct log_flusher *f)
     uint64_t keep = active ? budget / active : budget;
     if (keep < MIN_CACHED_PER_LOG)
         keep = MIN_CACHED_PER_LOG;
+    bool unfinished = false;
     for (size_t i = 0; i < n; i++) {
         if (!logs[i])
             continue;
-        partition_log_release_cache(logs[i], keep);
+        unfinished |= partition_log_release_cache(logs[i], keep);
         partition_log_unref(logs[i]);
     }
     free(logs);
+    return unfinished;
 }
 
 static void *flusher_main(void *arg)
@@ -186,10 +193,12 @@ static void *flusher_main(void *arg)
         }
         if (f->stop)
             break;
-        if (f->release_due) {
+        bool finish = f->release_unfinished && now_ms() - f->last_release_ms >= RELEASE_FINISH_MS;
+        if (f->release_due || finish) {
             f->release_due = false;
             pthread_mutex_unlock(&f->mu);
-            release_cache_pass(f);
+            f->release_unfinished = release_cache_pass(f);
+            f->last_release_ms = now_ms();
             pthread_mutex_lock(&f->mu);
         }
         if (now_ms() >= next_scan) {

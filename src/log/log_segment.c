@@ -22,6 +22,12 @@
 #define INDEX_ENTRY_SIZE 8
 #define TIMEINDEX_ENTRY_SIZE 12
 #define MAP_GRANULE (1u << 20)
+#define CACHE_PAGE 4096u
+
+static uint64_t page_floor(uint64_t pos)
+{
+    return pos / CACHE_PAGE * CACHE_PAGE;
+}
 
 char *log_segment_file_name(const char *dir, int64_t base_offset, const char *ext,
                             const char *suffix)
@@ -306,13 +312,6 @@ int log_segment_sync(struct log_segment *seg)
 }
 
 /* ---- page cache ---- */
-
-#define CACHE_PAGE 4096u
-
-static uint64_t page_floor(uint64_t pos)
-{
-    return pos / CACHE_PAGE * CACHE_PAGE;
-}
 
 void log_segment_unmap_cache(struct log_segment *seg, uint64_t drop_to)
 {
@@ -804,6 +803,11 @@ int log_segment_open(const char *dir, int64_t base_offset, bool recover, int64_t
         }
     }
     seg->synced_size = seg->size;
+    /* Bytes written before this process started may or may not be in the page
+     * cache (a reboot, the kernel's own eviction): count them as dropped, so
+     * that a fetch looks before it reads them on the network thread. */
+    seg->cache_writeback_pos = page_floor(seg->size);
+    atomic_store(&seg->cache_dropped_pos, page_floor(seg->size));
     *out = seg;
     return 0;
 }

@@ -468,6 +468,7 @@ int partition_log_open(const struct partition_log_open_args *args, struct partit
     log->log_start_offset = lso;
     log->recovery_point = log->log_end_offset;
     log->high_watermark = log->log_end_offset;
+    log->opened_clean = args->clean_shutdown;
     log->last_flush_ms = args->now_ms;
     log->cleaner_checkpoint = log->log_start_offset;
     /* The file holds what was read; rewrite it only if recovery learnt or dropped epochs. */
@@ -657,6 +658,7 @@ int partition_log_append(struct partition_log *log, uint8_t *batches, size_t len
         res->last_offset = last;
         res->log_append_time = append_ts;
         res->log_start_offset = log->log_start_offset;
+        res->rolled = rolled;
     }
     bool flush = rc == 0 && (rolled || (log->config.flush_messages >= 0 &&
                                         log->log_end_offset - log->recovery_point >=
@@ -1103,7 +1105,12 @@ int64_t partition_log_flush(struct partition_log *log, int64_t now_ms)
 #define CACHE_RELEASE_STEP_MIN (64u << 10)
 #define CACHE_RELEASE_STEP_MAX (1u << 20)
 
-void partition_log_release_cache(struct partition_log *log, uint64_t keep_bytes)
+static bool drop_pending(const struct log_segment *seg, uint64_t drop, uint64_t step)
+{
+    return seg->cache_writeback_pos > seg->cache_dropped_pos + step && drop > seg->cache_dropped_pos + step;
+}
+
+bool partition_log_release_cache(struct partition_log *log, uint64_t keep_bytes)
 {
     struct log_segment *todo[16];
     uint64_t writeback_to[16], drop_to[16];
@@ -1123,9 +1130,7 @@ void partition_log_release_cache(struct partition_log *log, uint64_t keep_bytes)
         newer += seg->size;
         if (keep_here == 0 && log_segment_cache_dropped_whole(seg))
             break; /* dropped whole earlier, and so were the older ones */
-        bool drop_pending = seg->cache_writeback_pos > seg->cache_dropped_pos + step &&
-                            drop > seg->cache_dropped_pos + step;
-        if (!drop_pending && wb < seg->cache_writeback_pos + step && keep_here > 0)
+        if (!drop_pending(seg, drop, step) && wb < seg->cache_writeback_pos + step && keep_here > 0)
             continue;
         log_segment_unmap_cache(seg, drop);
         writeback_to[n] = wb;
@@ -1133,10 +1138,13 @@ void partition_log_release_cache(struct partition_log *log, uint64_t keep_bytes)
         todo[n++] = log_segment_ref(seg);
     }
     pthread_mutex_unlock(&log->lock);
+    bool more = n == 16; /* older segments may wait their turn */
     for (size_t i = 0; i < n; i++) {
         log_segment_release_cache(todo[i], writeback_to[i], drop_to[i]);
+        more = more || drop_pending(todo[i], drop_to[i], step);
         log_segment_unref(todo[i]);
     }
+    return more;
 }
 
 bool partition_log_flush_due(struct partition_log *log, int64_t now_ms)
@@ -1175,6 +1183,7 @@ LOCKED_GET(int64_t, partition_log_recovery_point, log->recovery_point)
 LOCKED_GET(int64_t, partition_log_size_bytes, (int64_t)total_size_locked(log))
 LOCKED_GET(size_t, partition_log_segment_count, log->segment_count)
 LOCKED_GET(bool, partition_log_is_offline, log->offline)
+LOCKED_GET(bool, partition_log_opened_clean, log->opened_clean)
 LOCKED_GET(int64_t, partition_log_cleaner_checkpoint, log->cleaner_checkpoint)
 LOCKED_GET(int32_t, partition_log_latest_epoch,
            log->epoch_count ? log->epochs[log->epoch_count - 1].epoch : -1)

@@ -93,6 +93,7 @@ struct log_append_result {
     int64_t last_offset;
     int64_t log_append_time; /* -1 unless LogAppendTime was applied */
     int64_t log_start_offset;
+    bool rolled; /* these batches start a new segment */
 };
 
 /*
@@ -209,6 +210,8 @@ int64_t partition_log_recovery_point(struct partition_log *log);
 int64_t partition_log_size_bytes(struct partition_log *log);
 size_t partition_log_segment_count(struct partition_log *log);
 bool partition_log_is_offline(struct partition_log *log);
+/* The log directory was shut down cleanly when this log was opened. */
+bool partition_log_opened_clean(struct partition_log *log);
 const char *partition_log_topic(const struct partition_log *log);
 int32_t partition_log_partition(const struct partition_log *log);
 const char *partition_log_dir(const struct partition_log *log);

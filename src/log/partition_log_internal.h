@@ -31,6 +31,7 @@ struct partition_log {
     int64_t cleaner_checkpoint; /* first dirty offset for compaction */
     bool offline;
     bool closed;
+    bool opened_clean; /* opened after a clean shutdown */
     int injected_error; /* test hook: next append fails with this -errno */
     struct leader_epoch_entry *epochs;
     size_t epoch_count;
@@ -60,6 +61,7 @@ void partition_log_go_offline_locked(struct partition_log *log, const char *what
  * the log in the page cache, start writeback of what is older than half of
  * that, and drop what is older than all of it.
  */
-void partition_log_release_cache(struct partition_log *log, uint64_t keep_bytes);
+/* True if a further pass, with no appends in between, would drop more. */
+bool partition_log_release_cache(struct partition_log *log, uint64_t keep_bytes);
 
 #endif

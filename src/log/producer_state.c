@@ -363,6 +363,16 @@ int producer_state_open(struct partition_log *log, struct producer_state **out)
     int64_t from = partition_log_start_offset(log);
     /* The newest snapshot, or the one before it if the newest is unreadable. */
     int64_t snap = newest_snapshot(ps, end);
+    if (snap < 0 && partition_log_opened_clean(log) && from < end) {
+        /* As Kafka does: a cleanly closed log without snapshots (written by a
+         * version that took them only for idempotent producers) had none worth
+         * keeping. Replaying it would read the whole log on first use. */
+        log_info("log", "%s-%d has no producer snapshot after a clean shutdown: no producer state to rebuild",
+                 partition_log_topic(log), partition_log_partition(log));
+        producer_state_snapshot(ps, false);
+        *out = ps;
+        return 0;
+    }
     for (int tries = 0; snap >= 0 && tries < 2; tries++) {
         if (try_load(ps, snap) == 0) {
             from = snap;
@@ -384,7 +394,9 @@ void producer_state_close(struct producer_state *ps)
 {
     if (!ps)
         return;
-    if (ps->producer_count > 0 && !partition_log_is_offline(ps->log))
+    /* Even with no producers: the next open then replays nothing. */
+    bool changed = ps->producer_count > 0 || ps->last_snapshot != partition_log_end_offset(ps->log);
+    if (changed && !partition_log_is_offline(ps->log))
         producer_state_snapshot(ps, true);
     for (int i = 0; i < BUCKETS; i++) {
         struct producer_entry *e = ps->buckets[i];

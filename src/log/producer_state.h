@@ -5,8 +5,11 @@
  * its original offsets instead of being appended twice.
  *
  * The state is snapshotted beside the segments (`<end offset>.snapshot`) on
- * clean close and rebuilt at open from the newest usable snapshot plus the
- * batches after it, so idempotence survives kill -9.
+ * clean close, when the log rolls, and periodically while idempotent
+ * producers write; it is rebuilt at open from the newest usable snapshot
+ * plus the batches after it, so idempotence survives kill -9 and a restart
+ * reads no more of the log than the active segment. A cleanly closed log
+ * without any snapshot starts empty, as in Kafka.
  */
 #ifndef EDDY_LOG_PRODUCER_STATE_H
 #define EDDY_LOG_PRODUCER_STATE_H

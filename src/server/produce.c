@@ -232,6 +232,8 @@ static bool produce_partition(struct produce_op *op, const struct produce_reques
         return false;
     }
     record_producer(rt, &scan, data, len);
+    if (res.rolled && rt->producers) /* as Kafka: bounds the replay after a crash to the active segment */
+        producer_state_snapshot(rt->producers, false);
     partition_log_set_high_watermark(rt->log, res.last_offset + 1);
     out->base_offset = res.base_offset;
     out->log_append_time_ms = res.log_append_time;

@@ -1,13 +1,20 @@
 """A consumer far behind the page-cache budget: with drop-behind keeping only
-the newest 1 MiB of the partition cached, 24 MiB are written, then read from
-offset 0. Every record comes back, in order; the broker read the evicted
-ranges back in on its pager thread (its log says a fetch waited for cold
-spans) instead of faulting them in on the network thread; and a second
-consumer reading the tail meanwhile is answered. Then, with the segment
-evicted from the page cache again, the broker is stopped while a reader from
-offset 0 waits for page-ins: it shuts down cleanly (under the sanitizers: no
-use of freed partitions by a fetch resumed after its page-in, no leak).
+the newest 1 MiB of the partition cached, 24 MiB are written, and the broker
+evicts the oldest segment from the page cache on its own once the producer
+stops (checked with mincore). Then the partition is read from offset 0. Every
+record comes back, in order; the broker read the evicted ranges back in on
+its pager thread (its log says a fetch waited for cold spans) instead of
+faulting them in on the network thread; and a consumer reading the tail
+meanwhile is answered. The same after a restart with the segments evicted:
+bytes written before the broker started are checked too, and the restart
+reads none of them back (the producer state comes from the snapshot taken
+when the log rolled and at shutdown, not from a replay of the log). Last, the broker is
+stopped while a reader from offset 0 waits for page-ins: it shuts down
+cleanly (under the sanitizers: no use of freed partitions by a fetch resumed
+after its page-in, no leak).
 """
+import ctypes
+import mmap
 import glob
 import os
 import sys
@@ -47,29 +54,27 @@ def main():
             p.produce(TOPIC, value=b"%08d" % i + b"x" * (VALUE - 8), partition=0)
             if i % 1000 == 0:
                 p.poll(0)
-        assert p.flush(60) == 0, "producer did not deliver everything"
-        # Drop-behind runs every 8 MiB appended and drops what an earlier pass wrote back.
         p.produce(TOPIC, value=b"%08d" % RECORDS + b"x" * (VALUE - 8), partition=0)
-        assert p.flush(10) == 0
-        time.sleep(1.0)
-        # Drop-behind cannot drop pages still under writeback (a busy disk, a busy
-        # CI machine): finish that here so what it gave up on is out of the cache.
-        evict_segments(b.data_dir)
+        assert p.flush(60) == 0, "producer did not deliver everything"
+        del p
+        snapshots = glob.glob(os.path.join(b.data_dir, TOPIC + "-0", "*.snapshot"))
+        assert snapshots, "no producer-state snapshot written when the log rolled"
+        first = os.path.join(b.data_dir, TOPIC + "-0", "%020d.log" % 0)
+        deadline = time.time() + 30
+        while cached_bytes(first, 1 << 20) > 64 << 10 and time.time() < deadline:
+            time.sleep(0.1)
+        cached = cached_bytes(first, 1 << 20)
+        assert cached <= 64 << 10, "drop-behind left %d bytes of the oldest segment's first MiB cached" % cached
+        print("drop-behind evicted the oldest segment once the producer stopped")
+        read_back_cold(b, "with 1 MiB cached")
 
-        tail = consume(b.bootstrap, RECORDS, 1)
-        assert [o for o, _ in tail] == [RECORDS], "the tail read %r" % (tail,)
-        got = consume(b.bootstrap, 0, RECORDS)
-        assert len(got) == RECORDS, "read %d of %d records" % (len(got), RECORDS)
-        for i, (offset, value) in enumerate(got):
-            assert offset == i and value.startswith(b"%08d" % i), "record %d: offset %d, %r" % (
-                i, offset, value[:8])
-        log = b.output()
-        assert "cold span" in log, "no fetch waited for a page-in"
-        print("%d records read back from offset 0 with 1 MiB cached; %d fetches waited for a page-in"
-              % (len(got), log.count("cold span")))
+        assert b.stop() == 0
+        evict_segments(b.data_dir)
+        b.start()
+        read_back_cold(b, "after a restart with the segments evicted")
 
         evict_segments(b.data_dir)
-        waited = log.count("cold span")
+        waited = b.output().count("cold span")
         reader = threading.Thread(target=consume_quietly, args=(b.bootstrap,), daemon=True)
         reader.start()
         deadline = time.time() + 30
@@ -82,6 +87,43 @@ def main():
         reader.join(30)
         print("stopped cleanly while a fetch waited for a page-in")
     return 0
+
+
+def read_back_cold(b, when):
+    """Every record from offset 0, in order, with at least one fetch waiting for
+    the pager, while a consumer of the tail is answered."""
+    waited = b.output().count("cold span")
+    tail = consume(b.bootstrap, RECORDS, 1)
+    assert [o for o, _ in tail] == [RECORDS], "the tail read %r" % (tail,)
+    got = consume(b.bootstrap, 0, RECORDS + 1)
+    assert len(got) == RECORDS + 1, "read %d of %d records %s" % (len(got), RECORDS + 1, when)
+    for i, (offset, value) in enumerate(got):
+        assert offset == i and value.startswith(b"%08d" % i), "record %d: offset %d, %r" % (i, offset, value[:8])
+    fetches = b.output().count("cold span") - waited
+    assert fetches > 0, "no fetch waited for a page-in %s" % when
+    print("%d records read back from offset 0 %s; %d fetches waited for a page-in" % (len(got), when, fetches))
+
+
+def cached_bytes(path, length):
+    """Bytes of the first `length` of a file in the page cache (mincore on a fresh mapping)."""
+    libc = ctypes.CDLL(None, use_errno=True)
+    libc.mmap.restype = ctypes.c_void_p
+    libc.mmap.argtypes = [ctypes.c_void_p, ctypes.c_size_t, ctypes.c_int, ctypes.c_int, ctypes.c_int,
+                          ctypes.c_long]
+    libc.munmap.argtypes = [ctypes.c_void_p, ctypes.c_size_t]
+    libc.mincore.argtypes = [ctypes.c_void_p, ctypes.c_size_t, ctypes.c_void_p]
+    pages = (length + mmap.PAGESIZE - 1) // mmap.PAGESIZE
+    vec = (ctypes.c_ubyte * pages)()
+    fd = os.open(path, os.O_RDONLY)
+    try:
+        addr = libc.mmap(None, length, mmap.PROT_READ, mmap.MAP_SHARED, fd, 0)
+        assert addr not in (None, ctypes.c_void_p(-1).value), "mmap: errno %d" % ctypes.get_errno()
+        rc = libc.mincore(addr, length, vec)
+        libc.munmap(addr, length)
+        assert rc == 0, "mincore: errno %d" % ctypes.get_errno()
+    finally:
+        os.close(fd)
+    return sum(mmap.PAGESIZE for v in vec if v & 1)
 
 
 def evict_segments(data_dir):

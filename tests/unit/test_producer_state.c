@@ -2,7 +2,9 @@
  * test_producer_state.c - idempotent producers' state across a restart: a
  * retried batch is recognised from the state rebuilt out of the snapshot
  * and the log after it; a periodic (not fsynced) snapshot keeps the one
- * before it, and an unreadable newest snapshot falls back to that one.
+ * before it, and an unreadable newest snapshot falls back to that one. A log
+ * with no snapshot is replayed after a crash, and starts empty after a clean
+ * shutdown (as Kafka: no reading the whole log); close always snapshots.
  */
 #include "log_test_util.h"
 
@@ -50,6 +52,63 @@ static bool snapshot_exists(const char *dir, int64_t offset)
     return stat(path, &st) == 0;
 }
 
+static void remove_snapshots(const char *dir, int64_t up_to)
+{
+    char path[600];
+    for (int64_t offset = 0; offset <= up_to; offset++) {
+        snprintf(path, sizeof path, "%s/%020lld.snapshot", dir, (long long)offset);
+        unlink(path);
+    }
+}
+
+static void test_no_snapshot(const char *dir)
+{
+    char path[600];
+    struct log_config cfg;
+    log_config_defaults(&cfg);
+    struct partition_log *log = test_open_log(dir, "q", &cfg, true, 0);
+    struct producer_state *ps;
+    CHECK(producer_state_open(log, &ps) == 0);
+    append_producer_batch(log, ps, 5, 0);
+    struct producer_batch_info second = append_producer_batch(log, ps, 5, 5);
+    producer_state_close(ps);
+    CHECK(snapshot_exists(dir, 10));
+    partition_log_close(log, true);
+    remove_snapshots(dir, 10); /* as an older version left a log with no producer snapshot */
+
+    printf("no snapshot after a crash: the state is rebuilt from the log\n");
+    log = test_open_log(dir, "q", &cfg, false, 0);
+    CHECK(producer_state_open(log, &ps) == 0);
+    int64_t dup_base = -1, dup_last = -1;
+    CHECK(producer_state_check(ps, &second, &dup_base, &dup_last) == PRODUCER_DUPLICATE);
+    CHECK_EQ_I64(dup_base, 5);
+    producer_state_close(ps);
+    partition_log_close(log, true);
+    remove_snapshots(dir, 10);
+
+    printf("no snapshot after a clean shutdown: no replay, a snapshot at the end instead\n");
+    log = test_open_log(dir, "q", &cfg, true, 0);
+    CHECK(producer_state_open(log, &ps) == 0);
+    CHECK(producer_state_check(ps, &second, &dup_base, &dup_last) != PRODUCER_DUPLICATE);
+    CHECK(snapshot_exists(dir, 10));
+    producer_state_close(ps);
+    partition_log_close(log, true);
+
+    printf("close snapshots a log with no producers\n");
+    snprintf(path, sizeof path, "%s-plain", dir);
+    log = test_open_log(path, "q", &cfg, true, 0);
+    CHECK(producer_state_open(log, &ps) == 0);
+    size_t len;
+    uint8_t *b = test_build_batch(7, 0, 10, 20, test_now_ms(), 0, &len);
+    struct log_append_options o = {.now_ms = test_now_ms(), .leader_epoch = 0};
+    struct log_append_result res;
+    CHECK(partition_log_append(log, b, len, &o, &res) == 0);
+    free(b);
+    producer_state_close(ps);
+    CHECK(snapshot_exists(path, 7));
+    partition_log_close(log, true);
+}
+
 int main(void)
 {
     char *root = test_make_dir("producerstate");
@@ -88,6 +147,9 @@ int main(void)
     producer_state_close(again);
     producer_state_close(ps);
     partition_log_close(log, true);
+
+    snprintf(dir, sizeof dir, "%s/q-0", root);
+    test_no_snapshot(dir);
     test_rm_rf(root);
     free(root);
     return test_finish("test_producer_state");
