@@ -36,7 +36,7 @@ struct partition_runtime {
     struct partition_waiter data_waiters;
     struct producer_state *producers;
     int64_t producer_snapshot_ms; /* when the producer state was last snapshotted */
-    uint64_t producer_bytes_since_snapshot; /* idempotent bytes appended since then */
+    uint64_t bytes_since_producer_snapshot; /* appended since then */
     struct partition_runtime *hash_next;
 };
 

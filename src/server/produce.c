@@ -26,8 +26,8 @@
 #include "util/logger.h"
 
 /* A snapshot of the producer state every minute, or sooner after this many
- * bytes of idempotent batches, bounds what the first produce after a crash
- * replays (on the network thread) to rebuild it. */
+ * bytes appended (and at every roll), bounds what a partition's first use
+ * after a crash replays (on the network thread) to rebuild it. */
 #define PRODUCER_SNAPSHOT_INTERVAL_MS 60000
 #define PRODUCER_SNAPSHOT_BYTES (64u << 20)
 
@@ -159,20 +159,24 @@ static int16_t scan_batches(struct request *req, const struct log_config *lc, co
     return KAFKA_NONE;
 }
 
+/* Record an appended batch in the producer state, and snapshot that state now
+ * and then: also with no idempotent producer, since the replay after a crash
+ * reads everything after the newest snapshot on the network thread. */
 static void record_producer(struct partition_runtime *rt, const struct batch_scan *scan, const uint8_t *data,
-                            size_t len)
+                            size_t len, bool rolled)
 {
-    struct record_batch_header h;
-    if (!scan->has_producer || !rt->producers || record_batch_parse_header(data, len, &h) < 0)
+    if (!rt->producers)
         return;
-    producer_state_update(rt->producers, &scan->producer, h.base_offset, h.base_offset + h.last_offset_delta,
-                          h.max_timestamp);
-    rt->producer_bytes_since_snapshot += len;
+    struct record_batch_header h;
+    if (scan->has_producer && record_batch_parse_header(data, len, &h) == 0)
+        producer_state_update(rt->producers, &scan->producer, h.base_offset, h.base_offset + h.last_offset_delta,
+                              h.max_timestamp);
+    rt->bytes_since_producer_snapshot += len;
     int64_t now = clock_monotonic_ms();
-    if (now - rt->producer_snapshot_ms >= PRODUCER_SNAPSHOT_INTERVAL_MS ||
-        rt->producer_bytes_since_snapshot >= PRODUCER_SNAPSHOT_BYTES) {
+    if (rolled || now - rt->producer_snapshot_ms >= PRODUCER_SNAPSHOT_INTERVAL_MS ||
+        rt->bytes_since_producer_snapshot >= PRODUCER_SNAPSHOT_BYTES) {
         rt->producer_snapshot_ms = now;
-        rt->producer_bytes_since_snapshot = 0;
+        rt->bytes_since_producer_snapshot = 0;
         producer_state_snapshot(rt->producers, false);
     }
 }
@@ -231,9 +235,7 @@ static bool produce_partition(struct produce_op *op, const struct produce_reques
         out->error_code = (int16_t)rc;
         return false;
     }
-    record_producer(rt, &scan, data, len);
-    if (res.rolled && rt->producers) /* as Kafka: bounds the replay after a crash to the active segment */
-        producer_state_snapshot(rt->producers, false);
+    record_producer(rt, &scan, data, len, res.rolled);
     partition_log_set_high_watermark(rt->log, res.last_offset + 1);
     out->base_offset = res.base_offset;
     out->log_append_time_ms = res.log_append_time;

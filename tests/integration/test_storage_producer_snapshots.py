@@ -6,13 +6,16 @@ segments after every 64 MiB of idempotent batches (and every minute), so a
 snapshot near the end exists before any shutdown. The broker is then killed
 with SIGKILL and restarted: a new idempotent producer's record lands at the
 next offset, the log holds every record once, and the broker log reports no
-unreadable snapshot.
+unreadable snapshot. A partition written only by a plain producer gets
+snapshots too (here at each roll of its 8 MiB segments), so that its first
+use after the crash does not replay its whole log.
 """
 import glob
 import os
 import sys
 
 import confluent_kafka as ck
+import confluent_kafka.admin  # noqa: F401
 
 sys.path.insert(0, os.path.dirname(__file__))
 from harness import Broker  # noqa: E402
@@ -36,9 +39,24 @@ def produce(bootstrap, first, count):
     assert p.flush(60) == 0, "producer did not deliver everything"
 
 
-def snapshot_offsets(data_dir):
+def snapshot_offsets(data_dir, topic=TOPIC):
     return sorted(int(os.path.basename(p).split(".")[0])
-                  for p in glob.glob(os.path.join(data_dir, TOPIC + "-0", "*.snapshot")))
+                  for p in glob.glob(os.path.join(data_dir, topic + "-0", "*.snapshot")))
+
+
+def produce_plain(bootstrap, topic, count):
+    admin = ck.admin.AdminClient({"bootstrap.servers": bootstrap})
+    futures = admin.create_topics([ck.admin.NewTopic(topic, 1, 1, config={"segment.bytes": str(8 << 20)})])
+    futures[topic].result(30)
+    p = ck.Producer({"bootstrap.servers": bootstrap, "linger.ms": 5})
+    for i in range(count):
+        while True:
+            try:
+                p.produce(topic, value=b"%08d" % i + b"p" * (VALUE - 8), partition=0)
+                break
+            except BufferError:
+                p.poll(0.05)
+    assert p.flush(60) == 0, "plain producer did not deliver everything"
 
 
 def end_offset(bootstrap):
@@ -54,6 +72,10 @@ def main():
         offsets = snapshot_offsets(b.data_dir)
         assert offsets and offsets[-1] >= 60000, "no snapshot after 64 MiB: %r" % offsets
         print("snapshots while running (no shutdown yet): %r" % offsets)
+        produce_plain(b.bootstrap, "plain", 20 * 1024)
+        plain = snapshot_offsets(b.data_dir, "plain")
+        assert plain and plain[-1] >= 15000, "no snapshot of a plain producer's partition at its rolls: %r" % plain
+        print("snapshots of a partition with no idempotent producer: %r" % plain)
 
         b.kill9()
         b.start()
