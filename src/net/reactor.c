@@ -18,12 +18,6 @@
 
 #define MAX_EVENTS 256
 
-struct posted_call {
-    void (*fn)(void *arg);
-    void *arg;
-    struct posted_call *next;
-};
-
 struct reactor {
     int epoll_fd;
     struct reactor_watch wakeup; /* eventfd */
@@ -34,7 +28,7 @@ struct reactor {
     size_t heap_len, heap_cap;
 
     pthread_mutex_t post_lock;
-    struct posted_call *posted_head, *posted_tail;
+    struct reactor_call *posted_head, *posted_tail;
 
     struct reactor_deferred *deferred_head, *deferred_tail; /* loop thread only */
 };
@@ -98,10 +92,11 @@ void reactor_destroy(struct reactor *r)
         close(r->epoll_fd);
     if (r->wakeup.fd >= 0)
         close(r->wakeup.fd);
-    struct posted_call *call = r->posted_head;
+    struct reactor_call *call = r->posted_head;
     while (call) {
-        struct posted_call *next = call->next;
-        free(call);
+        struct reactor_call *next = call->next;
+        if (call->allocated)
+            free(call);
         call = next;
     }
     pthread_mutex_destroy(&r->post_lock);
@@ -246,11 +241,16 @@ static int next_timeout_ms(const struct reactor *r)
 
 int reactor_post(struct reactor *r, void (*fn)(void *arg), void *arg)
 {
-    struct posted_call *call = malloc(sizeof *call);
+    struct reactor_call *call = malloc(sizeof *call);
     if (!call)
         return -ENOMEM;
-    call->fn = fn;
-    call->arg = arg;
+    *call = (struct reactor_call){.fn = fn, .arg = arg, .allocated = true};
+    reactor_post_call(r, call);
+    return 0;
+}
+
+void reactor_post_call(struct reactor *r, struct reactor_call *call)
+{
     call->next = NULL;
     pthread_mutex_lock(&r->post_lock);
     bool was_empty = r->posted_head == NULL;
@@ -265,19 +265,20 @@ int reactor_post(struct reactor *r, void (*fn)(void *arg), void *arg)
         ssize_t ignored = write(r->wakeup.fd, &one, sizeof one);
         (void)ignored;
     }
-    return 0;
 }
 
 static void run_posted_calls(struct reactor *r)
 {
     pthread_mutex_lock(&r->post_lock);
-    struct posted_call *call = r->posted_head;
+    struct reactor_call *call = r->posted_head;
     r->posted_head = r->posted_tail = NULL;
     pthread_mutex_unlock(&r->post_lock);
     while (call) {
-        struct posted_call *next = call->next;
+        struct reactor_call *next = call->next;
+        bool allocated = call->allocated; /* fn may free an embedded call */
         call->fn(call->arg);
-        free(call);
+        if (allocated)
+            free(call);
         call = next;
     }
 }

@@ -67,6 +67,17 @@ void reactor_defer_cancel(struct reactor *r, struct reactor_deferred *d);
 /* Run fn(arg) on the reactor thread soon. Safe from any thread. -ENOMEM on failure. */
 int reactor_post(struct reactor *r, void (*fn)(void *arg), void *arg);
 
+/* The same without allocating, so it cannot fail: embed a call in the object
+ * it runs for, set fn and arg, post it. It must stay alive until fn has run
+ * (fn may free it), and be posted again only after that. */
+struct reactor_call {
+    void (*fn)(void *arg);
+    void *arg;
+    struct reactor_call *next;
+    bool allocated; /* by reactor_post: freed after it runs */
+};
+void reactor_post_call(struct reactor *r, struct reactor_call *call);
+
 /* Run until reactor_stop() (at least one iteration; a stop asked for earlier counts); returns 0. */
 int reactor_run(struct reactor *r);
 /* Ask the loop to return after the current iteration. Safe from any thread and signal handlers. */

@@ -40,6 +40,7 @@ struct fetch_op {
     int32_t watch_count;
     bool parked;
     bool cold_checked; /* cold spans were looked for (once per request) */
+    struct reactor_call paged_in; /* posted by the pager thread (cannot fail) */
     struct fetch_op *parked_next, *parked_prev; /* broker->parked_fetches while parked */
 };
 
@@ -235,8 +236,8 @@ static void on_paged_in_loop(void *arg)
 static void on_paged_in(void *arg) /* pager thread */
 {
     struct fetch_op *op = arg;
-    if (reactor_post(op->req->broker->reactor, on_paged_in_loop, op) < 0)
-        log_error("fetch", "out of memory: a fetch from %s waiting for a page-in is dropped", op->req->peer);
+    op->paged_in = (struct reactor_call){.fn = on_paged_in_loop, .arg = op};
+    reactor_post_call(op->req->broker->reactor, &op->paged_in);
 }
 
 /* Hand the spans of the plan that drop-behind evicted to the pager. True if
