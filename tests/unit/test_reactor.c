@@ -2,9 +2,13 @@
  * test_reactor.c - the event loop's ordering promises that the network
  * layer builds on: deferred work runs once per queueing, after the
  * iteration's timers, in queue order; work queued while deferred work runs
- * runs in the same pass; a cancelled entry never runs.
+ * runs in the same pass; a cancelled entry never runs. Calls posted from
+ * another thread run on the loop in posting order, embedded ones included
+ * (and one may free its own memory).
  */
+#include <pthread.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 
 #include "net/reactor.h"
@@ -63,6 +67,48 @@ static void on_timer(struct reactor_timer *t)
     reactor_stop(loop);
 }
 
+static void on_posted(void *arg)
+{
+    note(*(const char *)arg);
+}
+
+struct owner {
+    struct reactor_call call;
+    char tag;
+};
+
+static void on_owner_posted(void *arg)
+{
+    struct owner *o = arg;
+    note(o->tag);
+    free(o); /* the embedded call goes with it */
+    reactor_stop(loop);
+}
+
+static void *post_from_thread(void *arg)
+{
+    (void)arg;
+    static const char x = 'x';
+    reactor_post(loop, on_posted, (void *)&x);
+    struct owner *o = malloc(sizeof *o);
+    if (!o)
+        return NULL;
+    o->tag = 'y';
+    o->call = (struct reactor_call){.fn = on_owner_posted, .arg = o};
+    reactor_post_call(loop, &o->call);
+    return NULL;
+}
+
+static void test_posted_calls(void)
+{
+    memset(trace, 0, sizeof trace);
+    pthread_t thread;
+    CHECK(pthread_create(&thread, NULL, post_from_thread, NULL) == 0, "pthread_create");
+    pthread_join(thread, NULL);
+    reactor_run(loop);
+    CHECK(strcmp(trace, "xy") == 0, "posted calls: got \"%s\", want \"xy\"", trace);
+}
+
 int main(void)
 {
     if (reactor_create(&loop) != 0) {
@@ -89,6 +135,7 @@ int main(void)
     reactor_run(loop);
     CHECK(strcmp(trace, "ac") == 0, "after cancelling the middle entry: got \"%s\", want \"ac\"", trace);
 
+    test_posted_calls();
     reactor_destroy(loop);
     if (failures)
         return 1;
