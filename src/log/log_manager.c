@@ -12,6 +12,7 @@
 #include <ftw.h>
 #include <inttypes.h>
 #include <pthread.h>
+#include <stdatomic.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -44,7 +45,10 @@ struct log_manager {
     size_t dir_count;
     size_t *dir_partitions;
     struct log_manager_config config;
-    pthread_mutex_t checkpoint_mu; /* one checkpoint writer at a time */
+    /* One checkpoint writer at a time, values read under it: a writer that read
+     * before another wrote must not overwrite newer values with older ones. */
+    pthread_mutex_t checkpoint_mu;
+    _Atomic bool start_offsets_dirty; /* a log start offset moved since the last write */
     struct log_flusher *flusher;
     struct log_pager *pager;
     struct log_cleaner *cleaner;
@@ -145,7 +149,7 @@ static void snapshot_free(struct partition_entry *copy, size_t n)
     free(copy);
 }
 
-static int write_dir_checkpoint(struct log_manager *mgr, size_t dir_index, enum checkpoint_kind kind)
+static int write_dir_checkpoint_locked(struct log_manager *mgr, size_t dir_index, enum checkpoint_kind kind)
 {
     size_t n;
     struct partition_entry *parts = snapshot(mgr, (ssize_t)dir_index, &n);
@@ -161,17 +165,22 @@ static int write_dir_checkpoint(struct log_manager *mgr, size_t dir_index, enum 
     char *path = dir_file(mgr->dirs[dir_index], CHECKPOINT_FILES[kind]);
     if (rc == 0 && !path)
         rc = -ENOMEM;
-    if (rc == 0) {
-        pthread_mutex_lock(&mgr->checkpoint_mu);
+    if (rc == 0)
         rc = offset_checkpoint_write(path, entries, n);
-        pthread_mutex_unlock(&mgr->checkpoint_mu);
-    }
     if (rc != 0)
         log_error("log", "Could not write %s: %s", path ? path : CHECKPOINT_FILES[kind],
                   strerror(-rc));
     free(path);
     free(entries);
     snapshot_free(parts, n);
+    return rc;
+}
+
+static int write_dir_checkpoint(struct log_manager *mgr, size_t dir_index, enum checkpoint_kind kind)
+{
+    pthread_mutex_lock(&mgr->checkpoint_mu);
+    int rc = write_dir_checkpoint_locked(mgr, dir_index, kind);
+    pthread_mutex_unlock(&mgr->checkpoint_mu);
     return rc;
 }
 
@@ -187,16 +196,33 @@ int log_manager_write_checkpoints(struct log_manager *mgr)
     return rc;
 }
 
-/* DeleteRecords/retention moved a log start offset: persist it right away. */
+/* DeleteRecords/retention moved a log start offset. Written by
+ * log_manager_persist_start_offsets: once per DeleteRecords request before it
+ * is answered, and by the housekeeper after retention (one checkpoint write
+ * with two fsyncs per partition stalled the loop for tens of milliseconds). */
 static void start_offset_moved(void *ctx, struct partition_log *log)
 {
+    (void)log;
     struct log_manager *mgr = ctx;
-    pthread_rwlock_rdlock(&mgr->table_lock);
-    struct partition_entry *e = find_locked(mgr, partition_log_topic(log), partition_log_partition(log));
-    ssize_t dir = e ? (ssize_t)e->dir_index : -1;
-    pthread_rwlock_unlock(&mgr->table_lock);
-    if (dir >= 0)
-        write_dir_checkpoint(mgr, (size_t)dir, CP_START);
+    atomic_store(&mgr->start_offsets_dirty, true);
+}
+
+int log_manager_persist_start_offsets(struct log_manager *mgr)
+{
+    /* Under the lock: a caller whose move another writer picked up waits for that write. */
+    pthread_mutex_lock(&mgr->checkpoint_mu);
+    int rc = 0;
+    if (atomic_exchange(&mgr->start_offsets_dirty, false)) {
+        for (size_t d = 0; d < mgr->dir_count; d++) {
+            int r = write_dir_checkpoint_locked(mgr, d, CP_START);
+            if (r != 0)
+                rc = r;
+        }
+        if (rc != 0)
+            atomic_store(&mgr->start_offsets_dirty, true);
+    }
+    pthread_mutex_unlock(&mgr->checkpoint_mu);
+    return rc;
 }
 
 /* ---- the table ---- */
@@ -409,6 +435,7 @@ static void *housekeeper_main(void *arg)
             purge_deleted_dirs(mgr);
         if (now >= next_retention) {
             log_manager_check_retention(mgr, now);
+            log_manager_persist_start_offsets(mgr);
             purge_deleted_dirs(mgr);
             next_retention = now + mgr->config.retention_check_interval_ms;
         }

@@ -82,6 +82,10 @@ int log_manager_delete(struct log_manager *mgr, const char *topic, int32_t parti
 /* Retention on every partition now. Returns the segments deleted. */
 int log_manager_check_retention(struct log_manager *mgr, int64_t now_ms);
 
+/* Write log-start-offset-checkpoint if a log start offset moved since it was
+ * last written (DeleteRecords calls it before answering). 0 or -errno. */
+int log_manager_persist_start_offsets(struct log_manager *mgr);
+
 /* Write the recovery-point, log-start-offset and cleaner checkpoints of every dir. 0 or -errno. */
 int log_manager_write_checkpoints(struct log_manager *mgr);
 

@@ -425,6 +425,8 @@ static int load_segments(struct partition_log *log, const struct partition_log_o
     return 0;
 }
 
+static int truncate_fully_locked(struct partition_log *log, int64_t offset, int64_t now_ms);
+
 int partition_log_open(const struct partition_log_open_args *args, struct partition_log **out)
 {
     if (mkdir(args->dir, 0755) != 0 && errno != EEXIST)
@@ -463,9 +465,18 @@ int partition_log_open(const struct partition_log_open_args *args, struct partit
     int64_t lso = args->log_start_offset;
     if (lso < log->segments[0]->base_offset)
         lso = log->segments[0]->base_offset;
-    if (lso > log->log_end_offset)
-        lso = log->log_end_offset;
     log->log_start_offset = lso;
+    if (lso > log->log_end_offset) {
+        /* Records were deleted up to lso, then a crash took the unflushed tail below
+         * it: as Kafka, start over empty at lso, so no offset is handed out twice. */
+        log_warn("log", "%s-%" PRId32 ": log end %" PRId64 " is below the log start offset %" PRId64
+                 "; deleting the segments and starting at %" PRId64,
+                 log->topic, log->partition, log->log_end_offset, lso, lso);
+        if (truncate_fully_locked(log, lso, args->now_ms) != 0) {
+            partition_log_close(log, false);
+            return -EIO;
+        }
+    }
     log->recovery_point = log->log_end_offset;
     log->high_watermark = log->log_end_offset;
     log->opened_clean = args->clean_shutdown;

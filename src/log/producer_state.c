@@ -361,8 +361,11 @@ int producer_state_open(struct partition_log *log, struct producer_state **out)
     ps->last_snapshot = -1;
     int64_t end = partition_log_end_offset(log);
     int64_t from = partition_log_start_offset(log);
-    /* The newest snapshot, or the one before it if the newest is unreadable. */
+    /* The newest snapshot, or the one before it if the newest is unreadable;
+     * none below the log start (the log after it is gone, so it cannot be replayed). */
     int64_t snap = newest_snapshot(ps, end);
+    if (snap < from)
+        snap = -1;
     if (snap < 0 && partition_log_opened_clean(log) && from < end) {
         /* As Kafka does: a cleanly closed log without snapshots (written by a
          * version that took them only for idempotent producers) had none worth
@@ -383,6 +386,8 @@ int producer_state_open(struct partition_log *log, struct producer_state **out)
                  "using an older one or the log", snap, partition_log_topic(log), partition_log_partition(log));
         forget_producers(ps);
         snap = snap > 0 ? newest_snapshot(ps, snap - 1) : -1;
+        if (snap < from)
+            snap = -1;
     }
     if (from < end)
         replay(ps, from);

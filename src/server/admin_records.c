@@ -37,6 +37,18 @@ static int16_t kafka_error_of_log(int rc)
     }
 }
 
+static void fail_moved_partitions(struct delete_records_response *resp)
+{
+    for (int32_t i = 0; i < resp->topics_count; i++)
+        for (int32_t j = 0; j < resp->topics[i].partitions_count; j++) {
+            struct delete_records_response_delete_records_partition_result *pr = &resp->topics[i].partitions[j];
+            if (pr->error_code == KAFKA_NONE) {
+                pr->error_code = KAFKA_KAFKA_STORAGE_ERROR;
+                pr->low_watermark = -1;
+            }
+        }
+}
+
 void handle_delete_records(struct request *req)
 {
     const struct delete_records_request *m = req->body;
@@ -65,12 +77,20 @@ void handle_delete_records(struct request *req)
                 pr->error_code = err;
                 continue;
             }
+            struct log_config config;
+            partition_log_get_config(log, &config);
+            if (!(config.cleanup_policy & LOG_CLEANUP_DELETE)) {
+                pr->error_code = KAFKA_POLICY_VIOLATION; /* as Kafka: compacted topics keep their head */
+                continue;
+            }
             int64_t low = -1;
             int rc = partition_log_delete_records(log, in->partitions[j].offset, &low);
             pr->error_code = kafka_error_of_log(rc);
             pr->low_watermark = rc == 0 ? low : -1;
         }
     }
+    if (b->logs && log_manager_persist_start_offsets(b->logs) != 0)
+        fail_moved_partitions(&resp); /* not durable: a restart would undo them */
     request_respond(req, &resp);
 }
 

@@ -4,7 +4,8 @@ a real Eddy broker.
 
 Broker capabilities needed: Metadata, CreateTopics (with configs),
 DescribeConfigs (with synonyms), AlterConfigs, Produce, Fetch, ListOffsets
-(latest, earliest, by timestamp), DeleteRecords.
+(latest, earliest, by timestamp), DeleteRecords (refused on a compacted
+topic with POLICY_VIOLATION, as in Kafka).
 """
 import json
 import os
@@ -84,6 +85,22 @@ def offsets(bs):
     rc, out, err, _ = run("kafka-console-consumer", ["--topic", "cfg-topic", "--bootstrap-server", bs,
                                                      "--from-beginning", "--max-messages", "1"])
     check("consumer starts after the deleted records", rc == 0 and out == "three\n", show(rc, out, err))
+
+    # As Kafka: DeleteRecords on a topic whose cleanup.policy lacks delete is a policy violation.
+    rc, out, err, _ = run("kafka-topics", ["--create", "--topic", "compacted", "--bootstrap-server", bs,
+                                           "--partitions", "1", "--config", "cleanup.policy=compact"])
+    check("create a compacted topic", rc == 0, show(rc, out, err))
+    rc, out, err, _ = run("kafka-console-producer", ["--topic", "compacted", "--bootstrap-server", bs,
+                                                     "--property", "parse.key=true", "--property", "key.separator=:"],
+                          stdin="1:one\n2:two\n")
+    check("produce 2 keyed records", rc == 0, show(rc, out, err))
+    with open(path, "w") as f:
+        json.dump({"partitions": [{"topic": "compacted", "partition": 0, "offset": 1}], "version": 1}, f)
+    rc, out, err, _ = run("kafka-delete-records", ["--bootstrap-server", bs, "--offset-json-file", path])
+    check("delete-records on a compacted topic is refused",
+          "partition: compacted-0\terror: " in out and "olicy" in out, show(rc, out, err))
+    rc, out, err, _ = run("kafka-get-offsets", ["--bootstrap-server", bs, "--topic", "compacted", "--time", "-2"])
+    check("the compacted topic's earliest offset stays 0", out == "compacted:0:0\n", show(rc, out, err))
 
 
 def main():

@@ -3,7 +3,8 @@
  * over two log dirs, group commit reported through the durable callback,
  * clean shutdown (marker + Kafka-format checkpoints), reopen, recovery when
  * the marker is missing, retention by time and by size (never the active
- * segment), DeleteRecords persisted in log-start-offset-checkpoint, and
+ * segment), DeleteRecords persisted in log-start-offset-checkpoint (never
+ * overwritten with an older value by a concurrent checkpoint writer), and
  * partition deletion (rename to -delete, removed in the background).
  */
 #include "log_test_util.h"
@@ -44,6 +45,54 @@ static struct log_manager *open_mgr(void)
         exit(2);
     }
     return mgr;
+}
+
+/* The offset of "orders 0" in d0's log-start-offset-checkpoint, or -1. */
+static int64_t checkpointed_start(void)
+{
+    char *text = test_read_text(dirs[0], "log-start-offset-checkpoint");
+    const char *line = text ? strstr(text, "orders 0 ") : NULL;
+    return line ? strtoll(line + 9, NULL, 10) : -1; /* text is static */
+}
+
+struct checkpoint_writer {
+    struct log_manager *mgr;
+    atomic_bool stop;
+};
+
+static void *write_checkpoints_until_stopped(void *arg)
+{
+    struct checkpoint_writer *w = arg;
+    while (!atomic_load(&w->stop))
+        log_manager_write_checkpoints(w->mgr);
+    return NULL;
+}
+
+/* DeleteRecords one offset at a time while another thread rewrites every
+ * checkpoint: the file never holds less than what was persisted before.
+ * (The race this guards against, a writer reading offsets before another
+ * writes newer ones and writing last, has a narrow window with this few
+ * partitions; the fix reads the offsets under the checkpoint lock.) */
+static void test_start_offset_never_goes_back(struct log_manager *mgr, struct partition_log *log, int moves)
+{
+    struct checkpoint_writer w = {.mgr = mgr};
+    pthread_t thread;
+    CHECK(pthread_create(&thread, NULL, write_checkpoints_until_stopped, &w) == 0);
+    int64_t start = partition_log_start_offset(log), persisted = start, low;
+    int backwards = 0;
+    for (int i = 0; i < moves && start + 1 < partition_log_high_watermark(log); i++) {
+        CHECK(partition_log_delete_records(log, ++start, &low) == 0);
+        CHECK(log_manager_persist_start_offsets(mgr) == 0);
+        int64_t in_file = checkpointed_start();
+        if (in_file < persisted)
+            backwards++;
+        persisted = start;
+    }
+    atomic_store(&w.stop, true);
+    pthread_join(thread, NULL);
+    printf("  %d moves beside a concurrent checkpoint writer: %d seen going back\n", moves, backwards);
+    CHECK(backwards == 0);
+    CHECK_EQ_I64(checkpointed_start(), start);
 }
 
 static void append_n(struct partition_log *log, int batches, int64_t ts0)
@@ -141,6 +190,7 @@ int main(void)
     CHECK(partition_log_delete_records(p[0], 10000, &low) == LOG_ERR_OFFSET_OUT_OF_RANGE);
     CHECK(partition_log_delete_records(p[0], 255, &low) == 0);
     CHECK_EQ_I64(low, 255);
+    CHECK(log_manager_persist_start_offsets(mgr) == 0);
     char *text = test_read_text(dirs[0], "log-start-offset-checkpoint");
     CHECK(text && strstr(text, "orders 0 255\n") != NULL);
     struct log_read_result r;
@@ -152,6 +202,12 @@ int main(void)
     CHECK(partition_log_offset_for_timestamp(p[0], LOG_TIMESTAMP_EARLIEST, &off, &ts) == 0);
     CHECK_EQ_I64(off, 255);
     CHECK(partition_log_start_offset(p[0]) == 255);
+
+    printf("log-start-offset-checkpoint never goes back\n");
+    test_start_offset_never_goes_back(mgr, p[0], 150);
+    int64_t start0 = partition_log_start_offset(p[0]);
+    CHECK(partition_log_read(p[0], 255, 1000, -1, true, &r) == LOG_ERR_OFFSET_OUT_OF_RANGE);
+    log_read_result_release(&r);
 
     printf("a fetch keeps its segment open while retention deletes it\n");
     CHECK(partition_log_read(p[3], partition_log_start_offset(p[3]), 1000, -1, true, &r) == 0);
@@ -218,7 +274,7 @@ int main(void)
         if (p[i])
             CHECK_EQ_I64(partition_log_end_offset(p[i]), leo[i]);
     }
-    CHECK_EQ_I64(partition_log_start_offset(p[0]), 255);
+    CHECK_EQ_I64(partition_log_start_offset(p[0]), start0);
     uint8_t id2[16];
     CHECK(partition_log_topic_id(p[1], id2) && memcmp(id, id2, 16) == 0);
     log_manager_close(mgr);

@@ -3,6 +3,9 @@
  * middle of the log (truncated there, later segments dropped, a log line
  * names segment/position/bytes), a zero-filled tail, and index files that are
  * missing or corrupt (rebuilt). Every byte served afterwards passes its CRC.
+ * A log whose recovered end lies below its checkpointed start offset (records
+ * deleted, then the tail lost) starts over empty at the start offset, so no
+ * offset is handed out twice.
  */
 #include "log_test_util.h"
 
@@ -217,6 +220,26 @@ int main(void)
     CHECK_EQ_I64(file_size(idx), idx_size);
     CHECK_EQ_I64(verify_all(log), end);
     partition_log_close(log, true);
+
+    printf("a log end below the checkpointed log start offset: start over at the start offset\n");
+    {
+        struct partition_log_open_args a = {.dir = dir, .topic = "r", .partition = 0, .config = &cfg,
+                                            .recovery_point = 0, .log_start_offset = end + 100,
+                                            .now_ms = test_now_ms()};
+        CHECK(partition_log_open(&a, &log) == 0);
+        CHECK_EQ_I64(partition_log_start_offset(log), end + 100);
+        CHECK_EQ_I64(partition_log_end_offset(log), end + 100);
+        CHECK_EQ_I64(partition_log_segment_count(log), 1);
+        append_batches(log, 1, 7000);
+        struct log_read_result r;
+        CHECK(partition_log_read(log, end + 100, 1 << 20, -1, true, &r) == 0 && r.total_bytes > 0);
+        log_read_result_release(&r);
+        CHECK_EQ_I64(verify_all(log), end + 105);
+        partition_log_close(log, true);
+        char name[32];
+        snprintf(name, sizeof name, "%020" PRId64 ".log", end + 100);
+        CHECK(file_size(name) > 0 && file_size(names[0]) < 0);
+    }
 
     test_rm_rf(root);
     free(root);
