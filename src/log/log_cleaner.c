@@ -211,6 +211,7 @@ static bool batch_is_copied_verbatim(const struct record_batch_header *h)
 
 static int map_segment(struct offset_map *m, const struct log_segment *seg, int64_t first_dirty)
 {
+    log_segment_prefetch(seg);
     uint64_t pos = 0;
     while (pos < seg->size) {
         struct record_batch_header h;
@@ -343,6 +344,7 @@ static int clean_group(struct log_segment **group, size_t n, const struct offset
     struct kept k = {0};
     for (size_t i = 0; rc == 0 && i < n; i++) {
         const struct log_segment *seg = group[i];
+        log_segment_prefetch(seg);
         uint64_t pos = 0;
         while (rc == 0 && pos < seg->size) {
             struct record_batch_header h;

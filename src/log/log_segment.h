@@ -151,6 +151,9 @@ void log_segment_unmap_cache(struct log_segment *seg, uint64_t drop_to);
 void log_segment_release_cache(struct log_segment *seg, uint64_t writeback_to, uint64_t drop_to);
 /* True once everything but a partial last page has been dropped. */
 bool log_segment_cache_dropped_whole(const struct log_segment *seg);
+/* Start reading the whole segment into the page cache (before a sequential
+ * walk through the mapping, which reads only what it faults on). */
+void log_segment_prefetch(const struct log_segment *seg);
 
 /* Rename the segment's three files to `<dir>/<base>.<ext><new_suffix>`. 0 or -errno. */
 int log_segment_rename(struct log_segment *seg, const char *dir, const char *new_suffix);

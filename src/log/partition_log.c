@@ -353,10 +353,11 @@ static int load_segments(struct partition_log *log, const struct partition_log_o
         rc = list_segments(log->dir, &bases, &n);
     if (rc != 0)
         return rc;
-    /* Kafka recovers from the segment holding the recovery point onwards. */
-    int64_t rp = args->clean_shutdown ? INT64_MAX : args->recovery_point;
+    /* Kafka recovers from the segment holding the recovery point onwards; after a
+     * clean shutdown nothing (a clean close wrote and fsynced every index). */
+    int64_t rp = args->recovery_point;
     size_t first_unflushed = n;
-    for (size_t i = 0; i < n; i++)
+    for (size_t i = 0; i < n && !args->clean_shutdown; i++)
         if (i + 1 == n || bases[i + 1] > rp) {
             first_unflushed = i;
             break;
