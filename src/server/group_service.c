@@ -267,6 +267,9 @@ static struct group_service *service_start(struct broker *b)
             replay_partition(s->coordinator, log, now);
     }
     group_coordinator_loaded(s->coordinator, groups_now_ms());
+    if (t)
+        log_info("group", "group coordinator loaded %s in %lld ms", GROUPS_OFFSETS_TOPIC,
+                 (long long)(groups_now_ms() - now));
     reactor_timer_init(&s->tick_timer, on_tick);
     reactor_timer_start(b->reactor, &s->tick_timer, TICK_INTERVAL_MS);
     return s;

@@ -5,9 +5,9 @@
  * (src/server/groups.c, src/server/group_offsets.c) reach the coordinator
  * through groups_coordinator().
  *
- * The service starts on first use (the first group request): it creates or
- * opens `__consumer_offsets` and replays it before answering, so no broker
- * start-up hook is needed. Every function runs on the event-loop thread.
+ * The service starts at broker start-up (before the listeners are served),
+ * replaying `__consumer_offsets` if it exists; the topic itself is created at
+ * the first group request. Every function runs on the event-loop thread.
  */
 #ifndef EDDY_SERVER_GROUPS_H
 #define EDDY_SERVER_GROUPS_H
@@ -24,7 +24,7 @@ struct partition_log;
 
 #define GROUPS_OFFSETS_TOPIC "__consumer_offsets"
 
-/* The coordinator, started (and replayed) on first call; NULL if storage is unavailable. */
+/* The coordinator, started (and replayed) on first call (broker start-up); NULL if storage is unavailable. */
 struct group_coordinator *groups_coordinator(struct broker *b);
 
 /*
