@@ -25,6 +25,7 @@
 #include "log/log_cleaner.h"
 #include "log/partition_log_internal.h"
 #include "util/logger.h"
+#include "util/fd_budget.h"
 #include "util/thread.h"
 
 #define BUCKETS 1024
@@ -374,7 +375,14 @@ static int load_dir(struct log_manager *mgr, size_t d)
             .clean_shutdown = clean, .now_ms = wall_ms()};
         struct partition_log *log;
         int orc = partition_log_open(&args, &log);
-        if (orc != 0) {
+        if (orc == -EMFILE || orc == -ENFILE || orc == -ENOMEM) {
+            /* Not this partition's fault: starting with some partitions missing would
+             * leave them in the metadata, failing every request, until the next restart. */
+            log_error("log", "Could not load partition %s: %s%s", path, strerror(-orc),
+                      orc == -ENOMEM ? "" : " (raise the open-file limit, ulimit -n: one file per segment, "
+                                            "three for a partition's newest)");
+            rc = orc;
+        } else if (orc != 0) {
             log_error("log", "Could not load partition %s: %s", path, strerror(-orc));
         } else {
             int64_t cleaner = checkpoint_lookup(cps.cp[CP_CLEANER], cps.n[CP_CLEANER], topic,
@@ -547,6 +555,10 @@ int log_manager_open(const struct log_manager_config *config, struct log_manager
     if (rc == 0) {
         log_info("log", "Loaded %zu partitions from %zu log dir(s) in %" PRId64 " ms", mgr->count,
                  mgr->dir_count, wall_ms() - started);
+        int64_t limit, left = fd_budget_available(&limit);
+        if (left >= 0 && left < limit / 5)
+            log_warn("log", "%" PRId64 " of %" PRId64 " open files in use after loading the logs: new segments "
+                     "and connections will soon fail (raise ulimit -n)", limit - left, limit);
         rc = log_manager_write_checkpoints(mgr);
     }
     if (rc == 0) {

@@ -382,6 +382,8 @@ static int load_segments(struct partition_log *log, const struct partition_log_o
             recovered_any = true;
             epochs_from_segment(log, seg);
         }
+        if (i + 1 < n) /* one file per older segment, also while loading (reopened if it stays the newest) */
+            (void)log_segment_close_index_files(seg);
         min_offset = seg->next_offset;
         if (recover && seg->truncated && i + 1 < n) {
             /* Bytes were cut here: later segments would follow a hole, so they go too. */
