@@ -1,11 +1,13 @@
 /*
- * log_flusher.h - the background thread that makes appended data durable
+ * log_flusher.h - the background threads that make appended data durable
  * (group commit). Network threads append to the page cache and, for
- * acks=all, call log_flusher_request(); the flusher runs one fdatasync per
+ * acks=all, call log_flusher_request(); a sync worker runs one fdatasync per
  * dirty segment, covering every batch appended meanwhile, then reports the
- * partition's new durable end offset through the callback, ON THE FLUSHER
+ * partition's new durable end offset through the callback, ON THAT WORKER
  * THREAD (the network layer turns it into an eventfd wake-up and completes
- * every acks=all produce whose last offset is below it).
+ * every acks=all produce whose last offset is below it). Several workers
+ * sync different partitions side by side; one partition is synced by one
+ * worker at a time, so its reports arrive in order.
  *
  * Registered partitions are also checked every 100 ms for Kafka's
  * flush.ms / flush.messages (log.flush.interval.ms/messages); with the
@@ -28,9 +30,9 @@ struct log_flusher;
 typedef void (*log_durable_fn)(void *ctx, struct partition_log *log, int64_t durable_offset,
                                int error);
 
-/* Start the thread. 0 or -errno. */
+/* Start the threads. 0 or -errno. */
 int log_flusher_start(log_durable_fn callback, void *ctx, struct log_flusher **out);
-/* Flush what is queued, stop and join the thread, free. */
+/* Flush what is queued, stop and join the threads, free. */
 void log_flusher_stop(struct log_flusher *flusher);
 
 /* Attach a partition (takes a reference); its appends may then queue flushes. */
