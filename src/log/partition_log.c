@@ -997,6 +997,18 @@ static const char *oldest_deletable_locked(const struct partition_log *log, int6
     return NULL;
 }
 
+/* The only segment left holds records older than retention.ms, all of them
+ * committed: as Kafka, it is rolled so that it can be deleted too (else a
+ * quiet topic would keep its records until segment.ms, a week, rolled it). */
+static bool active_expired_locked(const struct partition_log *log, int64_t now_ms, bool start_offset_only)
+{
+    const struct log_segment *active = active_segment(log);
+    return log->segment_count == 1 && !start_offset_only && active->size > 0 &&
+           (log->config.cleanup_policy & LOG_CLEANUP_DELETE) && log->config.retention_ms >= 0 &&
+           now_ms - segment_age_timestamp(active) > log->config.retention_ms &&
+           log->high_watermark >= log->log_end_offset;
+}
+
 static int apply_retention(struct partition_log *log, int64_t now_ms, bool start_offset_only)
 {
     int deleted = 0;
@@ -1004,7 +1016,12 @@ static int apply_retention(struct partition_log *log, int64_t now_ms, bool start
     pthread_mutex_lock(&log->lock);
     uint64_t total = total_size_locked(log);
     const char *why;
-    while (!log->offline && !log->closed && (why = oldest_deletable_locked(log, now_ms, total, start_offset_only))) {
+    while (!log->offline && !log->closed) {
+        why = oldest_deletable_locked(log, now_ms, total, start_offset_only);
+        if (!why && active_expired_locked(log, now_ms, start_offset_only) && roll_locked(log, now_ms) == 0)
+            why = oldest_deletable_locked(log, now_ms, total, start_offset_only);
+        if (!why)
+            break;
         struct log_segment *seg = segments_pop_front(log);
         total -= seg->size;
         log_info("log", "Deleting segment %s of %s-%" PRId32 " (%s)", seg->log_path, log->topic,

@@ -162,8 +162,9 @@ int main(void)
         usleep(2000);
     CHECK_EQ_I64(partition_log_recovery_point(p[1]), 40);
 
-    printf("retention by time: old segments go, the active one stays\n");
-    append_n(p[2], 100, 1000); /* timestamps from 1970 */
+    printf("retention by time: old segments go, the active one stays while it holds recent records\n");
+    append_n(p[2], 99, 1000);            /* timestamps from 1970 */
+    append_n(p[2], 1, test_now_ms());    /* the newest batch is recent */
     size_t segs = partition_log_segment_count(p[2]);
     CHECK(segs > 3);
     int deleted = log_manager_check_retention(mgr, test_now_ms());
@@ -171,6 +172,21 @@ int main(void)
     CHECK_EQ_I64(partition_log_segment_count(p[2]), 1);
     CHECK(partition_log_start_offset(p[2]) > 0);
     CHECK_EQ_I64(partition_log_end_offset(p[2]), 1000);
+
+    printf("retention by time: an expired active segment is rolled and deleted too (as Kafka)\n");
+    {
+        struct partition_log *quiet;
+        CHECK(log_manager_create(mgr, "quiet", 0, NULL, NULL, &quiet) == 0);
+        append_n(quiet, 3, 1000);
+        partition_log_set_high_watermark(quiet, partition_log_end_offset(quiet));
+        CHECK_EQ_I64(partition_log_segment_count(quiet), 1);
+        CHECK_EQ_I64(log_manager_check_retention(mgr, test_now_ms()), 1);
+        CHECK_EQ_I64(partition_log_start_offset(quiet), 30);
+        CHECK_EQ_I64(partition_log_end_offset(quiet), 30);
+        append_n(quiet, 1, test_now_ms()); /* the log goes on at the next offset */
+        CHECK_EQ_I64(partition_log_end_offset(quiet), 40);
+        CHECK(log_manager_delete(mgr, "quiet", 0) == 0);
+    }
 
     printf("retention by size\n");
     partition_log_get_config(p[3], &cfg);
