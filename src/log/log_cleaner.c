@@ -390,6 +390,8 @@ static int swap_in(struct partition_log *log, struct log_segment **group, size_t
     int rc = in_place ? 0 : -EAGAIN;
     if (rc == 0)
         rc = log_segment_rename(cleaned, log->dir, ".swap"); /* commit point: X.log.swap */
+    if (rc == 0)
+        log_segment_count_as_cold(cleaned); /* drop-behind stops at the older segments it already dropped */
     if (rc == 0) {
         for (size_t i = 1; i < n; i++)
             log_segment_delete_files(group[i]);

@@ -335,6 +335,12 @@ void log_segment_unmap_cache(struct log_segment *seg, uint64_t drop_to)
         (void)madvise((void *)(seg->map + from), (size_t)(to - from), MADV_DONTNEED);
 }
 
+void log_segment_count_as_cold(struct log_segment *seg)
+{
+    seg->cache_writeback_pos = seg->size;
+    atomic_store(&seg->cache_dropped_pos, seg->size);
+}
+
 bool log_segment_cache_dropped_whole(const struct log_segment *seg)
 {
     return seg->cache_dropped_pos >= page_floor(seg->size);
@@ -814,10 +820,8 @@ int log_segment_open(const char *dir, int64_t base_offset, bool recover, int64_t
     }
     seg->synced_size = seg->size;
     /* Bytes written before this process started may or may not be in the page
-     * cache (a reboot, the kernel's own eviction): count them as dropped, so
-     * that a fetch looks before it reads them on the network thread. */
-    seg->cache_writeback_pos = page_floor(seg->size);
-    atomic_store(&seg->cache_dropped_pos, page_floor(seg->size));
+     * cache (a reboot, the kernel's own eviction). */
+    log_segment_count_as_cold(seg);
     *out = seg;
     return 0;
 }

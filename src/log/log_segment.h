@@ -151,6 +151,10 @@ void log_segment_unmap_cache(struct log_segment *seg, uint64_t drop_to);
 void log_segment_release_cache(struct log_segment *seg, uint64_t writeback_to, uint64_t drop_to);
 /* True once everything but a partial last page has been dropped. */
 bool log_segment_cache_dropped_whole(const struct log_segment *seg);
+/* Count all of a complete segment as possibly out of the page cache (one found
+ * at start-up, the cleaner's output): fetches of it check mincore first and
+ * drop-behind leaves it alone. Before the segment is shared. */
+void log_segment_count_as_cold(struct log_segment *seg);
 /* Start reading the whole segment into the page cache (before a sequential
  * walk through the mapping, which reads only what it faults on). */
 void log_segment_prefetch(const struct log_segment *seg);

@@ -878,8 +878,13 @@ bool partition_log_cold_span(struct partition_log *log, int64_t offset, size_t m
     pthread_mutex_lock(&log->lock);
     bool cold = false;
     if (!log->offline && !log->closed && offset >= log->log_start_offset && offset < log->log_end_offset) {
-        struct log_segment *seg = log->segments[segment_index_for(log, offset)];
+        size_t i = segment_index_for(log, offset);
+        struct log_segment *seg = log->segments[i];
         uint64_t start = log_segment_index_floor(seg, offset);
+        while (start >= seg->size && i + 1 < log->segment_count) { /* compacted away: reads go on */
+            seg = log->segments[++i];
+            start = 0;
+        }
         /* The batch walk starts at the index entry below offset, up to an index interval early. */
         uint64_t len = (uint64_t)max_bytes + (uint64_t)log->config.index_interval_bytes;
         if (start + len > seg->size)

@@ -7,6 +7,7 @@
  */
 #include "log_test_util.h"
 
+#include <dirent.h>
 #include <fcntl.h>
 #include <pthread.h>
 #include <stdatomic.h>
@@ -173,6 +174,26 @@ static void reset_expectations(void)
     }
 }
 
+/* Drop every .log file of dir from the page cache (clean pages go at once). */
+static void evict_logs(const char *dir)
+{
+    DIR *d = opendir(dir);
+    struct dirent *e;
+    while (d && (e = readdir(d))) {
+        size_t n = strlen(e->d_name);
+        if (n < 4 || strcmp(e->d_name + n - 4, ".log") != 0)
+            continue;
+        char path[1024];
+        snprintf(path, sizeof path, "%s/%s", dir, e->d_name);
+        int fd = open(path, O_RDONLY);
+        CHECK(fd >= 0 && posix_fadvise(fd, 0, 0, POSIX_FADV_DONTNEED) == 0);
+        if (fd >= 0)
+            close(fd);
+    }
+    if (d)
+        closedir(d);
+}
+
 static void test_key_heavy(void)
 {
     printf("key-heavy workload: latest value per key, offsets kept\n");
@@ -195,6 +216,15 @@ static void test_key_heavy(void)
     partition_log_set_high_watermark(log, partition_log_end_offset(log));
     CHECK(log_cleaner_dirty_ratio(log, now) > 0.99);
     CHECK(clean(log, now, false) > 0);
+    printf("  the cleaned segment, once evicted, is reported cold (read through the pager)\n");
+    {
+        char dir[600];
+        snprintf(dir, sizeof dir, "%s/kv-0", root_dir);
+        evict_logs(dir);
+        struct log_read_range span;
+        CHECK(partition_log_cold_span(log, 0, 1 << 20, &span));
+        log_read_range_release(&span);
+    }
     printf("  %" PRId64 " bytes in %zu segments -> %" PRId64 " bytes in %zu\n", size_before,
            segs_before, partition_log_size_bytes(log), partition_log_segment_count(log));
     CHECK(partition_log_size_bytes(log) < size_before / 10);
