@@ -281,13 +281,20 @@ static bool parse_partition_dir(const char *name, char **topic, int32_t *partiti
     return *topic != NULL;
 }
 
+static int compare_entries(const void *a, const void *b)
+{
+    const struct offset_checkpoint_entry *x = a, *y = b;
+    int c = strcmp(x->topic, y->topic);
+    return c != 0 ? c : (x->partition > y->partition) - (x->partition < y->partition);
+}
+
+/* Entries sorted by compare_entries (a linear search per partition made loading quadratic). */
 static int64_t checkpoint_lookup(const struct offset_checkpoint_entry *e, size_t n,
                                  const char *topic, int32_t partition, int64_t dflt)
 {
-    for (size_t i = 0; i < n; i++)
-        if (e[i].partition == partition && strcmp(e[i].topic, topic) == 0)
-            return e[i].offset;
-    return dflt;
+    struct offset_checkpoint_entry key = {.topic = (char *)topic, .partition = partition};
+    const struct offset_checkpoint_entry *found = n ? bsearch(&key, e, n, sizeof *e, compare_entries) : NULL;
+    return found ? found->offset : dflt;
 }
 
 static int remove_entry(const char *path, const struct stat *st, int flag, struct FTW *ftw)
@@ -336,6 +343,8 @@ static int load_dir(struct log_manager *mgr, size_t d)
         int rc = path ? offset_checkpoint_read(path, &cps.cp[k], &cps.n[k]) : -ENOMEM;
         if (rc != 0)
             log_warn("log", "Ignoring unreadable %s: %s", path ? path : "?", strerror(-rc));
+        else if (cps.n[k] > 1)
+            qsort(cps.cp[k], cps.n[k], sizeof *cps.cp[k], compare_entries);
         free(path);
     }
     bool warned = clean;
