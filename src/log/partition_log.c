@@ -1282,19 +1282,26 @@ bool partition_log_topic_id(struct partition_log *log, uint8_t topic_id[16])
     return has;
 }
 
+/* Kafka's LeaderEpochFileCache.endOffsetFor: the latest epoch ends at the log
+ * end; an older one where the next known epoch starts (an epoch below every
+ * known one keeps its number, ending where the first known starts); one above
+ * the latest is unknown. */
 void partition_log_end_offset_for_epoch(struct partition_log *log, int32_t epoch,
                                         int64_t *end_offset, int32_t *found_epoch)
 {
     *end_offset = -1;
     *found_epoch = -1;
     pthread_mutex_lock(&log->lock);
-    for (size_t i = log->epoch_count; i-- > 0;) {
-        if (log->epochs[i].epoch > epoch)
-            continue;
-        *found_epoch = log->epochs[i].epoch;
-        *end_offset = i + 1 < log->epoch_count ? log->epochs[i + 1].start_offset
-                                               : log->log_end_offset;
-        break;
+    size_t n = log->epoch_count;
+    if (epoch >= 0 && n > 0 && log->epochs[n - 1].epoch == epoch) {
+        *found_epoch = epoch;
+        *end_offset = log->log_end_offset;
+    } else if (epoch >= 0 && n > 0 && epoch < log->epochs[n - 1].epoch) {
+        size_t higher = 0; /* the first known epoch above the requested one */
+        while (log->epochs[higher].epoch <= epoch)
+            higher++;
+        *found_epoch = higher > 0 ? log->epochs[higher - 1].epoch : epoch;
+        *end_offset = log->epochs[higher].start_offset;
     }
     pthread_mutex_unlock(&log->lock);
 }

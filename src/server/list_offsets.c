@@ -123,11 +123,15 @@ static void epoch_partition(struct request *req, struct kstr topic,
     }
     int64_t end_offset;
     int32_t found_epoch;
-    partition_log_end_offset_for_epoch(rt->log, in->leader_epoch, &end_offset, &found_epoch);
-    if (found_epoch < 0 && partition_log_latest_epoch(rt->log) < 0) {
-        /* No epoch was ever recorded: everything belongs to the current one. */
-        found_epoch = ps->leader_epoch;
+    int32_t latest = partition_log_latest_epoch(rt->log);
+    if (in->leader_epoch > latest && in->leader_epoch <= ps->leader_epoch) {
+        /* Kafka records the leader's epoch at the log end when it is elected;
+         * here epochs are recorded by appends, so those after the latest
+         * recorded one (and the current one) start at the log end. */
+        found_epoch = in->leader_epoch == ps->leader_epoch || latest < 0 ? in->leader_epoch : latest;
         end_offset = partition_log_end_offset(rt->log);
+    } else {
+        partition_log_end_offset_for_epoch(rt->log, in->leader_epoch, &end_offset, &found_epoch);
     }
     out->leader_epoch = found_epoch;
     out->end_offset = end_offset;

@@ -207,9 +207,15 @@ int main(void)
         CHECK_EQ_I64(partition_log_latest_epoch(log), 3);
         int64_t end;
         int32_t ep;
-        partition_log_end_offset_for_epoch(log, 5, &end, &ep);
+        partition_log_end_offset_for_epoch(log, 3, &end, &ep); /* the latest: the log end */
         CHECK_EQ_I64(ep, 3);
         CHECK_EQ_I64(end, leo);
+        partition_log_end_offset_for_epoch(log, 2, &end, &ep); /* below the first known: Kafka keeps it */
+        CHECK_EQ_I64(ep, 2);
+        CHECK_EQ_I64(end, BATCHES * PER_BATCH);
+        partition_log_end_offset_for_epoch(log, 5, &end, &ep); /* above the latest: unknown (Kafka) */
+        CHECK_EQ_I64(ep, -1);
+        CHECK_EQ_I64(end, -1);
     }
 
     printf("partition.metadata\n");
