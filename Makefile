@@ -8,7 +8,9 @@
 # tree with clang, AddressSanitizer + UBSan into build-san/ (so CI compiles
 # with both gcc and clang); its objects also carry libFuzzer's coverage
 # hooks, so the fuzz targets (tests/fuzz/fuzz_*.c -> build-san/fuzz_*) link
-# against the same library.
+# against the same library. TSAN=1 builds the broker and the unit tests with
+# ThreadSanitizer into build-tsan/ (`make tsan`): the flusher's workers, the
+# pager, cleaner and housekeeper share partitions with the loop thread.
 
 CC      ?= cc
 ifeq ($(SAN),1)
@@ -17,6 +19,11 @@ BUILD   ?= build-san
 SANFLAGS = -fsanitize=address,undefined -fno-omit-frame-pointer -fno-sanitize-recover=undefined
 OPT      = -O1
 FUZZFLAGS = -fsanitize=fuzzer-no-link
+else ifeq ($(TSAN),1)
+CC       = clang
+BUILD   ?= build-tsan
+SANFLAGS = -fsanitize=thread -fno-omit-frame-pointer
+OPT      = -O1
 else
 BUILD   ?= build
 SANFLAGS =
@@ -42,7 +49,7 @@ ITEST_SRC := $(wildcard tests/integration/c/*.c)
 ITEST_BIN := $(patsubst tests/integration/c/%.c,$(BUILD)/itest/%,$(ITEST_SRC))
 DEPS      := $(LIB_OBJ:.o=.d)
 
-.PHONY: all run test setup clean fuzz san bench
+.PHONY: all run test setup clean fuzz san tsan bench
 all: $(BUILD)/eddy $(TOOL_BIN) $(UNIT_BIN) $(BENCH_BIN) $(ITEST_BIN)
 
 $(BUILD)/obj/%.o: %.c
@@ -82,6 +89,9 @@ build-san/fuzz_%: tests/fuzz/fuzz_%.c build-san/libeddy.a
 san:
 	$(MAKE) SAN=1 all
 
+tsan:
+	$(MAKE) TSAN=1 build-tsan/eddy $(patsubst tests/unit/%.c,build-tsan/tests/%,$(UNIT_SRC))
+
 setup:
 	scripts/setup.sh
 
@@ -94,12 +104,13 @@ test: setup
 	$(MAKE) -j$(JOBS) all
 	$(MAKE) -j$(JOBS) SAN=1 all
 	$(MAKE) -j$(JOBS) fuzz
+	$(MAKE) -j$(JOBS) tsan
 	/usr/bin/python3 tests/run_tests.py
 
 bench: all
 	bench/run.sh
 
 clean:
-	rm -rf build build-san
+	rm -rf build build-san build-tsan
 
 -include $(DEPS)

@@ -1,7 +1,9 @@
 #!/usr/bin/python3
 """Eddy's whole test suite: unit tests, integration tests with real clients,
 bounded fuzzing, then the unit and integration tests again against the
-AddressSanitizer+UBSan build. Ends with the line `N passed, M failed`.
+AddressSanitizer+UBSan build, and the unit tests plus the integration tests
+that keep the background threads busy (TSAN_TESTS) against the
+ThreadSanitizer build. Ends with the line `N passed, M failed`.
 
 Usage: tests/run_tests.py [--quick] [--no-san] [FILTER...]
 A test is a program: build/tests/test_* (C unit tests) or
@@ -24,6 +26,12 @@ TIMEOUT_S = int(os.environ.get("EDDY_TEST_TIMEOUT", "300"))
 FUZZ_SECONDS = int(os.environ.get("EDDY_FUZZ_SECONDS", "30"))
 PRINT_LOCK = threading.Lock()
 SKIPPED = 77
+# Integration tests run under ThreadSanitizer too: group commit on the sync
+# workers, drop-behind and the pager, retention and compaction beside reads,
+# many connections, groups' durable commits, start-up and shutdown.
+TSAN_TESTS = ("test_clients_acks.py", "test_clients_kill9_acks_all.py", "test_clients_many_producers.py",
+              "test_clients_retention_race.py", "test_groups_clients.py", "test_storage_cold_reads.py",
+              "test_storage_compaction.py", "test_storage_open_files.py")
 
 
 def interpreter(path):
@@ -76,19 +84,23 @@ def main():
     os.makedirs(log_dir, exist_ok=True)
 
     plan = []  # (label, cmd, env)
-    variants = [("build", "")] + ([] if no_san else [("build-san", "san:")])
+    variants = [("build", "")] + ([] if no_san else [("build-san", "san:"), ("build-tsan", "tsan:")])
     for build, prefix in variants:
         env = dict(os.environ)
         env["EDDY_BIN"] = os.path.join(ROOT, build, "eddy")
-        env["EDDY_BUILD"] = os.path.join(ROOT, build)
+        # Tools and test helpers come from the gcc build (the TSan build has only the broker).
+        env["EDDY_BUILD"] = os.path.join(ROOT, "build" if build == "build-tsan" else build)
         env["ASAN_OPTIONS"] = "detect_leaks=1:abort_on_error=0:exitcode=86"
         env["UBSAN_OPTIONS"] = "print_stacktrace=1:halt_on_error=1"
+        env["TSAN_OPTIONS"] = "halt_on_error=1:exitcode=66"
         env["PYTHONDONTWRITEBYTECODE"] = "1"
         for binary in sorted(glob.glob(os.path.join(ROOT, build, "tests", "test_*"))):
             plan.append((prefix + "unit/" + os.path.basename(binary), [binary], env))
         for script in integration_tests():
             name = os.path.basename(script)
             if prefix and name.startswith("test_bench"):
+                continue
+            if prefix == "tsan:" and name not in TSAN_TESTS:
                 continue
             plan.append((prefix + "integration/" + name, interpreter(script), env))
         if not prefix and not quick:

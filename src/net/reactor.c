@@ -9,6 +9,7 @@
 
 #include <errno.h>
 #include <pthread.h>
+#include <stdatomic.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/epoll.h>
@@ -21,7 +22,7 @@
 struct reactor {
     int epoll_fd;
     struct reactor_watch wakeup; /* eventfd */
-    volatile int stopping;
+    atomic_int stopping; /* set from other threads and signal handlers (lock-free: both safe) */
     int64_t now_ms;
 
     struct reactor_timer **heap;
@@ -227,7 +228,7 @@ static void fire_due_timers(struct reactor *r)
 
 static int next_timeout_ms(const struct reactor *r)
 {
-    if (r->stopping)
+    if (atomic_load(&r->stopping))
         return 0; /* the last pass: do what is ready, do not wait */
     if (r->heap_len == 0)
         return 1000;
@@ -326,7 +327,7 @@ static void run_deferred(struct reactor *r)
 
 void reactor_stop(struct reactor *r)
 {
-    r->stopping = 1;
+    atomic_store(&r->stopping, 1);
     uint64_t one = 1;
     ssize_t ignored = write(r->wakeup.fd, &one, sizeof one);
     (void)ignored;
@@ -357,7 +358,7 @@ int reactor_run(struct reactor *r)
         run_posted_calls(r);
         fire_due_timers(r);
         run_deferred(r);
-    } while (!r->stopping);
-    r->stopping = 0;
+    } while (!atomic_load(&r->stopping));
+    atomic_store(&r->stopping, 0);
     return 0;
 }

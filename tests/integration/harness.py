@@ -107,7 +107,8 @@ class Broker:
     def check_clean(self):
         """Raise if the broker log shows a sanitizer report."""
         out = self.output()
-        for marker in ("ERROR: AddressSanitizer", "runtime error:", "ERROR: LeakSanitizer"):
+        for marker in ("ERROR: AddressSanitizer", "runtime error:", "ERROR: LeakSanitizer",
+                       "WARNING: ThreadSanitizer"):
             if marker in out:
                 raise AssertionError("sanitizer report in broker log:\n" + out[-6000:])
 
