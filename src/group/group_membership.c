@@ -611,6 +611,26 @@ static void update_member_and_rebalance(struct group_coordinator *gc, struct gro
     try_complete_join(gc, g, now_ms);
 }
 
+/* Kafka's rule for a static member rejoining a Stable group: take its new
+ * protocols, and rebalance only if they change the protocol the group would
+ * select (a Java consumer's metadata carries its owned partitions and
+ * generation, so it differs on every restart). False: rebalance. */
+static bool stable_without_rebalance(struct group *g, struct group_member *m, const struct group_join_params *p)
+{
+    if (protocols_equal(m, p))
+        return true;
+    struct member_protocol *protocols = protocols_copy(p->protocols, p->protocol_count);
+    if (!protocols)
+        return false;
+    protocols_free(m->protocols, m->protocol_count);
+    m->protocols = protocols;
+    m->protocol_count = p->protocol_count;
+    char *selected = select_protocol(g);
+    bool same = selected && g->protocol_name && strcmp(selected, g->protocol_name) == 0;
+    free(selected);
+    return same;
+}
+
 /* A static member came back with an empty member id: it takes over its old entry under a new id. */
 static void replace_static_member(struct group_coordinator *gc, struct group *g, struct group_member *m,
                                   const struct group_join_params *p, int64_t now_ms, group_join_fn done,
@@ -632,7 +652,7 @@ static void replace_static_member(struct group_coordinator *gc, struct group *g,
     free(m->id);
     m->id = id;
     m->heartbeat_deadline_ms = now_ms + p->session_timeout_ms;
-    if (g->state == GROUP_STABLE && protocols_equal(m, p)) {
+    if (g->state == GROUP_STABLE && stable_without_rebalance(g, m, p)) {
         m->session_timeout_ms = p->session_timeout_ms;
         m->rebalance_timeout_ms = rebalance_timeout_of(p);
         group_store_metadata(gc, g, now_ms, NULL, NULL);

@@ -155,12 +155,9 @@ static void on_commit(void *arg, int16_t error)
 static struct group_protocol proto_range = {{"range", 5}, {(const uint8_t *)"\0\0\0\0\0\1\0\1t", 9}};
 static struct group_protocol proto_rr = {{"roundrobin", 10}, {(const uint8_t *)"\0\0\0\0\0\1\0\1t", 9}};
 
-static void join(struct group_coordinator *gc, const char *group, const char *member, const char *instance,
-                 bool v4, int64_t now, struct join_capture *c)
+static void join_with(struct group_coordinator *gc, const char *group, const char *member, const char *instance,
+                      bool v4, int64_t now, struct group_protocol *protocols, int32_t count, struct join_capture *c)
 {
-    static struct group_protocol both[2];
-    both[0] = proto_range;
-    both[1] = proto_rr;
     struct group_join_params p = {
         .group_id = kstr_from_cstr(group),
         .member_id = kstr_from_cstr(member),
@@ -171,11 +168,20 @@ static void join(struct group_coordinator *gc, const char *group, const char *me
         .session_timeout_ms = 10000,
         .rebalance_timeout_ms = 30000,
         .require_known_member_id = v4,
-        .protocols = both,
-        .protocol_count = 2,
+        .protocols = protocols,
+        .protocol_count = count,
     };
     memset(c, 0, sizeof *c);
     group_join(gc, &p, now, on_join, c);
+}
+
+static void join(struct group_coordinator *gc, const char *group, const char *member, const char *instance,
+                 bool v4, int64_t now, struct join_capture *c)
+{
+    static struct group_protocol both[2];
+    both[0] = proto_range;
+    both[1] = proto_rr;
+    join_with(gc, group, member, instance, v4, now, both, 2, c);
 }
 
 static void sync_group(struct group_coordinator *gc, const char *group, const char *member, const char *instance,
@@ -442,6 +448,44 @@ static void test_static_membership(void)
     CHECK(group_leave(gc, kstr_from_cstr("st"), kstr_from_cstr(id_b), kstr_from_cstr("inst-b"), now, &gerr) ==
           KAFKA_FENCED_INSTANCE_ID);
     CHECK(group_leave(gc, kstr_from_cstr("st"), kstr_from_cstr(""), kstr_from_cstr("inst-b"), now, &gerr) == 0);
+    group_coordinator_destroy(gc);
+    storage_reset();
+}
+
+/* As Kafka: a static member rejoining a Stable group with other metadata
+ * (a Java consumer's owned partitions) keeps the group Stable unless the
+ * group's protocol would change. */
+static void test_static_rejoin_new_metadata(void)
+{
+    printf("static member rejoining with new metadata: no rebalance unless the protocol changes\n");
+    struct group_coordinator_config cfg = default_config();
+    struct group_coordinator *gc = new_coordinator(&cfg);
+    struct join_capture a, b;
+    join(gc, "sm", "", "inst-a", true, 0, &a);
+    char id_a[128];
+    snprintf(id_a, sizeof id_a, "%s", a.member_id);
+    struct sync_capture sa, sb;
+    sync_group(gc, "sm", id_a, "inst-a", 1, NULL, 0, 0, &sa);
+    join(gc, "sm", "", "inst-b", true, 0, &b);
+    join(gc, "sm", id_a, "inst-a", true, 0, &a);
+    CHECK(a.called && b.called && a.generation == 2);
+    char id_b[128];
+    snprintf(id_b, sizeof id_b, "%s", b.member_id);
+    struct group_assignment asg[] = {{kstr_from_cstr(id_a), {(const uint8_t *)"PA", 2}},
+                                     {kstr_from_cstr(id_b), {(const uint8_t *)"PB", 2}}};
+    sync_group(gc, "sm", id_b, "inst-b", 2, NULL, 0, 0, &sb);
+    sync_group(gc, "sm", id_a, "inst-a", 2, asg, 2, 0, &sa);
+
+    struct group_protocol changed[2] = {{{"range", 5}, {(const uint8_t *)"owned:0,1", 9}}, proto_rr};
+    join_with(gc, "sm", "", "inst-b", true, 100, changed, 2, &b);
+    CHECK(b.called && b.error == 0 && b.generation == 2);
+    CHECK(strcmp(group_state_name_for(gc, kstr_from_cstr("sm")), "Stable") == 0);
+    CHECK(group_heartbeat(gc, kstr_from_cstr("sm"), kstr_from_cstr(id_a), kstr_from_cstr("inst-a"), 2, 100) == 0);
+
+    struct group_protocol rr_only[1] = {proto_rr};
+    join_with(gc, "sm", "", "inst-b", true, 200, rr_only, 1, &b);
+    CHECK(!b.called); /* waits for the rebalance its protocol change starts */
+    CHECK(strcmp(group_state_name_for(gc, kstr_from_cstr("sm")), "PreparingRebalance") == 0);
     group_coordinator_destroy(gc);
     storage_reset();
 }
@@ -768,6 +812,7 @@ int main(void)
     test_session_expiry();
     test_sync_timeout();
     test_static_membership();
+    test_static_rejoin_new_metadata();
     test_initial_delay();
     test_offsets_and_replay();
     test_retention();
