@@ -662,6 +662,22 @@ static void replace_static_member(struct group_coordinator *gc, struct group *g,
     update_member_and_rebalance(gc, g, m, p, now_ms, done, arg);
 }
 
+/* Kafka's acceptJoiningMember for a member not in the group yet: while a
+ * rebalance gathers members, those already rejoined count (the group may be
+ * above a lowered limit); otherwise the members. */
+static bool room_for_new_member(const struct group_coordinator *gc, const struct group *g)
+{
+    int32_t max = gc->config.max_group_size;
+    if (max <= 0 || g->state == GROUP_EMPTY || g->state == GROUP_DEAD)
+        return true;
+    if (g->state != GROUP_PREPARING_REBALANCE)
+        return g->member_count < max;
+    int32_t awaiting = 0;
+    for (const struct group_member *m = g->members; m; m = m->next)
+        awaiting += m->join_done != NULL;
+    return awaiting < max;
+}
+
 static void join_unknown_member(struct group_coordinator *gc, struct group *g, const struct group_join_params *p,
                                 int64_t now_ms, group_join_fn done, void *arg)
 {
@@ -670,7 +686,7 @@ static void join_unknown_member(struct group_coordinator *gc, struct group *g, c
         replace_static_member(gc, g, existing, p, now_ms, done, arg);
         return;
     }
-    if (gc->config.max_group_size > 0 && g->member_count >= gc->config.max_group_size) {
+    if (!room_for_new_member(gc, g)) {
         answer_join_error(done, arg, KAFKA_GROUP_MAX_SIZE_REACHED, "");
         return;
     }
@@ -700,6 +716,11 @@ static void join_known_member(struct group_coordinator *gc, struct group *g, con
                               int64_t now_ms, group_join_fn done, void *arg)
 {
     if (pending_take(g, p->member_id)) {
+        if (!room_for_new_member(gc, g)) { /* checked again: others may have joined since its first try */
+            answer_join_error(done, arg, KAFKA_GROUP_MAX_SIZE_REACHED, "");
+            try_complete_join(gc, g, now_ms); /* the rebalance no longer waits for it */
+            return;
+        }
         char *id = group_strdup_kstr(p->member_id);
         if (!id) {
             answer_join_error(done, arg, KAFKA_UNKNOWN_SERVER_ERROR, "");

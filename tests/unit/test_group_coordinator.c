@@ -452,6 +452,30 @@ static void test_static_membership(void)
     storage_reset();
 }
 
+/* group.max.size holds for members that join in two steps (MEMBER_ID_REQUIRED,
+ * then again with the id): both got the id, only the first gets in. */
+static void test_max_size_with_member_id_required(void)
+{
+    printf("group.max.size counts members that join with MEMBER_ID_REQUIRED\n");
+    struct group_coordinator_config cfg = default_config();
+    cfg.max_group_size = 1;
+    struct group_coordinator *gc = new_coordinator(&cfg);
+    int64_t now = 1000000;
+    struct join_capture a, b;
+    join(gc, "mx", "", NULL, true, now, &a);
+    join(gc, "mx", "", NULL, true, now, &b);
+    CHECK(a.error == KAFKA_MEMBER_ID_REQUIRED && b.error == KAFKA_MEMBER_ID_REQUIRED);
+    char id_a[128], id_b[128];
+    snprintf(id_a, sizeof id_a, "%s", a.member_id);
+    snprintf(id_b, sizeof id_b, "%s", b.member_id);
+    join(gc, "mx", id_a, NULL, true, now, &a);
+    join(gc, "mx", id_b, NULL, true, now, &b);
+    CHECK(b.called && b.error == KAFKA_GROUP_MAX_SIZE_REACHED);
+    CHECK(a.called && a.error == 0 && a.member_count == 1);
+    group_coordinator_destroy(gc);
+    storage_reset();
+}
+
 /* As Kafka: a static member rejoining a Stable group with other metadata
  * (a Java consumer's owned partitions) keeps the group Stable unless the
  * group's protocol would change. */
@@ -813,6 +837,7 @@ int main(void)
     test_sync_timeout();
     test_static_membership();
     test_static_rejoin_new_metadata();
+    test_max_size_with_member_id_required();
     test_initial_delay();
     test_offsets_and_replay();
     test_retention();
