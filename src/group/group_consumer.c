@@ -631,11 +631,18 @@ static char *new_member_id(void)
     return strdup(id);
 }
 
+/* A member joining (epoch 0); NULL with *error set if it cannot. */
 static struct consumer_member *member_join(struct group_coordinator *gc, struct group *g, const struct group_consumer_heartbeat_params *p,
-                                           int64_t now_ms)
+                                           int64_t now_ms, int16_t *error)
 {
     struct consumer_group *cg = g->consumer;
     struct consumer_member *m = member_find_static(cg, p->instance_id);
+    *error = KAFKA_UNKNOWN_SERVER_ERROR;
+    if (m && !m->left_temporarily && !kstr_eq_cstr(p->member_id, m->id)) {
+        /* As Kafka: the instance id is still in use; its holder must leave (epoch -2) or time out first. */
+        *error = KAFKA_UNRELEASED_INSTANCE_ID;
+        return NULL;
+    }
     char *id = p->member_id.len > 0 ? group_strdup_kstr(p->member_id) : new_member_id();
     if (!id)
         return NULL;
@@ -643,6 +650,7 @@ static struct consumer_member *member_join(struct group_coordinator *gc, struct 
         log_info("group", "static member %s of group %s rejoined as %s", m->instance_id, g->id, id);
         free(m->id);
         m->id = id;
+        m->left_temporarily = false;
         return m;
     }
     struct consumer_member *old = member_find(cg, p->member_id);
@@ -781,6 +789,7 @@ void group_consumer_heartbeat(struct group_coordinator *gc, const struct group_c
         if (p->member_epoch == -2 && m->instance_id) {
             /* A static member going away for a while: its partitions wait for it until its session ends. */
             log_info("group", "static member %s of consumer group %s left temporarily", m->instance_id, g->id);
+            m->left_temporarily = true;
             answer(done, arg, 0, NULL, m->id, -2);
             return;
         }
@@ -792,9 +801,12 @@ void group_consumer_heartbeat(struct group_coordinator *gc, const struct group_c
         return;
     }
     if (p->member_epoch == 0) {
-        m = member_join(gc, g, p, now_ms);
+        int16_t error;
+        m = member_join(gc, g, p, now_ms, &error);
         if (!m) {
-            answer(done, arg, KAFKA_UNKNOWN_SERVER_ERROR, NULL, NULL, 0);
+            answer(done, arg, error,
+                   error == KAFKA_UNRELEASED_INSTANCE_ID ? "The instance id is still used by another member." : NULL,
+                   NULL, 0);
             return;
         }
     } else {

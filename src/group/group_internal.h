@@ -53,6 +53,7 @@ struct consumer_member {
     struct tp_set revoking; /* taken away, not yet confirmed released */
     struct tp_set target;   /* what the assignor gave it */
     int64_t session_deadline_ms;
+    bool left_temporarily; /* a static member that sent epoch -2: its instance id may be taken over */
     int64_t revoke_deadline_ms; /* -1: nothing to revoke */
     uint64_t sent_hash;         /* of the last assignment sent */
     uint64_t persisted_hash;    /* of the state last written to __consumer_offsets */

@@ -344,7 +344,8 @@ static void static_heartbeat(struct group_coordinator *gc, const char *member, c
 
 static void test_static_leave(void)
 {
-    printf("static member leaving with epoch -2 gets its partitions back when it returns\n");
+    printf("static member leaving with epoch -2 gets its partitions back when it returns; "
+           "its instance id is not taken while it is there\n");
     struct group_coordinator *gc = new_coordinator();
     struct hb a, b, tmp;
     static_heartbeat(gc, "", "ia", 0, 0, &a);
@@ -364,6 +365,11 @@ static void test_static_leave(void)
     group_consumer_heartbeat(gc, &p, 0, on_hb, &a);
     static_heartbeat(gc, id_b, "ib", 2, 0, &b);
     CHECK(b.count == 3 && b.epoch == 2);
+    /* As Kafka: while ib's holder is in the group, another consumer cannot take the instance id. */
+    static_heartbeat(gc, "", "ib", 0, 0, &tmp);
+    CHECK(tmp.error == KAFKA_UNRELEASED_INSTANCE_ID);
+    static_heartbeat(gc, id_b, "ib", 2, 0, &tmp);
+    CHECK(tmp.error == 0);
     static_heartbeat(gc, id_b, "ib", -2, 0, &tmp);
     CHECK(tmp.error == 0 && tmp.epoch == -2);
     struct hb again;
