@@ -89,6 +89,7 @@ struct group_member {
     int32_t assignment_len;
     int64_t heartbeat_deadline_ms;
     bool is_new; /* joined during the current rebalance */
+    bool awaiting_sync; /* in the current generation, but no SyncGroup from it yet */
     group_join_fn join_done; /* non-NULL: awaiting the join response */
     void *join_arg;
     group_sync_fn sync_done; /* non-NULL: awaiting the sync response */

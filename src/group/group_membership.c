@@ -420,6 +420,7 @@ static void complete_join(struct group_coordinator *gc, struct group *g, int64_t
              g->protocol_name ? g->protocol_name : "none", g->member_count);
     for (m = g->members; m; m = m->next) {
         m->is_new = false;
+        m->awaiting_sync = true;
         m->heartbeat_deadline_ms = now_ms + m->session_timeout_ms;
         if (!m->join_done)
             continue;
@@ -457,7 +458,9 @@ static void remove_member_and_update(struct group_coordinator *gc, struct group 
     try_complete_join(gc, g, now_ms);
 }
 
-/* The rebalance timeout passed without SyncGroup from some members: drop them and rebalance. */
+/* The rebalance timeout passed since the generation began without SyncGroup
+ * from some members (also once the group is Stable, as Kafka's
+ * expirePendingSync): drop them and rebalance. */
 static void expel_unsynced(struct group_coordinator *gc, struct group *g, int64_t now_ms)
 {
     g->rebalance_deadline_ms = -1;
@@ -466,7 +469,7 @@ static void expel_unsynced(struct group_coordinator *gc, struct group *g, int64_
     if (!ids)
         return;
     for (struct group_member *m = g->members; m; m = m->next)
-        if (!m->sync_done)
+        if (m->awaiting_sync)
             ids[n++] = strdup(m->id);
     for (int32_t i = 0; i < n; i++) {
         struct group_member *m = ids[i] ? group_member_find(g, kstr_from_cstr(ids[i])) : NULL;
@@ -510,7 +513,8 @@ void group_membership_tick(struct group_coordinator *gc, struct group *g, int64_
     }
     if (changed)
         try_complete_join(gc, g, now_ms);
-    if (g->state == GROUP_COMPLETING_REBALANCE && g->rebalance_deadline_ms >= 0 && now_ms >= g->rebalance_deadline_ms) {
+    if ((g->state == GROUP_COMPLETING_REBALANCE || g->state == GROUP_STABLE) && g->rebalance_deadline_ms >= 0 &&
+        now_ms >= g->rebalance_deadline_ms) {
         expel_unsynced(gc, g, now_ms);
         return;
     }
@@ -959,6 +963,7 @@ void group_sync(struct group_coordinator *gc, const struct group_sync_params *p,
         answer_sync(done, arg, KAFKA_REBALANCE_IN_PROGRESS, NULL, NULL);
         return;
     case GROUP_STABLE:
+        m->awaiting_sync = false;
         m->heartbeat_deadline_ms = now_ms + m->session_timeout_ms;
         answer_sync(done, arg, 0, g, m);
         return;
@@ -966,6 +971,7 @@ void group_sync(struct group_coordinator *gc, const struct group_sync_params *p,
         break;
     }
     member_answer_sync_error(m, KAFKA_REBALANCE_IN_PROGRESS); /* an earlier sync it gave up on */
+    m->awaiting_sync = false;
     m->sync_done = done;
     m->sync_arg = arg;
     m->heartbeat_deadline_ms = now_ms + m->session_timeout_ms;

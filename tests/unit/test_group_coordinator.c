@@ -378,6 +378,43 @@ static void test_session_expiry(void)
     storage_reset();
 }
 
+/* As Kafka's expirePendingSync: a follower that never sends SyncGroup is
+ * removed after the rebalance timeout even once the leader's sync made the
+ * group Stable; the others are told to rejoin. */
+static void test_sync_timeout_when_stable(void)
+{
+    printf("a follower that never sends SyncGroup is removed after the rebalance timeout, Stable or not\n");
+    struct group_coordinator_config cfg = default_config();
+    struct group_coordinator *gc = new_coordinator(&cfg);
+    int64_t now = 0;
+    struct join_capture a, b;
+    join(gc, "z", "", NULL, false, now, &a);
+    char id_a[128], id_b[128];
+    snprintf(id_a, sizeof id_a, "%s", a.member_id);
+    struct sync_capture sa;
+    sync_group(gc, "z", id_a, NULL, 1, NULL, 0, now, &sa);
+    join(gc, "z", "", NULL, false, now, &b);
+    join(gc, "z", id_a, NULL, false, now, &a);
+    snprintf(id_b, sizeof id_b, "%s", b.member_id);
+    CHECK(a.generation == 2 && strcmp(a.leader, id_a) == 0);
+    struct group_assignment asg[] = {{kstr_from_cstr(id_a), {(const uint8_t *)"A", 1}}};
+    sync_group(gc, "z", id_a, NULL, 2, asg, 1, now, &sa);
+    CHECK(sa.called && sa.error == 0);
+    CHECK(strcmp(group_state_name_for(gc, kstr_from_cstr("z")), "Stable") == 0);
+    for (int i = 0; i < 31; i++) { /* both heartbeat; the follower never syncs */
+        now += 1000;
+        group_heartbeat(gc, kstr_from_cstr("z"), kstr_from_cstr(id_a), kstr_null(), 2, now);
+        group_heartbeat(gc, kstr_from_cstr("z"), kstr_from_cstr(id_b), kstr_null(), 2, now);
+        group_coordinator_tick(gc, now);
+    }
+    CHECK(group_heartbeat(gc, kstr_from_cstr("z"), kstr_from_cstr(id_b), kstr_null(), 2, now) ==
+          KAFKA_UNKNOWN_MEMBER_ID);
+    CHECK(group_heartbeat(gc, kstr_from_cstr("z"), kstr_from_cstr(id_a), kstr_null(), 2, now) ==
+          KAFKA_REBALANCE_IN_PROGRESS);
+    group_coordinator_destroy(gc);
+    storage_reset();
+}
+
 static void test_sync_timeout(void)
 {
     printf("a leader that never sends SyncGroup is removed after the rebalance timeout\n");
@@ -837,6 +874,7 @@ int main(void)
     test_sync_timeout();
     test_static_membership();
     test_static_rejoin_new_metadata();
+    test_sync_timeout_when_stable();
     test_max_size_with_member_id_required();
     test_initial_delay();
     test_offsets_and_replay();
