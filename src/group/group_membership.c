@@ -828,6 +828,8 @@ int16_t group_check_member(struct group *g, struct kstr member_id, struct kstr i
     struct group_member *by_instance = group_member_find_static(g, instance_id);
     if (by_instance && !kstr_eq_cstr(member_id, by_instance->id))
         return KAFKA_FENCED_INSTANCE_ID;
+    if (!by_instance && !kstr_is_null(instance_id))
+        return KAFKA_UNKNOWN_MEMBER_ID; /* Kafka's validateMember: no static member holds it */
     struct group_member *m = group_member_find(g, member_id);
     if (!m)
         return KAFKA_UNKNOWN_MEMBER_ID;

@@ -401,6 +401,9 @@ static void test_sync_timeout_when_stable(void)
     sync_group(gc, "z", id_a, NULL, 2, asg, 1, now, &sa);
     CHECK(sa.called && sa.error == 0);
     CHECK(strcmp(group_state_name_for(gc, kstr_from_cstr("z")), "Stable") == 0);
+    /* Kafka's validateMember: an instance id no static member holds is an unknown member. */
+    CHECK(group_heartbeat(gc, kstr_from_cstr("z"), kstr_from_cstr(id_a), kstr_from_cstr("nobody"), 2, now) ==
+          KAFKA_UNKNOWN_MEMBER_ID);
     for (int i = 0; i < 31; i++) { /* both heartbeat; the follower never syncs */
         now += 1000;
         group_heartbeat(gc, kstr_from_cstr("z"), kstr_from_cstr(id_a), kstr_null(), 2, now);
