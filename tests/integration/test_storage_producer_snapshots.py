@@ -25,12 +25,12 @@ RECORDS = 80 * 1024
 VALUE = 1024
 
 
-def produce(bootstrap, first, count):
-    p = ck.Producer({"bootstrap.servers": bootstrap, "enable.idempotence": True, "linger.ms": 5})
+def produce(bootstrap, first, count, topic=TOPIC, idempotent=True, fill=b"s"):
+    p = ck.Producer({"bootstrap.servers": bootstrap, "enable.idempotence": idempotent, "linger.ms": 5})
     for i in range(first, first + count):
         while True:
             try:
-                p.produce(TOPIC, value=b"%08d" % i + b"s" * (VALUE - 8), partition=0)
+                p.produce(topic, value=b"%08d" % i + fill * (VALUE - 8), partition=0)
                 break
             except BufferError:
                 p.poll(0.05)
@@ -48,15 +48,7 @@ def produce_plain(bootstrap, topic, count):
     admin = ck.admin.AdminClient({"bootstrap.servers": bootstrap})
     futures = admin.create_topics([ck.admin.NewTopic(topic, 1, 1, config={"segment.bytes": str(8 << 20)})])
     futures[topic].result(30)
-    p = ck.Producer({"bootstrap.servers": bootstrap, "linger.ms": 5})
-    for i in range(count):
-        while True:
-            try:
-                p.produce(topic, value=b"%08d" % i + b"p" * (VALUE - 8), partition=0)
-                break
-            except BufferError:
-                p.poll(0.05)
-    assert p.flush(60) == 0, "plain producer did not deliver everything"
+    produce(bootstrap, 0, count, topic=topic, idempotent=False, fill=b"p")
 
 
 def end_offset(bootstrap):
