@@ -277,10 +277,13 @@ static int16_t commit_check(struct group_coordinator *gc, const struct group_off
     return 0;
 }
 
+/* A group-level error for every partition that has none of its own yet (as
+ * Kafka, a topic that does not exist stays UNKNOWN_TOPIC_OR_PARTITION). */
 static void fail_all(struct group_offset_commit_partition *parts, int32_t count, int16_t error)
 {
     for (int32_t i = 0; i < count; i++)
-        parts[i].error = error;
+        if (!parts[i].error)
+            parts[i].error = error;
 }
 
 void group_offset_commit(struct group_coordinator *gc, const struct group_offset_commit_params *p, int64_t now_ms,

@@ -97,7 +97,8 @@ void handle_offset_commit(struct request *req)
     struct group_coordinator *gc = groups_coordinator(b);
     if (!gc) {
         for (int32_t i = 0; i < total; i++)
-            parts[i].error = KAFKA_COORDINATOR_NOT_AVAILABLE;
+            if (!parts[i].error)
+                parts[i].error = KAFKA_COORDINATOR_NOT_AVAILABLE;
         commit_answered(c, KAFKA_COORDINATOR_NOT_AVAILABLE);
         return;
     }

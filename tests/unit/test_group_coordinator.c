@@ -647,6 +647,12 @@ static void test_offsets_and_replay(void)
     struct group_offset_commit_partition mp[1] = {{kstr_from_cstr("t"), 2, 100, -1, kstr_null(), 0}};
     commit(gc, "managed", id_a, 7, mp, 1, now, &cc);
     CHECK(cc.called && cc.error == KAFKA_ILLEGAL_GENERATION && mp[0].error == KAFKA_ILLEGAL_GENERATION);
+    /* A partition the broker refused already (a topic that does not exist) keeps its own error. */
+    struct group_offset_commit_partition two[2] = {{kstr_from_cstr("t"), 2, 100, -1, kstr_null(), 0},
+                                                   {kstr_from_cstr("gone"), 0, 1, -1, kstr_null(),
+                                                    KAFKA_UNKNOWN_TOPIC_OR_PARTITION}};
+    commit(gc, "managed", id_a, 7, two, 2, now, &cc);
+    CHECK(two[0].error == KAFKA_ILLEGAL_GENERATION && two[1].error == KAFKA_UNKNOWN_TOPIC_OR_PARTITION);
     mp[0].error = 0;
     commit(gc, "managed", "", -1, mp, 1, now, &cc);
     CHECK(cc.error == KAFKA_UNKNOWN_MEMBER_ID);
