@@ -378,6 +378,22 @@ static void test_session_expiry(void)
     storage_reset();
 }
 
+/* Generation 2 of `group` with two members: a joined alone (generation 1)
+ * and synced, then b joined and a rejoined. Ids in id_a, id_b. */
+static void form_generation_of_two(struct group_coordinator *gc, const char *group, const char *inst_a,
+                                   const char *inst_b, bool v4, int64_t now, struct join_capture *a,
+                                   struct join_capture *b, char id_a[128], char id_b[128])
+{
+    join(gc, group, "", inst_a, v4, now, a);
+    CHECK(a->error == 0 && a->generation == 1);
+    snprintf(id_a, 128, "%s", a->member_id);
+    struct sync_capture s;
+    sync_group(gc, group, id_a, inst_a, 1, NULL, 0, now, &s);
+    join(gc, group, "", inst_b, v4, now, b);
+    join(gc, group, id_a, inst_a, v4, now, a);
+    snprintf(id_b, 128, "%s", b->member_id);
+}
+
 /* As Kafka's expirePendingSync: a follower that never sends SyncGroup is
  * removed after the rebalance timeout even once the leader's sync made the
  * group Stable; the others are told to rejoin. */
@@ -388,14 +404,9 @@ static void test_sync_timeout_when_stable(void)
     struct group_coordinator *gc = new_coordinator(&cfg);
     int64_t now = 0;
     struct join_capture a, b;
-    join(gc, "z", "", NULL, false, now, &a);
     char id_a[128], id_b[128];
-    snprintf(id_a, sizeof id_a, "%s", a.member_id);
+    form_generation_of_two(gc, "z", NULL, NULL, false, now, &a, &b, id_a, id_b);
     struct sync_capture sa;
-    sync_group(gc, "z", id_a, NULL, 1, NULL, 0, now, &sa);
-    join(gc, "z", "", NULL, false, now, &b);
-    join(gc, "z", id_a, NULL, false, now, &a);
-    snprintf(id_b, sizeof id_b, "%s", b.member_id);
     CHECK(a.generation == 2 && strcmp(a.leader, id_a) == 0);
     struct group_assignment asg[] = {{kstr_from_cstr(id_a), {(const uint8_t *)"A", 1}}};
     sync_group(gc, "z", id_a, NULL, 2, asg, 1, now, &sa);
@@ -425,14 +436,9 @@ static void test_sync_timeout(void)
     struct group_coordinator *gc = new_coordinator(&cfg);
     int64_t now = 0;
     struct join_capture a, b;
-    join(gc, "y", "", NULL, false, now, &a);
     char id_a[128], id_b[128];
-    snprintf(id_a, sizeof id_a, "%s", a.member_id);
-    struct sync_capture sa, sb;
-    sync_group(gc, "y", id_a, NULL, 1, NULL, 0, now, &sa);
-    join(gc, "y", "", NULL, false, now, &b);
-    join(gc, "y", id_a, NULL, false, now, &a);
-    snprintf(id_b, sizeof id_b, "%s", b.member_id);
+    form_generation_of_two(gc, "y", NULL, NULL, false, now, &a, &b, id_a, id_b);
+    struct sync_capture sb;
     CHECK(a.generation == 2 && strcmp(a.leader, id_a) == 0);
     sync_group(gc, "y", id_b, NULL, 2, NULL, 0, now, &sb);
     for (int i = 0; i < 31; i++) { /* the leader heartbeats but never syncs */
@@ -457,17 +463,10 @@ static void test_static_membership(void)
     struct group_coordinator *gc = new_coordinator(&cfg);
     int64_t now = 0;
     struct join_capture a, b;
-    join(gc, "st", "", "inst-a", true, now, &a);
-    CHECK(a.error == 0 && a.generation == 1);
-    char id_a[128];
-    snprintf(id_a, sizeof id_a, "%s", a.member_id);
-    struct sync_capture sa, sb;
-    sync_group(gc, "st", id_a, "inst-a", 1, NULL, 0, now, &sa);
-    join(gc, "st", "", "inst-b", true, now, &b);
-    join(gc, "st", id_a, "inst-a", true, now, &a);
+    char id_a[128], id_b[128];
+    form_generation_of_two(gc, "st", "inst-a", "inst-b", true, now, &a, &b, id_a, id_b);
     CHECK(a.called && b.called && a.generation == 2);
-    char id_b[128];
-    snprintf(id_b, sizeof id_b, "%s", b.member_id);
+    struct sync_capture sa, sb;
     struct group_assignment asg[] = {{kstr_from_cstr(id_a), {(const uint8_t *)"PA", 2}},
                                      {kstr_from_cstr(id_b), {(const uint8_t *)"PB", 2}}};
     sync_group(gc, "st", id_b, "inst-b", 2, NULL, 0, now, &sb);
@@ -525,16 +524,10 @@ static void test_static_rejoin_new_metadata(void)
     struct group_coordinator_config cfg = default_config();
     struct group_coordinator *gc = new_coordinator(&cfg);
     struct join_capture a, b;
-    join(gc, "sm", "", "inst-a", true, 0, &a);
-    char id_a[128];
-    snprintf(id_a, sizeof id_a, "%s", a.member_id);
-    struct sync_capture sa, sb;
-    sync_group(gc, "sm", id_a, "inst-a", 1, NULL, 0, 0, &sa);
-    join(gc, "sm", "", "inst-b", true, 0, &b);
-    join(gc, "sm", id_a, "inst-a", true, 0, &a);
+    char id_a[128], id_b[128];
+    form_generation_of_two(gc, "sm", "inst-a", "inst-b", true, 0, &a, &b, id_a, id_b);
     CHECK(a.called && b.called && a.generation == 2);
-    char id_b[128];
-    snprintf(id_b, sizeof id_b, "%s", b.member_id);
+    struct sync_capture sa, sb;
     struct group_assignment asg[] = {{kstr_from_cstr(id_a), {(const uint8_t *)"PA", 2}},
                                      {kstr_from_cstr(id_b), {(const uint8_t *)"PB", 2}}};
     sync_group(gc, "sm", id_b, "inst-b", 2, NULL, 0, 0, &sb);
