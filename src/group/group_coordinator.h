@@ -133,6 +133,7 @@ struct group_join_result {
     const char *member_id;
     const struct group_join_member *members; /* only for the leader */
     int32_t member_count;
+    bool skip_assignment; /* KIP-814: a static leader rejoined a Stable group; it must not assign */
 };
 
 typedef void (*group_join_fn)(void *arg, const struct group_join_result *result);

@@ -272,8 +272,11 @@ void group_members_fail_waiting(struct group *g, int16_t error)
     }
 }
 
-/* The current generation as a join response; the leader also gets every member's metadata. */
-static void answer_join_current(const struct group *g, const struct group_member *m, group_join_fn done, void *arg)
+/* The current generation as a join response; the leader also gets every
+ * member's metadata. `stable_rejoin`: a static member took its place back
+ * without a rebalance, so if it leads, its assignment stands (KIP-814). */
+static void answer_join_current(const struct group *g, const struct group_member *m, bool stable_rejoin,
+                                group_join_fn done, void *arg)
 {
     struct group_join_result r = {
         .generation = g->generation,
@@ -284,6 +287,7 @@ static void answer_join_current(const struct group *g, const struct group_member
     };
     struct group_join_member *members = NULL;
     bool leader = g->leader_id && strcmp(g->leader_id, m->id) == 0;
+    r.skip_assignment = leader && stable_rejoin;
     if (leader && g->member_count > 0) {
         members = calloc((size_t)g->member_count, sizeof *members);
         if (!members) {
@@ -427,7 +431,7 @@ static void complete_join(struct group_coordinator *gc, struct group *g, int64_t
         group_join_fn done = m->join_done;
         void *arg = m->join_arg;
         m->join_done = NULL;
-        answer_join_current(g, m, done, arg);
+        answer_join_current(g, m, false, done, arg);
     }
 }
 
@@ -660,7 +664,7 @@ static void replace_static_member(struct group_coordinator *gc, struct group *g,
         m->session_timeout_ms = p->session_timeout_ms;
         m->rebalance_timeout_ms = rebalance_timeout_of(p);
         group_store_metadata(gc, g, now_ms, NULL, NULL);
-        answer_join_current(g, m, done, arg);
+        answer_join_current(g, m, true, done, arg);
         return;
     }
     update_member_and_rebalance(gc, g, m, p, now_ms, done, arg);
@@ -747,14 +751,14 @@ static void join_known_member(struct group_coordinator *gc, struct group *g, con
     switch (g->state) {
     case GROUP_COMPLETING_REBALANCE:
         if (protocols_equal(m, p)) {
-            answer_join_current(g, m, done, arg);
+            answer_join_current(g, m, false, done, arg);
             return;
         }
         break;
     case GROUP_STABLE:
         if (!is_leader && protocols_equal(m, p)) {
             m->heartbeat_deadline_ms = now_ms + m->session_timeout_ms;
-            answer_join_current(g, m, done, arg);
+            answer_join_current(g, m, false, done, arg);
             return;
         }
         break;

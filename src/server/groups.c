@@ -98,6 +98,9 @@ static void join_answered(void *arg, const struct group_join_result *r)
     resp.protocol_name = kstr_from_cstr(r->protocol_name ? r->protocol_name : (nullable ? NULL : ""));
     resp.leader = kstr_from_cstr(r->leader_id ? r->leader_id : "");
     resp.member_id = kstr_from_cstr(r->member_id ? r->member_id : "");
+    /* Below v9 the field does not exist: the leader assigns, and its SyncGroup
+     * gets the stored assignment back, since the group is Stable. */
+    resp.skip_assignment = r->skip_assignment && req->api_version >= 9;
     if (r->member_count > 0) {
         resp.members = request_alloc(req, (size_t)r->member_count * sizeof *resp.members);
         resp.members_count = resp.members ? r->member_count : 0;

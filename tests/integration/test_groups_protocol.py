@@ -184,6 +184,53 @@ def join(c, group, member, topics, **kw):
     return parse_join(c.call(11, 5, join_body(group, member, topics, **kw)))
 
 
+# ---- JoinGroup v9 (flexible: compact strings and arrays, tagged fields) ----
+def compact_string(s):
+    if s is None:
+        return b"\x00"
+    b = s.encode()
+    return bytes([len(b) + 1]) + b
+
+
+def compact_bytes(b):
+    return bytes([len(b) + 1]) + b  # short values only: one-byte lengths
+
+
+def read_compact_length(r):
+    n = r.d[r.p] - 1  # one-byte varints: the short values these tests see
+    r.p += 1
+    return n
+
+
+def read_compact_string(r):
+    n = read_compact_length(r)
+    return None if n < 0 else r.take(n).decode()
+
+
+def join_v9(c, group, member, topics, instance):
+    body = (compact_string(group) + i32(6000) + i32(10000) + compact_string(member) +
+            compact_string(instance) + compact_string("consumer") +
+            bytes([2]) + compact_string("range") + compact_bytes(subscription(topics)) + b"\x00" +
+            compact_string(None) + b"\x00")
+    c.cid += 1
+    hdr = i16(11) + i16(9) + i32(c.cid) + string(c.client_id) + b"\x00"
+    c.s.sendall(i32(len(hdr) + len(body)) + hdr + body)
+    size = struct.unpack(">i", c._read(4))[0]
+    r = Reader(c._read(size)[4:])
+    assert r.i8() == 0  # response header tagged fields
+    r.i32()
+    out = dict(error=r.i16(), generation=r.i32(), protocol_type=read_compact_string(r),
+               protocol=read_compact_string(r), leader=read_compact_string(r), skip=r.i8(),
+               member=read_compact_string(r), members=[])
+    for _ in range(read_compact_length(r)):
+        member_id, instance_id = read_compact_string(r), read_compact_string(r)
+        r.take(read_compact_length(r))  # metadata
+        assert r.i8() == 0  # tagged fields
+        out["members"].append((member_id, instance_id))
+    assert r.i8() == 0 and r.p == len(r.d), "trailing bytes in JoinGroup v9 response"
+    return out
+
+
 def join_two_step(c, group, topics, **kw):
     first = join(c, group, "", topics, **kw)
     assert first["error"] == MEMBER_ID_REQUIRED, first
@@ -407,6 +454,41 @@ def durability_scenario(b):
     c.close()
 
 
+def static_leader_scenario(b):
+    """KIP-814 at JoinGroup v9: a static leader that restarts into a Stable
+    group gets the members back with skip_assignment set; a follower does not."""
+    a, f = Conn(b.port, "static-a"), Conn(b.port, "static-b")
+    ja = join_v9(a, "kip814", "", ["orders"], "inst-a")
+    check(ja["error"] == 0 and ja["leader"] == ja["member"] and ja["skip"] == 0, "static leader joins at v9")
+    parse_sync(a.call(14, 3, sync_body("kip814", ja["generation"], ja["member"], [], instance="inst-a")))
+    pending = {}
+    t = threading.Thread(target=lambda: pending.update(j=join_v9(f, "kip814", "", ["orders"], "inst-b")))
+    t.start()
+    time.sleep(0.5)
+    ja = join_v9(a, "kip814", ja["member"], ["orders"], "inst-a")
+    t.join(10)
+    jb = pending["j"]
+    check(ja["generation"] == jb["generation"] == 2 and len(ja["members"]) == 2, "second static member joins")
+    assignments = [(ja["member"], b"A"), (jb["member"], b"B")]
+    parse_sync(a.call(14, 3, sync_body("kip814", 2, ja["member"], assignments, instance="inst-a")))
+    check(parse_sync(f.call(14, 3, sync_body("kip814", 2, jb["member"], [], instance="inst-b")))["assignment"] == b"B",
+          "follower gets its assignment")
+    a.close()
+    a = Conn(b.port, "static-a-restarted")
+    again = join_v9(a, "kip814", "", ["orders"], "inst-a")
+    check(again["error"] == 0 and again["generation"] == 2 and again["leader"] == again["member"] and
+          again["skip"] == 1 and len(again["members"]) == 2,
+          "restarted static leader: same generation, all members, skip_assignment")
+    sync = parse_sync(a.call(14, 3, sync_body("kip814", 2, again["member"], [], instance="inst-a")))
+    check(sync["error"] == 0 and sync["assignment"] == b"A", "restarted leader keeps its assignment")
+    f.close()
+    f = Conn(b.port, "static-b-restarted")
+    jb = join_v9(f, "kip814", "", ["orders"], "inst-b")
+    check(jb["error"] == 0 and jb["skip"] == 0 and not jb["members"], "restarted follower: no skip_assignment")
+    a.close()
+    f.close()
+
+
 def main():
     config = {
         "num.partitions": "6",
@@ -417,6 +499,7 @@ def main():
     with Broker(config=config) as b:
         rebalance_scenario(b)
         durability_scenario(b)
+        static_leader_scenario(b)
     print("PASS")
 
 

@@ -109,6 +109,7 @@ struct join_capture {
     char leader[128];
     char protocol[32];
     int32_t member_count;
+    bool skip_assignment;
 };
 
 static void on_join(void *arg, const struct group_join_result *r)
@@ -121,6 +122,7 @@ static void on_join(void *arg, const struct group_join_result *r)
     snprintf(c->leader, sizeof c->leader, "%s", r->leader_id ? r->leader_id : "");
     snprintf(c->protocol, sizeof c->protocol, "%s", r->protocol_name ? r->protocol_name : "");
     c->member_count = r->member_count;
+    c->skip_assignment = r->skip_assignment;
 }
 
 struct sync_capture {
@@ -477,9 +479,16 @@ static void test_static_membership(void)
     join(gc, "st", "", "inst-b", true, now + 100, &b);
     CHECK(b.called && b.error == 0 && b.generation == 2);
     CHECK(strcmp(b.member_id, id_b) != 0);
+    CHECK(!b.skip_assignment && b.member_count == 0);
     CHECK(strcmp(group_state_name_for(gc, kstr_from_cstr("st")), "Stable") == 0);
     sync_group(gc, "st", b.member_id, "inst-b", 2, NULL, 0, now + 100, &sb);
     CHECK(sb.error == 0 && strcmp(sb.assignment, "PB") == 0);
+    /* KIP-814: the leader restarts; it gets the members but must not assign. */
+    join(gc, "st", "", "inst-a", true, now + 200, &a);
+    CHECK(a.called && a.error == 0 && a.generation == 2);
+    CHECK(strcmp(a.leader, a.member_id) == 0 && a.skip_assignment && a.member_count == 2);
+    sync_group(gc, "st", a.member_id, "inst-a", 2, NULL, 0, now + 200, &sa);
+    CHECK(sa.error == 0 && strcmp(sa.assignment, "PA") == 0);
     /* The old incarnation is fenced. */
     CHECK(group_heartbeat(gc, kstr_from_cstr("st"), kstr_from_cstr(id_b), kstr_from_cstr("inst-b"), 2, now) ==
           KAFKA_FENCED_INSTANCE_ID);
