@@ -5,7 +5,8 @@
  * offsets.retention.minutes (Kafka 2.1+ rules: an Empty group's offsets
  * expire that long after the group became Empty; a group without a protocol
  * type, i.e. one that only stores offsets, expires each offset that long
- * after its commit; an explicit expire timestamp wins).
+ * after its commit, and so does a live consumer group for the topics it no
+ * longer subscribes to; an explicit expire timestamp wins).
  */
 #include <stdlib.h>
 #include <string.h>
@@ -480,19 +481,36 @@ int16_t group_offset_delete(struct group_coordinator *gc, struct kstr group_id,
 
 /* ---- retention ---- */
 
+/* Kafka's offsetExpirationCondition: the time an offset's retention counts
+ * from, or false while the group's state keeps it. A live consumer group
+ * keeps only the offsets of topics it subscribes to (KIP-496). */
+static bool expiry_base(const struct group *g, const struct offset_entry *e, int64_t *base)
+{
+    struct kstr topic = kstr_from_cstr(e->topic);
+    if (g->kind == GROUP_KIND_CONSUMER) {
+        *base = e->commit_timestamp_ms;
+        return !group_consumer_subscribes(g, topic);
+    }
+    if (!g->protocol_type) { /* a group that only stores offsets */
+        *base = e->commit_timestamp_ms;
+        return true;
+    }
+    if (g->state == GROUP_EMPTY) {
+        *base = g->state_timestamp_ms;
+        return true;
+    }
+    *base = e->commit_timestamp_ms;
+    return g->state == GROUP_STABLE && strcmp(g->protocol_type, "consumer") == 0 && !group_subscribes(g, topic);
+}
+
 static bool offset_expired(const struct group_coordinator *gc, const struct group *g, const struct offset_entry *e,
                            int64_t now_ms)
 {
     if (e->expire_timestamp_ms >= 0)
         return now_ms >= e->expire_timestamp_ms;
     int64_t base;
-    if (!g->protocol_type)
-        base = e->commit_timestamp_ms;
-    else if (g->state == GROUP_EMPTY)
-        base = g->state_timestamp_ms;
-    else
-        return false;
-    return gc->config.offsets_retention_ms > 0 && now_ms - base >= gc->config.offsets_retention_ms;
+    return expiry_base(g, e, &base) && gc->config.offsets_retention_ms > 0 &&
+           now_ms - base >= gc->config.offsets_retention_ms;
 }
 
 static void expire_group(struct group_coordinator *gc, struct group *g, int64_t now_ms)
@@ -544,10 +562,7 @@ void group_offsets_expire(struct group_coordinator *gc, int64_t now_ms)
     for (size_t i = 0; i < gc->bucket_count; i++)
         for (struct group *g = gc->buckets[i]; g && k < n; g = g->next)
             all[k++] = g;
-    for (size_t i = 0; i < k; i++) {
-        struct group *g = all[i];
-        if (g->state == GROUP_EMPTY || !g->protocol_type)
-            expire_group(gc, g, now_ms);
-    }
+    for (size_t i = 0; i < k; i++)
+        expire_group(gc, all[i], now_ms);
     free(all);
 }

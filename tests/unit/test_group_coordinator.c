@@ -731,6 +731,42 @@ static void test_retention(void)
     storage_reset();
 }
 
+/* KIP-496: a Stable consumer group keeps the offsets of the topics its
+ * members subscribe to; the others expire after the retention from commit. */
+static void test_retention_of_unsubscribed_topics(void)
+{
+    printf("offsets.retention: a live consumer group loses only its unsubscribed topics' offsets\n");
+    struct group_coordinator_config cfg = default_config();
+    cfg.offsets_retention_ms = 60000;
+    cfg.retention_check_interval_ms = 1000;
+    struct group_coordinator *gc = new_coordinator(&cfg);
+    int64_t now = 100000;
+    struct join_capture a;
+    join(gc, "live", "", "inst", true, now, &a);
+    CHECK(a.error == 0 && a.generation == 1);
+    struct sync_capture s;
+    struct group_assignment asg[] = {{kstr_from_cstr(a.member_id), {(const uint8_t *)"A", 1}}};
+    sync_group(gc, "live", a.member_id, "inst", 1, asg, 1, now, &s);
+    CHECK(strcmp(group_state_name_for(gc, kstr_from_cstr("live")), "Stable") == 0);
+    struct commit_capture cc;
+    struct group_offset_commit_partition parts[2] = {{kstr_from_cstr("t"), 0, 5, -1, kstr_null(), 0},
+                                                     {kstr_from_cstr("gone"), 0, 7, -1, kstr_null(), 0}};
+    commit(gc, "live", a.member_id, 1, parts, 2, now, &cc);
+    for (int64_t t = now + 5000; t <= now + 61000; t += 5000) {
+        CHECK(group_heartbeat(gc, kstr_from_cstr("live"), kstr_from_cstr(a.member_id), kstr_from_cstr("inst"), 1,
+                              t) == 0);
+        group_coordinator_tick(gc, t);
+    }
+    struct group_offset o;
+    group_offset_fetch(gc, kstr_from_cstr("live"), kstr_from_cstr("t"), 0, &o);
+    CHECK(o.offset == 5);
+    group_offset_fetch(gc, kstr_from_cstr("live"), kstr_from_cstr("gone"), 0, &o);
+    CHECK(o.offset == -1);
+    CHECK(strcmp(group_state_name_for(gc, kstr_from_cstr("live")), "Stable") == 0);
+    group_coordinator_destroy(gc);
+    storage_reset();
+}
+
 static void test_offset_delete(void)
 {
     printf("OffsetDelete: refused for subscribed topics of a live consumer group\n");
@@ -890,6 +926,7 @@ int main(void)
     test_initial_delay();
     test_offsets_and_replay();
     test_retention();
+    test_retention_of_unsubscribed_topics();
     test_offset_delete();
     test_sync_waits_for_store();
     test_pending_commit_vs_removal();
