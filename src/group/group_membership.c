@@ -639,6 +639,69 @@ static bool stable_without_rebalance(struct group *g, struct group_member *m, co
     return same;
 }
 
+/* Kafka's mapping of a failed group write to what the members are told. */
+static int16_t write_error_for(int16_t storage_error)
+{
+    switch (storage_error) {
+    case KAFKA_NOT_LEADER_OR_FOLLOWER:
+    case KAFKA_KAFKA_STORAGE_ERROR: return KAFKA_NOT_COORDINATOR;
+    case KAFKA_MESSAGE_TOO_LARGE:
+    case KAFKA_RECORD_LIST_TOO_LARGE: return KAFKA_UNKNOWN_SERVER_ERROR;
+    default: return KAFKA_COORDINATOR_NOT_AVAILABLE;
+    }
+}
+
+/* A static member's new member id on its way to __consumer_offsets. */
+struct static_rejoin_store {
+    struct group_coordinator *gc;
+    char *group_id;
+    char *member_id;
+};
+
+/* As Kafka, a static member that took its place back without a rebalance
+ * hears so only once its new member id is durable: after a crash the group
+ * must not know the member by an id it was never told about. */
+static void static_rejoin_stored(void *arg, int16_t error)
+{
+    struct static_rejoin_store *st = arg;
+    struct group *g = group_find(st->gc, kstr_from_cstr(st->group_id));
+    struct group_member *m = g ? group_member_find(g, kstr_from_cstr(st->member_id)) : NULL;
+    /* A rebalance started meanwhile answers the join itself, with its generation. */
+    if (m && m->join_done && g->state == GROUP_STABLE) {
+        group_join_fn done = m->join_done;
+        void *done_arg = m->join_arg;
+        m->join_done = NULL;
+        if (error) {
+            log_warn("group", "storing the new member id of static member %s of group %s failed with error %d",
+                     m->instance_id, g->id, error);
+            answer_join_error(done, done_arg, write_error_for(error), m->id);
+        } else {
+            answer_join_current(g, m, true, done, done_arg);
+        }
+    }
+    free(st->group_id);
+    free(st->member_id);
+    free(st);
+}
+
+static void store_static_rejoin(struct group_coordinator *gc, struct group *g, struct group_member *m,
+                                int64_t now_ms, group_join_fn done, void *arg)
+{
+    struct static_rejoin_store *st = calloc(1, sizeof *st);
+    char *group_id = strdup(g->id), *member_id = strdup(m->id);
+    if (!st || !group_id || !member_id) {
+        free(st);
+        free(group_id);
+        free(member_id);
+        answer_join_error(done, arg, KAFKA_UNKNOWN_SERVER_ERROR, m->id);
+        return;
+    }
+    *st = (struct static_rejoin_store){gc, group_id, member_id};
+    m->join_done = done;
+    m->join_arg = arg;
+    group_store_metadata(gc, g, now_ms, static_rejoin_stored, st);
+}
+
 /* A static member came back with an empty member id: it takes over its old entry under a new id. */
 static void replace_static_member(struct group_coordinator *gc, struct group *g, struct group_member *m,
                                   const struct group_join_params *p, int64_t now_ms, group_join_fn done,
@@ -663,8 +726,7 @@ static void replace_static_member(struct group_coordinator *gc, struct group *g,
     if (g->state == GROUP_STABLE && stable_without_rebalance(g, m, p)) {
         m->session_timeout_ms = p->session_timeout_ms;
         m->rebalance_timeout_ms = rebalance_timeout_of(p);
-        group_store_metadata(gc, g, now_ms, NULL, NULL);
-        answer_join_current(g, m, true, done, arg);
+        store_static_rejoin(gc, g, m, now_ms, done, arg);
         return;
     }
     update_member_and_rebalance(gc, g, m, p, now_ms, done, arg);
@@ -873,18 +935,6 @@ struct assignment_store {
     int64_t now_ms;
 };
 
-/* Kafka's mapping of a failed group write to what the members are told. */
-static int16_t sync_error_for(int16_t storage_error)
-{
-    switch (storage_error) {
-    case KAFKA_NOT_LEADER_OR_FOLLOWER:
-    case KAFKA_KAFKA_STORAGE_ERROR: return KAFKA_NOT_COORDINATOR;
-    case KAFKA_MESSAGE_TOO_LARGE:
-    case KAFKA_RECORD_LIST_TOO_LARGE: return KAFKA_UNKNOWN_SERVER_ERROR;
-    default: return KAFKA_COORDINATOR_NOT_AVAILABLE;
-    }
-}
-
 /*
  * The assignment is durable (or could not be written): as Kafka, the group
  * turns Stable and the members get their assignments only now, so that a
@@ -901,7 +951,7 @@ static void assignment_stored(void *arg, int16_t error)
                      g->id, g->generation, error);
             clear_assignments(g);
             for (struct group_member *m = g->members; m; m = m->next)
-                member_answer_sync_error(m, sync_error_for(error));
+                member_answer_sync_error(m, write_error_for(error));
             prepare_rebalance(st->gc, g, st->now_ms);
         } else {
             group_set_state(g, GROUP_STABLE, st->now_ms);

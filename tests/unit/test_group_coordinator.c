@@ -483,8 +483,13 @@ static void test_static_membership(void)
     CHECK(strcmp(group_state_name_for(gc, kstr_from_cstr("st")), "Stable") == 0);
     sync_group(gc, "st", b.member_id, "inst-b", 2, NULL, 0, now + 100, &sb);
     CHECK(sb.error == 0 && strcmp(sb.assignment, "PB") == 0);
-    /* KIP-814: the leader restarts; it gets the members but must not assign. */
+    /* KIP-814: the leader restarts; it gets the members but must not assign,
+     * and hears so once its new member id is durable. */
+    defer_durability = true;
     join(gc, "st", "", "inst-a", true, now + 200, &a);
+    CHECK(!a.called && pending_count == 1);
+    flush_pending();
+    defer_durability = false;
     CHECK(a.called && a.error == 0 && a.generation == 2);
     CHECK(strcmp(a.leader, a.member_id) == 0 && a.skip_assignment && a.member_count == 2);
     sync_group(gc, "st", a.member_id, "inst-a", 2, NULL, 0, now + 200, &sa);
@@ -495,6 +500,14 @@ static void test_static_membership(void)
     int16_t gerr;
     CHECK(group_leave(gc, kstr_from_cstr("st"), kstr_from_cstr(id_b), kstr_from_cstr("inst-b"), now, &gerr) ==
           KAFKA_FENCED_INSTANCE_ID);
+
+    /* A failed write: the restarted member hears the error, not an assignment. */
+    defer_durability = true;
+    join(gc, "st", "", "inst-b", true, now + 300, &b);
+    CHECK(!b.called);
+    finish_pending(KAFKA_NOT_LEADER_OR_FOLLOWER);
+    defer_durability = false;
+    CHECK(b.called && b.error == KAFKA_NOT_COORDINATOR);
     CHECK(group_leave(gc, kstr_from_cstr("st"), kstr_from_cstr(""), kstr_from_cstr("inst-b"), now, &gerr) == 0);
     group_coordinator_destroy(gc);
     storage_reset();
