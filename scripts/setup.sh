@@ -6,7 +6,7 @@ cd "$(dirname "$0")/.."
 
 PKGS="build-essential clang pkg-config zlib1g-dev libzstd-dev liblz4-dev libsnappy-dev
 libssl-dev librdkafka-dev kcat python3 python3-kafka python3-confluent-kafka
-python3-snappy python3-lz4 python3-zstandard nodejs npm procps iproute2
+python3-snappy python3-lz4 python3-zstandard nodejs npm procps iproute2 strace
 golang-go golang-github-shopify-sarama-dev"
 
 missing=""

@@ -25,7 +25,7 @@
 #include "util/logger.h"
 
 #define BUCKETS 256
-#define REPLAY_CHUNK (1u << 20)
+#define REPLAY_SPAN (64u << 20) /* bytes of batches per read while replaying */
 
 struct kept_batch {
     int32_t first_seq, last_seq;
@@ -280,6 +280,10 @@ static void forget_producers(struct producer_state *ps)
 }
 
 /* Newest snapshot at or below `log_end`: its offset, or -1. */
+/* The newest snapshot at or below log_end. Those above it describe records
+ * the log lost (a torn tail cut at recovery): as Kafka's truncateAndReload,
+ * they are deleted, or a later start could load them once the log has
+ * grown past them again, and take new batches for duplicates. */
 static int64_t newest_snapshot(struct producer_state *ps, int64_t log_end)
 {
     int64_t best = -1;
@@ -291,8 +295,15 @@ static int64_t newest_snapshot(struct producer_state *ps, int64_t log_end)
         if (strlen(de->d_name) != 29 || strcmp(de->d_name + 20, ".snapshot") != 0)
             continue;
         int64_t offset = strtoll(de->d_name, NULL, 10);
-        if (offset <= log_end && offset > best)
+        if (offset > log_end) {
+            char path[4096];
+            snapshot_path(ps, offset, path, sizeof path);
+            log_warn("log", "deleting producer snapshot %s: it is past the log end %" PRId64, path, log_end);
+            if (unlink(path) != 0)
+                log_warn("log", "cannot delete %s: %s", path, strerror(errno));
+        } else if (offset > best) {
             best = offset;
+        }
     }
     closedir(dir);
     return best;
@@ -315,25 +326,22 @@ static int try_load(struct producer_state *ps, int64_t offset)
     return rc;
 }
 
-/* Feed every producer batch in [from, log end) into the state. */
-static int replay(struct producer_state *ps, int64_t from)
+/* Feed the producer batches of one read's ranges into the state, reading
+ * only their headers. Returns the offset after the last batch seen. */
+static int64_t replay_ranges(struct producer_state *ps, const struct log_read_result *res, int64_t from,
+                             int64_t offset)
 {
-    uint8_t *buf = malloc(REPLAY_CHUNK);
-    if (!buf)
-        return -ENOMEM;
-    int64_t offset = from, end = partition_log_end_offset(ps->log);
-    int rc = 0;
-    while (offset < end) {
-        struct log_read_result res;
-        rc = partition_log_read(ps->log, offset, REPLAY_CHUNK, -1, false, &res);
-        ssize_t n = rc == 0 ? log_read_result_copy(&res, buf, REPLAY_CHUNK) : -1;
-        log_read_result_release(&res);
-        if (rc != 0 || n <= 0)
-            break; /* nothing more readable (a batch larger than the chunk is skipped over below) */
-        size_t pos = 0;
-        int64_t next = offset;
-        struct record_batch_header h;
-        while (record_batch_parse_header(buf + pos, (size_t)n - pos, &h) == 0) {
+    int64_t next = offset;
+    for (size_t i = 0; i < res->range_count; i++) {
+        const struct log_read_range *r = &res->ranges[i];
+        off_t pos = r->position, stop = r->position + (off_t)r->length;
+        while (pos + RECORD_BATCH_HEADER_SIZE <= stop) {
+            uint8_t header[RECORD_BATCH_HEADER_SIZE];
+            struct record_batch_header h;
+            /* The read returned whole batches: the header's length is bounded by the range. */
+            if (pread(r->fd, header, sizeof header, pos) != (ssize_t)sizeof header ||
+                record_batch_parse_header(header, (size_t)(stop - pos), &h) != 0)
+                return next;
             int64_t last = h.base_offset + h.last_offset_delta;
             if (h.producer_id >= 0 && !(h.attributes & BATCH_ATTR_CONTROL) && last >= from) {
                 struct producer_batch_info info = {h.producer_id, h.producer_epoch, h.base_sequence,
@@ -342,14 +350,29 @@ static int replay(struct producer_state *ps, int64_t from)
                 producer_state_update(ps, &info, h.base_offset, last, h.max_timestamp);
             }
             next = last + 1;
-            pos += record_batch_total_size(&h);
+            pos += (off_t)record_batch_total_size(&h);
         }
-        if (next == offset)
-            break;
+    }
+    return next;
+}
+
+/* Feed every producer batch in [from, log end) into the state. Only batch
+ * headers are read: batches of any size, without copying their records. */
+static int replay(struct producer_state *ps, int64_t from)
+{
+    int64_t offset = from, end = partition_log_end_offset(ps->log);
+    while (offset < end) {
+        struct log_read_result res;
+        int rc = partition_log_read(ps->log, offset, REPLAY_SPAN, -1, true, &res);
+        int64_t next = rc == 0 ? replay_ranges(ps, &res, from, offset) : offset;
+        log_read_result_release(&res);
+        if (rc != 0)
+            return rc;
+        if (next <= offset)
+            return -EIO; /* a header that does not parse: recovery should have cut it */
         offset = next;
     }
-    free(buf);
-    return rc;
+    return 0;
 }
 
 int producer_state_open(struct partition_log *log, struct producer_state **out)

@@ -181,6 +181,30 @@ static void record_producer(struct partition_runtime *rt, const struct batch_sca
     }
 }
 
+/* acks=all: answer `out` once `last_offset` is on disk. False if it cannot wait (out has the error). */
+static bool wait_durable(struct produce_op *op, struct partition_runtime *rt,
+                         struct produce_response_partition_produce_response *out, int64_t last_offset)
+{
+    if (partition_log_is_offline(rt->log)) {
+        out->error_code = KAFKA_KAFKA_STORAGE_ERROR;
+        out->base_offset = -1;
+        return false;
+    }
+    struct produce_wait *wait = request_alloc(op->req, sizeof *wait);
+    if (!wait) {
+        out->error_code = KAFKA_UNKNOWN_SERVER_ERROR;
+        out->base_offset = -1;
+        return false;
+    }
+    wait->op = op;
+    wait->out = out;
+    wait->waiter.offset = last_offset + 1;
+    wait->waiter.fire = on_partition_durable;
+    op->pending++;
+    partitions_wait_durable(op->req->broker, rt, &wait->waiter);
+    return true;
+}
+
 /* Validate and append one partition's records. Fills out; returns true if acks=all must wait. */
 static bool produce_partition(struct produce_op *op, const struct produce_request *m, const struct topic_state *topic,
                               const struct produce_request_partition_produce_data *in,
@@ -218,7 +242,9 @@ static bool produce_partition(struct produce_op *op, const struct produce_reques
             out->log_start_offset = partition_log_start_offset(rt->log);
             log_debug("produce", "duplicate batch from producer %lld acknowledged with its offset %lld",
                       (long long)scan.producer.producer_id, (long long)dup_base);
-            return false;
+            /* As Kafka: a retry is acknowledged on the same terms as the
+             * original, which may still be waiting for its fdatasync. */
+            return m->acks == -1 && wait_durable(op, rt, out, dup_last);
         }
         err = (int16_t)verdict;
     }
@@ -241,20 +267,7 @@ static bool produce_partition(struct produce_op *op, const struct produce_reques
     out->log_append_time_ms = res.log_append_time;
     out->log_start_offset = res.log_start_offset;
     partitions_notify_append(rt);
-    if (m->acks != -1)
-        return false;
-    struct produce_wait *wait = request_alloc(req, sizeof *wait);
-    if (!wait) {
-        out->error_code = KAFKA_UNKNOWN_SERVER_ERROR;
-        return false;
-    }
-    wait->op = op;
-    wait->out = out;
-    wait->waiter.offset = res.last_offset + 1;
-    wait->waiter.fire = on_partition_durable;
-    op->pending++;
-    partitions_wait_durable(req->broker, rt, &wait->waiter);
-    return true;
+    return m->acks == -1 && wait_durable(op, rt, out, res.last_offset);
 }
 
 static const struct topic_state *produce_topic(struct request *req, struct kstr name, int16_t *topic_error)
