@@ -88,6 +88,7 @@ struct broker_config {
     int64_t transaction_max_timeout_ms;
     int64_t transactional_id_expiration_ms;
     int64_t producer_id_expiration_ms;
+    int64_t producer_id_expiration_check_interval_ms;
 
     char log_level[CONFIG_STRING_MAX]; /* eddy extension: DEBUG|INFO|WARN|ERROR */
 

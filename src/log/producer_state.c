@@ -81,10 +81,15 @@ int producer_state_check(struct producer_state *ps, const struct producer_batch_
                          int64_t *dup_last)
 {
     struct producer_entry *e = *slot_for(ps, b->producer_id);
-    if (!e || e->count == 0) {
-        if (e && b->producer_epoch < e->epoch)
+    /* As Kafka since KIP-360: a producer this partition has no state for
+     * (its batches went with retention or DeleteRecords, or it expired)
+     * may go on with any sequence. */
+    if (!e)
+        return 0;
+    if (e->count == 0) {
+        if (b->producer_epoch < e->epoch)
             return 47; /* INVALID_PRODUCER_EPOCH */
-        return b->base_sequence == 0 ? 0 : 59; /* UNKNOWN_PRODUCER_ID */
+        return b->base_sequence == 0 ? 0 : 45;
     }
     if (b->producer_epoch < e->epoch)
         return 47;
@@ -119,6 +124,26 @@ void producer_state_update(struct producer_state *ps, const struct producer_batc
     }
     e->batches[e->count++] = (struct kept_batch){b->base_sequence, b->last_sequence, first_offset, last_offset};
     e->last_timestamp = timestamp;
+}
+
+size_t producer_state_expire(struct producer_state *ps, int64_t now_ms, int64_t expiration_ms)
+{
+    size_t removed = 0;
+    for (int i = 0; i < BUCKETS; i++) {
+        struct producer_entry **link = &ps->buckets[i];
+        while (*link) {
+            struct producer_entry *e = *link;
+            if (now_ms - e->last_timestamp < expiration_ms) {
+                link = &e->next;
+                continue;
+            }
+            *link = e->next;
+            free(e);
+            ps->producer_count--;
+            removed++;
+        }
+    }
+    return removed;
 }
 
 void producer_state_foreach(struct producer_state *ps, void (*fn)(void *ctx, const struct producer_summary *p),

@@ -15,6 +15,7 @@
 #define EDDY_LOG_PRODUCER_STATE_H
 
 #include <stdbool.h>
+#include <stddef.h>
 #include <stdint.h>
 
 struct partition_log;
@@ -31,6 +32,11 @@ void producer_state_close(struct producer_state *ps);
  * as well, for open to fall back on. 0 or -errno. */
 int producer_state_snapshot(struct producer_state *ps, bool durable);
 
+/* producer.id.expiration.ms: forget producers whose last batch's timestamp
+ * is that old, as Kafka's removeExpiredProducers (their next batch may then
+ * start at any sequence). Returns how many were forgotten. */
+size_t producer_state_expire(struct producer_state *ps, int64_t now_ms, int64_t expiration_ms);
+
 struct producer_batch_info {
     int64_t producer_id;
     int16_t producer_epoch;
@@ -42,8 +48,8 @@ struct producer_batch_info {
 /*
  * Check a batch before it is appended. Returns 0 (append it),
  * PRODUCER_DUPLICATE with the original offsets in *dup_base and *dup_last, or a
- * Kafka error: INVALID_PRODUCER_EPOCH (47), OUT_OF_ORDER_SEQUENCE_NUMBER (45),
- * UNKNOWN_PRODUCER_ID (59).
+ * Kafka error: INVALID_PRODUCER_EPOCH (47), OUT_OF_ORDER_SEQUENCE_NUMBER (45).
+ * A producer with no state here may start at any sequence, as in Kafka.
  */
 #define PRODUCER_DUPLICATE 1000
 int producer_state_check(struct producer_state *ps, const struct producer_batch_info *batch,

@@ -39,6 +39,13 @@ static void on_idle_timer(struct reactor_timer *t)
     reactor_timer_start(b->reactor, t, period < 100 ? 100 : (period > 10000 ? 10000 : period));
 }
 
+static void on_producer_expiry_timer(struct reactor_timer *t)
+{
+    struct broker *b = (struct broker *)((char *)t - offsetof(struct broker, producer_expiry_timer));
+    partitions_expire_producers(b, clock_wall_ms());
+    reactor_timer_start(b->reactor, t, b->config->producer_id_expiration_check_interval_ms);
+}
+
 static int open_listeners(struct broker *b)
 {
     const char *err = NULL;
@@ -120,6 +127,8 @@ int broker_start(struct broker *b, struct broker_config *cfg)
         groups_coordinator(b);
     reactor_timer_init(&b->idle_timer, on_idle_timer);
     reactor_timer_start(b->reactor, &b->idle_timer, 1000);
+    reactor_timer_init(&b->producer_expiry_timer, on_producer_expiry_timer);
+    reactor_timer_start(b->reactor, &b->producer_expiry_timer, cfg->producer_id_expiration_check_interval_ms);
     return 0;
 }
 
@@ -140,6 +149,7 @@ static void begin_shutdown(struct broker *b)
     }
     b->listener_count = 0;
     reactor_timer_cancel(b->reactor, &b->idle_timer);
+    reactor_timer_cancel(b->reactor, &b->producer_expiry_timer);
     struct session *s = b->sessions;
     while (s) {
         struct session *next = s->next;

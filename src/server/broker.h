@@ -48,6 +48,7 @@ struct broker {
     struct session *sessions; /* every open client connection */
     int session_count;
     struct reactor_timer idle_timer;
+    struct reactor_timer producer_expiry_timer;
     struct reactor_timer shutdown_timer;
     bool shutting_down;
     int64_t shutdown_deadline_ms;

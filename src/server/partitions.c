@@ -9,6 +9,7 @@
 
 #include "log/log_flusher.h"
 #include "log/log_manager.h"
+#include "log/producer_state.h"
 #include "net/reactor.h"
 #include "protocol/errors.h"
 #include "server/broker.h"
@@ -145,6 +146,20 @@ void partitions_free_all(struct broker *b)
     }
     free(table);
     b->partitions = NULL;
+}
+
+void partitions_expire_producers(struct broker *b, int64_t now_ms)
+{
+    struct partition_table *table = b->partitions;
+    if (!table)
+        return;
+    size_t expired = 0;
+    for (size_t i = 0; i < RUNTIME_BUCKETS; i++)
+        for (struct partition_runtime *rt = table->buckets[i]; rt; rt = rt->hash_next)
+            if (rt->producers)
+                expired += producer_state_expire(rt->producers, now_ms, b->config->producer_id_expiration_ms);
+    if (expired)
+        log_info("produce", "forgot %zu idle producer ids (producer.id.expiration.ms)", expired);
 }
 
 static void link_waiter(struct partition_waiter *head, struct partition_runtime *rt,

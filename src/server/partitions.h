@@ -47,6 +47,8 @@ struct partition_runtime *partitions_for_log(struct broker *b, struct partition_
 /* Forget a runtime (its partition is being deleted); its waiters fire with error. */
 void partitions_forget(struct broker *b, struct partition_log *log);
 void partitions_free_all(struct broker *b);
+/* producer.id.expiration.ms: forget idle producers of every partition in use. */
+void partitions_expire_producers(struct broker *b, int64_t now_ms);
 
 /* Wait until offsets < w->offset are durable (asks the flusher to flush). */
 void partitions_wait_durable(struct broker *b, struct partition_runtime *rt, struct partition_waiter *w);

@@ -109,6 +109,29 @@ static void test_no_snapshot(const char *dir)
     partition_log_close(log, true);
 }
 
+/* As Kafka since KIP-360: a producer with no state here may start at any
+ * sequence; producer.id.expiration.ms forgets idle producers. */
+static void test_unknown_and_expired(const char *dir)
+{
+    printf("an unknown producer may start at any sequence; idle producers expire\n");
+    struct log_config cfg;
+    log_config_defaults(&cfg);
+    struct partition_log *log = test_open_log(dir, "x", &cfg, true, 0);
+    struct producer_state *ps;
+    CHECK(producer_state_open(log, &ps) == 0);
+    struct producer_batch_info unknown = {PID + 1, 0, 5, 9, false};
+    int64_t dup_base, dup_last;
+    CHECK(producer_state_check(ps, &unknown, &dup_base, &dup_last) == 0);
+    append_producer_batch(log, ps, 5, 0);
+    struct producer_batch_info gap = {PID, 0, 7, 7, false};
+    CHECK(producer_state_check(ps, &gap, &dup_base, &dup_last) == 45);
+    CHECK(producer_state_expire(ps, test_now_ms(), 60000) == 0);
+    CHECK(producer_state_expire(ps, test_now_ms() + 60001, 60000) == 1);
+    CHECK(producer_state_check(ps, &gap, &dup_base, &dup_last) == 0);
+    producer_state_close(ps);
+    partition_log_close(log, true);
+}
+
 int main(void)
 {
     char *root = test_make_dir("producerstate");
@@ -150,6 +173,8 @@ int main(void)
 
     snprintf(dir, sizeof dir, "%s/q-0", root);
     test_no_snapshot(dir);
+    snprintf(dir, sizeof dir, "%s/x-0", root);
+    test_unknown_and_expired(dir);
     test_rm_rf(root);
     free(root);
     return test_finish("test_producer_state");
