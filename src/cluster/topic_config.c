@@ -322,6 +322,16 @@ static int cleanup_flags(const char *v)
     return flags;
 }
 
+/* compression.type as a codec (the values are checked when set). */
+static int compression_codec(const char *v)
+{
+    static const char *const names[] = {"uncompressed", "gzip", "snappy", "lz4", "zstd"};
+    for (int codec = 0; codec < 5; codec++)
+        if (v && strcmp(v, names[codec]) == 0)
+            return codec; /* record_batch.h's COMPRESSION_* numbering, as on the wire */
+    return LOG_COMPRESSION_PRODUCER;
+}
+
 void topic_log_config(const struct broker_config *cfg, const struct metadata_image *img,
                       const struct topic_state *t, struct log_config *out)
 {
@@ -343,6 +353,9 @@ void topic_log_config(const struct broker_config *cfg, const struct metadata_ima
     const char *ts = topic_config_value(cfg, img, t, "message.timestamp.type", buf, sizeof buf);
     out->message_timestamp_type =
         strcasecmp(ts, "LogAppendTime") == 0 ? LOG_TIMESTAMP_LOG_APPEND_TIME : LOG_TIMESTAMP_CREATE_TIME;
+    out->timestamp_before_max_ms = value_long(cfg, img, t, "message.timestamp.before.max.ms");
+    out->timestamp_after_max_ms = value_long(cfg, img, t, "message.timestamp.after.max.ms");
+    out->compression_type = compression_codec(topic_config_value(cfg, img, t, "compression.type", buf, sizeof buf));
 }
 
 int32_t topic_min_insync_replicas(const struct broker_config *cfg, const struct metadata_image *img,

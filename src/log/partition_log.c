@@ -36,6 +36,9 @@ void log_config_defaults(struct log_config *c)
     c->flush_ms = -1;
     c->max_message_bytes = 1048588;
     c->message_timestamp_type = LOG_TIMESTAMP_CREATE_TIME;
+    c->timestamp_before_max_ms = INT64_MAX;
+    c->timestamp_after_max_ms = INT64_MAX;
+    c->compression_type = LOG_COMPRESSION_PRODUCER;
 }
 
 static struct log_segment *active_segment(const struct partition_log *log)

@@ -48,7 +48,12 @@ struct log_config {
     int64_t flush_ms;                 /* flush.ms (-1: never by time) */
     int32_t max_message_bytes;        /* max.message.bytes (1048588) */
     int message_timestamp_type;       /* enum log_timestamp_type */
+    int64_t timestamp_before_max_ms;  /* message.timestamp.before.max.ms (INT64_MAX) */
+    int64_t timestamp_after_max_ms;   /* message.timestamp.after.max.ms (INT64_MAX) */
+    int compression_type;             /* compression.type: a codec, or LOG_COMPRESSION_PRODUCER */
 };
+
+#define LOG_COMPRESSION_PRODUCER (-1) /* keep the producer's codec (Kafka's "producer") */
 
 void log_config_defaults(struct log_config *config);
 

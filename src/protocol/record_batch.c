@@ -138,6 +138,12 @@ void record_batch_set_log_append_time(uint8_t *batch, size_t total_size, int64_t
     record_batch_update_crc(batch, total_size);
 }
 
+void record_batch_set_max_timestamp(uint8_t *batch, size_t total_size, int64_t max_timestamp)
+{
+    store_be64(batch + OFF_MAX_TIMESTAMP, (uint64_t)max_timestamp);
+    record_batch_update_crc(batch, total_size);
+}
+
 /* ---- Kafka error codes returned by validation and iteration ---- */
 
 #define KAFKA_CORRUPT_MESSAGE 2
@@ -391,13 +397,29 @@ static int validate_header(const uint8_t *batch, size_t total_size, enum validat
     return 0;
 }
 
+/* Widen ts over one record's timestamp; -1 means "none" to Kafka and is skipped. */
+static void note_timestamp(struct record_timestamps *ts, int64_t base, int64_t delta)
+{
+    if (!ts)
+        return;
+    int64_t t = (int64_t)((uint64_t)base + (uint64_t)delta); /* a hostile delta wraps, it does not trap */
+    if (t == -1)
+        return;
+    if (ts->count == 0 || t < ts->min)
+        ts->min = t;
+    if (ts->count == 0 || t > ts->max)
+        ts->max = t;
+    ts->count++;
+}
+
 /* Walk every record: deltas strictly increasing, data consumed exactly. */
-static int validate_records(struct record_iter *it, enum validate_mode mode)
+static int validate_records(struct record_iter *it, enum validate_mode mode, struct record_timestamps *ts)
 {
     int64_t previous_delta = -1;
     struct record r;
     int rc;
     while ((rc = record_iter_next(it, &r)) == 1) {
+        note_timestamp(ts, it->header.base_timestamp, r.timestamp_delta);
         if (r.offset_delta <= previous_delta)
             return KAFKA_INVALID_RECORD;
         if (mode == VALIDATE_PRODUCE && previous_delta == -1 && r.offset_delta != 0)
@@ -413,8 +435,11 @@ static int validate_records(struct record_iter *it, enum validate_mode mode)
     return 0;
 }
 
-static int validate_batch(const uint8_t *batch, size_t total_size, enum validate_mode mode)
+static int validate_batch(const uint8_t *batch, size_t total_size, enum validate_mode mode,
+                          struct record_timestamps *ts)
 {
+    if (ts)
+        memset(ts, 0, sizeof *ts);
     struct record_batch_header h;
     int err = validate_header(batch, total_size, mode, &h);
     if (err != 0)
@@ -422,7 +447,7 @@ static int validate_batch(const uint8_t *batch, size_t total_size, enum validate
     struct record_iter it;
     err = record_iter_open(&it, batch, total_size);
     if (err == 0)
-        err = validate_records(&it, mode);
+        err = validate_records(&it, mode, ts);
     record_iter_close(&it);
     if (err != 0)
         return err;
@@ -433,12 +458,17 @@ static int validate_batch(const uint8_t *batch, size_t total_size, enum validate
 
 int record_batch_validate(const uint8_t *batch, size_t total_size)
 {
-    return validate_batch(batch, total_size, VALIDATE_PRODUCE);
+    return validate_batch(batch, total_size, VALIDATE_PRODUCE, NULL);
+}
+
+int record_batch_validate_produce(const uint8_t *batch, size_t total_size, struct record_timestamps *ts)
+{
+    return validate_batch(batch, total_size, VALIDATE_PRODUCE, ts);
 }
 
 int record_batch_validate_stored(const uint8_t *batch, size_t total_size)
 {
-    return validate_batch(batch, total_size, VALIDATE_STORED);
+    return validate_batch(batch, total_size, VALIDATE_STORED, NULL);
 }
 
 /* ---- building ---- */

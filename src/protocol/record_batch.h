@@ -114,6 +114,14 @@ bool record_batch_crc_ok(const uint8_t *batch, size_t total_size);
  */
 int record_batch_validate(const uint8_t *batch, size_t total_size);
 
+/* The records' own timestamps (base + delta), -1 ("none") left out. */
+struct record_timestamps {
+    int64_t min, max;
+    int32_t count; /* records with a timestamp; min and max mean nothing if 0 */
+};
+/* record_batch_validate, also collecting the records' timestamps into *ts. */
+int record_batch_validate_produce(const uint8_t *batch, size_t total_size, struct record_timestamps *ts);
+
 /*
  * record_batch_validate returns this (not a Kafka error code) when the batch is
  * structurally valid but is a control batch (BATCH_ATTR_CONTROL). Only the
@@ -145,6 +153,8 @@ void record_batch_set_base_offset(uint8_t *batch, int64_t base_offset);
 void record_batch_set_partition_leader_epoch(uint8_t *batch, int32_t epoch);
 /* LogAppendTime: set the attribute bit and maxTimestamp, then recompute the CRC. */
 void record_batch_set_log_append_time(uint8_t *batch, size_t total_size, int64_t now_ms);
+/* CreateTime: maxTimestamp as the records say (Kafka does not trust the client's), then the CRC. */
+void record_batch_set_max_timestamp(uint8_t *batch, size_t total_size, int64_t max_timestamp);
 void record_batch_update_crc(uint8_t *batch, size_t total_size);
 
 /*

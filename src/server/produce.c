@@ -12,6 +12,9 @@
  * flusher thread), which is Eddy's durability promise.
  * Each partition fails or succeeds on its own.
  */
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 
 #include "log/partition_log.h"
@@ -66,22 +69,30 @@ static void on_partition_durable(struct partition_waiter *w, int error)
 /* What the batches of one partition say about themselves, checked before any append. */
 struct batch_scan {
     int count;
-    int64_t max_timestamp_seen;
     bool has_producer;
     struct producer_batch_info producer;
 };
 
-static int16_t check_timestamps(const struct broker_config *cfg, const struct record_batch_header *h, int64_t now)
+/*
+ * Kafka's LogValidator.validateTimestamp for every record of a batch on a
+ * CreateTime topic: each timestamp (but -1, "none") within the topic's
+ * message.timestamp.before/after.max.ms of now, and no LogAppendTime flag
+ * from a producer. A LogAppendTime topic stamps batches itself.
+ */
+static int16_t check_timestamps(const struct log_config *lc, const struct record_batch_header *h,
+                                const struct record_timestamps *ts, int64_t now, const char **message)
 {
-    if (h->attributes & BATCH_ATTR_LOG_APPEND_TIME)
+    if (lc->message_timestamp_type == LOG_TIMESTAMP_LOG_APPEND_TIME)
         return KAFKA_NONE;
-    int64_t before = cfg->log_message_timestamp_before_max_ms;
-    int64_t after = cfg->log_message_timestamp_after_max_ms;
+    if (h->attributes & BATCH_ATTR_LOG_APPEND_TIME)
+        return *message = "Producer should not set timestamp type to LogAppendTime", KAFKA_INVALID_TIMESTAMP;
+    if (ts->count == 0)
+        return KAFKA_NONE;
     /* Compared without subtracting a client's value (it may be INT64_MIN). */
-    if (h->base_timestamp >= 0 && h->base_timestamp < now - before)
-        return KAFKA_INVALID_TIMESTAMP;
-    if (h->max_timestamp > now && h->max_timestamp - now > after)
-        return KAFKA_INVALID_TIMESTAMP;
+    if (ts->min < now - lc->timestamp_before_max_ms ||
+        (ts->max > now && ts->max - now > lc->timestamp_after_max_ms))
+        return *message = "Timestamp is out of the range message.timestamp.before.max.ms / after.max.ms allow",
+               KAFKA_INVALID_TIMESTAMP;
     return KAFKA_NONE;
 }
 
@@ -106,7 +117,13 @@ static int16_t check_keys_for_compaction(const uint8_t *batch, size_t size, cons
     return err;
 }
 
-static int16_t scan_batches(struct request *req, const struct log_config *lc, const uint8_t *data, size_t len,
+/* Everything Kafka checks of a partition's records before appending them
+ * (ProduceRequest.validateRecords, UnifiedLog.analyzeAndValidateRecords,
+ * LogValidator): one batch of magic 2, base offset 0, valid records and
+ * timestamps. Rewrites a CreateTime batch's maxTimestamp to the records'.
+ * Unlike Kafka, zstd is taken below Produce v7: Sarama before 1.24 sends
+ * every batch at v3, and the batch is as valid as at v7. */
+static int16_t scan_batches(const struct log_config *lc, uint8_t *data, size_t len,
                             struct batch_scan *scan, const char **message)
 {
     memset(scan, 0, sizeof *scan);
@@ -117,13 +134,20 @@ static int16_t scan_batches(struct request *req, const struct log_config *lc, co
     while (pos < len) {
         if (len - pos < RECORD_BATCH_HEADER_SIZE)
             return *message = "Record batch is truncated", KAFKA_CORRUPT_MESSAGE;
-        if (data[pos + 16] != 2)
+        if (data[pos + 16] == 0 || data[pos + 16] == 1)
             return *message = "Message format v0/v1 is not supported; use a client that writes record batch v2",
                    KAFKA_UNSUPPORTED_VERSION;
         struct record_batch_header h;
         if (record_batch_parse_header(data + pos, len - pos, &h) < 0)
-            return *message = "Record batch length exceeds the request", KAFKA_CORRUPT_MESSAGE;
+            return *message = "Record batch is not a valid v2 batch", KAFKA_CORRUPT_MESSAGE;
         size_t size = record_batch_total_size(&h);
+        if (scan->count > 0)
+            return *message = "Produce requests v3 and up hold exactly one record batch per partition",
+                   KAFKA_INVALID_RECORD;
+        if (h.base_offset != 0)
+            return *message = "The base offset of a produced record batch must be 0", KAFKA_INVALID_RECORD;
+        if (h.producer_id >= 0 && h.base_sequence < 0)
+            return *message = "An idempotent batch needs a sequence number", KAFKA_INVALID_RECORD;
         /* max.message.bytes: the topic's, defaulting to the broker's message.max.bytes. */
         if (size > (size_t)lc->max_message_bytes)
             return *message = "Record batch is larger than max.message.bytes", KAFKA_MESSAGE_TOO_LARGE;
@@ -131,7 +155,8 @@ static int16_t scan_batches(struct request *req, const struct log_config *lc, co
             return *message = "Clients may not write control batches", KAFKA_INVALID_RECORD;
         if (h.attributes & BATCH_ATTR_TRANSACTIONAL)
             return *message = "Transactions are not supported yet", KAFKA_INVALID_RECORD;
-        int err = record_batch_validate(data + pos, size);
+        struct record_timestamps ts;
+        int err = record_batch_validate_produce(data + pos, size, &ts);
         if (err)
             return *message = "Record batch failed validation", (int16_t)err;
         if (lc->cleanup_policy & LOG_CLEANUP_COMPACT) {
@@ -139,12 +164,13 @@ static int16_t scan_batches(struct request *req, const struct log_config *lc, co
             if (key_err)
                 return key_err;
         }
-        int16_t ts_err = check_timestamps(req->broker->config, &h, now);
+        int16_t ts_err = check_timestamps(lc, &h, &ts, now, message);
         if (ts_err)
-            return *message = "Timestamp is outside the allowed range", ts_err;
+            return ts_err;
+        int64_t records_max = ts.count > 0 ? ts.max : -1;
+        if (lc->message_timestamp_type == LOG_TIMESTAMP_CREATE_TIME && h.max_timestamp != records_max)
+            record_batch_set_max_timestamp(data + pos, size, records_max);
         if (h.producer_id >= 0) {
-            if (scan->count > 0 && !scan->has_producer)
-                return KAFKA_INVALID_RECORD;
             scan->has_producer = true;
             scan->producer = (struct producer_batch_info){h.producer_id, h.producer_epoch, h.base_sequence,
                                                           record_batch_last_sequence(&h), false};
@@ -153,9 +179,54 @@ static int16_t scan_batches(struct request *req, const struct log_config *lc, co
         pos += size;
     }
     if (scan->count == 0)
-        return *message = "Produce request holds no record batch", KAFKA_CORRUPT_MESSAGE;
-    if (scan->has_producer && scan->count > 1)
-        return *message = "An idempotent producer sends one batch per partition", KAFKA_INVALID_RECORD;
+        return *message = "Produce requests v3 and up hold exactly one record batch per partition",
+               KAFKA_INVALID_RECORD;
+    return KAFKA_NONE;
+}
+
+/*
+ * compression.type other than "producer": as Kafka's LogValidator, a batch
+ * in another codec is stored recompressed in the topic's. The new batch
+ * lives in the request's memory; *data and *len are replaced.
+ */
+static int16_t recompress(struct request *req, const struct log_config *lc, uint8_t **data, size_t *len,
+                          const char **message)
+{
+    struct record_batch_header h;
+    if (record_batch_parse_header(*data, *len, &h) != 0)
+        return KAFKA_CORRUPT_MESSAGE;
+    if ((h.attributes & BATCH_ATTR_COMPRESSION_MASK) == lc->compression_type)
+        return KAFKA_NONE;
+    struct record_iter it;
+    if (record_iter_open(&it, *data, *len) != 0)
+        return KAFKA_CORRUPT_MESSAGE;
+    struct record_builder_entry *entries = calloc(h.record_count > 0 ? (size_t)h.record_count : 1, sizeof *entries);
+    struct record r;
+    int32_t n = 0;
+    int more = 0;
+    while (entries && n < h.record_count && (more = record_iter_next(&it, &r)) > 0)
+        entries[n++] = (struct record_builder_entry){r.offset_delta, r.timestamp_delta, r.key, r.key_len, r.value,
+                                                     r.value_len, r.headers, r.headers_len, r.header_count};
+    uint8_t *built = NULL;
+    size_t built_len = 0;
+    h.attributes = (int16_t)((h.attributes & ~BATCH_ATTR_COMPRESSION_MASK) | lc->compression_type);
+    int rc = !entries ? -ENOMEM : more < 0 ? -EINVAL : record_batch_build(&h, entries, (size_t)n, &built, &built_len);
+    record_iter_close(&it);
+    free(entries);
+    if (rc != 0)
+        return rc == -ENOMEM ? KAFKA_UNKNOWN_SERVER_ERROR : KAFKA_CORRUPT_MESSAGE;
+    if (built_len > (size_t)lc->max_message_bytes) {
+        free(built);
+        return *message = "Record batch is larger than max.message.bytes once recompressed", KAFKA_MESSAGE_TOO_LARGE;
+    }
+    uint8_t *copy = request_alloc(req, built_len);
+    if (copy)
+        memcpy(copy, built, built_len);
+    free(built);
+    if (!copy)
+        return KAFKA_UNKNOWN_SERVER_ERROR;
+    *data = copy;
+    *len = built_len;
     return KAFKA_NONE;
 }
 
@@ -233,7 +304,7 @@ static bool produce_partition(struct produce_op *op, const struct produce_reques
     uint8_t *data = (uint8_t *)in->records.ptr; /* the request frame is ours to rewrite */
     size_t len = in->records.len > 0 ? (size_t)in->records.len : 0;
     struct batch_scan scan;
-    int16_t err = scan_batches(req, &lc, data, len, &scan, &message);
+    int16_t err = scan_batches(&lc, data, len, &scan, &message);
     if (!err && scan.has_producer && rt->producers) {
         int64_t dup_base, dup_last;
         int verdict = producer_state_check(rt->producers, &scan.producer, &dup_base, &dup_last);
@@ -248,6 +319,8 @@ static bool produce_partition(struct produce_op *op, const struct produce_reques
         }
         err = (int16_t)verdict;
     }
+    if (!err && lc.compression_type != LOG_COMPRESSION_PRODUCER)
+        err = recompress(req, &lc, &data, &len, &message);
     if (err) {
         out->error_code = err;
         if (message)
@@ -268,6 +341,26 @@ static bool produce_partition(struct produce_op *op, const struct produce_reques
     out->log_start_offset = res.log_start_offset;
     partitions_notify_append(rt);
     return m->acks == -1 && wait_durable(op, rt, out, res.last_offset);
+}
+
+/* acks=0: no answer, but as Kafka a failure closes the connection, the only
+ * way such a client can notice (its next send fails and it reconnects). */
+static void finish_without_acks(struct produce_op *op)
+{
+    for (int32_t i = 0; i < op->resp.responses_count; i++) {
+        const struct produce_response_topic_produce_response *tr = &op->resp.responses[i];
+        for (int32_t j = 0; j < tr->partition_responses_count; j++) {
+            const struct produce_response_partition_produce_response *pr = &tr->partition_responses[j];
+            if (pr->error_code == KAFKA_NONE)
+                continue;
+            char reason[160];
+            snprintf(reason, sizeof reason, "produce with acks=0 failed with error %d on %.*s-%d", pr->error_code,
+                     tr->name.len > 0 ? (int)tr->name.len : 0, tr->name.ptr ? tr->name.ptr : "", pr->index);
+            request_abort(op->req, reason);
+            return;
+        }
+    }
+    request_finish_silently(op->req);
 }
 
 static const struct topic_state *produce_topic(struct request *req, struct kstr name, int16_t *topic_error)
@@ -332,7 +425,7 @@ void handle_produce(struct request *req)
         }
     }
     if (m->acks == 0) {
-        request_finish_silently(req);
+        finish_without_acks(op);
         return;
     }
     op->pending--;

@@ -110,8 +110,8 @@ def fetch_batches(port, topic, partition=0):
         base_offset, length = struct.unpack(">qi", data[pos:pos + 12])
         if pos + 12 + length > len(data):
             break
-        _, last_delta, base_ts, max_ts, pid, epoch, seq, count = struct.unpack(">hiqqqhii", data[pos + 21:pos + 61])
+        attributes, _, _, max_ts, pid, _, seq, count = struct.unpack(">hiqqqhii", data[pos + 21:pos + 61])
         out.append(dict(base_offset=base_offset, producer_id=pid, base_sequence=seq, count=count,
-                        size=12 + length, max_timestamp=max_ts))
+                        size=12 + length, max_timestamp=max_ts, codec=attributes & 7))
         pos += 12 + length
     return out

@@ -1,0 +1,138 @@
+"""What Kafka refuses in a Produce request, Eddy refuses with the same code,
+per partition (each case a hand-made batch no client sends on purpose):
+
+- two batches for one partition, or none: INVALID_RECORD (Produce v3+ holds
+  exactly one); a base offset other than 0: INVALID_RECORD; magic 3:
+  CORRUPT_MESSAGE; an idempotent batch without a sequence: INVALID_RECORD;
+- timestamps, checked for every record against the topic's own
+  message.timestamp.before.max.ms / after.max.ms: INVALID_TIMESTAMP; a
+  producer that sets the LogAppendTime flag on a CreateTime topic:
+  INVALID_TIMESTAMP; a batch whose maxTimestamp understates its records is
+  stored with the records' maximum, which ListOffsets MAX_TIMESTAMP and
+  time-based retention rely on;
+- an idempotent producer the partition has no state for may start at any
+  sequence (Kafka since KIP-360);
+- acks=0: a failed request closes the connection (the client's only way
+  to notice), a good one leaves it open;
+- a topic's compression.type other than "producer" stores batches in that
+  codec, recompressing what comes in another (read back intact).
+"""
+import os
+import struct
+import sys
+import time
+
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+from foundation_wire import connect, wait_closed  # noqa: E402
+from harness import Broker  # noqa: E402
+from produce_wire import fetch_batches, produce  # noqa: E402
+from record_batches import batch, crc32c  # noqa: E402
+
+CORRUPT_MESSAGE = 2
+INVALID_TIMESTAMP = 32
+INVALID_RECORD = 87
+MINUTE = 60_000
+
+
+def check(cond, what):
+    if not cond:
+        raise AssertionError(what)
+    print("ok:", what)
+
+
+def records(*deltas):
+    return [(d, b"k%d" % i, b"v", ()) for i, d in enumerate(deltas)]
+
+
+def now_ms():
+    return int(time.time() * 1000)
+
+
+def patched(data, offset, fmt, value):
+    """The batch with one header field changed and its CRC recomputed."""
+    b = bytearray(data)
+    struct.pack_into(fmt, b, offset, value)
+    struct.pack_into(">I", b, 17, crc32c(bytes(b[21:])))
+    return bytes(b)
+
+
+def error_of(sock, topic, data, **kw):
+    return produce(sock, topic, 0, data, **kw)["error"]
+
+
+def compression_scenario(b, admin):
+    import confluent_kafka as ck
+    from confluent_kafka.admin import NewTopic
+    for name, codec in (("to-gzip", "gzip"), ("to-plain", "uncompressed")):
+        admin.create_topics([NewTopic(name, 1, 1, config={"compression.type": codec})])[name].result(30)
+    sent = [b"value-%d-" % i + b"x" * (i % 50) for i in range(500)]
+    for topic, producer_codec in (("to-gzip", "none"), ("to-plain", "lz4")):
+        p = ck.Producer({"bootstrap.servers": b.bootstrap, "compression.type": producer_codec, "linger.ms": 20})
+        for i, v in enumerate(sent):
+            p.produce(topic, key=b"k%d" % i, value=v, headers=[("h", b"%d" % i)], partition=0)
+        assert p.flush(30) == 0
+    check({x["codec"] for x in fetch_batches(b.port, "to-gzip")} == {1},
+          "compression.type=gzip: uncompressed batches are stored gzip'd")
+    check({x["codec"] for x in fetch_batches(b.port, "to-plain")} == {0},
+          "compression.type=uncompressed: lz4 batches are stored uncompressed")
+    for topic in ("to-gzip", "to-plain"):
+        c = ck.Consumer({"bootstrap.servers": b.bootstrap, "group.id": "read-" + topic, "auto.offset.reset": "earliest"})
+        c.assign([ck.TopicPartition(topic, 0, 0)])
+        got = []
+        while len(got) < len(sent):
+            m = c.poll(10)
+            assert m is not None and not m.error(), "consumer got %s" % (m and m.error())
+            got.append((m.key(), m.value(), m.headers()))
+        c.close()
+        check(got == [(b"k%d" % i, v, [("h", b"%d" % i)]) for i, v in enumerate(sent)],
+              "%s: every record read back with its key, value and header" % topic)
+
+
+def main():
+    with Broker() as b:
+        from confluent_kafka.admin import AdminClient, NewTopic
+        admin = AdminClient({"bootstrap.servers": b.bootstrap})
+        bounds = {"message.timestamp.before.max.ms": str(MINUTE), "message.timestamp.after.max.ms": str(MINUTE)}
+        for name, config in (("v", {}), ("ts", bounds)):
+            admin.create_topics([NewTopic(name, 1, 1, config=config)])[name].result(30)
+        s = connect(b.port, timeout=30)
+        good = batch(0, now_ms(), records(0, 1))
+
+        check(error_of(s, "v", good + good) == INVALID_RECORD, "two batches for one partition: INVALID_RECORD")
+        check(error_of(s, "v", b"") == INVALID_RECORD, "no batch: INVALID_RECORD")
+        check(error_of(s, "v", batch(5, now_ms(), records(0))) == INVALID_RECORD, "base offset 5: INVALID_RECORD")
+        check(error_of(s, "v", patched(good, 16, ">b", 3)) == CORRUPT_MESSAGE, "magic 3: CORRUPT_MESSAGE")
+        no_sequence = batch(0, now_ms(), records(0), producer_id=77, base_seq=-1, epoch=0)
+        check(error_of(s, "v", no_sequence) == INVALID_RECORD, "idempotent batch without a sequence: INVALID_RECORD")
+
+        back = batch(0, now_ms(), records(0, -10 * MINUTE))
+        check(error_of(s, "ts", back) == INVALID_TIMESTAMP,
+              "a record 10 min old on a topic allowing 1 min: INVALID_TIMESTAMP (its batch's base was fine)")
+        ahead = batch(0, now_ms(), records(0, 10 * MINUTE), max_ts=now_ms())
+        check(error_of(s, "ts", ahead) == INVALID_TIMESTAMP,
+              "a record 10 min ahead, hidden by the batch's maxTimestamp: INVALID_TIMESTAMP")
+        check(error_of(s, "v", back) == 0, "the same record on a topic with the default bounds is taken")
+        log_append = patched(good, 21, ">h", 0x08)
+        check(error_of(s, "v", log_append) == INVALID_TIMESTAMP,
+              "the LogAppendTime flag from a producer on a CreateTime topic: INVALID_TIMESTAMP")
+        base = now_ms() - 5000
+        understated = batch(0, base, records(0, 3000), max_ts=base)
+        r = produce(s, "v", 0, understated)
+        stored = [x for x in fetch_batches(b.port, "v") if x["base_offset"] == r["base_offset"]]
+        check(r["error"] == 0 and stored[0]["max_timestamp"] == base + 3000,
+              "an understated maxTimestamp is stored as the records' maximum")
+
+        fresh = batch(0, now_ms(), records(0), producer_id=4242, base_seq=17, epoch=0)
+        check(error_of(s, "v", fresh) == 0, "an idempotent producer unknown here may start at sequence 17")
+
+        quiet = connect(b.port, timeout=30)
+        produce(quiet, "v", 0, good, acks=0)
+        check(not wait_closed(quiet, 1.0), "acks=0 with a good batch: the connection stays open")
+        produce(quiet, "v", 0, good + good, acks=0)
+        check(wait_closed(quiet, 5.0), "acks=0 with a refused batch: the connection is closed")
+        compression_scenario(b, admin)
+    print("PASS")
+
+
+if __name__ == "__main__":
+    main()
