@@ -347,6 +347,31 @@ static void epochs_from_segment(struct partition_log *log, const struct log_segm
     }
 }
 
+/*
+ * A crash in the middle of a segment delete (the `.log` goes first) leaves
+ * its index files behind: as Kafka's LogLoader, delete index files whose
+ * segment is gone, or a later segment with the same base offset (after the
+ * log was emptied) could pick them up.
+ */
+static void remove_orphan_indexes(const char *dir, const int64_t *bases, size_t n)
+{
+    DIR *d = opendir(dir);
+    if (!d)
+        return;
+    struct dirent *e;
+    while ((e = readdir(d)) != NULL) {
+        int64_t base;
+        if (!parse_base(e->d_name, &base) ||
+            (strcmp(e->d_name + 20, ".index") != 0 && strcmp(e->d_name + 20, ".timeindex") != 0))
+            continue;
+        if (n > 0 && bsearch(&base, bases, n, sizeof *bases, cmp_i64))
+            continue;
+        log_info("log", "Deleting %s/%s: its segment is gone", dir, e->d_name);
+        remove_file_in(dir, e->d_name);
+    }
+    closedir(d);
+}
+
 static int load_segments(struct partition_log *log, const struct partition_log_open_args *args)
 {
     int rc = finish_interrupted_swaps(log->dir);
@@ -356,6 +381,7 @@ static int load_segments(struct partition_log *log, const struct partition_log_o
         rc = list_segments(log->dir, &bases, &n);
     if (rc != 0)
         return rc;
+    remove_orphan_indexes(log->dir, bases, n);
     /* Kafka recovers from the segment holding the recovery point onwards; after a
      * clean shutdown nothing (a clean close wrote and fsynced every index). */
     int64_t rp = args->recovery_point;

@@ -5,7 +5,7 @@
  * missing or corrupt (rebuilt). Every byte served afterwards passes its CRC.
  * A log whose recovered end lies below its checkpointed start offset (records
  * deleted, then the tail lost) starts over empty at the start offset, so no
- * offset is handed out twice.
+ * offset is handed out twice. Index files without their segment are deleted.
  */
 #include "log_test_util.h"
 
@@ -220,6 +220,25 @@ int main(void)
     CHECK_EQ_I64(file_size(idx), idx_size);
     CHECK_EQ_I64(verify_all(log), end);
     partition_log_close(log, true);
+
+    printf("index files whose segment is gone (a crash mid-delete) are deleted\n");
+    {
+        uint8_t entry[8] = {0};
+        char path[1024];
+        for (int k = 0; k < 2; k++) {
+            snprintf(path, sizeof(path), "%s/%020" PRId64 "%s", dir, end + 50, k ? ".timeindex" : ".index");
+            int fd = open(path, O_RDWR | O_CREAT, 0644);
+            CHECK(fd >= 0 && write(fd, entry, sizeof entry) == (ssize_t)sizeof entry);
+            close(fd);
+        }
+        log = open_captured(true, end, &logged);
+        CHECK(strstr(logged, "its segment is gone") != NULL);
+        free(logged);
+        char orphan[32];
+        snprintf(orphan, sizeof orphan, "%020" PRId64 ".index", end + 50);
+        CHECK(file_size(orphan) < 0 && file_size(idx) == idx_size);
+        partition_log_close(log, true);
+    }
 
     printf("a log end below the checkpointed log start offset: start over at the start offset\n");
     {
