@@ -12,14 +12,11 @@
 #include "protocol/generated/messages.h"
 #include "server/admin.h"
 #include "server/api.h"
+#include "server/authorized_operations.h"
 #include "server/broker.h"
 #include "server/request.h"
 
 #define MAX_LOG_DIRS 16
-
-/* Kafka's ACL operation bits a cluster resource supports (no authorizer: all allowed). */
-#define CLUSTER_OPERATIONS                                                                                        \
-    ((1 << 5) | (1 << 7) | (1 << 8) | (1 << 9) | (1 << 10) | (1 << 11) | (1 << 12))
 
 void handle_describe_cluster(struct request *req)
 {
@@ -32,7 +29,7 @@ void handle_describe_cluster(struct request *req)
     resp.cluster_id = kstr_from_cstr(img->cluster_id);
     resp.controller_id = img->controller_id;
     if (m->include_cluster_authorized_operations)
-        resp.cluster_authorized_operations = CLUSTER_OPERATIONS;
+        resp.cluster_authorized_operations = CLUSTER_AUTHORIZED_OPERATIONS;
     if (req->api_version >= 1 && m->endpoint_type != 1) {
         resp.error_code = KAFKA_UNSUPPORTED_ENDPOINT_TYPE;
         resp.error_message = admin_message(req, "The request was sent to an endpoint of type BROKER, but we wanted an endpoint of type CONTROLLER");

@@ -16,6 +16,7 @@
 #include "protocol/errors.h"
 #include "protocol/generated/messages.h"
 #include "server/api.h"
+#include "server/authorized_operations.h"
 #include "server/broker.h"
 #include "server/groups.h"
 #include "server/request.h"

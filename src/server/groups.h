@@ -12,9 +12,6 @@
 #ifndef EDDY_SERVER_GROUPS_H
 #define EDDY_SERVER_GROUPS_H
 
-/* Group operations Kafka reports as authorized when asked (READ, DELETE, DESCRIBE): no ACLs yet. */
-#define GROUP_AUTHORIZED_OPERATIONS ((1 << 3) | (1 << 6) | (1 << 8))
-
 #include <stdint.h>
 
 #include "group/group_coordinator.h"

@@ -10,6 +10,7 @@
 #include "protocol/errors.h"
 #include "protocol/generated/messages.h"
 #include "server/api.h"
+#include "server/authorized_operations.h"
 #include "server/broker.h"
 #include "server/groups.h"
 #include "server/request.h"
@@ -125,6 +126,23 @@ static void fill_brokers(struct request *req, struct metadata_response *resp)
     resp->brokers_count = n;
 }
 
+/*
+ * v8+: the operations the client may perform, when it asks (no authorizer:
+ * all of them, as Kafka without one). Kafka fills them for every topic it
+ * looked up by name, found or not, but not for unknown topic ids. The cluster
+ * flag exists in v8-10 only; the codec leaves it false elsewhere.
+ */
+static void fill_authorized_operations(const struct metadata_request *m, struct metadata_response *resp)
+{
+    if (m->include_cluster_authorized_operations)
+        resp->cluster_authorized_operations = CLUSTER_AUTHORIZED_OPERATIONS;
+    if (!m->include_topic_authorized_operations)
+        return;
+    for (int32_t i = 0; i < resp->topics_count; i++)
+        if (resp->topics[i].error_code != KAFKA_UNKNOWN_TOPIC_ID)
+            resp->topics[i].topic_authorized_operations = TOPIC_AUTHORIZED_OPERATIONS;
+}
+
 void handle_metadata(struct request *req)
 {
     const struct metadata_request *m = req->body;
@@ -152,5 +170,6 @@ void handle_metadata(struct request *req)
             resolve_topic(req, m, &m->topics[i], &resp.topics[i]);
         }
     }
+    fill_authorized_operations(m, &resp);
     request_respond(req, &resp);
 }

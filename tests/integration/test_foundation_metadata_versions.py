@@ -5,7 +5,8 @@ Each version's request is encoded by hand from MetadataRequest.json, and the
 whole response is decoded field by field from MetadataResponse.json (flexible
 encoding and response header v1 from v9), with no byte left over. Checked:
 the broker entry, controller, cluster id (v2+), leader epoch (v7+), topic ids
-(v10+), "not requested" authorized operations (v8+), v0's empty list meaning
+(v10+), authorized operations (v8+: "not requested" unless asked, and when
+asked every operation, as Kafka with no authorizer), v0's empty list meaning
 all topics and v1+'s meaning none, and lookups by topic id (v12; v10-11 may
 answer or close, as Kafka refuses null names there, but never leave the
 client waiting).
@@ -20,11 +21,14 @@ import foundation_wire as kw  # noqa: E402
 
 PARTITIONS = 2
 NOT_REQUESTED = -2147483648
+TOPIC_OPERATIONS = 3576  # READ WRITE CREATE DELETE ALTER DESCRIBE DESCRIBE_CONFIGS ALTER_CONFIGS
+CLUSTER_OPERATIONS = 8096  # CREATE ALTER DESCRIBE CLUSTER_ACTION DESCRIBE_CONFIGS ALTER_CONFIGS IDEMPOTENT_WRITE
 UNKNOWN_TOPIC_ID = 100
 
 
-def encode_request(version, corr, names=None, ids=None, allow_auto=True):
-    """names: list (None = null array from v1); ids: list of 16-byte ids (v10+, name null)."""
+def encode_request(version, corr, names=None, ids=None, allow_auto=True, include_ops=False):
+    """names: list (None = null array from v1); ids: list of 16-byte ids (v10+, name null);
+    include_ops: ask for the topic (v8+) and cluster (v8-10) authorized operations."""
     flexible = version >= 9
     topics = None
     if names is not None or ids is not None:
@@ -47,9 +51,9 @@ def encode_request(version, corr, names=None, ids=None, allow_auto=True):
     if version >= 4:
         body += kw.i8(1 if allow_auto else 0)
     if 8 <= version <= 10:
-        body += kw.i8(0)  # include_cluster_authorized_operations
+        body += kw.i8(1 if include_ops else 0)  # include_cluster_authorized_operations
     if version >= 8:
-        body += kw.i8(0)  # include_topic_authorized_operations
+        body += kw.i8(1 if include_ops else 0)  # include_topic_authorized_operations
     if flexible:
         body += b"\x00"
     return kw.frame(kw.request_header(kw.API_METADATA, version, corr, flexible=flexible) + body)
@@ -199,6 +203,19 @@ def check_topic_ids(b):
           "v10/v11 null names: %s" % ", ".join(outcomes))
 
 
+def check_authorized_operations(b):
+    for version in range(8, 13):
+        out = roundtrip(b.port, version, 930, names=["versions-v12", "no-such-topic"], allow_auto=False,
+                        include_ops=True)
+        for name in ("versions-v12", "no-such-topic"):
+            ops = out["topics"][name]["ops"]
+            assert ops == TOPIC_OPERATIONS, "v%d %s: topic authorized operations %r" % (version, name, ops)
+        if version <= 10:
+            assert out["cluster_ops"] == CLUSTER_OPERATIONS, "v%d cluster ops %r" % (version, out["cluster_ops"])
+    print("include_*_authorized_operations=true (v8-12): topic %d, cluster %d (v8-10)"
+          % (TOPIC_OPERATIONS, CLUSTER_OPERATIONS))
+
+
 def check_no_auto_create_flag(b):
     for version in (4, 8, 9, 12):
         name = "no-auto-v%d" % version
@@ -216,6 +233,7 @@ def main():
         check_list_semantics(b)
         check_topic_ids(b)
         check_no_auto_create_flag(b)
+        check_authorized_operations(b)
     print("OK")
 
 
