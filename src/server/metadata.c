@@ -3,7 +3,8 @@
  *
  * Versions 0-12. An empty topic list means "all topics" in v0 and "none"
  * from v1 (null means all there). Unknown topics are created when
- * auto.create.topics.enable is on and the client allows it (v4+).
+ * auto.create.topics.enable is on and the client allows it (v4+). Topics
+ * are looked up by id from v12; v10-11 carry ids but refuse them.
  */
 #include <string.h>
 
@@ -15,6 +16,7 @@
 #include "server/groups.h"
 #include "server/request.h"
 #include "server/topics.h"
+#include "util/logger.h"
 
 static void fill_partitions(struct request *req, struct metadata_response_topic *out,
                             const struct topic_state *t)
@@ -143,9 +145,49 @@ static void fill_authorized_operations(const struct metadata_request *m, struct 
             resp->topics[i].topic_authorized_operations = TOPIC_AUTHORIZED_OPERATIONS;
 }
 
+/*
+ * v10-11 carry topic ids, but lookups by id begin at v12, and the response's
+ * names are not nullable there: Kafka refuses a null name or a non-zero id
+ * with INVALID_REQUEST. Returns the reason, or NULL if the request is valid.
+ */
+static const char *invalid_topic_ids(int16_t version, const struct metadata_request *m)
+{
+    if (version < 10 || version >= 12)
+        return NULL;
+    for (int32_t i = 0; i < m->topics_count; i++) {
+        if (kstr_is_null(m->topics[i].name))
+            return "Topic name can not be null";
+        if (!kuuid_is_zero(m->topics[i].topic_id))
+            return "Topic IDs are not supported in requests";
+    }
+    return NULL;
+}
+
+/* Kafka's error answer: every requested topic with the error, no brokers, no cluster id or controller. */
+static void respond_error(struct request *req, const struct metadata_request *m, int16_t error)
+{
+    struct metadata_response resp;
+    metadata_response_init(&resp);
+    resp.topics = request_alloc(req, (size_t)(m->topics_count + 1) * sizeof *resp.topics);
+    resp.topics_count = resp.topics && m->topics_count > 0 ? m->topics_count : 0;
+    for (int32_t i = 0; i < resp.topics_count; i++) {
+        metadata_response_topic_init(&resp.topics[i]);
+        resp.topics[i].error_code = error;
+        resp.topics[i].name = kstr_is_null(m->topics[i].name) ? kstr_from_cstr("") : m->topics[i].name;
+        resp.topics[i].topic_id = m->topics[i].topic_id;
+    }
+    request_respond(req, &resp);
+}
+
 void handle_metadata(struct request *req)
 {
     const struct metadata_request *m = req->body;
+    const char *invalid = invalid_topic_ids(req->api_version, m);
+    if (invalid) {
+        log_debug("metadata", "invalid request: %s for version %d", invalid, req->api_version);
+        respond_error(req, m, KAFKA_INVALID_REQUEST);
+        return;
+    }
     struct broker *b = req->broker;
     struct metadata_response resp;
     metadata_response_init(&resp);

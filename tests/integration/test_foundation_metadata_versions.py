@@ -7,9 +7,8 @@ encoding and response header v1 from v9), with no byte left over. Checked:
 the broker entry, controller, cluster id (v2+), leader epoch (v7+), topic ids
 (v10+), authorized operations (v8+: "not requested" unless asked, and when
 asked every operation, as Kafka with no authorizer), v0's empty list meaning
-all topics and v1+'s meaning none, and lookups by topic id (v12; v10-11 may
-answer or close, as Kafka refuses null names there, but never leave the
-client waiting).
+all topics and v1+'s meaning none, and lookups by topic id (v12; v10-11 answer
+INVALID_REQUEST for a null name or a non-zero id, as Kafka does).
 """
 import os
 import sys
@@ -24,15 +23,17 @@ NOT_REQUESTED = -2147483648
 TOPIC_OPERATIONS = 3576  # READ WRITE CREATE DELETE ALTER DESCRIBE DESCRIBE_CONFIGS ALTER_CONFIGS
 CLUSTER_OPERATIONS = 8096  # CREATE ALTER DESCRIBE CLUSTER_ACTION DESCRIBE_CONFIGS ALTER_CONFIGS IDEMPOTENT_WRITE
 UNKNOWN_TOPIC_ID = 100
+INVALID_REQUEST = 42
 
 
-def encode_request(version, corr, names=None, ids=None, allow_auto=True, include_ops=False):
+def encode_request(version, corr, names=None, ids=None, allow_auto=True, include_ops=False, pairs=None):
     """names: list (None = null array from v1); ids: list of 16-byte ids (v10+, name null);
-    include_ops: ask for the topic (v8+) and cluster (v8-10) authorized operations."""
+    pairs: list of (16-byte id, name) (v10+); include_ops: ask for the topic (v8+) and
+    cluster (v8-10) authorized operations."""
     flexible = version >= 9
     topics = None
-    if names is not None or ids is not None:
-        topics = [(b"\x00" * 16, n) for n in (names or [])] + [(i, None) for i in (ids or [])]
+    if names is not None or ids is not None or pairs is not None:
+        topics = [(b"\x00" * 16, n) for n in (names or [])] + [(i, None) for i in (ids or [])] + (pairs or [])
     body = b""
     if flexible:
         if topics is None:
@@ -172,19 +173,6 @@ def check_list_semantics(b):
     print("empty topic list: all topics in v0, none in v1/v4/v9/v12; null list: all topics")
 
 
-def answered_or_closed(port, version, corr, **kwargs):
-    """For requests Kafka refuses by closing: an answer or a close, never silence."""
-    with kw.connect(port) as s:
-        s.sendall(encode_request(version, corr, **kwargs))
-        size = kw.recv_exact(s, 4)
-        if size is None:
-            return "closed"
-        payload = kw.recv_exact(s, int.from_bytes(size, "big"))
-    out = decode_response(version, payload)
-    assert out["corr"] == corr
-    return "answered"
-
-
 def check_topic_ids(b):
     known = roundtrip(b.port, 12, 910, names=["versions-v12"])["topics"]["versions-v12"]["id"]
     out = roundtrip(b.port, 12, 911, ids=[known])
@@ -193,14 +181,19 @@ def check_topic_ids(b):
     out = roundtrip(b.port, 12, 912, ids=[uuid.uuid4().bytes])
     (topic,) = out["topics"].values()
     assert topic["error"] == UNKNOWN_TOPIC_ID and topic["name"] is None, "v12 unknown id: %r" % topic
-    # v10-11 carry ids but names are not nullable: Kafka closes on a null name.
-    outcomes = []
+    # v10-11 carry ids, but Kafka refuses lookups by id below v12: INVALID_REQUEST
+    # for every requested topic (a null name answered as ""), and nothing else.
     for version in (10, 11):
-        for ids in ([known], [uuid.uuid4().bytes]):
-            outcomes.append(answered_or_closed(b.port, version, 913, ids=ids))
-    kw.assert_alive(b, "topic-id lookups")
+        for kwargs in ({"ids": [known]}, {"ids": [uuid.uuid4().bytes]},
+                       {"pairs": [(known, "versions-v12")]}):
+            out = roundtrip(b.port, version, 913, **kwargs)
+            (topic,) = out["topics"].values()
+            want_name = kwargs.get("pairs", [(None, "")])[0][1]
+            assert topic["error"] == INVALID_REQUEST and topic["name"] == want_name, (version, kwargs, topic)
+            assert topic["id"] == (kwargs.get("ids") or [known])[0] and topic["partitions"] == [], (version, topic)
+            assert out["brokers"] == [] and out["controller"] == -1 and out["cluster_id"] is None, (version, out)
     print("lookup by topic id: v12 known id found, unknown -> UNKNOWN_TOPIC_ID with null name; "
-          "v10/v11 null names: %s" % ", ".join(outcomes))
+          "v10/v11 null name or non-zero id -> INVALID_REQUEST")
 
 
 def check_authorized_operations(b):
