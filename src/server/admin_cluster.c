@@ -18,6 +18,30 @@
 
 #define MAX_LOG_DIRS 16
 
+/* Kafka's EndpointType ids (v1+): which kind of listener the client believes it reached. */
+enum endpoint_type { ENDPOINT_TYPE_BROKER = 1, ENDPOINT_TYPE_CONTROLLER = 2 };
+
+/*
+ * Kafka's check of the endpoint type a v1 request names (v0 cannot name one):
+ * an unknown type is UNSUPPORTED_ENDPOINT_TYPE, a known one that is not this
+ * listener's kind (a broker listener) MISMATCHED_ENDPOINT_TYPE. Returns the
+ * error, 0 if the type is right, and the message to send with it.
+ */
+static int16_t check_endpoint_type(struct request *req, int8_t type, struct kstr *message)
+{
+    if (type == ENDPOINT_TYPE_BROKER)
+        return 0;
+    if (type != ENDPOINT_TYPE_CONTROLLER) {
+        char text[64];
+        snprintf(text, sizeof text, "Unsupported endpoint type %d", type);
+        *message = admin_message(req, text);
+        return KAFKA_UNSUPPORTED_ENDPOINT_TYPE;
+    }
+    *message = admin_message(req, "The request was sent to an endpoint of type BROKER, but we wanted an "
+                                  "endpoint of type CONTROLLER");
+    return KAFKA_MISMATCHED_ENDPOINT_TYPE;
+}
+
 void handle_describe_cluster(struct request *req)
 {
     const struct describe_cluster_request *m = req->body;
@@ -25,17 +49,16 @@ void handle_describe_cluster(struct request *req)
     const struct metadata_image *img = &b->image;
     struct describe_cluster_response resp;
     describe_cluster_response_init(&resp);
-    resp.endpoint_type = m->endpoint_type;
+    /* An error answer carries only the code and message, every other field at its default. */
+    resp.error_code = check_endpoint_type(req, m->endpoint_type, &resp.error_message);
+    if (resp.error_code) {
+        request_respond(req, &resp);
+        return;
+    }
     resp.cluster_id = kstr_from_cstr(img->cluster_id);
     resp.controller_id = img->controller_id;
     if (m->include_cluster_authorized_operations)
         resp.cluster_authorized_operations = CLUSTER_AUTHORIZED_OPERATIONS;
-    if (req->api_version >= 1 && m->endpoint_type != 1) {
-        resp.error_code = KAFKA_UNSUPPORTED_ENDPOINT_TYPE;
-        resp.error_message = admin_message(req, "The request was sent to an endpoint of type BROKER, but we wanted an endpoint of type CONTROLLER");
-        request_respond(req, &resp);
-        return;
-    }
     resp.brokers = request_alloc(req, sizeof *resp.brokers * (size_t)(img->broker_count + 1));
     int32_t n = 0;
     for (int32_t i = 0; i < img->broker_count && resp.brokers; i++) {

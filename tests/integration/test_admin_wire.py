@@ -3,7 +3,8 @@ hand: CreateTopics v7 (topic ids; a 100,000-partition manual assignment
 validated quickly; a topic too big for the open-file limit refused),
 DeleteTopics v6 by topic id,
 IncrementalAlterConfigs v0 (SET/APPEND/SUBTRACT/DELETE), DescribeLogDirs v1,
-DescribeCluster v0 and DescribeProducers v0 (after an idempotent
+DescribeCluster v0 and v1 (endpoint types: Kafka's UNSUPPORTED_ENDPOINT_TYPE
+and MISMATCHED_ENDPOINT_TYPE answers), DescribeProducers v0 (after an idempotent
 librdkafka producer wrote to the partition), and a live segment.ms change.
 """
 import glob
@@ -133,21 +134,47 @@ def describe_log_dirs_v1(sock):
 
 
 def describe_cluster_v0(sock):
-    r = roundtrip(sock, 60, 0, i8(0) + uvarint(0), True)
-    r.i32()
-    error = r.i16()
-    cstr(r)
-    cluster_id = cstr(r)
-    controller = r.i32()
-    brokers = []
+    out = describe_cluster(sock, 0)
+    return out["error"], out["cluster_id"], out["controller"], out["brokers"]
+
+
+def describe_cluster(sock, version, endpoint_type=1, include_ops=False):
+    """DescribeCluster v0/v1, the whole response decoded."""
+    body = i8(1 if include_ops else 0) + (i8(endpoint_type) if version >= 1 else b"") + uvarint(0)
+    r = roundtrip(sock, 60, version, body, True)
+    out = {"throttle": r.i32(), "error": r.i16(), "message": cstr(r)}
+    out["endpoint_type"] = r.i8() if version >= 1 else None
+    out["cluster_id"] = cstr(r)
+    out["controller"] = r.i32()
+    out["brokers"] = []
     for _ in range(r.uvarint() - 1):
         node = r.i32()
         host = cstr(r)
         port = r.i32()
         cstr(r)
         r.skip_tags()
-        brokers.append((node, host, port))
-    return error, cluster_id, controller, brokers
+        out["brokers"].append((node, host, port))
+    out["cluster_ops"] = r.i32()
+    r.skip_tags()
+    assert r.remaining() == 0, "DescribeCluster v%d: %d trailing bytes" % (version, r.remaining())
+    return out
+
+
+def check_describe_cluster_endpoint_types(sock, port):
+    out = describe_cluster(sock, 1, endpoint_type=1, include_ops=True)
+    check(out["error"] == 0 and out["endpoint_type"] == 1 and out["brokers"] == [(1, "127.0.0.1", port)]
+          and out["cluster_ops"] == 8096, "DescribeCluster v1 endpoint type BROKER: the brokers, cluster ops 8096")
+    defaults = {"endpoint_type": 1, "cluster_id": "", "controller": -1, "brokers": [], "cluster_ops": -2147483648}
+    mismatched = "The request was sent to an endpoint of type BROKER, but we wanted an endpoint of type CONTROLLER"
+    for endpoint_type, error, message in (
+            (2, 114, mismatched),
+            (3, 115, "Unsupported endpoint type 3"),
+            (0, 115, "Unsupported endpoint type 0")):
+        out = describe_cluster(sock, 1, endpoint_type=endpoint_type, include_ops=True)
+        rest = {k: out[k] for k in defaults}
+        check(out["error"] == error and out["message"] == message and rest == defaults,
+              "DescribeCluster v1 endpoint type %d: error %d %r, other fields at defaults"
+              % (endpoint_type, error, message))
 
 
 def describe_producers_v0(sock, topic, partition):
@@ -232,6 +259,7 @@ def main():
         err, cluster_id, controller, brokers = describe_cluster_v0(sock)
         check(err == 0 and controller == 1 and brokers == [(1, "127.0.0.1", b.port)] and len(cluster_id) == 22,
               "DescribeCluster: one broker, controller 1, cluster id")
+        check_describe_cluster_endpoint_types(sock, b.port)
 
         from confluent_kafka import Producer
         p = Producer({"bootstrap.servers": b.bootstrap, "enable.idempotence": True})
