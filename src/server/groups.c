@@ -5,9 +5,10 @@
  * DeleteGroups (42). They translate requests for the coordinator
  * (src/group/) and its answers back into responses; the semantics live there.
  *
- * One node: this broker coordinates every group (and every transactional
- * id), so FindCoordinator always names it, after making sure
- * __consumer_offsets exists.
+ * One node: this broker coordinates every group, so FindCoordinator names
+ * it, after making sure __consumer_offsets exists. It coordinates no
+ * transactions (no transaction API is advertised), so a transactional id
+ * gets COORDINATOR_NOT_AVAILABLE.
  */
 #include <stdio.h>
 #include <string.h>
@@ -27,18 +28,21 @@
 
 /* ---- FindCoordinator ---- */
 
+/*
+ * A transactional id gets COORDINATOR_NOT_AVAILABLE, which Kafka answers while
+ * no transaction coordinator is ready: naming this broker would send a
+ * transactional producer on to InitProducerId, which refuses it with a fatal
+ * authorization error instead of this retriable one.
+ */
 static int16_t coordinator_for(struct request *req, int8_t key_type, int32_t *node, struct kstr *host, int32_t *port)
 {
     struct broker *b = req->broker;
-    if (key_type != KEY_TYPE_GROUP && key_type != KEY_TYPE_TRANSACTION)
+    if (key_type == KEY_TYPE_TRANSACTION)
+        return KAFKA_COORDINATOR_NOT_AVAILABLE;
+    if (key_type != KEY_TYPE_GROUP)
         return KAFKA_INVALID_REQUEST;
-    if (key_type == KEY_TYPE_GROUP) {
-        int16_t err = groups_ensure_offsets_topic(b);
-        if (err)
-            return KAFKA_COORDINATOR_NOT_AVAILABLE;
-        if (!groups_coordinator(b))
-            return KAFKA_COORDINATOR_NOT_AVAILABLE;
-    }
+    if (groups_ensure_offsets_topic(b) || !groups_coordinator(b))
+        return KAFKA_COORDINATOR_NOT_AVAILABLE;
     const struct listener_address *self = broker_advertised_for(b, req->listener);
     if (!self)
         return KAFKA_COORDINATOR_NOT_AVAILABLE;
@@ -56,12 +60,13 @@ void handle_find_coordinator(struct request *req)
     if (req->api_version < 4) {
         resp.host = kstr_from_cstr("");
         int16_t err = coordinator_for(req, m->key_type, &resp.node_id, &resp.host, &resp.port);
-        if (err) {
+        if (err) { /* below v4 Kafka sends the error's standard text */
             resp.error_code = err;
             resp.node_id = -1;
             resp.host = kstr_from_cstr("");
             resp.port = -1;
-            resp.error_message = kstr_from_cstr(err == KAFKA_INVALID_REQUEST ? "Unsupported key type" : NULL);
+            resp.error_message = kstr_from_cstr(err == KAFKA_INVALID_REQUEST ? "Unsupported key type"
+                                                                              : "The coordinator is not available.");
         }
         request_respond(req, &resp);
         return;

@@ -344,8 +344,14 @@ def rebalance_scenario(b):
     check(fc["error"] == 0 and fc["node"] == 1 and fc["port"] == b.port, "FindCoordinator names this broker")
     batched = find_coordinators_v4(a, ["g1", "g2"], 0)
     check([x["error"] for x in batched] == [0, 0] and batched[1]["key"] == "g2", "FindCoordinator v4 batched keys")
-    txn = find_coordinators_v4(a, ["txn-1"], 1)
-    check(txn[0]["error"] == 0 and txn[0]["node"] == 1, "FindCoordinator for a transactional id")
+    # No transaction API is advertised: no coordinator for a transactional id, in either form.
+    txn = find_coordinators_v4(a, ["txn-1", "txn-2"], 1)
+    check([(x["error"], x["node"], x["host"], x["port"]) for x in txn] == [(15, -1, "", -1)] * 2,
+          "FindCoordinator v4 for transactional ids: COORDINATOR_NOT_AVAILABLE, no node")
+    fc = find_coordinator(a, "txn-1", key_type=1)
+    check((fc["error"], fc["message"], fc["node"], fc["host"], fc["port"])
+          == (15, "The coordinator is not available.", -1, "", -1),
+          "FindCoordinator v1 for a transactional id: COORDINATOR_NOT_AVAILABLE with Kafka's text")
 
     ida = join_two_step(a, "g1", ["orders"])
     ja = join(a, "g1", ida, ["orders"])
