@@ -682,30 +682,60 @@ static struct consumer_member *member_join(struct group_coordinator *gc, struct 
     return m;
 }
 
+static bool is_empty(struct kstr s)
+{
+    return !kstr_is_null(s) && s.len == 0;
+}
+
+/* Which member the request is for: v1 clients always name themselves, v0 ones once they have joined. */
+static const char *invalid_ids(const struct group_consumer_heartbeat_params *p)
+{
+    bool needs_member_id = p->api_version >= 1 || p->member_epoch > 0 || p->member_epoch == -1 ||
+                           p->member_epoch == -2; /* the static leave finds its member by id here */
+    if (needs_member_id && (kstr_is_null(p->member_id) || p->member_id.len == 0))
+        return "MemberId can't be empty.";
+    if (kstr_is_null(p->group_id) || p->group_id.len == 0)
+        return "GroupId can't be empty.";
+    if (is_empty(p->instance_id))
+        return "InstanceId can't be empty.";
+    if (is_empty(p->rack_id))
+        return "RackId can't be empty.";
+    return NULL;
+}
+
+/* A (re-)join (epoch 0) states everything afresh and owns nothing yet; -2 is a static member's leave. */
+static const char *invalid_for_epoch(const struct group_consumer_heartbeat_params *p)
+{
+    if (p->member_epoch == 0) {
+        if (p->rebalance_timeout_ms == -1)
+            return "RebalanceTimeoutMs must be provided in first request.";
+        if (p->owned_count != 0) /* null (-1) or some partitions */
+            return "TopicPartitions must be empty when (re-)joining.";
+        if (p->subscribed_count < 0 && kstr_is_null(p->subscribed_regex))
+            return "Either SubscribedTopicNames or SubscribedTopicRegex must be non-null when (re-)joining.";
+        return NULL;
+    }
+    if (p->member_epoch == -2 && kstr_is_null(p->instance_id))
+        return "InstanceId can't be null.";
+    if (p->member_epoch < -2)
+        return "MemberEpoch is invalid.";
+    return NULL;
+}
+
+/* Kafka's throwIfConsumerGroupHeartbeatRequestIsInvalid, in its order, then the regex Eddy compiles. */
 static int16_t validate(const struct group_consumer_heartbeat_params *p, const char **message)
 {
-    if (kstr_is_null(p->group_id) || p->group_id.len == 0) {
-        *message = "GroupId can't be empty.";
+    *message = invalid_ids(p);
+    if (!*message)
+        *message = invalid_for_epoch(p);
+    if (*message)
         return KAFKA_INVALID_REQUEST;
-    }
-    if (!kstr_is_null(p->subscribed_regex) && p->subscribed_regex.len > 0 && !regex_valid(p->subscribed_regex)) {
-        *message = "SubscribedTopicRegex is not a valid regular expression.";
-        return KAFKA_INVALID_REQUEST;
-    }
     if (!kstr_is_null(p->server_assignor) && !group_assignor_known(p->server_assignor)) {
         *message = "ServerAssignor is not one of: uniform, range.";
         return KAFKA_UNSUPPORTED_ASSIGNOR;
     }
-    if (p->member_epoch == 0 && p->subscribed_count < 0 && kstr_is_null(p->subscribed_regex)) {
-        *message = "SubscribedTopicNames must be set in first request.";
-        return KAFKA_INVALID_REQUEST;
-    }
-    if (p->member_epoch != 0 && (kstr_is_null(p->member_id) || p->member_id.len == 0)) {
-        *message = "MemberId can't be empty.";
-        return KAFKA_INVALID_REQUEST;
-    }
-    if (p->member_epoch < -2) {
-        *message = "MemberEpoch is invalid.";
+    if (!kstr_is_null(p->subscribed_regex) && p->subscribed_regex.len > 0 && !regex_valid(p->subscribed_regex)) {
+        *message = "SubscribedTopicRegex is not a valid regular expression.";
         return KAFKA_INVALID_REQUEST;
     }
     return 0;

@@ -247,6 +247,7 @@ struct group_topic_partitions {
 };
 
 struct group_consumer_heartbeat_params {
+    int16_t api_version;     /* of the ConsumerGroupHeartbeat request: v1+ always names the member */
     struct kstr group_id;
     struct kstr member_id;   /* "" to join (v0); v1 clients choose their own id */
     int32_t member_epoch;    /* 0 join, -1 leave, -2 static leave, else the current epoch */
@@ -260,7 +261,7 @@ struct group_consumer_heartbeat_params {
     struct kstr subscribed_regex;  /* null: unchanged; "" clears; POSIX ERE over whole names */
     struct kstr server_assignor;   /* null: unchanged */
     const struct group_topic_partitions *owned;
-    int32_t owned_count; /* -1: unchanged */
+    int32_t owned_count; /* -1: unchanged (null); must be 0 when joining (epoch 0) */
 };
 
 struct group_consumer_heartbeat_result {

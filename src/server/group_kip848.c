@@ -71,6 +71,7 @@ void handle_consumer_group_heartbeat(struct request *req)
         }
     }
     struct group_consumer_heartbeat_params p = {
+        .api_version = req->api_version,
         .group_id = m->group_id,
         .member_id = m->member_id,
         .member_epoch = m->member_epoch,

@@ -16,6 +16,7 @@ FENCED_MEMBER_EPOCH = 110
 UNKNOWN_MEMBER_ID = 25
 STALE_MEMBER_EPOCH = 113
 UNSUPPORTED_ASSIGNOR = 112
+INVALID_REQUEST = 42
 
 
 # ---- flexible (compact) encoding ----
@@ -84,11 +85,14 @@ def flex_call(c, key, version, body):
     return r
 
 
-def heartbeat(c, group, member, epoch, topics=None, owned=None, assignor=None, rebalance_ms=30000, regex=None):
+def heartbeat(c, group, member, epoch, topics=None, owned=None, assignor=None, rebalance_ms=30000, regex=None,
+              version=None):
+    """owned: {topic id: [partitions]}, None sends a null list (what "unchanged" is after a join)."""
     owned_items = None
     if owned is not None:
         owned_items = [tid + carray([i32(p) for p in parts]) + TAGS for tid, parts in owned.items()]
-    version = 1 if regex is not None else 0
+    if version is None:
+        version = 1 if regex is not None else 0
     body = (cstring(group) + cstring(member) + i32(epoch) + cstring(None) + cstring(None) + i32(rebalance_ms) +
             carray(None if topics is None else [cstring(t) for t in topics]) +
             (cstring(regex) if version >= 1 else b"") + cstring(assignor) + carray(owned_items) + TAGS)
@@ -138,6 +142,20 @@ def flat(assignment):
     return {(tid, p) for tid, ps in (assignment or {}).items() for p in ps}
 
 
+def check_validation(c):
+    """Kafka's throwIfConsumerGroupHeartbeatRequestIsInvalid: INVALID_REQUEST with its message."""
+    for what, kwargs, message in (
+            ("v1 with an empty member id", dict(member="", version=1, owned={}), "MemberId can't be empty."),
+            ("a join without a rebalance timeout", dict(rebalance_ms=-1, owned={}),
+             "RebalanceTimeoutMs must be provided in first request."),
+            ("a join with null TopicPartitions", dict(owned=None), "TopicPartitions must be empty when (re-)joining.")):
+        args = dict(member="", topics=["k848"])
+        args.update(kwargs)
+        r = heartbeat(c, "g848-invalid", args.pop("member"), 0, **args)
+        check((r["error"], r["message"], r["member"], r["epoch"]) == (INVALID_REQUEST, message, None, 0),
+              "ConsumerGroupHeartbeat %s: INVALID_REQUEST %r" % (what, message))
+
+
 def main():
     with Broker(config={"num.partitions": "6", "offsets.topic.num.partitions": "3"}) as b:
         c = Conn(b.port, "kip848-client")
@@ -163,8 +181,9 @@ def main():
         check(d["assignor"] == "uniform" and d["members"][0]["assignment"][0][1] == "k848", "describe names topics")
         check(heartbeat(c, "g848", idb, 1)["error"] == FENCED_MEMBER_EPOCH, "stale epoch fenced")
         check(heartbeat(c, "g848", "ghost", 3)["error"] == UNKNOWN_MEMBER_ID, "unknown member")
-        check(heartbeat(c, "g848x", "", 0, topics=["k848"], assignor="sticky")["error"] == UNSUPPORTED_ASSIGNOR,
+        check(heartbeat(c, "g848x", "", 0, topics=["k848"], owned={}, assignor="sticky")["error"] == UNSUPPORTED_ASSIGNOR,
               "unknown server assignor refused")
+        check_validation(c)
         res = commit(c, "g848", 1, ida, {("k848", 0): 5})
         check(res[("k848", 0)] == STALE_MEMBER_EPOCH, "commit with an old member epoch refused")
         res = commit(c, "g848", 2, ida, {("k848", 0): 5})
@@ -192,9 +211,11 @@ def main():
         heartbeat(c, "g848", ida, -1)
         check(describe(c, "g848")["state"] == "Empty", "group Empty once everyone left")
         metadata(c, ["rx-one", "rx-two"])
-        r = heartbeat(c, "g848rx", "", 0, regex="rx-.*", owned={})
-        check(r["error"] == 0 and count(r["assignment"]) == 12, "v1 regex subscription matches rx-one and rx-two")
-        check(heartbeat(c, "g848bad", "", 0, regex="([", owned={})["error"] == 42, "invalid regex refused")
+        r = heartbeat(c, "g848rx", "rx-member-1", 0, regex="rx-.*", owned={})
+        check(r["error"] == 0 and r["member"] == "rx-member-1" and count(r["assignment"]) == 12,
+              "v1 regex subscription (member id chosen by the client) matches rx-one and rx-two")
+        check(heartbeat(c, "g848bad", "rx-member-2", 0, regex="([", owned={})["error"] == INVALID_REQUEST,
+              "invalid regex refused")
         c.close()
     print("PASS")
 

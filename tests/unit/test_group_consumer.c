@@ -198,7 +198,7 @@ static void heartbeat(struct group_coordinator *gc, const char *member, int32_t 
         .subscribed_regex = kstr_null(),
         .server_assignor = kstr_null(),
         .owned = &owned,
-        .owned_count = owned_from || epoch == 0 ? 1 : -1,
+        .owned_count = epoch == 0 ? 0 : owned_from ? 1 : -1, /* a join owns nothing */
     };
     group_consumer_heartbeat(gc, &p, now, on_hb, out);
 }
@@ -217,6 +217,18 @@ static void on_describe(void *arg, const struct group_consumer_description *d)
     snprintf(x->state, sizeof x->state, "%s", d->state);
     x->group_epoch = d->group_epoch;
     x->members = d->member_count;
+}
+
+struct validated {
+    int16_t error;
+    char message[128];
+};
+
+static void on_validated(void *arg, const struct group_consumer_heartbeat_result *r)
+{
+    struct validated *v = arg;
+    v->error = r->error;
+    snprintf(v->message, sizeof v->message, "%s", r->error_message ? r->error_message : "");
 }
 
 static void on_commit(void *arg, int16_t error)
@@ -321,6 +333,7 @@ static void test_heartbeat_flow(void)
     CHECK(tmp.error == KAFKA_INVALID_REQUEST);
     bad.subscribed = subs_t;
     bad.subscribed_count = 1;
+    bad.owned_count = 0;
     bad.server_assignor = kstr_from_cstr("sticky");
     group_consumer_heartbeat(gc, &bad, now, on_hb, &tmp);
     CHECK(tmp.error == KAFKA_UNSUPPORTED_ASSIGNOR);
@@ -338,7 +351,7 @@ static void static_heartbeat(struct group_coordinator *gc, const char *member, c
         .instance_id = kstr_from_cstr(instance), .rack_id = kstr_null(), .client_id = kstr_from_cstr("c"),
         .client_host = kstr_from_cstr("h"), .rebalance_timeout_ms = 30000, .subscribed = subs_t,
         .subscribed_count = epoch == 0 ? 1 : -1, .subscribed_regex = kstr_null(), .server_assignor = kstr_null(),
-        .owned = &none, .owned_count = epoch == 0 ? 1 : -1};
+        .owned = &none, .owned_count = epoch == 0 ? 0 : -1};
     group_consumer_heartbeat(gc, &p, now, on_hb, out);
 }
 
@@ -381,6 +394,65 @@ static void test_static_leave(void)
     group_coordinator_destroy(gc);
 }
 
+struct validation_case {
+    const char *what;
+    int16_t api_version;
+    const char *member_id;
+    int32_t epoch;
+    const char *instance_id;
+    const char *rack_id;
+    int32_t rebalance_timeout_ms;
+    int32_t owned_count;
+    int32_t subscribed_count;
+    const char *message; /* NULL: valid */
+};
+
+/* Kafka's throwIfConsumerGroupHeartbeatRequestIsInvalid, rule by rule, with its messages. */
+static void test_heartbeat_validation(void)
+{
+    printf("ConsumerGroupHeartbeat validation: Kafka's rules and messages, by api version and epoch\n");
+    static const struct validation_case cases[] = {
+        {"v0 join", 0, "", 0, NULL, NULL, 30000, 0, 1, NULL},
+        {"v1 join, own id", 1, "m-1", 0, NULL, NULL, 30000, 0, 1, NULL},
+        {"v1 join, empty id", 1, "", 0, NULL, NULL, 30000, 0, 1, "MemberId can't be empty."},
+        {"v0 heartbeat, empty id", 0, "", 3, NULL, NULL, -1, -1, -1, "MemberId can't be empty."},
+        {"v0 leave, empty id", 0, "", -1, NULL, NULL, -1, -1, -1, "MemberId can't be empty."},
+        {"empty instance id", 0, "", 0, "", NULL, 30000, 0, 1, "InstanceId can't be empty."},
+        {"empty rack id", 0, "", 0, NULL, "", 30000, 0, 1, "RackId can't be empty."},
+        {"join without rebalance timeout", 0, "", 0, NULL, NULL, -1, 0, 1,
+         "RebalanceTimeoutMs must be provided in first request."},
+        {"join, null TopicPartitions", 0, "", 0, NULL, NULL, 30000, -1, 1,
+         "TopicPartitions must be empty when (re-)joining."},
+        {"join owning partitions", 0, "", 0, NULL, NULL, 30000, 1, 1, "TopicPartitions must be empty when (re-)joining."},
+        {"join without subscription", 0, "", 0, NULL, NULL, 30000, 0, -1,
+         "Either SubscribedTopicNames or SubscribedTopicRegex must be non-null when (re-)joining."},
+        {"static leave without instance id", 1, "m-1", -2, NULL, NULL, -1, -1, -1, "InstanceId can't be null."},
+        {"epoch -3", 1, "m-1", -3, NULL, NULL, -1, -1, -1, "MemberEpoch is invalid."},
+    };
+    struct group_coordinator *gc = new_coordinator();
+    struct group_topic_partitions owned = {topic_t, "t", NULL, 0};
+    for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
+        const struct validation_case *c = &cases[i];
+        char group[32];
+        snprintf(group, sizeof group, "vg-%zu", i);
+        struct group_consumer_heartbeat_params p = {
+            .api_version = c->api_version, .group_id = kstr_from_cstr(group), .member_id = kstr_from_cstr(c->member_id),
+            .member_epoch = c->epoch, .instance_id = kstr_from_cstr(c->instance_id), .rack_id = kstr_from_cstr(c->rack_id),
+            .client_id = kstr_from_cstr("c"), .client_host = kstr_from_cstr("h"),
+            .rebalance_timeout_ms = c->rebalance_timeout_ms, .subscribed = subs_t,
+            .subscribed_count = c->subscribed_count, .subscribed_regex = kstr_null(), .server_assignor = kstr_null(),
+            .owned = &owned, .owned_count = c->owned_count};
+        struct validated r = {-1, ""};
+        group_consumer_heartbeat(gc, &p, 0, on_validated, &r);
+        bool as_expected = c->message ? r.error == KAFKA_INVALID_REQUEST && strcmp(r.message, c->message) == 0
+                                      : r.error == 0;
+        CHECK(as_expected);
+        if (!as_expected)
+            fprintf(stderr, "  case \"%s\": error %d, message \"%s\"\n", c->what, r.error, r.message);
+    }
+    group_coordinator_destroy(gc);
+}
+
 static void test_regex(void)
 {
     printf("regex subscriptions match existing topics, never internal ones\n");
@@ -389,7 +461,7 @@ static void test_regex(void)
     struct group_consumer_heartbeat_params p = {
         .group_id = kstr_from_cstr("rg"), .member_id = kstr_from_cstr(""), .member_epoch = 0,
         .instance_id = kstr_null(), .rack_id = kstr_null(), .subscribed_count = -1,
-        .subscribed_regex = kstr_from_cstr(".*"), .server_assignor = kstr_from_cstr("range"), .owned_count = -1};
+        .subscribed_regex = kstr_from_cstr(".*"), .server_assignor = kstr_from_cstr("range"), .owned_count = 0};
     group_consumer_heartbeat(gc, &p, 0, on_hb, &out);
     CHECK(out.error == 0 && out.epoch == 1 && out.count == 8);
     p.group_id = kstr_from_cstr("rg2");
@@ -455,6 +527,7 @@ int main(void)
     test_assignors();
     test_heartbeat_flow();
     test_static_leave();
+    test_heartbeat_validation();
     if (failures) {
         fprintf(stderr, "%d check(s) failed\n", failures);
         return 1;
