@@ -332,7 +332,7 @@ struct group_member_description {
 
 struct group_description {
     int16_t error;
-    const char *state; /* "Dead" for an unknown group */
+    const char *state; /* "Dead" for an unknown group or a KIP-848 (non-classic) one */
     const char *protocol_type;
     const char *protocol_name; /* "" unless Stable */
     const struct group_member_description *members;

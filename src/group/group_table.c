@@ -313,18 +313,14 @@ void group_describe(struct group_coordinator *gc, struct kstr group_id, group_de
 {
     struct group_description d = {.state = "Dead", .protocol_type = "", .protocol_name = ""};
     struct group *g = group_find(gc, group_id);
-    if (!g) {
+    /* A KIP-848 group is not a classic one: Kafka's describeGroups answers it
+     * as an unknown group (Dead, no members; ConsumerGroupDescribe describes it). */
+    if (!g || g->kind == GROUP_KIND_CONSUMER) {
         done(arg, &d);
         return;
     }
     bool stable = g->state == GROUP_STABLE;
     d.state = group_state_name(g->state);
-    if (g->kind == GROUP_KIND_CONSUMER) { /* its members are described by ConsumerGroupDescribe */
-        d.state = group_consumer_state(g);
-        d.protocol_type = "consumer";
-        done(arg, &d);
-        return;
-    }
     d.protocol_type = g->protocol_type ? g->protocol_type : "";
     d.protocol_name = stable && g->protocol_name ? g->protocol_name : "";
     struct group_member_description *members = NULL;

@@ -134,6 +134,23 @@ def describe(c, group):
     return r.carray(group)[0]
 
 
+def describe_classic(c, group, version):
+    """DescribeGroups (the classic API) at v0 or v5: (error, state, protocol type, members), every byte read."""
+    if version == 0:
+        r = c.call(15, 0, i32(1) + struct.pack(">h", len(group)) + group.encode())
+        (g,) = r.array(lambda x: (x.i16(), x.string(), x.string(), x.string(), x.string(),
+                                  x.array(lambda y: y.string())))
+        assert r.p == len(r.d), "DescribeGroups v0: trailing bytes"
+        return g[0], g[2], g[3], g[5]
+    r = flex_call(c, 15, 5, carray([cstring(group)]) + b"\x00" + TAGS)
+    r.i32()
+    (g,) = r.carray(lambda x: (x.i16(), x.cstring(), x.cstring(), x.cstring(), x.cstring(),
+                               x.carray(lambda y: y.cstring()), x.i32(), x.tags()))
+    r.tags()
+    assert r.p == len(r.d), "DescribeGroups v5: trailing bytes"
+    return g[0], g[2], g[3], g[5]
+
+
 def count(assignment):
     return sum(len(p) for p in assignment.values()) if assignment else 0
 
@@ -179,10 +196,13 @@ def main():
         check(d["error"] == 0 and d["state"] == "Stable" and d["epoch"] == 2 and len(d["members"]) == 2,
               "ConsumerGroupDescribe: Stable at epoch 2 with two members")
         check(d["assignor"] == "uniform" and d["members"][0]["assignment"][0][1] == "k848", "describe names topics")
+        for version in (0, 5):
+            check(describe_classic(c, "g848", version) == (0, "Dead", "", []),
+                  "DescribeGroups v%d of the consumer group: Dead, no members (not a classic group)" % version)
         check(heartbeat(c, "g848", idb, 1)["error"] == FENCED_MEMBER_EPOCH, "stale epoch fenced")
         check(heartbeat(c, "g848", "ghost", 3)["error"] == UNKNOWN_MEMBER_ID, "unknown member")
-        check(heartbeat(c, "g848x", "", 0, topics=["k848"], owned={}, assignor="sticky")["error"] == UNSUPPORTED_ASSIGNOR,
-              "unknown server assignor refused")
+        refused = heartbeat(c, "g848x", "", 0, topics=["k848"], owned={}, assignor="sticky")
+        check(refused["error"] == UNSUPPORTED_ASSIGNOR, "unknown server assignor refused")
         check_validation(c)
         res = commit(c, "g848", 1, ida, {("k848", 0): 5})
         check(res[("k848", 0)] == STALE_MEMBER_EPOCH, "commit with an old member epoch refused")

@@ -231,6 +231,22 @@ static void on_validated(void *arg, const struct group_consumer_heartbeat_result
     snprintf(v->message, sizeof v->message, "%s", r->error_message ? r->error_message : "");
 }
 
+struct classic_described {
+    int16_t error;
+    char state[32];
+    char protocol_type[32];
+    int32_t members;
+};
+
+static void on_classic_describe(void *arg, const struct group_description *d)
+{
+    struct classic_described *x = arg;
+    x->error = d->error;
+    snprintf(x->state, sizeof x->state, "%s", d->state);
+    snprintf(x->protocol_type, sizeof x->protocol_type, "%s", d->protocol_type);
+    x->members = d->member_count;
+}
+
 static void on_commit(void *arg, int16_t error)
 {
     *(int16_t *)arg = error;
@@ -274,6 +290,10 @@ static void test_heartbeat_flow(void)
             CHECK(a.partitions[i] != b.partitions[j]);
     group_consumer_describe(gc, kstr_from_cstr("cg"), on_describe, &d);
     CHECK(strcmp(d.state, "Stable") == 0);
+    /* The classic DescribeGroups does not describe a KIP-848 group: Dead, no members, as Kafka. */
+    struct classic_described cd;
+    group_describe(gc, kstr_from_cstr("cg"), on_classic_describe, &cd);
+    CHECK(cd.error == 0 && strcmp(cd.state, "Dead") == 0 && cd.protocol_type[0] == 0 && cd.members == 0);
 
     /* Fencing and commits by member epoch. */
     heartbeat(gc, id_b, 1, NULL, now, &tmp);
