@@ -28,7 +28,10 @@
  * Broker CPU: for Eddy, utime+stime of the eddy process from /proc/PID/stat
  * before and after the measured part. For the mock, the CPU of the thread(s)
  * rd_kafka_mock_cluster_new started (found by listing /proc/self/task around
- * the call); the whole bench process's CPU (clients + mock) is printed too.
+ * the call); the whole bench process's CPU (clients + mock) is printed too,
+ * and the whole machine's busy time ("mach", /proc/stat): the clients share
+ * the broker's vCPUs, so a run is bounded by everything the machine does per
+ * GB, kernel work no process is charged for (softirq, writeback) included.
  *
  * Sizes come from environment variables (defaults for a full run of about
  * four minutes, --quick about 30 s):
@@ -187,6 +190,23 @@ static double proc_stat_cpu(const char *path)
             p++;
     }
     return (double)(utime + stime) / (double)sysconf(_SC_CLK_TCK);
+}
+
+/* CPU-seconds the whole machine was busy (every CPU, /proc/stat): with the
+ * clients on the same vCPUs, what a run leaves idle, and the kernel's work
+ * no process is charged for (softirq delivery, writeback). -1 if unknown. */
+static double machine_busy_cpu(void)
+{
+    FILE *f = fopen("/proc/stat", "r");
+    if (!f)
+        return -1;
+    unsigned long long user = 0, nice = 0, system = 0, idle = 0, iowait = 0, irq = 0, softirq = 0, steal = 0;
+    int n = fscanf(f, "cpu %llu %llu %llu %llu %llu %llu %llu %llu", &user, &nice, &system, &idle, &iowait, &irq,
+                   &softirq, &steal);
+    fclose(f);
+    if (n < 7)
+        return -1;
+    return (double)(user + nice + system + irq + softirq + steal) / (double)sysconf(_SC_CLK_TCK);
 }
 
 static double process_cpu_self(void)
@@ -491,6 +511,7 @@ struct run_result {
     uint64_t bytes;        /* payload bytes */
     double broker_cpu;     /* eddy process, or the mock's thread(s) */
     double process_cpu;    /* this bench process (clients, and the mock) */
+    double machine_cpu;    /* every CPU of the machine (see machine_busy_cpu) */
     double p50_ms, p99_ms, p999_ms, max_ms; /* latency run: end to end */
     double ack_p50_ms, ack_p99_ms;          /* latency run: produce -> acknowledgement */
     uint64_t lost;         /* latency run: messages never received */
@@ -697,13 +718,14 @@ static struct run_result produce_run(struct target *t, const struct produce_para
         payload[i] = (uint8_t)('a' + i % 26);
     rd_kafka_topic_t *rkt = rd_kafka_topic_new(rk, p->topic, NULL);
 
-    double cpu0 = target_broker_cpu(t), self0 = process_cpu_self(), start = now_s();
+    double cpu0 = target_broker_cpu(t), self0 = process_cpu_self(), machine0 = machine_busy_cpu(), start = now_s();
     uint64_t sent;
     produce_loop(rk, rkt, p, payload, &sent);
     rd_kafka_flush(rk, 60000);
     r.seconds = now_s() - start;
     r.broker_cpu = target_broker_cpu(t) - cpu0;
     r.process_cpu = process_cpu_self() - self0;
+    r.machine_cpu = machine_busy_cpu() - machine0;
     r.records = counts.delivered;
     r.bytes = counts.bytes;
     r.ok = true;
@@ -828,7 +850,7 @@ static struct run_result consume_run(struct target *t, const char *topic)
     uint64_t passes = (uint64_t)(opt.consume_mb * MB / 1024.0 / (double)per_pass + 0.5);
     if (passes < 1)
         passes = 1;
-    double cpu0 = target_broker_cpu(t), self0 = process_cpu_self(), start = now_s();
+    double cpu0 = target_broker_cpu(t), self0 = process_cpu_self(), machine0 = machine_busy_cpu(), start = now_s();
     double deadline = start + 300;
     r.ok = true;
     for (uint64_t pass = 0; pass < passes && r.ok; pass++) {
@@ -841,6 +863,7 @@ static struct run_result consume_run(struct target *t, const char *topic)
     r.seconds = now_s() - start;
     r.broker_cpu = target_broker_cpu(t) - cpu0;
     r.process_cpu = process_cpu_self() - self0;
+    r.machine_cpu = machine_busy_cpu() - machine0;
     if (!target_alive(t))
         result_fail(&r, "eddy died during the run");
     rd_kafka_consumer_close(rk);
@@ -1265,14 +1288,16 @@ static void print_throughput_row(const struct test *t)
 {
     char mock_cols[128] = "";
     if (t->has_mock)
-        snprintf(mock_cols, sizeof mock_cols, "%10.0f %7.1f %6.2f %6.2f  x%.2f",
+        snprintf(mock_cols, sizeof mock_cols, "%10.0f %7.1f %6.2f %6.2f %5.2f  x%.2f",
                  result_records_per_s(&t->mock), result_mb_per_s(&t->mock),
                  result_cpu_per_gb(t->mock.broker_cpu, &t->mock),
                  result_cpu_per_gb(t->mock.process_cpu, &t->mock),
+                 result_cpu_per_gb(t->mock.machine_cpu, &t->mock),
                  ratio(result_records_per_s(&t->eddy), result_records_per_s(&t->mock)));
-    printf("%-30s %10.0f %7.1f %6.2f %6.2f | %s\n", t->label, result_records_per_s(&t->eddy),
+    printf("%-30s %10.0f %7.1f %6.2f %6.2f %5.2f | %s\n", t->label, result_records_per_s(&t->eddy),
            result_mb_per_s(&t->eddy), result_cpu_per_gb(t->eddy.broker_cpu, &t->eddy),
-           result_cpu_per_gb(t->eddy.process_cpu, &t->eddy), mock_cols);
+           result_cpu_per_gb(t->eddy.process_cpu, &t->eddy), result_cpu_per_gb(t->eddy.machine_cpu, &t->eddy),
+           mock_cols);
     if (!t->eddy.ok)
         printf("    eddy FAILED: %s\n", t->eddy.note);
     if (t->has_mock && !t->mock.ok)
@@ -1399,10 +1424,11 @@ static void print_targets(double raw_mb_s)
 static void print_report(double raw_mb_s)
 {
     printf("\nThroughput (producer runs: best of %d). rec/s and MB/s of payload; CPU-s/GB: broker\n"
-           "(eddy process, or the mock's own threads) and proc (this bench process: the clients,\n"
-           "plus the mock when it runs)\n", opt.repeat);
-    printf("%-30s %10s %7s %6s %6s | %10s %7s %6s %6s  %s\n", "test", "eddy rec/s", "MB/s", "broker",
-           "proc", "mock rec/s", "MB/s", "broker", "proc", "eddy/mock");
+           "(eddy process, or the mock's own threads), proc (this bench process: the clients,\n"
+           "plus the mock when it runs) and mach (every CPU of the machine, kernel work included)\n",
+           opt.repeat);
+    printf("%-30s %10s %7s %6s %6s %5s | %10s %7s %6s %6s %5s  %s\n", "test", "eddy rec/s", "MB/s", "broker",
+           "proc", "mach", "mock rec/s", "MB/s", "broker", "proc", "mach", "eddy/mock");
     for (int i = 0; i < test_count; i++)
         if (tests[i].kind != TEST_LATENCY && !tests[i].skipped)
             print_throughput_row(&tests[i]);
