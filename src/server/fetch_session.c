@@ -6,7 +6,10 @@
  * session is evicted (Kafka also weighs sessions by size; Eddy does not).
  * Each holds copies of its partitions' names, fetch positions and the last
  * high watermark / log start offset sent, which decide whether a partition
- * has news for an incremental answer.
+ * has news for an incremental answer. A session's partitions are read in
+ * its order, and each incremental answer moves the partitions it carried to
+ * the end (as Kafka does), so that when max_bytes runs out every partition
+ * still gets its turn. Sessionless and full fetches keep the request's order.
  */
 #include "server/fetch_session.h"
 
@@ -35,6 +38,7 @@ struct session_partition {
     int64_t sent_high_watermark;
     int64_t sent_log_start;
     bool forgotten;
+    bool answered; /* scratch: carried by the answer being noted */
 };
 
 struct fetch_session {
@@ -209,45 +213,29 @@ static bool same_topic(const struct fetch_session *s, const struct session_parti
     return s->by_id ? kuuid_eq(a->topic_id, b->topic_id) : strcmp(a->topic, b->topic) == 0;
 }
 
-/* Group a session's partitions by topic into the plan: one array for all
- * partitions, each topic a range of it (linear in memory; the topic lookup
- * is bounded by SESSION_MAX_PARTITIONS). */
+/* A session's partitions into the plan in the session's order, which decides
+ * who gets the response's bytes first: each run of consecutive partitions of
+ * one topic is one plan topic (a topic may come back later in the list, as
+ * in Kafka's responses once the order has rotated). */
 static int plan_from_session(struct request *req, struct fetch_session *s, struct fetch_plan *plan)
 {
     size_t n = (size_t)s->count;
-    int32_t *topic_of = request_alloc(req, n * sizeof *topic_of + 1);
-    int32_t *first_of_topic = request_alloc(req, n * sizeof *first_of_topic + 1);
     struct fetch_plan_partition *all = request_alloc(req, n * sizeof *all + 1);
     plan->topics = request_alloc(req, n * sizeof *plan->topics + 1);
-    if (!topic_of || !first_of_topic || !all || !plan->topics)
+    if (!all || !plan->topics)
         return -1;
     plan->topic_count = 0;
-    for (int32_t i = 0; i < s->count; i++) {
-        topic_of[i] = -1;
-        if (s->parts[i].forgotten)
-            continue;
-        int32_t k = 0;
-        while (k < plan->topic_count && !same_topic(s, &s->parts[first_of_topic[k]], &s->parts[i]))
-            k++;
-        if (k == plan->topic_count) {
-            first_of_topic[plan->topic_count++] = i;
-            plan->topics[k].partition_count = 0;
-        }
-        topic_of[i] = k;
-        plan->topics[k].partition_count++;
-    }
+    const struct session_partition *previous = NULL;
     size_t at = 0;
-    for (int32_t k = 0; k < plan->topic_count; k++) {
-        plan->topics[k].partitions = all + at;
-        at += (size_t)plan->topics[k].partition_count;
-        plan->topics[k].partition_count = 0;
-    }
     for (int32_t i = 0; i < s->count; i++) {
-        if (topic_of[i] < 0)
-            continue;
         const struct session_partition *sp = &s->parts[i];
-        struct fetch_plan_topic *pt = &plan->topics[topic_of[i]];
-        struct fetch_plan_partition *pp = &pt->partitions[pt->partition_count++];
+        if (sp->forgotten)
+            continue;
+        if (!previous || !same_topic(s, previous, sp))
+            plan->topics[plan->topic_count++] = (struct fetch_plan_topic){0, all + at};
+        previous = sp;
+        struct fetch_plan_partition *pp = &all[at++];
+        plan->topics[plan->topic_count - 1].partition_count++;
         pp->topic = kstr_null();
         if (!s->by_id && copy_topic(req, sp->topic, &pp->topic) < 0)
             return -1;
@@ -362,7 +350,8 @@ int16_t fetch_session_plan(struct broker *b, struct request *req, struct fetch_p
     return plan_from_session(req, s, plan) < 0 ? KAFKA_UNKNOWN_SERVER_ERROR : KAFKA_NONE;
 }
 
-/* Remember what a partition's answer told the client; true if it was news. */
+/* Remember what a partition's answer told the client; true if it was news
+ * (then it is marked answered, for rotate_answered_to_end). */
 static bool note_partition(struct fetch_session *s, const struct fetch_plan_partition *pp,
                            const struct fetch_out_partition *op)
 {
@@ -374,7 +363,29 @@ static bool note_partition(struct fetch_session *s, const struct fetch_plan_part
         news = true;
     sp->sent_high_watermark = op->high_watermark;
     sp->sent_log_start = op->log_start_offset;
+    sp->answered = news;
     return news;
+}
+
+/* Move the partitions an incremental answer carried to the end of the
+ * session's order, keeping the relative order on both sides (as Kafka's
+ * IncrementalFetchContext does): when max_bytes runs out before the end of
+ * the list, the partitions that got nothing are read first next time, so no
+ * partition starves behind busier ones. */
+static void rotate_answered_to_end(struct fetch_session *s)
+{
+    struct session_partition *rotated = malloc((size_t)s->count * sizeof *rotated + 1);
+    if (!rotated)
+        return; /* the order stays as it was: still correct, only less fair */
+    int32_t at = 0;
+    for (int32_t i = 0; i < s->count; i++)
+        if (!s->parts[i].answered)
+            rotated[at++] = s->parts[i];
+    for (int32_t i = 0; i < s->count; i++)
+        if (s->parts[i].answered)
+            rotated[at++] = s->parts[i];
+    memcpy(s->parts, rotated, (size_t)s->count * sizeof *rotated);
+    free(rotated);
 }
 
 void fetch_session_note_response(struct broker *b, const struct fetch_plan *plan, struct fetch_out *out)
@@ -389,10 +400,12 @@ void fetch_session_note_response(struct broker *b, const struct fetch_plan *plan
     struct fetch_session *s = *slot;
     int32_t kept = 0;
     for (int32_t i = 0; i < s->count; i++) {
-        if (s->parts[i].forgotten)
+        if (s->parts[i].forgotten) {
             free(s->parts[i].topic);
-        else
-            s->parts[kept++] = s->parts[i];
+            continue;
+        }
+        s->parts[i].answered = false;
+        s->parts[kept++] = s->parts[i];
     }
     s->count = kept;
     for (int32_t i = 0; i < out->topic_count; i++) {
@@ -407,6 +420,8 @@ void fetch_session_note_response(struct broker *b, const struct fetch_plan *plan
         }
         t->partition_count = keep;
     }
+    if (plan->incremental)
+        rotate_answered_to_end(s);
     int32_t keep_topics = 0;
     for (int32_t i = 0; i < out->topic_count; i++)
         if (out->topics[i].partition_count > 0 || !plan->incremental)

@@ -7,7 +7,9 @@ are answered with only partitions that have news (records, or a moved high
 watermark); a stale epoch gets INVALID_FETCH_SESSION_EPOCH, an unknown id
 FETCH_SESSION_ID_NOT_FOUND; forgotten partitions leave the session; with
 max.incremental.fetch.session.cache.slots=2 a third session evicts the least
-recently used; a session holds at most 2,000 partitions. Then the hostile and edge cases: a session closed by a
+recently used; a session holds at most 2,000 partitions; when max_bytes
+runs out, the partitions of a session take turns (answered ones move to
+the end of the session's order). Then the hostile and edge cases: a session closed by a
 pipelined request while a fetch on it waits for data (used to touch freed
 memory), and a broker stopped while fetches wait (they are answered at once;
 a session fetch used to touch freed memory, and every waiting fetch held the
@@ -17,9 +19,12 @@ import struct
 import time
 
 import confluent_kafka as ck
+from confluent_kafka.admin import AdminClient, NewTopic
 
 from foundation_wire import Reader, assert_alive, connect, frame, i8, i16, i32, recv_response, request_header, string
 from harness import Broker
+from produce_wire import produce as produce_batch
+from record_batches import batch
 
 API_FETCH = 1
 FETCH_SESSION_ID_NOT_FOUND = 70
@@ -31,17 +36,18 @@ def i64(v):
     return struct.pack(">q", v)
 
 
-def fetch_v7(corr, session_id, epoch, partitions=(), forgotten=(), max_wait_ms=0):
-    """partitions: [(partition, fetch_offset)] of TOPIC; forgotten: [partition]."""
-    body = i32(-1) + i32(max_wait_ms) + i32(1) + i32(16 << 20) + i8(0) + i32(session_id) + i32(epoch)
+def fetch_v7(corr, session_id, epoch, partitions=(), forgotten=(), max_wait_ms=0, topic=TOPIC,
+             max_bytes=16 << 20, min_bytes=1):
+    """partitions: [(partition, fetch_offset)] of topic; forgotten: [partition]."""
+    body = i32(-1) + i32(max_wait_ms) + i32(min_bytes) + i32(max_bytes) + i8(0) + i32(session_id) + i32(epoch)
     if partitions:
-        body += i32(1) + string(TOPIC) + i32(len(partitions))
+        body += i32(1) + string(topic) + i32(len(partitions))
         for p, offset in partitions:
             body += i32(p) + i64(offset) + i64(-1) + i32(1 << 20)
     else:
         body += i32(0)
     if forgotten:
-        body += i32(1) + string(TOPIC) + i32(len(forgotten)) + b"".join(i32(p) for p in forgotten)
+        body += i32(1) + string(topic) + i32(len(forgotten)) + b"".join(i32(p) for p in forgotten)
     else:
         body += i32(0)
     return frame(request_header(API_FETCH, 7, corr) + body)
@@ -59,15 +65,14 @@ def count_records(blob):
     return n
 
 
-def parse_fetch_v7(body):
-    """-> (error, session_id, {partition: (error, high_watermark, records)})."""
+def parse_fetch_v7_list(body):
+    """-> (error, session_id, [(topic, partition, error, high_watermark, records)]) in answer order."""
     r = Reader(body)
     r.i32()  # throttle
     error, session_id = r.i16(), r.i32()
-    parts = {}
+    answers = []
     for _ in range(r.i32()):
         topic = r.string()
-        assert topic == TOPIC, "answer for topic %r" % topic
         for _ in range(r.i32()):
             p, perr, hwm = r.i32(), r.i16(), r.i64()
             r.i64()  # last stable offset
@@ -78,7 +83,17 @@ def parse_fetch_v7(body):
                 r.i64()
             size = r.i32()
             blob = r.take(size) if size > 0 else b""
-            parts[p] = (perr, hwm, count_records(blob))
+            answers.append((topic, p, perr, hwm, count_records(blob)))
+    return error, session_id, answers
+
+
+def parse_fetch_v7(body):
+    """-> (error, session_id, {partition: (error, high_watermark, records)}) of TOPIC."""
+    error, session_id, answers = parse_fetch_v7_list(body)
+    parts = {}
+    for topic, p, perr, hwm, records in answers:
+        assert topic == TOPIC, "answer for topic %r" % topic
+        parts[p] = (perr, hwm, records)
     return error, session_id, parts
 
 
@@ -101,6 +116,13 @@ class Client:
     def fetch(self, *args, **kw):
         return self.answer(self.send(*args, **kw))
 
+    def fetch_list(self, *args, **kw):
+        """Like fetch, with every answered partition in answer order."""
+        corr = self.send(*args, **kw)
+        got = recv_response(self.sock)
+        assert got is not None and got[0] == corr, "no answer to %d" % corr
+        return parse_fetch_v7_list(got[1])
+
     def close(self):
         self.sock.close()
 
@@ -110,6 +132,41 @@ def produce(bootstrap, partition, count):
     for i in range(count):
         p.produce(TOPIC, value=b"v%d" % i, partition=partition)
     assert p.flush(30) == 0
+
+
+def create_topic(b, name, partitions):
+    admin = AdminClient({"bootstrap.servers": b.bootstrap})
+    admin.create_topics([NewTopic(name, partitions, 1)])[name].result(30)
+
+
+def check_rotation(b):
+    """Three partitions with 1 KB batches, max_bytes 1500: each answer has room
+    for one batch. A session moves the partitions it answered to the end of
+    its order (Kafka's IncrementalFetchContext), so the partitions take turns;
+    Eddy used to read them in the same order every time, and partitions 1 and
+    2 never got a byte while partition 0 had data."""
+    create_topic(b, "rotation", 3)
+    sock = connect(b.port, timeout=15)
+    for p in range(3):
+        for _ in range(3):
+            produce_batch(sock, "rotation", p, batch(0, 1000, [(0, None, b"x" * 1000, ())]))
+    sock.close()
+    c = Client(b.port)
+    offsets = [0, 0, 0]
+
+    def fetch(session_id, epoch):
+        err, sid, answers = c.fetch_list(session_id, epoch, [(p, offsets[p]) for p in range(3)],
+                                         topic="rotation", max_bytes=1500)
+        assert err == 0, "rotation fetch: error %d" % err
+        with_records = [p for _, p, _, _, n in answers if n > 0]
+        assert len(with_records) == 1, "one batch per answer expected: %r" % answers
+        offsets[with_records[0]] += 1
+        return sid, with_records[0]
+
+    sid, first = fetch(0, 0)
+    turns = [first] + [fetch(sid, epoch)[1] for epoch in range(1, 7)]
+    assert turns == [0, 0, 1, 2, 0, 1, 2], "partitions answered in turn: %r" % turns
+    c.close()
 
 
 def check_session_flow(b):
@@ -232,6 +289,8 @@ def main():
         print("  a session holds at most 2,000 partitions")
         check_closed_while_waiting(b)
         print("  session closed by a pipelined request while a fetch on it waited")
+        check_rotation(b)
+        print("  partitions take turns when max_bytes runs out (answered ones move to the end)")
     took = check_stop_while_waiting()
     print("  broker stopped in %.1f s while two fetches waited; both answered" % took)
     print("ok")
