@@ -2,8 +2,13 @@
  * fetch_session.c - the fetch session cache (KIP-227).
  *
  * Sessions are kept in an array of max.incremental.fetch.session.cache.slots
- * (1000 by default, as in Kafka); when it is full the least recently used
- * session is evicted (Kafka also weighs sessions by size; Eddy does not).
+ * (1000 by default, as in Kafka). When it is full, a new session evicts one
+ * as Kafka's FetchSessionCache does: first a stale one (unused for
+ * eddy.fetch.session.eviction.ms, 120 s), else the least valuable (fewest
+ * partitions) of those created longer ago than that, if it is smaller than
+ * the new one; otherwise the fetch is answered without a session (id 0), so
+ * that consumers do not evict each other's sessions on every fetch. Kafka
+ * also ranks followers' sessions above consumers'; Eddy has no followers.
  * Each holds copies of its partitions' names, fetch positions and the last
  * high watermark / log start offset sent, which decide whether a partition
  * has news for an incremental answer. A session's partitions are read in
@@ -44,6 +49,7 @@ struct session_partition {
 struct fetch_session {
     int32_t id;
     int32_t next_epoch;
+    int64_t created_ms;
     int64_t last_used_ms;
     bool by_id;
     int32_t count, cap;
@@ -103,22 +109,57 @@ static struct fetch_session **find_slot(struct fetch_session_cache *c, int32_t i
     return NULL;
 }
 
-/* A free slot, evicting the least recently used session if the cache is
- * full; NULL when sessions are turned off (no slots). */
-static struct fetch_session **free_slot(struct fetch_session_cache *c)
+static void evict(struct fetch_session **slot)
 {
-    struct fetch_session **oldest = NULL;
+    log_debug("fetch", "fetch session %d evicted", (*slot)->id);
+    session_free(*slot);
+    *slot = NULL;
+}
+
+/* The least recently used session's slot if it has been unused for longer
+ * than the eviction time, else NULL. */
+static struct fetch_session **stale_slot(struct fetch_session_cache *c, int64_t now_ms, int64_t eviction_ms)
+{
+    struct fetch_session **lru = NULL;
+    for (int32_t i = 0; i < c->slot_count; i++)
+        if (!lru || c->slots[i]->last_used_ms < (*lru)->last_used_ms)
+            lru = &c->slots[i];
+    return lru && now_ms - (*lru)->last_used_ms > eviction_ms ? lru : NULL;
+}
+
+/* Of the sessions created longer ago than the eviction time, the one with
+ * the fewest partitions (then the lowest id), if a new session of new_size
+ * partitions is worth more; else NULL. Young sessions are never taken, so a
+ * consumer keeps the session it just opened. */
+static struct fetch_session **less_valuable_slot(struct fetch_session_cache *c, int64_t now_ms,
+                                                 int64_t eviction_ms, int64_t new_size)
+{
+    struct fetch_session **least = NULL;
     for (int32_t i = 0; i < c->slot_count; i++) {
+        const struct fetch_session *s = c->slots[i];
+        if (now_ms - s->created_ms <= eviction_ms)
+            continue;
+        if (!least || s->count < (*least)->count || (s->count == (*least)->count && s->id < (*least)->id))
+            least = &c->slots[i];
+    }
+    return least && new_size > (*least)->count ? least : NULL;
+}
+
+/* A slot for a new session of new_size partitions: a free one, or one
+ * emptied by evicting a stale or less valuable session; NULL when there is
+ * none (the fetch then goes without a session) or sessions are off. */
+static struct fetch_session **free_slot(struct broker *b, struct fetch_session_cache *c, int64_t new_size)
+{
+    for (int32_t i = 0; i < c->slot_count; i++)
         if (!c->slots[i])
             return &c->slots[i];
-        if (!oldest || c->slots[i]->last_used_ms < (*oldest)->last_used_ms)
-            oldest = &c->slots[i];
-    }
-    if (!oldest)
-        return NULL;
-    session_free(*oldest);
-    *oldest = NULL;
-    return oldest;
+    int64_t now_ms = reactor_now_ms(b->reactor), eviction_ms = b->config->fetch_session_eviction_ms;
+    struct fetch_session **victim = stale_slot(c, now_ms, eviction_ms);
+    if (!victim)
+        victim = less_valuable_slot(c, now_ms, eviction_ms, new_size);
+    if (victim)
+        evict(victim);
+    return victim;
 }
 
 static bool same_partition(const struct session_partition *sp, bool by_id, struct kstr topic, struct kuuid id,
@@ -273,10 +314,10 @@ static int plan_from_request(struct request *req, const struct fetch_request *m,
     return 0;
 }
 
-static struct fetch_session *new_session(struct broker *b, struct request *req)
+static struct fetch_session *new_session(struct broker *b, struct request *req, int64_t size)
 {
     struct fetch_session_cache *c = cache_of(b);
-    struct fetch_session **slot = c ? free_slot(c) : NULL;
+    struct fetch_session **slot = c ? free_slot(b, c, size) : NULL;
     struct fetch_session *s = slot ? calloc(1, sizeof *s) : NULL;
     if (!s)
         return NULL;
@@ -285,7 +326,7 @@ static struct fetch_session *new_session(struct broker *b, struct request *req)
         c->next_id = 1;
     s->next_epoch = 1;
     s->by_id = req->api_version >= 13;
-    s->last_used_ms = reactor_now_ms(b->reactor);
+    s->created_ms = s->last_used_ms = reactor_now_ms(b->reactor);
     *slot = s;
     return s;
 }
@@ -318,8 +359,9 @@ int16_t fetch_session_plan(struct broker *b, struct request *req, struct fetch_p
     if (epoch == -1 || epoch == 0) { /* a full fetch; -1 closes, 0 (re)opens */
         if (id != 0)
             close_session(b, id);
-        if (epoch == 0 && request_partition_count(m) <= SESSION_MAX_PARTITIONS) {
-            struct fetch_session *s = new_session(b, req);
+        int64_t size = request_partition_count(m);
+        if (epoch == 0 && size <= SESSION_MAX_PARTITIONS) {
+            struct fetch_session *s = new_session(b, req, size);
             if (s && update_session(s, m) == 0) {
                 plan->session_id = s->id;
             } else if (s) {

@@ -6,8 +6,9 @@ session; incremental fetches (epoch + 1) carry only changed partitions and
 are answered with only partitions that have news (records, or a moved high
 watermark); a stale epoch gets INVALID_FETCH_SESSION_EPOCH, an unknown id
 FETCH_SESSION_ID_NOT_FOUND; forgotten partitions leave the session; with
-max.incremental.fetch.session.cache.slots=2 a third session evicts the least
-recently used; a session holds at most 2,000 partitions; when max_bytes
+max.incremental.fetch.session.cache.slots=2 a third session evicts only a
+stale session or an older, smaller one, else goes without a session (Kafka's
+FetchSessionCache); a session holds at most 2,000 partitions; when max_bytes
 runs out, the partitions of a session take turns (answered ones move to
 the end of the session's order). Then the hostile and edge cases: a session closed by a
 pipelined request while a fetch on it waits for data (used to touch freed
@@ -203,15 +204,57 @@ def check_session_flow(b):
 
 
 def check_eviction(b):
-    c = Client(b.port)
-    ids = [c.fetch(0, 0, [(0, 0)])[1] for _ in range(3)]
-    assert len(set(ids)) == 3 and 0 not in ids, "session ids %r" % ids
-    err, _, _ = c.fetch(ids[0], 1, [(0, 10)])
-    assert err == FETCH_SESSION_ID_NOT_FOUND, "the least recently used session was not evicted: %d" % err
-    for sid in ids[1:]:
-        err, _, _ = c.fetch(sid, 1, [(0, 10)])
-        assert err == 0, "session %d lost: error %d" % (sid, err)
-    c.close()
+    """Two slots, eviction time 1 s (Kafka: 120 s). A new session takes a
+    slot only from a stale session (unused > 1 s) or from a smaller one
+    created more than 1 s ago; otherwise the fetch is answered without a
+    session (id 0). Eddy used to evict the least recently used session at
+    once, so two consumers beyond the slots evicted each other on every
+    fetch."""
+    clients = {}
+    epochs = {}
+
+    def open_session(name, partitions):
+        clients[name] = Client(b.port)
+        err, sid, _ = clients[name].fetch(0, 0, [(p, 0) for p in partitions])
+        assert err == 0, "opening session %s: error %d" % (name, err)
+        epochs[name] = 1
+        return sid
+
+    def touch(name, sid):
+        err, got, _ = clients[name].fetch(sid, epochs[name])
+        epochs[name] += 1
+        return err, got
+
+    a, bb = open_session("a", [0]), open_session("b", [0])
+    assert a != 0 and bb != 0 and a != bb, "session ids %d, %d" % (a, bb)
+    assert open_session("c", [0]) == 0, "a third session evicted a session just opened"
+    assert open_session("d", [0, 1]) == 0, "a bigger session evicted a session younger than the eviction time"
+    assert touch("a", a) == (0, a) and touch("b", bb) == (0, bb), "sessions lost to a full cache"
+
+    # a goes stale (unused 1.2 s) while b is used: a new session takes a's slot.
+    for _ in range(4):
+        time.sleep(0.3)
+        assert touch("b", bb) == (0, bb)
+    c = open_session("c", [0, 1])
+    assert c != 0, "no session although session %d was stale" % a
+    assert touch("a", a)[0] == FETCH_SESSION_ID_NOT_FOUND, "the stale session was not the one evicted"
+
+    # b (1 partition) and c (2) are in use and older than 1 s: a new session
+    # of 2 partitions evicts the smaller b; one of 1 partition evicts nobody.
+    for _ in range(4):
+        time.sleep(0.3)
+        assert touch("b", bb) == (0, bb) and touch("c", c) == (0, c)
+    assert open_session("e", [0]) == 0, "a session evicted one of the same size"
+    d = open_session("d", [0, 1])
+    assert d != 0, "a bigger session did not evict an older smaller one"
+    assert touch("b", bb)[0] == FETCH_SESSION_ID_NOT_FOUND, "the smaller session was not the one evicted"
+    assert touch("c", c) == (0, c) and touch("d", d) == (0, d), "the wrong session was evicted"
+    for client in clients.values():
+        client.close()
+    closer = Client(b.port)  # leave the slots free for the next checks
+    for sid in (c, d):
+        closer.fetch(sid, -1, [(0, 0)])
+    closer.close()
 
 
 def check_session_limit(b):
@@ -277,14 +320,15 @@ def check_stop_while_waiting():
 
 
 def main():
-    config = {"num.partitions": "2", "max.incremental.fetch.session.cache.slots": "2"}
+    config = {"num.partitions": "2", "max.incremental.fetch.session.cache.slots": "2",
+              "eddy.fetch.session.eviction.ms": "1000"}
     with Broker(config=config) as b:
         produce(b.bootstrap, 0, 10)
         produce(b.bootstrap, 1, 5)
         check_session_flow(b)
         print("  session opened, incremental answers, stale epoch, unknown id, forgotten, closed")
         check_eviction(b)
-        print("  third session evicts the least recently used (2 slots)")
+        print("  full cache (2 slots): a new session evicts only a stale or an older smaller one")
         check_session_limit(b)
         print("  a session holds at most 2,000 partitions")
         check_closed_while_waiting(b)
