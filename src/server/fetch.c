@@ -1,7 +1,8 @@
 /*
  * fetch.c - Fetch (key 1) for consumers: read whole batches from the
  * partition logs and send them zero-copy; park the request when there is
- * less than min_bytes, until an append or max_wait_ms. Ranges that drop-behind
+ * less than min_bytes, until an append or max_wait_ms (a fetch of no
+ * partitions is answered at once, as in Kafka). Ranges that drop-behind
  * evicted from the page cache are first read back in by the log's pager
  * thread, so the loop never waits for the disk.
  *
@@ -182,13 +183,19 @@ static void on_timeout(struct reactor_timer *t)
     fetch_run(op);
 }
 
+static int32_t plan_partition_count(const struct fetch_plan *plan)
+{
+    int32_t n = 0;
+    for (int32_t i = 0; i < plan->topic_count; i++)
+        n += plan->topics[i].partition_count;
+    return n;
+}
+
 /* Wait for an append to any partition of the plan, or the deadline. */
 static void park(struct fetch_op *op)
 {
     struct broker *b = op->req->broker;
-    int32_t n = 0;
-    for (int32_t i = 0; i < op->plan.topic_count; i++)
-        n += op->plan.topics[i].partition_count;
+    int32_t n = plan_partition_count(&op->plan);
     if (!op->watches) {
         op->watches = request_alloc(op->req, (size_t)n * sizeof *op->watches + 1);
         op->watch_count = op->watches ? n : 0;
@@ -294,7 +301,9 @@ static void fetch_run(struct fetch_op *op)
     }
     int errors;
     size_t total = read_all(op, &out, &errors);
-    bool enough = total >= (size_t)(m->min_bytes > 0 ? m->min_bytes : 0) || errors > 0;
+    /* No partitions: nothing could ever arrive, so Kafka answers at once. */
+    bool enough = total >= (size_t)(m->min_bytes > 0 ? m->min_bytes : 0) || errors > 0 ||
+                  plan_partition_count(&op->plan) == 0;
     bool time_left = op->deadline_ms > reactor_now_ms(req->broker->reactor);
     if (!enough && time_left && !request_orphaned(req) && !req->broker->shutting_down) {
         release_reads(&out);

@@ -341,6 +341,14 @@ static void close_session(struct broker *b, int32_t id)
     }
 }
 
+static int32_t live_partition_count(const struct fetch_session *s)
+{
+    int32_t n = 0;
+    for (int32_t i = 0; i < s->count; i++)
+        n += !s->parts[i].forgotten;
+    return n;
+}
+
 static int64_t request_partition_count(const struct fetch_request *m)
 {
     int64_t n = 0;
@@ -386,6 +394,12 @@ int16_t fetch_session_plan(struct broker *b, struct request *req, struct fetch_p
          * starts over with a full fetch, which then goes without a session. */
         close_session(b, id);
         return KAFKA_FETCH_SESSION_ID_NOT_FOUND;
+    }
+    if (live_partition_count(s) == 0) {
+        /* Nothing left to fetch: Kafka closes the session and answers as a
+         * sessionless fetch (id 0) of the request's own partitions. */
+        close_session(b, id);
+        return plan_from_request(req, m, plan) < 0 ? KAFKA_UNKNOWN_SERVER_ERROR : KAFKA_NONE;
     }
     plan->session_id = s->id;
     plan->incremental = true;

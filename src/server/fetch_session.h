@@ -5,8 +5,9 @@
  * A consumer that opens a session (session id 0, epoch 0) sends its whole
  * partition list once; later requests (same id, epoch+1) send only what
  * changed, and the answers list only partitions with news (records, an
- * error, or a moved high watermark / log start offset). Sessions are
- * evicted least-recently-used beyond max.incremental.fetch.session.cache.slots.
+ * error, or a moved high watermark / log start offset). A session left with
+ * no partitions is closed (the answer carries session id 0). Which session a
+ * full cache gives up for a new one: see fetch_session.c.
  */
 #ifndef EDDY_SERVER_FETCH_SESSION_H
 #define EDDY_SERVER_FETCH_SESSION_H

@@ -10,7 +10,8 @@ max.incremental.fetch.session.cache.slots=2 a third session evicts only a
 stale session or an older, smaller one, else goes without a session (Kafka's
 FetchSessionCache); a session holds at most 2,000 partitions; when max_bytes
 runs out, the partitions of a session take turns (answered ones move to
-the end of the session's order). Then the hostile and edge cases: a session closed by a
+the end of the session's order); a fetch of no partitions is answered at
+once, and a session whose last partition is forgotten is closed. Then the hostile and edge cases: a session closed by a
 pipelined request while a fetch on it waits for data (used to touch freed
 memory), and a broker stopped while fetches wait (they are answered at once;
 a session fetch used to touch freed memory, and every waiting fetch held the
@@ -257,6 +258,28 @@ def check_eviction(b):
     closer.close()
 
 
+def check_empty_fetches(b):
+    """A fetch with no partitions has nothing to wait for: Kafka answers at
+    once whatever min_bytes and max_wait_ms say (Eddy waited max_wait_ms). A
+    session whose last partition is forgotten is closed and the answer
+    carries session id 0 (Kafka's FetchManager); Eddy kept it open."""
+    c = Client(b.port)
+    started = time.time()
+    err, sid, parts = c.fetch(0, -1, max_wait_ms=3000)
+    assert (err, sid, parts) == (0, 0, {}), "empty sessionless fetch: %r" % ((err, sid, parts),)
+    assert time.time() - started < 1, "an empty fetch waited %.1f s" % (time.time() - started)
+
+    sid = c.fetch(0, 0, [(0, 10)])[1]
+    assert sid != 0, "no session opened"
+    started = time.time()
+    err, got_sid, parts = c.fetch(sid, 1, forgotten=[0], max_wait_ms=3000)
+    assert (err, got_sid, parts) == (0, 0, {}), "forgetting the last partition: %r" % ((err, got_sid, parts),)
+    assert time.time() - started < 1, "a fetch of an emptied session waited %.1f s" % (time.time() - started)
+    err, _, _ = c.fetch(sid, 2)
+    assert err == FETCH_SESSION_ID_NOT_FOUND, "the emptied session is still open: error %d" % err
+    c.close()
+
+
 def check_session_limit(b):
     """A session holds at most 2,000 partitions (lookups in it are linear):
     a bigger full fetch is answered without a session, and an incremental
@@ -293,8 +316,8 @@ def check_closed_while_waiting(b):
 
 
 def check_stop_while_waiting():
-    """SIGTERM while fetches wait: one on a session's partition, one with
-    nothing to wait on but its deadline. Both are answered at once and the
+    """SIGTERM while fetches wait: one on a session's partition, one
+    sessionless at the log end. Both are answered at once and the
     broker exits well inside its 10 s grace period."""
     with Broker() as b:
         produce(b.bootstrap, 0, 1)
@@ -302,7 +325,7 @@ def check_stop_while_waiting():
         sid = on_data.fetch(0, 0, [(0, 1)])[1]
         waiting_data = on_data.send(sid, 1, max_wait_ms=30000)
         on_deadline = Client(b.port)
-        waiting_deadline = on_deadline.send(0, -1, max_wait_ms=30000)
+        waiting_deadline = on_deadline.send(0, -1, [(0, 1)], max_wait_ms=30000)
         time.sleep(0.3)
         started = time.time()
         rc = b.stop()
@@ -312,7 +335,7 @@ def check_stop_while_waiting():
         err, got_sid, parts = on_data.answer(waiting_data)
         assert err == 0 and got_sid == sid, "session fetch at shutdown: %r" % ((err, got_sid, parts),)
         err, _, parts = on_deadline.answer(waiting_deadline)
-        assert err == 0 and parts == {}, "deadline-only fetch at shutdown: %r" % ((err, parts),)
+        assert err == 0 and parts == {0: (0, 1, 0)}, "sessionless fetch at shutdown: %r" % ((err, parts),)
         # Broker.__exit__ also checks the log for sanitizer reports.
     on_data.close()
     on_deadline.close()
@@ -329,6 +352,8 @@ def main():
         print("  session opened, incremental answers, stale epoch, unknown id, forgotten, closed")
         check_eviction(b)
         print("  full cache (2 slots): a new session evicts only a stale or an older smaller one")
+        check_empty_fetches(b)
+        print("  fetches of no partitions answered at once; an emptied session is closed")
         check_session_limit(b)
         print("  a session holds at most 2,000 partitions")
         check_closed_while_waiting(b)
