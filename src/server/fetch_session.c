@@ -419,6 +419,11 @@ static bool note_partition(struct fetch_session *s, const struct fetch_plan_part
         news = true;
     sp->sent_high_watermark = op->high_watermark;
     sp->sent_log_start = op->log_start_offset;
+    /* After an error the client must hear about the partition again once
+     * the error clears, even if its high watermark did not move (Kafka's
+     * CachedPartition forgets it the same way). */
+    if (op->error_code != 0)
+        sp->sent_high_watermark = -1;
     sp->answered = news;
     return news;
 }

@@ -11,7 +11,8 @@ stale session or an older, smaller one, else goes without a session (Kafka's
 FetchSessionCache); a session holds at most 2,000 partitions; when max_bytes
 runs out, the partitions of a session take turns (answered ones move to
 the end of the session's order); a fetch of no partitions is answered at
-once, and a session whose last partition is forgotten is closed. Then the hostile and edge cases: a session closed by a
+once, and a session whose last partition is forgotten is closed; a
+partition answered with an error is answered again when the error clears. Then the hostile and edge cases: a session closed by a
 pipelined request while a fetch on it waits for data (used to touch freed
 memory), and a broker stopped while fetches wait (they are answered at once;
 a session fetch used to touch freed memory, and every waiting fetch held the
@@ -31,6 +32,7 @@ from record_batches import batch
 API_FETCH = 1
 FETCH_SESSION_ID_NOT_FOUND = 70
 INVALID_FETCH_SESSION_EPOCH = 71
+OFFSET_OUT_OF_RANGE = 1
 TOPIC = "sessions"
 
 
@@ -258,6 +260,22 @@ def check_eviction(b):
     closer.close()
 
 
+def check_error_cleared(b):
+    """A partition answered with an error (OFFSET_OUT_OF_RANGE) is answered
+    again once a fetch at a valid offset clears it, though its high watermark
+    did not move (Kafka's CachedPartition forgets the high watermark it sent
+    with an error). Eddy left it out, and the client never heard the error
+    was gone."""
+    c = Client(b.port)
+    sid = c.fetch(0, 0, [(0, 10)])[1]
+    err, _, parts = c.fetch(sid, 1, [(0, 99)])
+    assert err == 0 and parts == {0: (OFFSET_OUT_OF_RANGE, 10, 0)}, "fetch past the end: %r" % parts
+    err, _, parts = c.fetch(sid, 2, [(0, 10)])
+    assert err == 0 and parts == {0: (0, 10, 0)}, "the error cleared but the answer is %r" % parts
+    c.fetch(sid, -1, [(0, 10)])
+    c.close()
+
+
 def check_empty_fetches(b):
     """A fetch with no partitions has nothing to wait for: Kafka answers at
     once whatever min_bytes and max_wait_ms say (Eddy waited max_wait_ms). A
@@ -352,6 +370,8 @@ def main():
         print("  session opened, incremental answers, stale epoch, unknown id, forgotten, closed")
         check_eviction(b)
         print("  full cache (2 slots): a new session evicts only a stale or an older smaller one")
+        check_error_cleared(b)
+        print("  a partition answered with an error is answered again once the error clears")
         check_empty_fetches(b)
         print("  fetches of no partitions answered at once; an emptied session is closed")
         check_session_limit(b)
