@@ -183,19 +183,11 @@ static void on_timeout(struct reactor_timer *t)
     fetch_run(op);
 }
 
-static int32_t plan_partition_count(const struct fetch_plan *plan)
-{
-    int32_t n = 0;
-    for (int32_t i = 0; i < plan->topic_count; i++)
-        n += plan->topics[i].partition_count;
-    return n;
-}
-
 /* Wait for an append to any partition of the plan, or the deadline. */
 static void park(struct fetch_op *op)
 {
     struct broker *b = op->req->broker;
-    int32_t n = plan_partition_count(&op->plan);
+    int32_t n = fetch_plan_partition_count(&op->plan);
     if (!op->watches) {
         op->watches = request_alloc(op->req, (size_t)n * sizeof *op->watches + 1);
         op->watch_count = op->watches ? n : 0;
@@ -303,7 +295,7 @@ static void fetch_run(struct fetch_op *op)
     size_t total = read_all(op, &out, &errors);
     /* No partitions: nothing could ever arrive, so Kafka answers at once. */
     bool enough = total >= (size_t)(m->min_bytes > 0 ? m->min_bytes : 0) || errors > 0 ||
-                  plan_partition_count(&op->plan) == 0;
+                  fetch_plan_partition_count(&op->plan) == 0;
     bool time_left = op->deadline_ms > reactor_now_ms(req->broker->reactor);
     if (!enough && time_left && !request_orphaned(req) && !req->broker->shutting_down) {
         release_reads(&out);

@@ -15,11 +15,18 @@
  * its order, and each incremental answer moves the partitions it carried to
  * the end (as Kafka does), so that when max_bytes runs out every partition
  * still gets its turn. Sessionless and full fetches keep the request's order.
+ *
+ * As in Kafka, where a request's partitions are a map: a partition named
+ * twice is answered once, at its first place, with its last copy's fetch
+ * offset; an incremental request's partitions are applied before its
+ * forgotten ones (fetched and forgotten at once: gone); session ids are
+ * random positive int32s, so that one client cannot guess another's.
  */
 #include "server/fetch_session.h"
 
 #include <stdlib.h>
 #include <string.h>
+#include <sys/random.h>
 
 #include "protocol/errors.h"
 #include "protocol/generated/messages.h"
@@ -42,7 +49,6 @@ struct session_partition {
     int32_t current_leader_epoch;
     int64_t sent_high_watermark;
     int64_t sent_log_start;
-    bool forgotten;
     bool answered; /* scratch: carried by the answer being noted */
 };
 
@@ -59,7 +65,7 @@ struct fetch_session {
 struct fetch_session_cache {
     struct fetch_session **slots;
     int32_t slot_count;
-    int32_t next_id;
+    uint64_t fallback_random; /* only if getrandom() fails */
 };
 
 static struct fetch_session_cache *cache_of(struct broker *b)
@@ -74,7 +80,7 @@ static struct fetch_session_cache *cache_of(struct broker *b)
     }
     if (c) {
         c->slot_count = slots;
-        c->next_id = (int32_t)(clock_wall_ms() & 0x3fffffff) | 1;
+        c->fallback_random = (uint64_t)clock_wall_ms();
     }
     b->fetch_sessions = c;
     return c;
@@ -176,7 +182,7 @@ static struct session_partition *session_find(struct fetch_session *s, struct ks
                                               int32_t partition)
 {
     for (int32_t i = 0; i < s->count; i++)
-        if (!s->parts[i].forgotten && same_partition(&s->parts[i], s->by_id, topic, id, partition))
+        if (same_partition(&s->parts[i], s->by_id, topic, id, partition))
             return &s->parts[i];
     return NULL;
 }
@@ -208,17 +214,10 @@ static struct session_partition *session_add(struct fetch_session *s, struct kst
     return sp;
 }
 
-/* Apply the request's partitions and forgotten topics to the session. */
-static int update_session(struct fetch_session *s, const struct fetch_request *m)
+/* Add the request's partitions to the session, or update their fetch
+ * positions; a partition named twice takes the last position given. */
+static int add_partitions(struct fetch_session *s, const struct fetch_request *m)
 {
-    for (int32_t i = 0; i < m->forgotten_topics_data_count; i++) {
-        const struct fetch_request_forgotten_topic *f = &m->forgotten_topics_data[i];
-        for (int32_t j = 0; j < f->partitions_count; j++) {
-            struct session_partition *sp = session_find(s, f->topic, f->topic_id, f->partitions[j]);
-            if (sp)
-                sp->forgotten = true;
-        }
-    }
     for (int32_t i = 0; i < m->topics_count; i++) {
         const struct fetch_request_fetch_topic *t = &m->topics[i];
         for (int32_t j = 0; j < t->partitions_count; j++) {
@@ -234,6 +233,24 @@ static int update_session(struct fetch_session *s, const struct fetch_request *m
         }
     }
     return 0;
+}
+
+/* Remove the request's forgotten partitions, after add_partitions as in
+ * Kafka: a partition both fetched and forgotten in one request is gone. */
+static void forget_partitions(struct fetch_session *s, const struct fetch_request *m)
+{
+    for (int32_t i = 0; i < m->forgotten_topics_data_count; i++) {
+        const struct fetch_request_forgotten_topic *f = &m->forgotten_topics_data[i];
+        for (int32_t j = 0; j < f->partitions_count; j++) {
+            struct session_partition *sp = session_find(s, f->topic, f->topic_id, f->partitions[j]);
+            if (!sp)
+                continue;
+            free(sp->topic);
+            int32_t at = (int32_t)(sp - s->parts);
+            memmove(sp, sp + 1, (size_t)(s->count - at - 1) * sizeof *sp);
+            s->count--;
+        }
+    }
 }
 
 /* The plan's own copy of a session's topic name (request memory). */
@@ -270,8 +287,6 @@ static int plan_from_session(struct request *req, struct fetch_session *s, struc
     size_t at = 0;
     for (int32_t i = 0; i < s->count; i++) {
         const struct session_partition *sp = &s->parts[i];
-        if (sp->forgotten)
-            continue;
         if (!previous || !same_topic(s, previous, sp))
             plan->topics[plan->topic_count++] = (struct fetch_plan_topic){0, all + at};
         previous = sp;
@@ -289,29 +304,128 @@ static int plan_from_session(struct request *req, struct fetch_session *s, struc
     return 0;
 }
 
+int32_t fetch_plan_partition_count(const struct fetch_plan *plan)
+{
+    int32_t n = 0;
+    for (int32_t i = 0; i < plan->topic_count; i++)
+        n += plan->topics[i].partition_count;
+    return n;
+}
+
+static int64_t request_partition_count(const struct fetch_request *m)
+{
+    int64_t n = 0;
+    for (int32_t i = 0; i < m->topics_count; i++)
+        n += m->topics[i].partitions_count > 0 ? m->topics[i].partitions_count : 0;
+    return n;
+}
+
+/* One partition of a request, for finding the copies of a partition named
+ * more than once. */
+struct request_partition_ref {
+    struct kstr topic; /* null from v13: topics are named by id */
+    struct kuuid topic_id;
+    int32_t partition;
+    int32_t position; /* in the request, counting across topics */
+    const struct fetch_request_fetch_partition *params;
+};
+
+static int compare_partitions(const struct request_partition_ref *a, const struct request_partition_ref *b)
+{
+    int c = memcmp(a->topic_id.bytes, b->topic_id.bytes, sizeof a->topic_id.bytes);
+    if (c)
+        return c;
+    if (a->topic.len != b->topic.len)
+        return a->topic.len < b->topic.len ? -1 : 1;
+    if (a->topic.len > 0 && (c = memcmp(a->topic.ptr, b->topic.ptr, (size_t)a->topic.len)))
+        return c;
+    return a->partition < b->partition ? -1 : a->partition > b->partition;
+}
+
+static int compare_refs(const void *pa, const void *pb)
+{
+    const struct request_partition_ref *a = pa, *b = pb;
+    int c = compare_partitions(a, b);
+    return c ? c : (a->position < b->position ? -1 : a->position > b->position);
+}
+
+/* For each position of the request, the fetch parameters it is answered
+ * with, or NULL if it is a later copy of a partition already named: one
+ * answer per partition, at its first place, with the parameters of its last
+ * copy (Kafka keeps the request's partitions in a map). Sorted, so a hostile
+ * request of many partitions costs n log n. NULL: no memory. */
+static const struct fetch_request_fetch_partition **resolve_duplicates(struct request *req,
+                                                                       const struct fetch_request *m, int32_t n)
+{
+    bool by_id = req->api_version >= 13;
+    struct request_partition_ref *refs = request_alloc(req, (size_t)n * sizeof *refs + 1);
+    const struct fetch_request_fetch_partition **params = request_alloc(req, (size_t)n * sizeof *params + 1);
+    if (!refs || !params)
+        return NULL;
+    int32_t at = 0;
+    for (int32_t i = 0; i < m->topics_count; i++) {
+        const struct fetch_request_fetch_topic *t = &m->topics[i];
+        for (int32_t j = 0; j < t->partitions_count; j++, at++)
+            refs[at] = (struct request_partition_ref){by_id ? kstr_null() : t->topic,
+                                                      by_id ? t->topic_id : (struct kuuid){{0}},
+                                                      t->partitions[j].partition, at, &t->partitions[j]};
+    }
+    qsort(refs, (size_t)n, sizeof *refs, compare_refs);
+    for (int32_t first = 0, last; first < n; first = last + 1) {
+        for (last = first; last + 1 < n && compare_partitions(&refs[first], &refs[last + 1]) == 0; last++)
+            params[refs[last + 1].position] = NULL;
+        params[refs[first].position] = refs[last].params;
+    }
+    return params;
+}
+
+/* The request's partitions in its order, each partition once. */
 static int plan_from_request(struct request *req, const struct fetch_request *m, struct fetch_plan *plan)
 {
     bool by_id = req->api_version >= 13;
     int32_t topics = m->topics_count > 0 ? m->topics_count : 0;
+    const struct fetch_request_fetch_partition **params =
+        resolve_duplicates(req, m, (int32_t)request_partition_count(m));
     plan->topics = request_alloc(req, (size_t)topics * sizeof *plan->topics + 1);
-    if (!plan->topics)
+    if (!params || !plan->topics)
         return -1;
-    plan->topic_count = topics;
+    plan->topic_count = 0;
+    int32_t position = 0;
     for (int32_t i = 0; i < topics; i++) {
         const struct fetch_request_fetch_topic *t = &m->topics[i];
-        struct fetch_plan_topic *pt = &plan->topics[i];
-        pt->partition_count = t->partitions_count > 0 ? t->partitions_count : 0;
-        pt->partitions = request_alloc(req, (size_t)pt->partition_count * sizeof *pt->partitions + 1);
+        int32_t count = t->partitions_count > 0 ? t->partitions_count : 0;
+        struct fetch_plan_topic *pt = &plan->topics[plan->topic_count];
+        pt->partition_count = 0;
+        pt->partitions = request_alloc(req, (size_t)count * sizeof *pt->partitions + 1);
         if (!pt->partitions)
             return -1;
-        for (int32_t j = 0; j < pt->partition_count; j++) {
-            const struct fetch_request_fetch_partition *p = &t->partitions[j];
-            pt->partitions[j] = (struct fetch_plan_partition){
+        for (int32_t j = 0; j < count; j++) {
+            const struct fetch_request_fetch_partition *p = params[position++];
+            if (!p)
+                continue;
+            pt->partitions[pt->partition_count++] = (struct fetch_plan_partition){
                 by_id ? kstr_null() : t->topic, t->topic_id, p->partition, p->fetch_offset,
                 p->partition_max_bytes, p->current_leader_epoch};
         }
+        if (pt->partition_count > 0)
+            plan->topic_count++;
     }
     return 0;
+}
+
+/* Kafka's are random (not guessable by another client), positive, unique. */
+static int32_t new_session_id(struct fetch_session_cache *c)
+{
+    for (;;) {
+        uint32_t r;
+        if (getrandom(&r, sizeof r, GRND_NONBLOCK) != (ssize_t)sizeof r) {
+            c->fallback_random = c->fallback_random * 6364136223846793005ULL + 1442695040888963407ULL;
+            r = (uint32_t)(c->fallback_random >> 33);
+        }
+        int32_t id = (int32_t)(r & 0x7fffffff);
+        if (id != 0 && !find_slot(c, id))
+            return id;
+    }
 }
 
 static struct fetch_session *new_session(struct broker *b, struct request *req, int64_t size)
@@ -321,9 +435,7 @@ static struct fetch_session *new_session(struct broker *b, struct request *req, 
     struct fetch_session *s = slot ? calloc(1, sizeof *s) : NULL;
     if (!s)
         return NULL;
-    s->id = c->next_id++;
-    if (c->next_id <= 0)
-        c->next_id = 1;
+    s->id = new_session_id(c);
     s->next_epoch = 1;
     s->by_id = req->api_version >= 13;
     s->created_ms = s->last_used_ms = reactor_now_ms(b->reactor);
@@ -341,22 +453,6 @@ static void close_session(struct broker *b, int32_t id)
     }
 }
 
-static int32_t live_partition_count(const struct fetch_session *s)
-{
-    int32_t n = 0;
-    for (int32_t i = 0; i < s->count; i++)
-        n += !s->parts[i].forgotten;
-    return n;
-}
-
-static int64_t request_partition_count(const struct fetch_request *m)
-{
-    int64_t n = 0;
-    for (int32_t i = 0; i < m->topics_count; i++)
-        n += m->topics[i].partitions_count > 0 ? m->topics[i].partitions_count : 0;
-    return n;
-}
-
 int16_t fetch_session_plan(struct broker *b, struct request *req, struct fetch_plan *plan)
 {
     const struct fetch_request *m = req->body;
@@ -367,16 +463,18 @@ int16_t fetch_session_plan(struct broker *b, struct request *req, struct fetch_p
     if (epoch == -1 || epoch == 0) { /* a full fetch; -1 closes, 0 (re)opens */
         if (id != 0)
             close_session(b, id);
-        int64_t size = request_partition_count(m);
+        if (plan_from_request(req, m, plan) < 0)
+            return KAFKA_UNKNOWN_SERVER_ERROR;
+        int32_t size = fetch_plan_partition_count(plan);
         if (epoch == 0 && size <= SESSION_MAX_PARTITIONS) {
+            /* A full fetch's forgotten topics mean nothing (as in Kafka). */
             struct fetch_session *s = new_session(b, req, size);
-            if (s && update_session(s, m) == 0) {
+            if (s && add_partitions(s, m) == 0)
                 plan->session_id = s->id;
-            } else if (s) {
+            else if (s)
                 close_session(b, s->id);
-            }
         }
-        return plan_from_request(req, m, plan) < 0 ? KAFKA_UNKNOWN_SERVER_ERROR : KAFKA_NONE;
+        return KAFKA_NONE;
     }
     struct fetch_session_cache *c = cache_of(b);
     struct fetch_session **slot = c ? find_slot(c, id) : NULL;
@@ -389,13 +487,14 @@ int16_t fetch_session_plan(struct broker *b, struct request *req, struct fetch_p
         return KAFKA_INVALID_FETCH_SESSION_EPOCH;
     s->next_epoch = epoch == INT32_MAX ? 1 : epoch + 1;
     s->last_used_ms = reactor_now_ms(b->reactor);
-    if (update_session(s, m) < 0) {
+    if (add_partitions(s, m) < 0) {
         /* Grown past SESSION_MAX_PARTITIONS (or out of memory): the client
          * starts over with a full fetch, which then goes without a session. */
         close_session(b, id);
         return KAFKA_FETCH_SESSION_ID_NOT_FOUND;
     }
-    if (live_partition_count(s) == 0) {
+    forget_partitions(s, m);
+    if (s->count == 0) {
         /* Nothing left to fetch: Kafka closes the session and answers as a
          * sessionless fetch (id 0) of the request's own partitions. */
         close_session(b, id);
@@ -457,18 +556,9 @@ void fetch_session_note_response(struct broker *b, const struct fetch_plan *plan
                                       : NULL;
     if (!slot)
         return; /* sessionless, or the session went while the fetch waited: a full answer */
-    /* Forgotten partitions are gone for good now. */
     struct fetch_session *s = *slot;
-    int32_t kept = 0;
-    for (int32_t i = 0; i < s->count; i++) {
-        if (s->parts[i].forgotten) {
-            free(s->parts[i].topic);
-            continue;
-        }
+    for (int32_t i = 0; i < s->count; i++)
         s->parts[i].answered = false;
-        s->parts[kept++] = s->parts[i];
-    }
-    s->count = kept;
     for (int32_t i = 0; i < out->topic_count; i++) {
         struct fetch_out_topic *t = &out->topics[i];
         int32_t keep = 0;

@@ -12,7 +12,9 @@ FetchSessionCache); a session holds at most 2,000 partitions; when max_bytes
 runs out, the partitions of a session take turns (answered ones move to
 the end of the session's order); a fetch of no partitions is answered at
 once, and a session whose last partition is forgotten is closed; a
-partition answered with an error is answered again when the error clears. Then the hostile and edge cases: a session closed by a
+partition answered with an error is answered again when the error clears;
+a partition both fetched and forgotten in one request leaves the session; a
+partition named twice is answered once; session ids are random. Then the hostile and edge cases: a session closed by a
 pipelined request while a fetch on it waits for data (used to touch freed
 memory), and a broker stopped while fetches wait (they are answered at once;
 a session fetch used to touch freed memory, and every waiting fetch held the
@@ -276,6 +278,40 @@ def check_error_cleared(b):
     c.close()
 
 
+def check_request_details(b):
+    """Kafka applies a request's partitions before its forgotten ones, so a
+    partition both fetched and forgotten leaves the session (Eddy kept it);
+    a partition named twice is answered once, at its first place, with the
+    fetch offset of its last copy (Eddy answered every copy); session ids
+    are random, so one client cannot guess another's (Eddy counted up)."""
+    c = Client(b.port)
+    end1 = c.fetch(0, -1, [(1, 0)])[2][1][1]  # partition 1's high watermark
+    sid = c.fetch(0, 0, [(0, 10), (1, end1)])[1]
+    err, got_sid, parts = c.fetch(sid, 1, [(0, 0)], forgotten=[0])
+    assert (err, got_sid, parts) == (0, sid, {}), "fetched and forgotten in one request: %r" % (
+        (err, got_sid, parts),)
+    err, _, parts = c.fetch(sid, 2)
+    assert (err, parts) == (0, {}), "a partition fetched and forgotten is still in the session: %r" % parts
+    c.fetch(sid, -1, [(0, 10)])
+
+    for epoch in (-1, 0):
+        err, sid, answers = c.fetch_list(0, epoch, [(0, 10), (1, end1), (0, 0)])
+        assert err == 0 and [(p, n) for _, p, _, _, n in answers] == [(0, 10), (1, 0)], \
+            "duplicate partition (epoch %d): %r" % (epoch, answers)
+    err, _, answers = c.fetch_list(sid, 1)
+    assert err == 0 and [(p, n) for _, p, _, _, n in answers] == [(0, 10)], \
+        "the session took the duplicate's last offset: %r" % answers
+    c.fetch(sid, -1, [(0, 10)])
+
+    ids = []
+    for _ in range(4):
+        ids.append(c.fetch(0, 0, [(0, 10)])[1])
+        c.fetch(ids[-1], -1, [(0, 10)])
+    assert all(0 < i < 2**31 for i in ids), "session ids %r" % ids
+    assert not any(abs(x - y) == 1 for x in ids for y in ids), "session ids count up: %r" % ids
+    c.close()
+
+
 def check_empty_fetches(b):
     """A fetch with no partitions has nothing to wait for: Kafka answers at
     once whatever min_bytes and max_wait_ms say (Eddy waited max_wait_ms). A
@@ -372,6 +408,8 @@ def main():
         print("  full cache (2 slots): a new session evicts only a stale or an older smaller one")
         check_error_cleared(b)
         print("  a partition answered with an error is answered again once the error clears")
+        check_request_details(b)
+        print("  fetched and forgotten at once leaves the session; duplicates answered once; random ids")
         check_empty_fetches(b)
         print("  fetches of no partitions answered at once; an emptied session is closed")
         check_session_limit(b)
