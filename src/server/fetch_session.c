@@ -32,6 +32,7 @@
 #include "protocol/generated/messages.h"
 #include "server/broker.h"
 #include "server/fetch_encode.h"
+#include "server/partition_keys.h"
 #include "server/request.h"
 #include "util/logger.h"
 
@@ -320,35 +321,6 @@ static int64_t request_partition_count(const struct fetch_request *m)
     return n;
 }
 
-/* One partition of a request, for finding the copies of a partition named
- * more than once. */
-struct request_partition_ref {
-    struct kstr topic; /* null from v13: topics are named by id */
-    struct kuuid topic_id;
-    int32_t partition;
-    int32_t position; /* in the request, counting across topics */
-    const struct fetch_request_fetch_partition *params;
-};
-
-static int compare_partitions(const struct request_partition_ref *a, const struct request_partition_ref *b)
-{
-    int c = memcmp(a->topic_id.bytes, b->topic_id.bytes, sizeof a->topic_id.bytes);
-    if (c)
-        return c;
-    if (a->topic.len != b->topic.len)
-        return a->topic.len < b->topic.len ? -1 : 1;
-    if (a->topic.len > 0 && (c = memcmp(a->topic.ptr, b->topic.ptr, (size_t)a->topic.len)))
-        return c;
-    return a->partition < b->partition ? -1 : a->partition > b->partition;
-}
-
-static int compare_refs(const void *pa, const void *pb)
-{
-    const struct request_partition_ref *a = pa, *b = pb;
-    int c = compare_partitions(a, b);
-    return c ? c : (a->position < b->position ? -1 : a->position > b->position);
-}
-
 /* For each position of the request, the fetch parameters it is answered
  * with, or NULL if it is a later copy of a partition already named: one
  * answer per partition, at its first place, with the parameters of its last
@@ -358,23 +330,26 @@ static const struct fetch_request_fetch_partition **resolve_duplicates(struct re
                                                                        const struct fetch_request *m, int32_t n)
 {
     bool by_id = req->api_version >= 13;
-    struct request_partition_ref *refs = request_alloc(req, (size_t)n * sizeof *refs + 1);
+    struct partition_key *keys = request_alloc(req, (size_t)n * sizeof *keys + 1);
+    const struct fetch_request_fetch_partition **flat = request_alloc(req, (size_t)n * sizeof *flat + 1);
     const struct fetch_request_fetch_partition **params = request_alloc(req, (size_t)n * sizeof *params + 1);
-    if (!refs || !params)
+    if (!keys || !flat || !params)
         return NULL;
     int32_t at = 0;
     for (int32_t i = 0; i < m->topics_count; i++) {
         const struct fetch_request_fetch_topic *t = &m->topics[i];
-        for (int32_t j = 0; j < t->partitions_count; j++, at++)
-            refs[at] = (struct request_partition_ref){by_id ? kstr_null() : t->topic,
-                                                      by_id ? t->topic_id : (struct kuuid){{0}},
-                                                      t->partitions[j].partition, at, &t->partitions[j]};
+        for (int32_t j = 0; j < t->partitions_count; j++, at++) {
+            keys[at] = (struct partition_key){by_id ? kstr_null() : t->topic,
+                                              by_id ? t->topic_id : (struct kuuid){{0}}, t->partitions[j].partition,
+                                              at};
+            flat[at] = &t->partitions[j];
+        }
     }
-    qsort(refs, (size_t)n, sizeof *refs, compare_refs);
+    partition_keys_sort(keys, n);
     for (int32_t first = 0, last; first < n; first = last + 1) {
-        for (last = first; last + 1 < n && compare_partitions(&refs[first], &refs[last + 1]) == 0; last++)
-            params[refs[last + 1].position] = NULL;
-        params[refs[first].position] = refs[last].params;
+        for (last = first; last + 1 < n && partition_keys_same(&keys[first], &keys[last + 1]); last++)
+            params[keys[last + 1].position] = NULL;
+        params[keys[first].position] = flat[keys[last].position];
     }
     return params;
 }

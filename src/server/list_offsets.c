@@ -5,7 +5,10 @@
  * watermark (= last stable offset until transactions exist), max timestamp
  * (-3, v7+) the offset of the newest timestamp, earliest-local (-4, v8+) the
  * same as earliest since every segment is local; anything else is the first
- * offset whose timestamp is at least the one asked for.
+ * offset whose timestamp is at least the one asked for. From v1 a partition
+ * named more than once is refused with INVALID_REQUEST in every copy, as
+ * Kafka's handleListOffsetRequestV1AndAbove does; v0 answers every copy
+ * (Kafka's v0 handler does not look for duplicates either).
  */
 #include <string.h>
 
@@ -14,6 +17,7 @@
 #include "protocol/generated/messages.h"
 #include "server/api.h"
 #include "server/broker.h"
+#include "server/partition_keys.h"
 #include "server/partitions.h"
 #include "server/request.h"
 
@@ -83,6 +87,28 @@ static void list_partition(struct request *req, struct kstr topic,
     }
 }
 
+/* For each position of the request (counting across topics), whether its
+ * partition is named more than once. NULL: no memory. */
+static bool *find_duplicates(struct request *req, const struct list_offsets_request *m)
+{
+    int32_t n = 0;
+    for (int32_t i = 0; i < m->topics_count; i++)
+        n += m->topics[i].partitions_count > 0 ? m->topics[i].partitions_count : 0;
+    struct partition_key *keys = request_alloc(req, (size_t)n * sizeof *keys + 1);
+    bool *duplicate = request_alloc(req, (size_t)n * sizeof *duplicate + 1);
+    if (!keys || !duplicate)
+        return NULL;
+    int32_t at = 0;
+    for (int32_t i = 0; i < m->topics_count; i++)
+        for (int32_t j = 0; j < m->topics[i].partitions_count; j++, at++)
+            keys[at] = (struct partition_key){m->topics[i].name, {{0}}, m->topics[i].partitions[j].partition_index, at};
+    partition_keys_sort(keys, n);
+    for (int32_t k = 0; k < n; k++)
+        duplicate[keys[k].position] = (k > 0 && partition_keys_same(&keys[k - 1], &keys[k])) ||
+                                      (k + 1 < n && partition_keys_same(&keys[k], &keys[k + 1]));
+    return duplicate;
+}
+
 void handle_list_offsets(struct request *req)
 {
     const struct list_offsets_request *m = req->body;
@@ -91,6 +117,12 @@ void handle_list_offsets(struct request *req)
     int32_t topics = m->topics_count > 0 ? m->topics_count : 0;
     resp.topics = request_alloc(req, (size_t)topics * sizeof *resp.topics + 1);
     resp.topics_count = resp.topics ? topics : 0;
+    bool *duplicate = req->api_version >= 1 ? find_duplicates(req, m) : NULL;
+    if (req->api_version >= 1 && !duplicate) {
+        request_abort(req, "out of memory");
+        return;
+    }
+    int32_t position = 0;
     for (int32_t i = 0; i < resp.topics_count; i++) {
         const struct list_offsets_request_list_offsets_topic *in = &m->topics[i];
         struct list_offsets_response_list_offsets_topic_response *out = &resp.topics[i];
@@ -99,8 +131,15 @@ void handle_list_offsets(struct request *req)
         int32_t parts = in->partitions_count > 0 ? in->partitions_count : 0;
         out->partitions = request_alloc(req, (size_t)parts * sizeof *out->partitions + 1);
         out->partitions_count = out->partitions ? parts : 0;
+        const bool *duplicate_here = duplicate ? duplicate + position : NULL;
+        position += parts;
         for (int32_t j = 0; j < out->partitions_count; j++) {
             list_offsets_response_list_offsets_partition_response_init(&out->partitions[j]);
+            if (duplicate_here && duplicate_here[j]) {
+                out->partitions[j].partition_index = in->partitions[j].partition_index;
+                out->partitions[j].error_code = KAFKA_INVALID_REQUEST;
+                continue;
+            }
             list_partition(req, in->name, &in->partitions[j], &out->partitions[j]);
         }
     }

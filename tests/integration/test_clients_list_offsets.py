@@ -13,7 +13,8 @@ lands inside a compressed batch: the consumer must start exactly there.
 A consumer assigned past the end (OFFSET_OUT_OF_RANGE) resets to earliest.
 No client here asks for the max timestamp (-3, ListOffsets v7+, Java's
 OffsetSpec.maxTimestamp) or earliest-local (-4, v8+), so a raw flexible
-ListOffsets v8 does.
+ListOffsets v8 does; it also names a partition twice, which Kafka refuses
+with INVALID_REQUEST in every copy.
 
 Then, on a broker with small segments and log.retention.bytes, once
 retention has deleted old segments: earliest is the new log start offset
@@ -191,9 +192,19 @@ def read_uvarint(buf, pos):
 
 def list_offsets_v8(port, partition, timestamp):
     """Raw flexible ListOffsets v8 for one partition -> (error, timestamp, offset)."""
-    name = TOPIC.encode()
-    body = struct.pack(">ib", -1, 0) + uvarint(2) + uvarint(len(name) + 1) + name
-    body += uvarint(2) + struct.pack(">iiq", partition, -1, timestamp) + b"\0" + b"\0" + b"\0"
+    (index, error, ts, offset), = list_offsets_v8_many(port, [(partition, timestamp)])
+    assert index == partition
+    return error, ts, offset
+
+
+def list_offsets_v8_many(port, queries, topic=TOPIC):
+    """Raw flexible ListOffsets v8, queries [(partition, timestamp)] of one
+    topic -> [(partition, error, timestamp, offset)] in answer order."""
+    name = topic.encode()
+    body = struct.pack(">ib", -1, 0) + uvarint(2) + uvarint(len(name) + 1) + name + uvarint(len(queries) + 1)
+    for partition, timestamp in queries:
+        body += struct.pack(">iiq", partition, -1, timestamp) + b"\0"
+    body += b"\0" + b"\0"
     client = b"eddy-e2e"
     header = struct.pack(">hhih", 2, 8, 77, len(client)) + client + b"\0"
     with socket.create_connection(("127.0.0.1", port), timeout=10) as s:
@@ -209,10 +220,12 @@ def list_offsets_v8(port, partition, timestamp):
     name_len, pos = read_uvarint(resp, pos)
     pos += name_len - 1
     n_parts, pos = read_uvarint(resp, pos)
-    assert n_parts - 1 == 1
-    index, error, ts, offset, _epoch = struct.unpack_from(">ihqqi", resp, pos)
-    assert index == partition
-    return error, ts, offset
+    answers = []
+    for _ in range(n_parts - 1):
+        index, error, ts, offset, _epoch = struct.unpack_from(">ihqqi", resp, pos)
+        _, pos = read_uvarint(resp, pos + 26)  # partition tags
+        answers.append((index, error, ts, offset))
+    return answers
 
 
 def recv_exact(s, n):
@@ -242,12 +255,26 @@ def check_raw(port):
     return checked
 
 
+INVALID_REQUEST = 42
+
+
+def check_duplicates(port):
+    """A partition named twice in one ListOffsets (v1+) is refused in every
+    copy with INVALID_REQUEST, as Kafka does (Eddy answered each copy); the
+    other partitions are answered as usual."""
+    got = list_offsets_v8_many(port, [(0, -2), (1, -1), (0, -1)])
+    want = [(0, INVALID_REQUEST, -1, -1), (1, 0, -1, COUNT), (0, INVALID_REQUEST, -1, -1)]
+    assert got == want, "duplicate partition: %r, want %r" % (got, want)
+    return 1
+
+
 def check_all(broker, when):
     bootstrap = broker.bootstrap
     n = check_kafka_python(bootstrap)
     n += check_librdkafka(bootstrap)
     n += check_kcat(bootstrap)
     n += check_raw(broker.port)
+    n += check_duplicates(broker.port)
     print("  %s: %d lookups right" % (when, n), flush=True)
 
 
