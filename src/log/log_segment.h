@@ -50,7 +50,7 @@ struct log_segment {
     uint64_t synced_size; /* bytes known to be on stable storage */
     int64_t next_offset;  /* last offset + 1 held here (base_offset if empty) */
     int64_t max_timestamp; /* -1 if none */
-    int64_t offset_of_max_timestamp;
+    int64_t offset_of_max_timestamp; /* last offset of the first batch reaching it (as in the time index) */
     int64_t created_ms;   /* wall clock at creation (segment.ms roll) */
     uint64_t bytes_since_index;
     struct log_index_entry *index;

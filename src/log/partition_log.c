@@ -957,6 +957,31 @@ ssize_t log_read_result_copy(const struct log_read_result *result, uint8_t *buf,
 
 /* ---- timestamps ---- */
 
+/* The newest timestamp's offset, as Kafka's fetchOffsetByTimestamp answers
+ * MAX_TIMESTAMP: of the first batch that reached the log's max timestamp,
+ * the first record carrying it (the base offset for LogAppendTime). The
+ * segments remember only the batch's last offset (appends stay cheap), so
+ * the record is looked up here, decompressing the batch if need be: it is
+ * the first record of the segment at or after that timestamp. Lock held. */
+static int64_t offset_of_max_timestamp(struct partition_log *log, int64_t *found_ts)
+{
+    struct log_segment *newest = NULL;
+    for (size_t i = 0; i < log->segment_count; i++) {
+        struct log_segment *seg = log->segments[i];
+        if (seg->offset_of_max_timestamp >= log->log_start_offset &&
+            (!newest || seg->max_timestamp > newest->max_timestamp))
+            newest = seg;
+    }
+    if (!newest || newest->max_timestamp < 0)
+        return -1;
+    *found_ts = newest->max_timestamp;
+    int64_t record_ts;
+    int64_t offset = log_segment_offset_for_timestamp(newest, newest->max_timestamp, log->log_start_offset, &record_ts);
+    /* A batch whose header claims a timestamp none of its records carries:
+     * fall back to the batch's last offset. */
+    return offset >= 0 ? offset : newest->offset_of_max_timestamp;
+}
+
 int partition_log_offset_for_timestamp(struct partition_log *log, int64_t ts, int64_t *offset,
                                        int64_t *found_ts)
 {
@@ -972,13 +997,7 @@ int partition_log_offset_for_timestamp(struct partition_log *log, int64_t ts, in
     } else if (ts == LOG_TIMESTAMP_EARLIEST) {
         *offset = log->log_start_offset;
     } else if (ts == LOG_TIMESTAMP_MAX) {
-        for (size_t i = 0; i < log->segment_count; i++) {
-            struct log_segment *seg = log->segments[i];
-            if (seg->max_timestamp > *found_ts && seg->offset_of_max_timestamp >= log->log_start_offset) {
-                *found_ts = seg->max_timestamp;
-                *offset = seg->offset_of_max_timestamp;
-            }
-        }
+        *offset = offset_of_max_timestamp(log, found_ts);
     } else if (ts >= 0) {
         for (size_t i = segment_index_for(log, log->log_start_offset); i < log->segment_count; i++) {
             int64_t off = log_segment_offset_for_timestamp(log->segments[i], ts,

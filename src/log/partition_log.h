@@ -164,7 +164,9 @@ ssize_t log_read_result_copy(const struct log_read_result *result, uint8_t *buf,
 #define LOG_TIMESTAMP_MAX (-3)
 /*
  * ListOffsets: first offset whose record timestamp >= ts (or the special
- * values above). *offset = -1 when there is none. 0 or a Kafka error.
+ * values above; LOG_TIMESTAMP_MAX: the first record carrying the newest
+ * timestamp, a LogAppendTime batch's base offset). *offset = -1 when there
+ * is none. 0 or a Kafka error.
  */
 int partition_log_offset_for_timestamp(struct partition_log *log, int64_t ts, int64_t *offset,
                                        int64_t *found_ts);

@@ -3,7 +3,8 @@
  *
  * ListOffsets: earliest (-2) is the log start offset, latest (-1) the high
  * watermark (= last stable offset until transactions exist), max timestamp
- * (-3, v7+) the offset of the newest timestamp, earliest-local (-4, v8+) the
+ * (-3, v7+) the first record carrying the newest timestamp (a LogAppendTime
+ * batch's base offset), earliest-local (-4, v8+) the
  * same as earliest since every segment is local; anything else is the first
  * offset whose timestamp is at least the one asked for. From v1 a partition
  * named more than once is refused with INVALID_REQUEST in every copy, as

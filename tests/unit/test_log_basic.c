@@ -2,7 +2,9 @@
  * test_log_basic.c - partition log: append with offset assignment, reads by
  * offset (whole batches, byte limits, high watermark), segment roll by size
  * and by time, sparse index and time index look-ups, LogAppendTime, leader
- * epoch checkpoint, partition.metadata, clean reopen and full re-scan.
+ * epoch checkpoint, partition.metadata, clean reopen and full re-scan, and
+ * the max-timestamp look-up (the first record carrying the newest timestamp,
+ * inside a compressed batch too, as Kafka answers it).
  */
 #include "log_test_util.h"
 
@@ -75,6 +77,71 @@ static void check_file_size_multiple(const char *dir, const char *name, int unit
     snprintf(path, sizeof(path), "%s/%s", dir, name);
     CHECK(stat(path, &st) == 0);
     CHECK(st.st_size % unit == 0);
+}
+
+/* A batch of records with these timestamps (first one = base timestamp). */
+static uint8_t *batch_with_timestamps(const int64_t *ts, int count, int codec, size_t *len)
+{
+    struct record_builder_entry recs[8];
+    int64_t max = ts[0];
+    for (int i = 0; i < count; i++) {
+        recs[i] = (struct record_builder_entry){.offset_delta = i, .timestamp_delta = ts[i] - ts[0],
+                                                .key_len = -1, .value = (const uint8_t *)"value", .value_len = 5};
+        if (ts[i] > max)
+            max = ts[i];
+    }
+    struct record_batch_header h = {.attributes = (int16_t)codec, .last_offset_delta = count - 1,
+                                    .base_timestamp = ts[0], .max_timestamp = max, .producer_id = -1,
+                                    .producer_epoch = -1, .base_sequence = -1, .partition_leader_epoch = -1};
+    uint8_t *out = NULL;
+    if (record_batch_build(&h, recs, (size_t)count, &out, len) != 0) {
+        fprintf(stderr, "record_batch_build failed\n");
+        exit(2);
+    }
+    return out;
+}
+
+static void append_timestamps(struct partition_log *log, const int64_t *ts, int count, int codec,
+                              bool log_append_time, int64_t now_ms)
+{
+    size_t len;
+    uint8_t *b = batch_with_timestamps(ts, count, codec, &len);
+    struct log_append_options o = {.now_ms = now_ms, .leader_epoch = -1, .log_append_time = log_append_time};
+    struct log_append_result res;
+    CHECK(partition_log_append(log, b, len, &o, &res) == 0);
+    free(b);
+}
+
+/* MAX_TIMESTAMP answers the first record carrying the newest timestamp, not
+ * the last offset of its batch (Kafka's RecordBatch.offsetOfMaxTimestamp);
+ * for a LogAppendTime batch, its base offset. */
+static void check_max_timestamp_offset(const char *root)
+{
+    printf("max timestamp: first record carrying it\n");
+    char dir[300];
+    snprintf(dir, sizeof(dir), "%s/t-2", root);
+    struct log_config cfg;
+    log_config_defaults(&cfg);
+    struct partition_log *log = open_log(dir, &cfg, true, 0);
+    int64_t off, ts;
+    append_timestamps(log, (const int64_t[]){1000, 1050, 1010}, 3, 0, false, 0); /* offsets 0-2 */
+    CHECK(partition_log_offset_for_timestamp(log, LOG_TIMESTAMP_MAX, &off, &ts) == 0);
+    CHECK_EQ_I64(off, 1);
+    CHECK_EQ_I64(ts, 1050);
+    append_timestamps(log, (const int64_t[]){2990, 3000, 3000}, 3, COMPRESSION_LZ4, false, 0); /* 3-5 */
+    append_timestamps(log, (const int64_t[]){2000}, 1, 0, false, 0);                           /* 6 */
+    CHECK(partition_log_offset_for_timestamp(log, LOG_TIMESTAMP_MAX, &off, &ts) == 0);
+    CHECK_EQ_I64(off, 4);
+    CHECK_EQ_I64(ts, 3000);
+    append_timestamps(log, (const int64_t[]){1, 2, 3}, 3, 0, true, 5000); /* 7-9, LogAppendTime 5000 */
+    CHECK(partition_log_offset_for_timestamp(log, LOG_TIMESTAMP_MAX, &off, &ts) == 0);
+    CHECK_EQ_I64(off, 7);
+    CHECK_EQ_I64(ts, 5000);
+    partition_log_close(log, true);
+    log = open_log(dir, &cfg, false, 0); /* the recovery walk remembers it the same way */
+    CHECK(partition_log_offset_for_timestamp(log, LOG_TIMESTAMP_MAX, &off, &ts) == 0);
+    CHECK_EQ_I64(off, 7);
+    partition_log_close(log, true);
 }
 
 int main(void)
@@ -305,6 +372,7 @@ int main(void)
         partition_log_close(log, true);
     }
 
+    check_max_timestamp_offset(root);
     test_rm_rf(root);
     free(root);
     return test_finish("test_log_basic");
