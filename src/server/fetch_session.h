@@ -53,6 +53,7 @@ int16_t fetch_session_plan(struct broker *b, struct request *req, struct fetch_p
 /* Before answering: drop unchanged partitions of an incremental answer, remember what was sent. */
 void fetch_session_note_response(struct broker *b, const struct fetch_plan *plan, struct fetch_out *out);
 void fetch_sessions_free(struct broker *b);
+/* Partitions the plan reads (0: the fetch has nothing to wait for). */
 int32_t fetch_plan_partition_count(const struct fetch_plan *plan);
 
 #endif
