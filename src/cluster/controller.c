@@ -16,6 +16,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "cluster/metadata_log.h"
 #include "cluster/topic_config.h"
 #include "protocol/errors.h"
 #include "util/fd_budget.h"
@@ -131,6 +132,11 @@ int16_t controller_check_new_topic_name(const struct controller *c, struct kstr 
     const char *bad = topic_name_check(name.ptr, (size_t)name.len);
     if (bad)
         return fail(msg, cap, KAFKA_INVALID_TOPIC_EXCEPTION, "%s", bad);
+    /* Its partition directory would be the metadata log's own: as Kafka's
+     * ControllerApis.createTopics, never a topic, by any path. */
+    if (kstr_eq_cstr(name, METADATA_LOG_TOPIC))
+        return fail(msg, cap, KAFKA_INVALID_REQUEST, "Creation of internal topic %s is prohibited.",
+                    METADATA_LOG_TOPIC);
     if (metadata_topic_by_name(c->image, name.ptr, (size_t)name.len))
         return fail(msg, cap, KAFKA_TOPIC_ALREADY_EXISTS, "Topic '%.*s' already exists.", (int)name.len, name.ptr);
     const struct topic_state *other = metadata_topic_colliding(c->image, name.ptr, (size_t)name.len);

@@ -27,7 +27,8 @@
 #include "cluster/metadata_image.h"
 #include "cluster/metadata_record.h"
 
-#define METADATA_LOG_DIR_NAME "__cluster_metadata-0"
+#define METADATA_LOG_TOPIC "__cluster_metadata" /* no topic may take this name (controller.c) */
+#define METADATA_LOG_DIR_NAME METADATA_LOG_TOPIC "-0"
 /* Snapshot once this many records were appended since the last one. */
 #define METADATA_SNAPSHOT_INTERVAL_RECORDS 2000
 

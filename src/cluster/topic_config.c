@@ -101,12 +101,14 @@ const struct topic_config_def *topic_config_by_broker_name(const char *name, siz
 
 /* ---------------------------------------------------------------- validation */
 
+/* Case matters, as in Kafka's ValidString/ValidList: "Delete" would pass a
+ * case-blind check and then match nothing where the value is used. */
 static bool in_choices(const char *choices, const char *v, size_t len)
 {
     const char *p = choices;
     while (*p) {
         size_t n = strcspn(p, ",");
-        if (n == len && strncasecmp(p, v, len) == 0)
+        if (n == len && strncmp(p, v, len) == 0)
             return true;
         p += n;
         if (*p == ',')
@@ -352,14 +354,10 @@ void topic_log_config(const struct broker_config *cfg, const struct metadata_ima
     out->max_message_bytes = (int32_t)value_long(cfg, img, t, "max.message.bytes");
     const char *ts = topic_config_value(cfg, img, t, "message.timestamp.type", buf, sizeof buf);
     out->message_timestamp_type =
-        strcasecmp(ts, "LogAppendTime") == 0 ? LOG_TIMESTAMP_LOG_APPEND_TIME : LOG_TIMESTAMP_CREATE_TIME;
+        strcmp(ts, "LogAppendTime") == 0 ? LOG_TIMESTAMP_LOG_APPEND_TIME : LOG_TIMESTAMP_CREATE_TIME;
     out->timestamp_before_max_ms = value_long(cfg, img, t, "message.timestamp.before.max.ms");
     out->timestamp_after_max_ms = value_long(cfg, img, t, "message.timestamp.after.max.ms");
     out->compression_type = compression_codec(topic_config_value(cfg, img, t, "compression.type", buf, sizeof buf));
+    out->min_insync_replicas = (int32_t)value_long(cfg, img, t, "min.insync.replicas");
 }
 
-int32_t topic_min_insync_replicas(const struct broker_config *cfg, const struct metadata_image *img,
-                                  const struct topic_state *t)
-{
-    return (int32_t)value_long(cfg, img, t, "min.insync.replicas");
-}

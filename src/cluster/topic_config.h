@@ -90,8 +90,4 @@ const char *topic_config_value(const struct broker_config *cfg, const struct met
 void topic_log_config(const struct broker_config *cfg, const struct metadata_image *img,
                       const struct topic_state *t, struct log_config *out);
 
-/* Effective min.insync.replicas of t (acks=all checks). */
-int32_t topic_min_insync_replicas(const struct broker_config *cfg, const struct metadata_image *img,
-                                  const struct topic_state *t);
-
 #endif

@@ -39,6 +39,7 @@ void log_config_defaults(struct log_config *c)
     c->timestamp_before_max_ms = INT64_MAX;
     c->timestamp_after_max_ms = INT64_MAX;
     c->compression_type = LOG_COMPRESSION_PRODUCER;
+    c->min_insync_replicas = 1;
 }
 
 static struct log_segment *active_segment(const struct partition_log *log)

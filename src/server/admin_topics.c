@@ -9,6 +9,7 @@
  * Everything completes before the answer (the metadata append is fsynced),
  * so timeout_ms never expires.
  */
+#include <stdio.h>
 #include <string.h>
 
 #include "cluster/controller.h"
@@ -100,6 +101,15 @@ static void create_one_topic(struct request *req, const struct create_topics_req
     if (duplicate) {
         out->error_code = KAFKA_INVALID_REQUEST;
         out->error_message = admin_message(req, "Duplicate topic name.");
+        return;
+    }
+    /* Made by the broker with the shape its coordinator relies on (e.g.
+     * offsets.topic.num.partitions); one made otherwise broke every group. */
+    if (!kstr_is_null(in->name) && topic_name_is_internal(in->name.ptr, (size_t)in->name.len)) {
+        snprintf(msg, sizeof msg, "%.*s is an internal topic; the broker creates it when it is first needed.",
+                 (int)in->name.len, in->name.ptr);
+        out->error_code = KAFKA_INVALID_REQUEST;
+        out->error_message = admin_message(req, msg);
         return;
     }
     struct topic_spec spec;

@@ -294,12 +294,13 @@ static bool produce_partition(struct produce_op *op, const struct produce_reques
         return false;
     }
     const struct partition_state *ps = &topic->partitions[in->index];
-    if (m->acks == -1 && ps->isr_count < req->broker->config->min_insync_replicas) {
+    struct log_config lc;
+    partition_log_get_config(rt->log, &lc);
+    /* The topic's min.insync.replicas, else the dynamic or static broker value. */
+    if (m->acks == -1 && ps->isr_count < lc.min_insync_replicas) {
         out->error_code = KAFKA_NOT_ENOUGH_REPLICAS;
         return false;
     }
-    struct log_config lc;
-    partition_log_get_config(rt->log, &lc);
     const char *message = NULL;
     uint8_t *data = (uint8_t *)in->records.ptr; /* the request frame is ours to rewrite */
     size_t len = in->records.len > 0 ? (size_t)in->records.len : 0;
