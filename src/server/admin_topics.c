@@ -4,8 +4,9 @@
  *
  * The rules and the metadata records are the controller's
  * (cluster/controller.h); these handlers translate requests and answers.
- * Each topic in a request succeeds or fails on its own; a name that appears
- * twice in one request fails every copy with INVALID_REQUEST, as in Kafka.
+ * Each topic in a request succeeds or fails on its own; in CreateTopics and
+ * CreatePartitions a name that appears twice in one request fails every copy
+ * with INVALID_REQUEST; DeleteTopics follows Kafka's controller (below).
  * Everything completes before the answer (the metadata append is fsynced),
  * so timeout_ms never expires.
  */
@@ -152,38 +153,175 @@ void handle_create_topics(struct request *req)
 
 /* ---------------------------------------------------------------- DeleteTopics */
 
-static void delete_one_topic(struct request *req, struct kstr name, struct kuuid id, bool by_id, bool duplicate,
-                             struct delete_topics_response_deletable_topic_result *out)
+/*
+ * Kafka's controller (ControllerApis.deleteTopics) sorts a request's entries
+ * before deleting anything, and so do we:
+ *  - v6 entries naming both a name and a non-zero id, or neither, are refused;
+ *  - a name (or id) given more than once is refused with ONE answer, not one
+ *    per copy, and none of its copies is deleted;
+ *  - a name whose topic's id another entry gives is refused ("maps to an ID
+ *    that was already supplied"), and that id entry gets no answer at all.
+ * So the response can have fewer entries than the request, as in Kafka.
+ */
+enum delete_entry_kind { DELETE_BY_NAME, DELETE_BY_ID, DELETE_NEITHER, DELETE_BOTH };
+
+struct delete_entry {
+    struct kstr name;
+    struct kuuid id;
+    enum delete_entry_kind kind;
+};
+
+static struct delete_entry delete_entry_v6(const struct delete_topics_request_delete_topic_state *in)
+{
+    struct delete_entry e = {in->name, in->topic_id, DELETE_BY_NAME};
+    bool has_name = !kstr_is_null(in->name);
+    bool has_id = !kuuid_is_zero(in->topic_id);
+    if (has_name && has_id)
+        e.kind = DELETE_BOTH;
+    else if (has_id)
+        e.kind = DELETE_BY_ID;
+    else if (!has_name)
+        e.kind = DELETE_NEITHER;
+    return e;
+}
+
+static bool same_delete_entry(const struct delete_entry *a, const struct delete_entry *b)
+{
+    if (a->kind != b->kind)
+        return false;
+    if (a->kind == DELETE_BY_NAME)
+        return kstr_eq(a->name, b->name);
+    return a->kind == DELETE_BY_ID && kuuid_eq(a->id, b->id);
+}
+
+/* Index of the first entry equal to entries[index] (index itself when it is the first). */
+static int32_t first_copy(const struct delete_entry *entries, int32_t index)
+{
+    for (int32_t i = 0; i < index; i++)
+        if (same_delete_entry(&entries[i], &entries[index]))
+            return i;
+    return index;
+}
+
+static bool has_copy(const struct delete_entry *entries, int32_t count, int32_t index)
+{
+    for (int32_t i = 0; i < count; i++)
+        if (i != index && same_delete_entry(&entries[i], &entries[index]))
+            return true;
+    return false;
+}
+
+/* Does some by-id entry give this id (a duplicated one included, as in Kafka)? */
+static bool id_given(const struct delete_entry *entries, int32_t count, struct kuuid id)
+{
+    for (int32_t i = 0; i < count; i++)
+        if (entries[i].kind == DELETE_BY_ID && kuuid_eq(entries[i].id, id))
+            return true;
+    return false;
+}
+
+/* Does a (not duplicated) by-name entry name the topic with this id? */
+static bool topic_named(struct broker *b, const struct delete_entry *entries, int32_t count, struct kuuid id)
+{
+    for (int32_t i = 0; i < count; i++) {
+        const struct delete_entry *e = &entries[i];
+        if (e->kind != DELETE_BY_NAME || has_copy(entries, count, i))
+            continue;
+        const struct topic_state *t = metadata_topic_by_name(&b->image, e->name.ptr, (size_t)e->name.len);
+        if (t && kuuid_eq(t->id, id))
+            return true;
+    }
+    return false;
+}
+
+static void delete_refused(struct request *req, struct kstr name, struct kuuid id, int16_t error,
+                           const char *message, struct delete_topics_response_deletable_topic_result *out)
+{
+    out->name = name;
+    out->topic_id = id;
+    out->error_code = error;
+    out->error_message = admin_message(req, message);
+}
+
+static void delete_found_topic(struct request *req, struct topic_state *t,
+                               struct delete_topics_response_deletable_topic_result *out)
 {
     struct broker *b = req->broker;
     char msg[MSG_CAP] = "";
-    out->name = name;
-    out->topic_id = id;
-    if (duplicate) {
-        out->error_code = KAFKA_INVALID_REQUEST;
-        out->error_message = admin_message(req, "Duplicate topic in request.");
-        return;
-    }
-    struct topic_state *t;
-    if (by_id) {
-        t = metadata_topic_by_id(&b->image, id);
-        if (!t) {
-            out->error_code = KAFKA_UNKNOWN_TOPIC_ID;
-            out->error_message = admin_message(req, "This server does not host this topic ID.");
-            return;
-        }
-        out->name = admin_message(req, t->name);
-    } else {
-        t = kstr_is_null(name) ? NULL : metadata_topic_by_name(&b->image, name.ptr, (size_t)name.len);
-        if (!t) {
-            out->error_code = KAFKA_UNKNOWN_TOPIC_OR_PARTITION;
-            out->error_message = admin_message(req, "This server does not host this topic-partition.");
-            return;
-        }
-        out->topic_id = t->id;
-    }
+    out->name = admin_message(req, t->name);
+    out->topic_id = t->id;
     out->error_code = controller_delete_topic(&b->controller, t, msg, sizeof msg);
     out->error_message = admin_message(req, msg);
+}
+
+static bool delete_by_id(struct request *req, const struct delete_entry *entries, int32_t count, int32_t index,
+                         struct delete_topics_response_deletable_topic_result *out)
+{
+    struct broker *b = req->broker;
+    const struct delete_entry *e = &entries[index];
+    struct topic_state *t = metadata_topic_by_id(&b->image, e->id);
+    if (!t) {
+        delete_refused(req, kstr_null(), e->id, KAFKA_UNKNOWN_TOPIC_ID, "This server does not host this topic ID.",
+                       out);
+        return true;
+    }
+    if (topic_named(b, entries, count, t->id))
+        return false; /* the by-name entry answers for both */
+    delete_found_topic(req, t, out);
+    return true;
+}
+
+static void delete_by_name(struct request *req, const struct delete_entry *entries, int32_t count, int32_t index,
+                           struct delete_topics_response_deletable_topic_result *out)
+{
+    struct broker *b = req->broker;
+    const struct delete_entry *e = &entries[index];
+    struct kuuid zero = {{0}};
+    struct topic_state *t = metadata_topic_by_name(&b->image, e->name.ptr, (size_t)e->name.len);
+    if (!t) {
+        delete_refused(req, e->name, zero, KAFKA_UNKNOWN_TOPIC_OR_PARTITION,
+                       "This server does not host this topic-partition.", out);
+        return;
+    }
+    if (id_given(entries, count, t->id)) {
+        delete_refused(req, e->name, t->id, KAFKA_INVALID_REQUEST,
+                       "The provided topic name maps to an ID that was already supplied.", out);
+        return;
+    }
+    delete_found_topic(req, t, out);
+}
+
+/* Answer entries[index] into out; false when it gets no answer of its own. */
+static bool delete_one_entry(struct request *req, const struct delete_entry *entries, int32_t count, int32_t index,
+                             struct delete_topics_response_deletable_topic_result *out)
+{
+    const struct delete_entry *e = &entries[index];
+    struct kuuid zero = {{0}};
+    switch (e->kind) {
+    case DELETE_NEITHER:
+        delete_refused(req, kstr_null(), zero, KAFKA_INVALID_REQUEST, "Neither topic name nor id were specified.",
+                       out);
+        return true;
+    case DELETE_BOTH:
+        delete_refused(req, e->name, e->id, KAFKA_INVALID_REQUEST,
+                       "You may not specify both topic name and topic id.", out);
+        return true;
+    default:
+        break;
+    }
+    if (has_copy(entries, count, index)) {
+        if (first_copy(entries, index) != index)
+            return false;
+        if (e->kind == DELETE_BY_ID)
+            delete_refused(req, kstr_null(), e->id, KAFKA_INVALID_REQUEST, "Duplicate topic id.", out);
+        else
+            delete_refused(req, e->name, zero, KAFKA_INVALID_REQUEST, "Duplicate topic name.", out);
+        return true;
+    }
+    if (e->kind == DELETE_BY_ID)
+        return delete_by_id(req, entries, count, index, out);
+    delete_by_name(req, entries, count, index, out);
+    return true;
 }
 
 void handle_delete_topics(struct request *req)
@@ -196,36 +334,28 @@ void handle_delete_topics(struct request *req)
     if (n < 0)
         n = 0;
     resp.responses = request_alloc(req, sizeof *resp.responses * (size_t)(n + 1));
-    struct kstr *keys = request_alloc(req, sizeof *keys * (size_t)(n + 1));
-    if (!resp.responses || !keys) {
+    struct delete_entry *entries = request_alloc(req, sizeof *entries * (size_t)(n + 1));
+    if (!resp.responses || !entries) {
         request_respond(req, &resp);
         return;
     }
-    /* Duplicate detection key: the name, or the id's text form for by-id entries. */
     for (int32_t i = 0; i < n; i++) {
-        if (!v6) {
-            keys[i] = m->topic_names[i];
-        } else if (!kstr_is_null(m->topics[i].name)) {
-            keys[i] = m->topics[i].name;
+        if (v6) {
+            entries[i] = delete_entry_v6(&m->topics[i]);
         } else {
-            char id[23];
-            uuid_to_base64(m->topics[i].topic_id, id);
-            keys[i] = admin_message(req, id);
+            entries[i] = (struct delete_entry){m->topic_names[i], {{0}}, DELETE_BY_NAME};
+            if (kstr_is_null(entries[i].name))
+                entries[i].kind = DELETE_NEITHER;
         }
     }
-    resp.responses_count = n;
+    int32_t answered = 0;
     for (int32_t i = 0; i < n; i++) {
-        struct delete_topics_response_deletable_topic_result *out = &resp.responses[i];
+        struct delete_topics_response_deletable_topic_result *out = &resp.responses[answered];
         delete_topics_response_deletable_topic_result_init(out);
-        bool dup = admin_is_duplicate(keys, n, i);
-        if (!v6) {
-            struct kuuid zero = {{0}};
-            delete_one_topic(req, m->topic_names[i], zero, false, dup, out);
-        } else {
-            bool by_id = kstr_is_null(m->topics[i].name);
-            delete_one_topic(req, m->topics[i].name, m->topics[i].topic_id, by_id, dup, out);
-        }
+        if (delete_one_entry(req, entries, n, i, out))
+            answered++;
     }
+    resp.responses_count = answered;
     request_respond(req, &resp);
 }
 

@@ -1,7 +1,8 @@
 """Admin APIs no client library in this repo's test set can send, encoded by
 hand: CreateTopics v7 (topic ids; a 100,000-partition manual assignment
 validated quickly; a topic too big for the open-file limit refused),
-DeleteTopics v6 by topic id,
+DeleteTopics v6 by topic id and Kafka's rules for its entries (name and id,
+neither, duplicates, a name whose id is also given),
 IncrementalAlterConfigs v0 (SET/APPEND/SUBTRACT/DELETE), DescribeLogDirs v1,
 DescribeCluster v0 and v1 (endpoint types: Kafka's UNSUPPORTED_ENDPOINT_TYPE
 and MISMATCHED_ENDPOINT_TYPE answers), DescribeProducers v0 (after an idempotent
@@ -9,13 +10,19 @@ librdkafka producer wrote to the partition), and a live segment.ms change.
 """
 import glob
 import os
+import struct
 import sys
 import time
+import uuid
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 from harness import Broker  # noqa: E402
-from foundation_wire import (Reader, compact_string, connect, frame, i8, i16, i32, recv_response,  # noqa: E402
-                             request_header, string, uvarint)
+from foundation_wire import (Reader, compact_string, connect, frame, i8, i16, i32, recv_exact,  # noqa: E402
+                             recv_response, request_header, string, uvarint)
+from schema_codec import Schemas  # noqa: E402
+
+SCHEMAS = Schemas()
+ZERO_ID = "00000000-0000-0000-0000-000000000000"
 
 CHECKS = 0
 CORR = [100]
@@ -38,6 +45,16 @@ def roundtrip(sock, api_key, version, body, flexible):
     if flexible:
         r.skip_tags()
     return r
+
+
+def call(sock, api_key, version, body):
+    """One request encoded and its response decoded from Kafka's schemas (dicts keyed by field name)."""
+    CORR[0] += 1
+    sock.sendall(SCHEMAS.encode_request(api_key, version, body, CORR[0]))
+    (size,) = struct.unpack(">i", recv_exact(sock, 4))
+    header, resp = SCHEMAS.decode_response(api_key, version, recv_exact(sock, size))
+    assert header["CorrelationId"] == CORR[0]
+    return resp
 
 
 def compact_array(items):
@@ -213,6 +230,65 @@ def check_open_file_limit():
         sock.close()
 
 
+def topic_ids(sock):
+    meta = call(sock, 3, 12, {"Topics": None, "AllowAutoTopicCreation": False,
+                              "IncludeTopicAuthorizedOperations": False})
+    return {t["Name"]: t["TopicId"] for t in meta["Topics"]}
+
+
+def delete_topics_v6(sock, entries):
+    """entries: [(name or None, id)] -> the answers as a set of (name, id, error, message)."""
+    body = {"Topics": [{"Name": n, "TopicId": i} for n, i in entries], "TimeoutMs": 5000}
+    return {(r["Name"], r["TopicId"], r["ErrorCode"], r["ErrorMessage"])
+            for r in call(sock, 20, 6, body)["Responses"]}
+
+
+def check_delete_topics_entry_rules(sock):
+    """DeleteTopics as Kafka's controller (ControllerApis.deleteTopics): both
+    a name and an id, or neither, is INVALID_REQUEST; a name or id given twice
+    is answered once ("Duplicate topic name."/"Duplicate topic id."); a name
+    whose id another entry gives is refused and that id entry gets no answer.
+    Nothing refused is deleted (it used to delete them, or answer every copy)."""
+    names = ["del-both", "del-name-and-id", "del-dup-name", "del-dup-id", "del-ok"]
+    for name in names:
+        create_topic_v7(sock, name, 1)
+    ids = topic_ids(sock)
+    answers = delete_topics_v6(sock, [
+        (None, ZERO_ID),
+        ("del-both", ids["del-both"]),
+        ("del-name-and-id", ZERO_ID), (None, ids["del-name-and-id"]),
+        ("del-dup-name", ZERO_ID), ("del-dup-name", ZERO_ID), ("del-dup-name", ZERO_ID),
+        (None, ids["del-dup-id"]), (None, ids["del-dup-id"]),
+        ("del-ok", ZERO_ID)])
+    invalid = 42
+    want = {
+        (None, ZERO_ID, invalid, "Neither topic name nor id were specified."),
+        ("del-both", ids["del-both"], invalid, "You may not specify both topic name and topic id."),
+        ("del-name-and-id", ids["del-name-and-id"], invalid,
+         "The provided topic name maps to an ID that was already supplied."),
+        ("del-dup-name", ZERO_ID, invalid, "Duplicate topic name."),
+        (None, ids["del-dup-id"], invalid, "Duplicate topic id."),
+        ("del-ok", ids["del-ok"], 0, None)}
+    check(answers == want, "DeleteTopics v6: Kafka's answers for both/neither/duplicates/name-and-its-id (%r)"
+          % (answers ^ want,))
+    left = topic_ids(sock)
+    check(all(n in left for n in names[:-1]) and "del-ok" not in left,
+          "only the valid entry was deleted; every refused topic is still there")
+    answers = delete_topics_v6(sock, [(None, ids["del-name-and-id"]), ("del-name-and-id", ZERO_ID)])
+    check(answers == {("del-name-and-id", ids["del-name-and-id"], invalid,
+                       "The provided topic name maps to an ID that was already supplied.")},
+          "the id given before its name: one answer, for the name")
+    unknown = str(uuid.uuid4())
+    answers = delete_topics_v6(sock, [(None, unknown), ("del-nope", ZERO_ID)])
+    check(answers == {(None, unknown, 100, "This server does not host this topic ID."),
+                      ("del-nope", ZERO_ID, 3, "This server does not host this topic-partition.")},
+          "unknown id and unknown name: UNKNOWN_TOPIC_ID and UNKNOWN_TOPIC_OR_PARTITION")
+    resp = call(sock, 20, 5, {"TopicNames": ["del-dup-name", "del-dup-name", "del-both"], "TimeoutMs": 5000})
+    answers = [(r["Name"], r["ErrorCode"], r["ErrorMessage"]) for r in resp["Responses"]]
+    check(answers == [("del-dup-name", invalid, "Duplicate topic name."), ("del-both", 0, None)],
+          "DeleteTopics v5: a name given twice answered once, the other topic deleted (%r)" % answers)
+
+
 def main():
     check_open_file_limit()
     with Broker() as b:
@@ -260,6 +336,7 @@ def main():
         check(err == 0 and controller == 1 and brokers == [(1, "127.0.0.1", b.port)] and len(cluster_id) == 22,
               "DescribeCluster: one broker, controller 1, cluster id")
         check_describe_cluster_endpoint_types(sock, b.port)
+        check_delete_topics_entry_rules(sock)
 
         from confluent_kafka import Producer
         p = Producer({"bootstrap.servers": b.bootstrap, "enable.idempotence": True})
