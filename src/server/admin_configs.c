@@ -227,6 +227,27 @@ void handle_describe_configs(struct request *req)
 
 /* ---------------------------------------------------------------- AlterConfigs */
 
+/*
+ * A resource named twice in one AlterConfigs or IncrementalAlterConfigs
+ * request: Kafka's broker (ConfigAdminManager.preprocess) refuses every copy
+ * with INVALID_REQUEST before anything is applied, so neither copy's changes
+ * are made (Eddy used to apply both, the last one winning).
+ */
+#define DUPLICATE_RESOURCE_MESSAGE "Each resource must appear at most once."
+
+struct resource_key {
+    int8_t type;
+    struct kstr name;
+};
+
+static bool resource_repeated(const struct resource_key *keys, int32_t count, int32_t index)
+{
+    for (int32_t i = 0; i < count; i++)
+        if (i != index && keys[i].type == keys[index].type && kstr_eq(keys[i].name, keys[index].name))
+            return true;
+    return false;
+}
+
 void handle_alter_configs(struct request *req)
 {
     const struct alter_configs_request *m = req->body;
@@ -235,13 +256,21 @@ void handle_alter_configs(struct request *req)
     alter_configs_response_init(&resp);
     int32_t n = m->resources_count > 0 ? m->resources_count : 0;
     resp.responses = request_alloc(req, sizeof *resp.responses * (size_t)(n + 1));
-    resp.responses_count = resp.responses ? n : 0;
+    struct resource_key *keys = request_alloc(req, sizeof *keys * (size_t)(n + 1));
+    resp.responses_count = resp.responses && keys ? n : 0;
+    for (int32_t i = 0; i < resp.responses_count; i++)
+        keys[i] = (struct resource_key){m->resources[i].resource_type, m->resources[i].resource_name};
     for (int32_t i = 0; i < resp.responses_count; i++) {
         const struct alter_configs_request_alter_configs_resource *res = &m->resources[i];
         struct alter_configs_response_alter_configs_resource_response *out = &resp.responses[i];
         alter_configs_response_alter_configs_resource_response_init(out);
         out->resource_type = res->resource_type;
         out->resource_name = res->resource_name;
+        if (resource_repeated(keys, n, i)) {
+            out->error_code = KAFKA_INVALID_REQUEST;
+            out->error_message = admin_message(req, DUPLICATE_RESOURCE_MESSAGE);
+            continue;
+        }
         int32_t count = res->configs_count > 0 ? res->configs_count : 0;
         struct config_change *changes = request_alloc(req, sizeof *changes * (size_t)(count + 1));
         if (!changes) {
@@ -269,13 +298,21 @@ void handle_incremental_alter_configs(struct request *req)
     incremental_alter_configs_response_init(&resp);
     int32_t n = m->resources_count > 0 ? m->resources_count : 0;
     resp.responses = request_alloc(req, sizeof *resp.responses * (size_t)(n + 1));
-    resp.responses_count = resp.responses ? n : 0;
+    struct resource_key *keys = request_alloc(req, sizeof *keys * (size_t)(n + 1));
+    resp.responses_count = resp.responses && keys ? n : 0;
+    for (int32_t i = 0; i < resp.responses_count; i++)
+        keys[i] = (struct resource_key){m->resources[i].resource_type, m->resources[i].resource_name};
     for (int32_t i = 0; i < resp.responses_count; i++) {
         const struct incremental_alter_configs_request_alter_configs_resource *res = &m->resources[i];
         struct incremental_alter_configs_response_alter_configs_resource_response *out = &resp.responses[i];
         incremental_alter_configs_response_alter_configs_resource_response_init(out);
         out->resource_type = res->resource_type;
         out->resource_name = res->resource_name;
+        if (resource_repeated(keys, n, i)) {
+            out->error_code = KAFKA_INVALID_REQUEST;
+            out->error_message = admin_message(req, DUPLICATE_RESOURCE_MESSAGE);
+            continue;
+        }
         int32_t count = res->configs_count > 0 ? res->configs_count : 0;
         struct config_change *changes = request_alloc(req, sizeof *changes * (size_t)(count + 1));
         if (!changes) {

@@ -3,7 +3,8 @@ hand: CreateTopics v7 (topic ids; a 100,000-partition manual assignment
 validated quickly; a topic too big for the open-file limit refused),
 DeleteTopics v6 by topic id and Kafka's rules for its entries (name and id,
 neither, duplicates, a name whose id is also given),
-IncrementalAlterConfigs v0 (SET/APPEND/SUBTRACT/DELETE), DescribeLogDirs v1,
+IncrementalAlterConfigs v0 (SET/APPEND/SUBTRACT/DELETE), AlterConfigs and
+IncrementalAlterConfigs naming a resource twice, DescribeLogDirs v1,
 DescribeCluster v0 and v1 (endpoint types: Kafka's UNSUPPORTED_ENDPOINT_TYPE
 and MISMATCHED_ENDPOINT_TYPE answers), DescribeProducers v0 (after an idempotent
 librdkafka producer wrote to the partition), and a live segment.ms change.
@@ -289,6 +290,42 @@ def check_delete_topics_entry_rules(sock):
           "DeleteTopics v5: a name given twice answered once, the other topic deleted (%r)" % answers)
 
 
+def topic_overrides(sock, topic):
+    resp = call(sock, 32, 4, {"Resources": [{"ResourceType": 2, "ResourceName": topic, "ConfigurationKeys": None}],
+                              "IncludeSynonyms": False, "IncludeDocumentation": False})
+    return {c["Name"]: c["Value"] for c in resp["Results"][0]["Configs"] if c["ConfigSource"] == 1}
+
+
+def check_alter_configs_duplicate_resources(sock):
+    """A resource named twice in AlterConfigs or IncrementalAlterConfigs: as
+    Kafka's broker (ConfigAdminManager.preprocess), every copy is refused with
+    INVALID_REQUEST and neither is applied; the other resources are (Eddy
+    used to apply both copies, the last one winning)."""
+    for name in ("dupres-a", "dupres-b"):
+        create_topic_v7(sock, name, 1)
+    message = "Each resource must appear at most once."
+
+    def resource(name, value, incremental):
+        config = {"Name": "retention.ms", "Value": value}
+        if incremental:
+            config["ConfigOperation"] = 0
+        return {"ResourceType": 2, "ResourceName": name, "Configs": [config]}
+
+    for api_key, version, incremental in ((33, 2, False), (44, 1, True)):
+        what = "IncrementalAlterConfigs v1" if incremental else "AlterConfigs v2"
+        body = {"Resources": [resource("dupres-a", "111", incremental), resource("dupres-b", "333", incremental),
+                              resource("dupres-a", "222", incremental)], "ValidateOnly": False}
+        answers = [(r["ResourceName"], r["ErrorCode"], r["ErrorMessage"])
+                   for r in call(sock, api_key, version, body)["Responses"]]
+        check(answers == [("dupres-a", 42, message), ("dupres-b", 0, None), ("dupres-a", 42, message)],
+              "%s: both copies of a repeated resource INVALID_REQUEST, the other applied (%r)" % (what, answers))
+        check("retention.ms" not in topic_overrides(sock, "dupres-a")
+              and topic_overrides(sock, "dupres-b") == {"retention.ms": "333"},
+              "%s: the repeated resource's changes were not applied" % what)
+        call(sock, 33, 2, {"Resources": [{"ResourceType": 2, "ResourceName": "dupres-b", "Configs": []}],
+                           "ValidateOnly": False})
+
+
 def main():
     check_open_file_limit()
     with Broker() as b:
@@ -337,6 +374,7 @@ def main():
               "DescribeCluster: one broker, controller 1, cluster id")
         check_describe_cluster_endpoint_types(sock, b.port)
         check_delete_topics_entry_rules(sock)
+        check_alter_configs_duplicate_resources(sock)
 
         from confluent_kafka import Producer
         p = Producer({"bootstrap.servers": b.bootstrap, "enable.idempotence": True})
