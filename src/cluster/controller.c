@@ -222,6 +222,48 @@ static int16_t check_topic_configs(const struct config_kv *configs, int32_t coun
     return 0;
 }
 
+/*
+ * Kafka's LogConfig.validateValues: the cleaner cannot be told to keep a
+ * record uncompacted (min.compaction.lag.ms) longer than the deadline that
+ * forces its compaction (max.compaction.lag.ms). Each value passes its own
+ * range check, so the pair is checked on the topic's resulting configs, a
+ * value not given being the one the topic inherits (as Kafka merges the
+ * broker's log config under the topic's).
+ */
+static int16_t check_compaction_lags(const char *min_lag, const char *max_lag, char *msg, size_t cap)
+{
+    long long min_ms = strtoll(min_lag, NULL, 10);
+    long long max_ms = strtoll(max_lag, NULL, 10);
+    if (min_ms <= max_ms)
+        return 0;
+    return fail(msg, cap, KAFKA_INVALID_CONFIG,
+                "conflict topic config setting min.compaction.lag.ms (%lld) > max.compaction.lag.ms (%lld)", min_ms,
+                max_ms);
+}
+
+/* A new topic's value of key: the request's, else the broker level's. */
+static const char *new_topic_value(const struct controller *c, const struct topic_spec *spec, const char *key,
+                                   char *buf, size_t cap)
+{
+    for (int32_t i = 0; i < spec->config_count; i++) {
+        struct kstr v = spec->configs[i].value;
+        if (kstr_eq_cstr(spec->configs[i].name, key) && !kstr_is_null(v)) {
+            snprintf(buf, cap, "%.*s", (int)v.len, v.ptr);
+            return buf;
+        }
+    }
+    return topic_config_value(c->config, c->image, NULL, key, buf, cap);
+}
+
+static int16_t check_new_topic_compaction_lags(const struct controller *c, const struct topic_spec *spec,
+                                               char *msg, size_t cap)
+{
+    char min_lag[64], max_lag[64];
+    return check_compaction_lags(new_topic_value(c, spec, "min.compaction.lag.ms", min_lag, sizeof min_lag),
+                                 new_topic_value(c, spec, "max.compaction.lag.ms", max_lag, sizeof max_lag), msg,
+                                 cap);
+}
+
 /* Each partition keeps its segment, offset index and time index open; the
  * headroom is for connections and everything else. Checked before any
  * metadata is written: running out halfway left topics in the metadata
@@ -280,7 +322,10 @@ static int16_t check_topic_spec(const struct controller *c, const struct topic_s
     err = check_file_budget(*partitions, msg, cap);
     if (err)
         return err;
-    return check_topic_configs(spec->configs, spec->config_count, msg, cap);
+    err = check_topic_configs(spec->configs, spec->config_count, msg, cap);
+    if (err)
+        return err;
+    return check_new_topic_compaction_lags(c, spec, msg, cap);
 }
 
 /*
@@ -655,6 +700,39 @@ static int16_t check_change(struct controller *c, const struct alter_target *tgt
     return topic_config_validate(def, value_out, strlen(value_out), msg, cap);
 }
 
+/*
+ * A topic's value of key once the CONFIG records apply: the record's; an
+ * override the records delete falls back to the broker level; a key they
+ * leave alone keeps the topic's current value.
+ */
+static const char *altered_topic_value(struct controller *c, const struct alter_target *tgt,
+                                       const struct metadata_record *recs, size_t count, const char *key, char *buf,
+                                       size_t cap)
+{
+    for (size_t i = 0; i < count; i++) {
+        const struct config_record *rec = &recs[i].u.config;
+        if (!kstr_eq_cstr(rec->name, key))
+            continue;
+        if (kstr_is_null(rec->value))
+            return topic_config_value(c->config, c->image, NULL, key, buf, cap);
+        snprintf(buf, cap, "%.*s", (int)rec->value.len, rec->value.ptr);
+        return buf;
+    }
+    return topic_config_value(c->config, c->image, tgt->topic, key, buf, cap);
+}
+
+static int16_t check_altered_compaction_lags(struct controller *c, const struct alter_target *tgt,
+                                             const struct metadata_record *recs, size_t count, char *msg,
+                                             size_t cap)
+{
+    if (tgt->type != CONFIG_RESOURCE_TOPIC)
+        return 0;
+    char min_lag[64], max_lag[64];
+    return check_compaction_lags(
+        altered_topic_value(c, tgt, recs, count, "min.compaction.lag.ms", min_lag, sizeof min_lag),
+        altered_topic_value(c, tgt, recs, count, "max.compaction.lag.ms", max_lag, sizeof max_lag), msg, cap);
+}
+
 static void push_after_alter(struct controller *c, const struct alter_target *tgt)
 {
     if (tgt->topic) {
@@ -713,6 +791,8 @@ int16_t controller_alter_configs(struct controller *c, int8_t resource_type, str
             recs[n++].u.config.value = kstr_null();
         }
     }
+    if (!err)
+        err = check_altered_compaction_lags(c, &tgt, recs, n, msg, cap);
     int rc = 0;
     if (!err && !validate_only && n > 0)
         rc = commit(c, recs, n);

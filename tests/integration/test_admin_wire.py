@@ -4,7 +4,8 @@ validated quickly; a topic too big for the open-file limit refused),
 DeleteTopics v6 by topic id and Kafka's rules for its entries (name and id,
 neither, duplicates, a name whose id is also given),
 IncrementalAlterConfigs v0 (SET/APPEND/SUBTRACT/DELETE), AlterConfigs and
-IncrementalAlterConfigs naming a resource twice, DescribeLogDirs v1,
+IncrementalAlterConfigs naming a resource twice, min.compaction.lag.ms above
+max.compaction.lag.ms refused on create and alter, DescribeLogDirs v1,
 DescribeCluster v0 and v1 (endpoint types: Kafka's UNSUPPORTED_ENDPOINT_TYPE
 and MISMATCHED_ENDPOINT_TYPE answers), DescribeProducers v0 (after an idempotent
 librdkafka producer wrote to the partition), and a live segment.ms change.
@@ -326,6 +327,54 @@ def check_alter_configs_duplicate_resources(sock):
                            "ValidateOnly": False})
 
 
+def create_v7(sock, name, configs, validate_only=False):
+    topic = {"Name": name, "NumPartitions": 1, "ReplicationFactor": 1, "Assignments": [],
+             "Configs": [{"Name": k, "Value": v} for k, v in configs]}
+    r = call(sock, 19, 7, {"Topics": [topic], "timeoutMs": 5000, "validateOnly": validate_only})["Topics"][0]
+    return r["ErrorCode"], r["ErrorMessage"]
+
+
+def alter_topic(sock, topic, configs, incremental):
+    """configs: [(name, value)], SET for IncrementalAlterConfigs v1; AlterConfigs v2 replaces them all."""
+    if incremental:
+        cfg = [{"Name": k, "ConfigOperation": 0, "Value": v} for k, v in configs]
+        key, version = 44, 1
+    else:
+        cfg = [{"Name": k, "Value": v} for k, v in configs]
+        key, version = 33, 2
+    body = {"Resources": [{"ResourceType": 2, "ResourceName": topic, "Configs": cfg}], "ValidateOnly": False}
+    r = call(sock, key, version, body)["Responses"][0]
+    return r["ErrorCode"], r["ErrorMessage"]
+
+
+def check_compaction_lag_order(sock):
+    """min.compaction.lag.ms above max.compaction.lag.ms is refused with
+    INVALID_CONFIG in Kafka's words (LogConfig.validateValues) on CreateTopics,
+    AlterConfigs and IncrementalAlterConfigs, the value not given being the
+    one the topic has or inherits; it used to be accepted."""
+    def conflict(lo, hi):
+        return (40, "conflict topic config setting min.compaction.lag.ms (%d) > max.compaction.lag.ms (%d)"
+                % (lo, hi))
+
+    both = [("min.compaction.lag.ms", "5000"), ("max.compaction.lag.ms", "1000")]
+    check(create_v7(sock, "lag-a", both) == conflict(5000, 1000), "CreateTopics: min > max refused")
+    check(create_v7(sock, "lag-a", both, validate_only=True) == conflict(5000, 1000),
+          "CreateTopics validate-only: min > max refused")
+    check(create_v7(sock, "lag-a", [("min.compaction.lag.ms", "5000")]) == (0, None),
+          "CreateTopics: min alone is fine (max inherits Long.MAX_VALUE)")
+    check(alter_topic(sock, "lag-a", [("max.compaction.lag.ms", "1000")], True) == conflict(5000, 1000),
+          "IncrementalAlterConfigs: max below the topic's min refused")
+    check(topic_overrides(sock, "lag-a") == {"min.compaction.lag.ms": "5000"}, "and nothing was changed")
+    check(alter_topic(sock, "lag-a", [("max.compaction.lag.ms", "1000")], False) == (0, None),
+          "AlterConfigs: max alone is fine, its min override goes away")
+    check(alter_topic(sock, "lag-a", [("min.compaction.lag.ms", "2000")], True) == conflict(2000, 1000),
+          "IncrementalAlterConfigs: min above the topic's max refused")
+    check(alter_topic(sock, "lag-a", both, False) == conflict(5000, 1000), "AlterConfigs: min > max refused")
+    check(topic_overrides(sock, "lag-a") == {"max.compaction.lag.ms": "1000"}, "and nothing was changed")
+    check(alter_topic(sock, "lag-a", [("min.compaction.lag.ms", "1000")], True) == (0, None),
+          "IncrementalAlterConfigs: min equal to max is fine")
+
+
 def main():
     check_open_file_limit()
     with Broker() as b:
@@ -375,6 +424,7 @@ def main():
         check_describe_cluster_endpoint_types(sock, b.port)
         check_delete_topics_entry_rules(sock)
         check_alter_configs_duplicate_resources(sock)
+        check_compaction_lag_order(sock)
 
         from confluent_kafka import Producer
         p = Producer({"bootstrap.servers": b.bootstrap, "enable.idempotence": True})
