@@ -200,6 +200,33 @@ static int16_t check_assignments(const struct controller *c, const struct topic_
     return err;
 }
 
+/*
+ * Kafka's ConfigDef.parseType trims a number before parsing it (Java's
+ * String.trim: every byte up to ' ' at either end), so " 1048576 " is
+ * accepted as 1048576. We store the trimmed text, so every reader of the
+ * value sees a plain number.
+ */
+static struct kstr trimmed_number(const struct topic_config_def *def, struct kstr value)
+{
+    bool numeric = def->type == KAFKA_CONFIG_TYPE_INT || def->type == KAFKA_CONFIG_TYPE_LONG ||
+                   def->type == KAFKA_CONFIG_TYPE_DOUBLE;
+    if (!numeric || kstr_is_null(value))
+        return value;
+    while (value.len > 0 && (unsigned char)value.ptr[0] <= ' ') {
+        value.ptr++;
+        value.len--;
+    }
+    while (value.len > 0 && (unsigned char)value.ptr[value.len - 1] <= ' ')
+        value.len--;
+    return value;
+}
+
+struct kstr controller_topic_config_stored_value(struct kstr name, struct kstr value)
+{
+    const struct topic_config_def *def = kstr_is_null(name) ? NULL : topic_config_find(name.ptr, (size_t)name.len);
+    return def ? trimmed_number(def, value) : value;
+}
+
 static int16_t check_topic_configs(const struct config_kv *configs, int32_t count, char *msg, size_t cap)
 {
     for (int32_t i = 0; i < count; i++) {
@@ -212,7 +239,8 @@ static int16_t check_topic_configs(const struct config_kv *configs, int32_t coun
         if (kstr_is_null(configs[i].value))
             return fail(msg, cap, KAFKA_INVALID_REQUEST, "Null value not supported for topic configs: %s",
                         def->name);
-        int16_t err = topic_config_validate(def, configs[i].value.ptr, (size_t)configs[i].value.len, msg, cap);
+        struct kstr value = trimmed_number(def, configs[i].value);
+        int16_t err = topic_config_validate(def, value.ptr, (size_t)value.len, msg, cap);
         if (err)
             return err;
         for (int32_t j = 0; j < i; j++)
@@ -246,7 +274,7 @@ static const char *new_topic_value(const struct controller *c, const struct topi
                                    char *buf, size_t cap)
 {
     for (int32_t i = 0; i < spec->config_count; i++) {
-        struct kstr v = spec->configs[i].value;
+        struct kstr v = controller_topic_config_stored_value(spec->configs[i].name, spec->configs[i].value);
         if (kstr_eq_cstr(spec->configs[i].name, key) && !kstr_is_null(v)) {
             snprintf(buf, cap, "%.*s", (int)v.len, v.ptr);
             return buf;
@@ -414,8 +442,9 @@ int16_t controller_create_topic(struct controller *c, const struct topic_spec *s
         metadata_record_init(&recs[n], METADATA_CONFIG);
         recs[n].u.config.resource_type = CONFIG_RESOURCE_TOPIC;
         recs[n].u.config.resource_name = spec->name;
-        recs[n].u.config.name = spec->configs[i].name;
-        recs[n++].u.config.value = spec->configs[i].value;
+        const struct config_kv *kv = &spec->configs[i];
+        recs[n].u.config.name = kv->name;
+        recs[n++].u.config.value = controller_topic_config_stored_value(kv->name, kv->value);
     }
     int rc = commit(c, recs, n);
     free(recs);
@@ -676,13 +705,15 @@ static int16_t check_change(struct controller *c, const struct alter_target *tgt
     switch (ch->op) {
     case CONFIG_OP_DELETE:
         return 0;
-    case CONFIG_OP_SET:
+    case CONFIG_OP_SET: {
         if (kstr_is_null(ch->value))
             return 0; /* legacy AlterConfigs: null removes the override */
-        if ((size_t)ch->value.len >= value_cap)
+        struct kstr value = trimmed_number(def, ch->value);
+        if ((size_t)value.len >= value_cap)
             return fail(msg, cap, KAFKA_INVALID_CONFIG, "Value of %s is too long.", key);
-        snprintf(value_out, value_cap, "%.*s", (int)ch->value.len, ch->value.ptr);
+        snprintf(value_out, value_cap, "%.*s", (int)value.len, value.ptr);
         break;
+    }
     case CONFIG_OP_APPEND:
     case CONFIG_OP_SUBTRACT: {
         if (def->type != KAFKA_CONFIG_TYPE_LIST)

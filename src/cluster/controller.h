@@ -91,6 +91,12 @@ int controller_start(struct controller *c, const struct broker_registration *sel
 /* Kafka's topic name checks for a new topic (legal name, existing, '.'/'_' collision). */
 int16_t controller_check_new_topic_name(const struct controller *c, struct kstr name, char *msg, size_t cap);
 
+/*
+ * The text a topic config's value is stored (and reported) as: numbers
+ * without surrounding whitespace, as Kafka parses them; anything else as given.
+ */
+struct kstr controller_topic_config_stored_value(struct kstr name, struct kstr value);
+
 int16_t controller_create_topic(struct controller *c, const struct topic_spec *spec, bool validate_only,
                                 struct topic_created *out, char *msg, size_t cap);
 /* DeleteTopics for one topic. */

@@ -79,7 +79,7 @@ static void fill_created_configs(struct request *req, const struct topic_spec *s
             if (kstr_eq_cstr(spec->configs[j].name, defs[i].name))
                 given = &spec->configs[j];
         if (given) {
-            c->value = given->value;
+            c->value = controller_topic_config_stored_value(given->name, given->value);
             c->config_source = CONFIG_SOURCE_DYNAMIC_TOPIC;
             continue;
         }

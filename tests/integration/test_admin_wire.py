@@ -5,7 +5,8 @@ DeleteTopics v6 by topic id and Kafka's rules for its entries (name and id,
 neither, duplicates, a name whose id is also given),
 IncrementalAlterConfigs v0 (SET/APPEND/SUBTRACT/DELETE), AlterConfigs and
 IncrementalAlterConfigs naming a resource twice, min.compaction.lag.ms above
-max.compaction.lag.ms refused on create and alter, DescribeLogDirs v1,
+max.compaction.lag.ms refused on create and alter, numbers with surrounding
+whitespace accepted and stored trimmed, DescribeLogDirs v1,
 DescribeCluster v0 and v1 (endpoint types: Kafka's UNSUPPORTED_ENDPOINT_TYPE
 and MISMATCHED_ENDPOINT_TYPE answers), DescribeProducers v0 (after an idempotent
 librdkafka producer wrote to the partition), and a live segment.ms change.
@@ -375,6 +376,31 @@ def check_compaction_lag_order(sock):
           "IncrementalAlterConfigs: min equal to max is fine")
 
 
+def check_numbers_trimmed(sock):
+    """Numeric config values with surrounding whitespace are accepted as
+    Kafka's ConfigDef.parseType trims them, and stored (and reported)
+    trimmed, on CreateTopics, AlterConfigs and IncrementalAlterConfigs; they
+    used to be refused as not a number."""
+    topic = {"Name": "trim-a", "NumPartitions": 1, "ReplicationFactor": 1, "Assignments": [],
+             "Configs": [{"Name": "max.message.bytes", "Value": " 1048576 "},
+                         {"Name": "retention.ms", "Value": "\t60000\n"}]}
+    r = call(sock, 19, 7, {"Topics": [topic], "timeoutMs": 5000, "validateOnly": False})["Topics"][0]
+    reported = {c["Name"]: c["Value"] for c in r["Configs"] if c["Name"] in ("max.message.bytes", "retention.ms")}
+    check(r["ErrorCode"] == 0 and reported == {"max.message.bytes": "1048576", "retention.ms": "60000"},
+          "CreateTopics v7: padded numbers accepted, reported trimmed (%r)" % ((r["ErrorCode"], reported),))
+    check(topic_overrides(sock, "trim-a") == {"max.message.bytes": "1048576", "retention.ms": "60000"},
+          "CreateTopics: stored trimmed")
+    check(alter_topic(sock, "trim-a", [("segment.ms", " 3600000 "), ("min.cleanable.dirty.ratio", " 0.25 ")],
+                      True) == (0, None), "IncrementalAlterConfigs: padded LONG and DOUBLE accepted")
+    check(topic_overrides(sock, "trim-a") == {"max.message.bytes": "1048576", "retention.ms": "60000",
+                                              "segment.ms": "3600000", "min.cleanable.dirty.ratio": "0.25"},
+          "IncrementalAlterConfigs: stored trimmed")
+    check(alter_topic(sock, "trim-a", [("retention.ms", "  70000 ")], False) == (0, None)
+          and topic_overrides(sock, "trim-a") == {"retention.ms": "70000"}, "AlterConfigs: stored trimmed")
+    err, _ = alter_topic(sock, "trim-a", [("retention.ms", " 70 000 ")], True)
+    check(err == 40, "a space inside a number is still INVALID_CONFIG")
+
+
 def main():
     check_open_file_limit()
     with Broker() as b:
@@ -425,6 +451,7 @@ def main():
         check_delete_topics_entry_rules(sock)
         check_alter_configs_duplicate_resources(sock)
         check_compaction_lag_order(sock)
+        check_numbers_trimmed(sock)
 
         from confluent_kafka import Producer
         p = Producer({"bootstrap.servers": b.bootstrap, "enable.idempotence": True})
