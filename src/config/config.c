@@ -4,10 +4,11 @@
  * All integers are stored as int64_t whatever Kafka's type, so the table
  * needs no per-width cases.
  *
- * Kafka's format: `key=value` or `key: value` lines, `#` and `!` comments,
- * surrounding blanks trimmed. Values are checked against the key's type and
- * range as they are read, so a malformed file stops start-up at once with the
- * line that is wrong.
+ * The file is read as Kafka reads it, with java.util.Properties.load
+ * (properties.c); a key set twice keeps its last value, as in a Properties
+ * map. Values are then trimmed, as Kafka's ConfigDef trims them, and checked
+ * against the key's type and range, so a malformed value stops start-up with
+ * the line that is wrong.
  */
 #include "config/config.h"
 
@@ -19,6 +20,7 @@
 #include <string.h>
 #include <strings.h>
 
+#include "config/properties.h"
 #include "util/logger.h"
 
 #define OFF(field) offsetof(struct broker_config, field)
@@ -299,6 +301,36 @@ static void apply_log_dir(struct broker_config *cfg, const char *value)
         snprintf(cfg->log_dirs, sizeof cfg->log_dirs, "%s", value);
 }
 
+/* Java's String.trim, which ConfigDef applies to every value: any byte up to
+ * and including ' ' goes, at both ends (in place). */
+static char *java_trim(char *s)
+{
+    while (*s && (unsigned char)*s <= ' ')
+        s++;
+    char *end = s + strlen(s);
+    while (end > s && (unsigned char)end[-1] <= ' ')
+        *--end = '\0';
+    return s;
+}
+
+/* Apply one line of the file. -1 (logged) if its value is invalid. */
+static int apply_property(struct broker_config *cfg, const char *path, const struct property *p)
+{
+    if (!config_key_find(p->key)) {
+        log_warn("config", "%s:%d: unknown config key '%s' is ignored", path, p->line, p->key);
+        return 0;
+    }
+    char *value = java_trim(p->value);
+    const char *err = NULL;
+    if (config_set(cfg, p->key, value, &err) < 0) {
+        log_error("config", "%s:%d: invalid value '%s' for %s: %s", path, p->line, value, p->key, err);
+        return -1;
+    }
+    if (strcmp(p->key, "log.dir") == 0)
+        apply_log_dir(cfg, value);
+    return 0;
+}
+
 int config_load_file(struct broker_config *cfg, const char *path)
 {
     FILE *f = fopen(path, "r");
@@ -306,35 +338,16 @@ int config_load_file(struct broker_config *cfg, const char *path)
         log_error("config", "cannot read config file %s: %s", path, strerror(errno));
         return -1;
     }
-    char line[4 * CONFIG_STRING_MAX];
-    int lineno = 0, rc = 0;
-    while (fgets(line, sizeof line, f)) {
-        lineno++;
-        char *s = trim(line);
-        if (*s == '\0' || *s == '#' || *s == '!')
-            continue;
-        char *sep = strpbrk(s, "=:");
-        if (!sep) {
-            log_error("config", "%s:%d: expected key=value, got '%s'", path, lineno, s);
-            rc = -1;
-            break;
-        }
-        *sep = '\0';
-        char *key = trim(s), *value = trim(sep + 1);
-        if (!config_key_find(key)) {
-            log_warn("config", "%s:%d: unknown config key '%s' is ignored", path, lineno, key);
-            continue;
-        }
-        const char *err = NULL;
-        if (config_set(cfg, key, value, &err) < 0) {
-            log_error("config", "%s:%d: invalid value '%s' for %s: %s", path, lineno, value, key, err);
-            rc = -1;
-            break;
-        }
-        if (strcmp(key, "log.dir") == 0)
-            apply_log_dir(cfg, value);
-    }
+    struct properties props = {0};
+    struct properties_error perr;
+    int rc = properties_parse(f, &props, &perr);
     fclose(f);
+    if (rc < 0)
+        log_error("config", "%s:%d: %s", path, perr.line, perr.reason);
+    for (size_t i = 0; rc == 0 && i < props.count; i++)
+        if (properties_is_last(&props, i))
+            rc = apply_property(cfg, path, &props.items[i]);
+    properties_free(&props);
     return rc;
 }
 
