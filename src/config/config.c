@@ -34,7 +34,7 @@
  * in their files) but Eddy has no use for them yet. */
 static const struct config_key keys[] = {
     {"node.id", CONFIG_INT, "1", OFF(node_id), 0, 2147483647.0, "The node id of this server."},
-    {"broker.id", CONFIG_INT, NULL, OFF(node_id), 0, 2147483647.0, "Alias of node.id (ZooKeeper-era name)."},
+    {"broker.id", CONFIG_INT, NULL, OFF(broker_id), 0, 2147483647.0, "Alias of node.id (ZooKeeper-era name); if both are set they must be equal."},
     {"process.roles", CONFIG_LIST, "broker,controller", OFF(process_roles), 0, 0, "The roles this node plays: broker, controller or both."},
     {"listeners", CONFIG_LIST, "PLAINTEXT://localhost:9092", OFF(listeners), 0, 0, "Listener URIs to bind, e.g. PLAINTEXT://:9092."},
     {"advertised.listeners", CONFIG_LIST, NULL, OFF(advertised_listeners), 0, 0, "Listeners to publish to clients, if different from listeners."},
@@ -268,8 +268,31 @@ void config_defaults(struct broker_config *cfg)
     }
 }
 
+/*
+ * node.id and broker.id name one thing. Kafka (KafkaConfig.populateSynonyms)
+ * fills in whichever is missing from the other, so broker.id alone sets the
+ * node id, and refuses the two set to different values rather than pick one.
+ */
+static int reconcile_node_id(struct broker_config *cfg)
+{
+    bool node_set = config_is_set(cfg, "node.id"), broker_set = config_is_set(cfg, "broker.id");
+    if (node_set && broker_set && cfg->node_id != cfg->broker_id) {
+        log_error("config", "node.id (%lld) and broker.id (%lld) differ: you must set `node.id` to the same value as "
+                  "`broker.id` (broker.id is the old name of node.id)",
+                  (long long)cfg->node_id, (long long)cfg->broker_id);
+        return -1;
+    }
+    if (broker_set)
+        cfg->node_id = cfg->broker_id;
+    else
+        cfg->broker_id = cfg->node_id;
+    return 0;
+}
+
 int config_finish(struct broker_config *cfg)
 {
+    if (reconcile_node_id(cfg) < 0)
+        return -1;
     if (cfg->log_retention_ms == -2) {
         if (cfg->retention_minutes != -2)
             cfg->log_retention_ms = cfg->retention_minutes < 0 ? -1 : cfg->retention_minutes * 60000;

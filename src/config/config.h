@@ -18,6 +18,7 @@
 
 struct broker_config {
     int64_t node_id;
+    int64_t broker_id; /* broker.id, node.id's ZooKeeper-era synonym; equal to node_id after config_finish */
     char process_roles[CONFIG_STRING_MAX];
     char listeners[CONFIG_STRING_MAX];
     char advertised_listeners[CONFIG_STRING_MAX]; /* empty: same as listeners */
@@ -137,7 +138,8 @@ int config_load_file(struct broker_config *cfg, const char *path);
 /* Set one key from text, as a file line would. -1 (with *err set) if invalid or unknown. */
 int config_set(struct broker_config *cfg, const char *key, const char *value, const char **err);
 
-/* Derive dependent values after loading (retention hours -> ms, ...). -1 on inconsistency. */
+/* Derive dependent values after loading (retention hours -> ms, node.id from broker.id, ...).
+ * -1 (logged) on inconsistency, such as node.id and broker.id set to different values. */
 int config_finish(struct broker_config *cfg);
 
 /* The table of every key, for DescribeConfigs. */
