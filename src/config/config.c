@@ -336,11 +336,19 @@ static char *java_trim(char *s)
     return s;
 }
 
+#define UNKNOWN_KEY_SHOWN 200
+
 /* Apply one line of the file. -1 (logged) if its value is invalid. */
 static int apply_property(struct broker_config *cfg, const char *path, const struct property *p)
 {
     if (!config_key_find(p->key)) {
-        log_warn("config", "%s:%d: unknown config key '%s' is ignored", path, p->line, p->key);
+        /* A key can be any length; the log line cannot, so a long one is cut and its length said. */
+        int len = (int)strnlen(p->key, INT_MAX);
+        if (len > UNKNOWN_KEY_SHOWN)
+            log_warn("config", "%s:%d: unknown config key '%.*s...' (%d bytes) is ignored", path, p->line,
+                     UNKNOWN_KEY_SHOWN, p->key, len);
+        else
+            log_warn("config", "%s:%d: unknown config key '%s' is ignored", path, p->line, p->key);
         return 0;
     }
     char *value = java_trim(p->value);
