@@ -4,6 +4,13 @@
 - An unknown key: a WARN line naming it, and the broker starts and serves.
 - Kafka's Properties syntax: comments (# and !), blank lines, spaces around
   '=' and ':' as separator are accepted.
+- The rest of java.util.Properties.load, which Kafka reads the file with:
+  backslash continuation lines (log.dirs and listener.security.protocol.map
+  over several lines), a blank as separator, \\uXXXX escapes, lines far
+  longer than any buffer; a key set twice keeps its last value.
+- node.id and broker.id: broker.id alone sets the node id; both set to
+  different values stop start-up with a message naming both (as Kafka's
+  "You must set `node.id` to the same value as `broker.id`").
 - A malformed value stops start-up: non-zero exit, and a message naming the
   key and the value. A missing config file does too.
 - bin/kafka-server-start.sh with a copy of config/server.properties (port and
@@ -69,6 +76,77 @@ def check_properties_syntax():
         assert len(md["topics"]["syntax-topic"][1]) == 4, md
     shutil.rmtree(tmp, ignore_errors=True)
     print("Properties syntax (comments, spaces, ':' separator, CRLF): accepted, num.partitions=4 applied")
+
+
+def broker_configs(port, node_id):
+    """DescribeConfigs of the broker, all keys: {name: value}, through kafka-configs.sh."""
+    tool = os.path.join(ROOT, "bin", "kafka-configs.sh")
+    out = subprocess.run([tool, "--bootstrap-server", "127.0.0.1:%d" % port, "--describe", "--broker",
+                          str(node_id), "--all"], capture_output=True, text=True, timeout=60)
+    assert out.returncode == 0, out.stderr
+    found = {}
+    for line in out.stdout.splitlines():
+        m = re.match(r"\s+([a-z0-9.]+)=(\S*) ", line)
+        if m:
+            found[m.group(1)] = m.group(2)
+    return found
+
+
+def check_java_properties_format():
+    tmp = tempfile.mkdtemp(prefix="eddy-props-")
+    port = free_port()
+    path = os.path.join(tmp, "server.properties")
+    dir_a, dir_b = os.path.join(tmp, "a"), os.path.join(tmp, "b")
+    long_key = "x" * 100000
+    with open(path, "w") as f:
+        f.write("#" + "c" * 100000 + "\n")           # a comment longer than any line buffer
+        f.write("node.id 1\n")                        # a blank as the separator
+        f.write("process.roles=broker,\\\n    controller\n")
+        f.write("listeners=PLAINTEXT://127.0.0.1:%d\n" % port)
+        f.write("log.dirs=%s,\\\n         %s\n" % (dir_a, dir_b))
+        f.write("listener.security.protocol.map=PLAINTEXT:PLAINTEXT,\\\r\n  CONTROLLER:PLAINTEXT\r\n")
+        f.write("num.partitions=\\u0036\n")          # \u0036 is '6'
+        f.write("%s=1\n" % long_key)                   # an unknown key of 100000 bytes
+        f.write("message.max.bytes" + " " * 100000 + "= 2000000\n")
+        f.write("log.retention.hours=abc\nlog.retention.hours=5\n")  # the last one counts
+    b = Broker(port=port)
+    b.write_config = lambda: path  # use this hand-written file as is
+    with b:
+        md = kw.metadata_roundtrip(port, ["props-topic"])
+        assert len(md["topics"]["props-topic"][1]) == 6, md
+        for d in (dir_a, dir_b):
+            assert os.path.exists(os.path.join(d, "meta.properties")), "log dir %s unused:\n%s" % (d, b.output())
+        warnings = [line for line in b.output().splitlines()
+                    if " WARN " in line and "x" * 200 + "...' (100000 bytes)" in line]
+        assert len(warnings) == 1, "no single WARN for the long unknown key:\n%s" % b.output()[:3000]
+        configs = broker_configs(port, 1)
+        expected = {"listener.security.protocol.map": "PLAINTEXT:PLAINTEXT,CONTROLLER:PLAINTEXT",
+                    "process.roles": "broker,controller", "log.dirs": "%s,%s" % (dir_a, dir_b),
+                    "message.max.bytes": "2000000", "log.retention.hours": "5", "num.partitions": "6"}
+        for key, value in expected.items():
+            assert configs.get(key) == value, "%s=%r, expected %r" % (key, configs.get(key), value)
+    shutil.rmtree(tmp, ignore_errors=True)
+    print("Properties.load format (continuations, blank separator, \\u escape, 100 kB lines, last of a"
+          " repeated key): applied as Kafka reads them")
+
+
+def check_node_id_and_broker_id():
+    b = Broker(config={"broker.id": "7"})
+    del b.config["node.id"]
+    with b:
+        md = kw.metadata_roundtrip(b.port)
+        assert [broker[0] for broker in md["brokers"]] == [7], md
+        configs = broker_configs(b.port, 7)
+        assert configs.get("node.id") == "7" and configs.get("broker.id") == "7", configs
+    print("broker.id=7 alone: node 7")
+    b = Broker(config={"node.id": "1", "broker.id": "2"})
+    rc, out = run_to_exit(b.write_config())
+    lines = [line for line in out.splitlines() if "node.id" in line and "broker.id" in line and
+             "(1)" in line and "(2)" in line]
+    assert rc != 0 and lines, "node.id=1 broker.id=2: exit %d:\n%s" % (rc, out)
+    assert "listening on" not in out, "node.id=1 broker.id=2: started listening first:\n" + out
+    shutil.rmtree(b.tmp, ignore_errors=True)
+    print("node.id=1 broker.id=2: exit %d, %s" % (rc, lines[0].strip()))
 
 
 def run_to_exit(config_path, timeout=15):
@@ -195,6 +273,8 @@ def main():
     check_socket_buffers()
     check_unknown_key()
     check_properties_syntax()
+    check_java_properties_format()
+    check_node_id_and_broker_id()
     check_bad_values()
     check_start_script()
     print("OK")
