@@ -19,6 +19,8 @@
  * character, a lone surrogate as U+FFFD), and other bytes pass through as they
  * are, where Kafka's load(InputStream) reads the file as ISO 8859-1. A NUL
  * character, written or escaped, is refused: keys and values are C strings.
+ * A file ending in a line of just a backslash gives no empty key (Java may
+ * give one, which Kafka has no use for).
  */
 #ifndef EDDY_CONFIG_PROPERTIES_H
 #define EDDY_CONFIG_PROPERTIES_H
