@@ -4,7 +4,6 @@
  */
 #include "common/tool_client.h"
 
-#include <ctype.h>
 #include <errno.h>
 #include <signal.h>
 #include <stdio.h>
@@ -13,6 +12,7 @@
 #include <unistd.h>
 
 #include "common/tool_util.h"
+#include "config/properties.h"
 
 #define TOOL_DEFAULT_TIMEOUT_MS 15000
 
@@ -116,42 +116,26 @@ int tool_conf_set_pair(rd_kafka_conf_t *conf, const char *pair)
     return tool_conf_set(conf, key, value);
 }
 
-static char *trim(char *s)
-{
-    while (isspace((unsigned char)*s))
-        s++;
-    size_t n = strlen(s);
-    while (n && isspace((unsigned char)s[n - 1]))
-        s[--n] = '\0';
-    return s;
-}
-
+/* --command-config / --producer.config / --consumer.config: read as Java
+ * properties, as Kafka's tools read them (continuation lines, as in a
+ * multi-line sasl.jaas.config, and `key value` lines included). */
 int tool_conf_load_file(rd_kafka_conf_t *conf, const char *path)
 {
-    char *text = tool_read_file(path, NULL);
-    if (!text) {
+    FILE *f = fopen(path, "r");
+    if (!f) {
         fprintf(stderr, "Cannot read config file %s: %s\n", path, strerror(errno));
         return -1;
     }
-    int rc = 0;
-    char *save = NULL;
-    for (char *line = strtok_r(text, "\r\n", &save); line; line = strtok_r(NULL, "\r\n", &save)) {
-        char *s = trim(line);
-        if (*s == '\0' || *s == '#' || *s == '!')
-            continue;
-        char *sep = strpbrk(s, "=:");
-        if (!sep) {
-            fprintf(stderr, "Invalid line in %s: '%s'\n", path, s);
+    struct properties props = {0};
+    struct properties_error err = {0};
+    int rc = properties_parse(f, &props, &err);
+    fclose(f);
+    if (rc != 0)
+        fprintf(stderr, "Invalid config file %s, line %d: %s\n", path, err.line, err.reason);
+    for (size_t i = 0; rc == 0 && i < props.count; i++)
+        if (properties_is_last(&props, i) && tool_conf_set(conf, props.items[i].key, props.items[i].value) != 0)
             rc = -1;
-            break;
-        }
-        *sep = '\0';
-        if (tool_conf_set(conf, trim(s), trim(sep + 1)) != 0) {
-            rc = -1;
-            break;
-        }
-    }
-    free(text);
+    properties_free(&props);
     return rc;
 }
 
