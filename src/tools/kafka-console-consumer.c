@@ -353,6 +353,39 @@ static void source_close(struct record_source *src)
     rd_kafka_queue_destroy(src->queue);
 }
 
+/*
+ * An error repeated poll after poll (librdkafka hands back the same one at
+ * once, e.g. a consumer with no group) would flood stderr: each distinct
+ * error is logged once, and an error is not activity for --timeout-ms.
+ */
+static int64_t consume_records(struct record_source *src, const struct formatter *fmt, int64_t max_messages,
+                               int64_t timeout_ms)
+{
+    int64_t processed = 0;
+    int64_t last_activity = tool_mono_ms();
+    rd_kafka_resp_err_t last_logged = RD_KAFKA_RESP_ERR_NO_ERROR;
+    while (!interrupted && (max_messages < 0 || processed < max_messages)) {
+        rd_kafka_message_t *m = source_poll(src, 100);
+        if (!m || m->err) {
+            if (m && m->err != RD_KAFKA_RESP_ERR__PARTITION_EOF && m->err != last_logged) {
+                tool_log("WARN", "%s", rd_kafka_message_errstr(m));
+                last_logged = m->err;
+            }
+            if (m)
+                rd_kafka_message_destroy(m);
+            fflush(stdout);
+            if (timeout_ms > 0 && tool_mono_ms() - last_activity >= timeout_ms)
+                break;
+            continue;
+        }
+        print_record(fmt, m);
+        processed++;
+        last_activity = tool_mono_ms();
+        rd_kafka_message_destroy(m);
+    }
+    return processed;
+}
+
 static void validate_flags(void)
 {
     if (!tool_has(&cli, "bootstrap-server"))
@@ -403,10 +436,13 @@ int main(int argc, char **argv)
     struct record_source src = {rk, NULL, NULL, 0};
     int64_t started = tool_mono_ms();
     int rc = 0;
+    bool has_source = true;
     if (group && !tool_has(&cli, "partition")) {
         rc = source_subscribe(&src);
     } else {
         rd_kafka_topic_partition_list_t *list = partitions_to_assign(rk, timeout_ms > 0 ? started + timeout_ms : 0);
+        /* No partition before --timeout-ms (or an interrupt): nothing to read, as Kafka's timeout. */
+        has_source = list != NULL;
         if (list) {
             if (group)
                 rd_kafka_assign(rk, list);
@@ -416,27 +452,7 @@ int main(int argc, char **argv)
         }
     }
 
-    int64_t processed = 0;
-    int64_t last_activity = tool_mono_ms();
-    while (rc == 0 && !interrupted && (max_messages < 0 || processed < max_messages)) {
-        rd_kafka_message_t *m = source_poll(&src, 100);
-        if (!m) {
-            fflush(stdout);
-            if (timeout_ms > 0 && tool_mono_ms() - last_activity >= timeout_ms)
-                break;
-            continue;
-        }
-        if (m->err) {
-            if (m->err != RD_KAFKA_RESP_ERR__PARTITION_EOF)
-                tool_log("WARN", "%s", rd_kafka_message_errstr(m));
-            rd_kafka_message_destroy(m);
-            continue;
-        }
-        print_record(&fmt, m);
-        processed++;
-        last_activity = tool_mono_ms();
-        rd_kafka_message_destroy(m);
-    }
+    int64_t processed = rc == 0 && has_source ? consume_records(&src, &fmt, max_messages, timeout_ms) : 0;
     fflush(stdout);
     fprintf(stderr, "Processed a total of %lld messages\n", (long long)processed);
     source_close(&src);

@@ -91,6 +91,15 @@ def walkthrough(bs, data_dir):
           rc == 0 and len(out.splitlines()) == 4 and "Processed a total of 4 messages" in err and took < 30,
           show(rc, out, err))
 
+    for extra in ([], ["--partition", "7"]):
+        topic = "my-topic" if extra else "no-such-topic"
+        rc, out, err, took = run("kafka-console-consumer", ["--topic", topic, "--bootstrap-server", bs,
+                                                            "--timeout-ms", "1500"] + extra, timeout=20)
+        check("console consumer, no group, missing %s: exits after --timeout-ms, 0 messages, no error flood"
+              % ("partition" if extra else "topic"),
+              rc == 0 and out == "" and err.endswith("Processed a total of 0 messages\n")
+              and len(err.splitlines()) <= 3 and took < 10, show(rc, out, err) + "\ntook %.1fs" % took)
+
     rc, out, err, _ = run("kafka-topics", ["--create", "--topic", "codecs", "--bootstrap-server", bs,
                                            "--partitions", "1", "--replication-factor", "1"])
     for codec in ("none", "gzip", "snappy", "lz4", "zstd"):
