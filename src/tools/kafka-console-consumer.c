@@ -430,8 +430,7 @@ int main(int argc, char **argv)
         return 1;
     }
     tool_client_set_verbose_errors(true);
-    signal(SIGINT, on_signal);
-    signal(SIGTERM, on_signal);
+    tool_on_interrupt(on_signal);
 
     struct record_source src = {rk, NULL, NULL, 0};
     int64_t started = tool_mono_ms();

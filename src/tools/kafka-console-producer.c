@@ -307,8 +307,7 @@ int main(int argc, char **argv)
         return 1;
     }
     tool_client_set_verbose_errors(true);
-    signal(SIGINT, on_signal);
-    signal(SIGTERM, on_signal);
+    tool_on_interrupt(on_signal);
 
     bool prompt = isatty(STDIN_FILENO);
     bool sync = tool_has(&cli, "sync");

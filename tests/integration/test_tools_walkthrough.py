@@ -146,6 +146,28 @@ def walkthrough(bs, data_dir):
     check("console consumer stops on Ctrl-C and reports its count",
           rc == 0 and len(out.splitlines()) == 4 and "Processed a total of 4 messages" in err, show(rc, out, err))
 
+    run("kafka-topics", ["--create", "--topic", "sig", "--bootstrap-server", bs])
+    for sig in (signal.SIGINT, signal.SIGTERM):
+        proc = subprocess.Popen([os.path.join(BIN, "kafka-console-producer.sh"), "--topic", "sig",
+                                 "--bootstrap-server", bs], stdin=subprocess.PIPE, stdout=subprocess.PIPE,
+                                stderr=subprocess.PIPE, text=True)
+        proc.stdin.write("before %s\n" % sig.name)
+        proc.stdin.flush()  # stdin stays open: the producer waits in read()
+        time.sleep(2)
+        proc.send_signal(sig)
+        try:
+            out, err = proc.communicate(timeout=10)
+            rc = proc.returncode
+        except subprocess.TimeoutExpired:
+            proc.kill()
+            out, err = proc.communicate()
+            rc = "timeout"
+        check("console producer waiting on stdin stops on %s, exit 0" % sig.name, rc == 0, show(rc, out, err))
+    rc, out, err, _ = run("kafka-console-consumer", ["--topic", "sig", "--bootstrap-server", bs,
+                                                     "--from-beginning", "--max-messages", "2"], timeout=20)
+    check("console producer flushed the lines read before the signal",
+          rc == 0 and out == "before SIGINT\nbefore SIGTERM\n", show(rc, out, err))
+
     segment = os.path.join(data_dir, "codecs-0", "00000000000000000000.log")
     rc, out, err, _ = run("kafka-dump-log", ["--files", segment, "--print-data-log"])
     payloads = re.findall(r"^\| offset: \d+ CreateTime: \d+ .* payload: (.*)$", out, re.M)

@@ -6,6 +6,7 @@
 #include <ctype.h>
 #include <errno.h>
 #include <regex.h>
+#include <signal.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -35,6 +36,17 @@ int64_t tool_mono_us(void)
 int64_t tool_mono_ms(void)
 {
     return tool_mono_us() / 1000;
+}
+
+void tool_on_interrupt(void (*handler)(int))
+{
+    struct sigaction sa;
+    memset(&sa, 0, sizeof sa);
+    sa.sa_handler = handler;
+    sigemptyset(&sa.sa_mask);
+    sa.sa_flags = 0; /* no SA_RESTART: interrupt blocking reads */
+    sigaction(SIGINT, &sa, NULL);
+    sigaction(SIGTERM, &sa, NULL);
 }
 
 void tool_format_time(int64_t ms, char *buf, size_t len)

@@ -15,6 +15,13 @@ int64_t tool_wall_ms(void);
 int64_t tool_mono_ms(void);
 int64_t tool_mono_us(void);
 
+/*
+ * Call handler on SIGINT and SIGTERM without SA_RESTART, so a blocking read
+ * (the console producer waiting on stdin) returns EINTR and the tool can
+ * stop, as Kafka's shutdown hook does, instead of silently reading on.
+ */
+void tool_on_interrupt(void (*handler)(int));
+
 /* "[2024-01-02 03:04:05,678] LEVEL message" on stderr, as Kafka's log4j layout. */
 void tool_log(const char *level, const char *fmt, ...);
 /* Format ms since the epoch as local "yyyy-MM-dd HH:mm:ss:SSS" into buf. */
