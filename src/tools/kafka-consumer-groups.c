@@ -505,6 +505,38 @@ static bool parse_datetime(const char *s, int64_t *out)
     return true;
 }
 
+/* The topic's metadata, or NULL if the cluster does not have it. */
+static const rd_kafka_metadata_topic_t *metadata_topic(const struct rd_kafka_metadata *md, const char *name)
+{
+    for (int i = 0; i < md->topic_cnt; i++)
+        if (strcmp(md->topics[i].topic, name) == 0 && !md->topics[i].err)
+            return &md->topics[i];
+    return NULL;
+}
+
+/*
+ * Every --topic (name or name:partitions) must exist before anything is
+ * computed or printed: one missing topic fails the whole command, so that
+ * nothing is reset for the others either.
+ */
+static bool reset_topics_exist(const struct rd_kafka_metadata *md)
+{
+    bool ok = true;
+    struct tool_option *topics = tool_opt(&cli, "topic");
+    for (int t = 0; t < topics->nvalues; t++) {
+        char name[256];
+        snprintf(name, sizeof name, "%s", topics->values[t]);
+        char *colon = strchr(name, ':');
+        if (colon)
+            *colon = '\0';
+        if (metadata_topic(md, name))
+            continue;
+        fprintf(stderr, "Error: Executing consumer group command failed due to Topic '%s' does not exist\n", name);
+        ok = false;
+    }
+    return ok;
+}
+
 /* The partitions to reset: --topic t / t:0,1 (all partitions from metadata), or --all-topics. */
 static rd_kafka_topic_partition_list_t *reset_scope(const struct rd_kafka_metadata *md,
                                                     const rd_kafka_topic_partition_list_t *committed)
@@ -530,17 +562,9 @@ static rd_kafka_topic_partition_list_t *reset_scope(const struct rd_kafka_metada
             tool_strlist_free(&parts);
             continue;
         }
-        bool found = false;
-        for (int i = 0; i < md->topic_cnt; i++) {
-            if (strcmp(md->topics[i].topic, name) != 0 || md->topics[i].err)
-                continue;
-            for (int p = 0; p < md->topics[i].partition_cnt; p++)
-                rd_kafka_topic_partition_list_add(list, name, md->topics[i].partitions[p].id);
-            found = true;
-        }
-        if (!found)
-            fprintf(stderr, "Error: Executing consumer group command failed due to Topic '%s' does not exist\n",
-                    name);
+        const rd_kafka_metadata_topic_t *mt = metadata_topic(md, name);
+        for (int p = 0; mt && p < mt->partition_cnt; p++)
+            rd_kafka_topic_partition_list_add(list, name, mt->partitions[p].id);
     }
     rd_kafka_topic_partition_list_sort(list, NULL, NULL);
     return list;
@@ -680,6 +704,8 @@ static int reset_offsets(const struct rd_kafka_metadata *md)
         tool_args_die(&cli, "Option \"[reset-offsets]\" takes one of these options: --all-topics, --topic");
     if (tool_has(&cli, "dry-run") && tool_has(&cli, "execute"))
         tool_args_die(&cli, "Option \"[execute]\" can't be used with option \"[dry-run]\"");
+    if (!reset_topics_exist(md))
+        return 1;
     if (!tool_has(&cli, "dry-run") && !tool_has(&cli, "execute"))
         printf("WARN: No action will be performed as the --execute option is missing. In a future major release, "
                "the default behavior of this command will be to prompt the user before executing the reset "

@@ -111,6 +111,14 @@ def groups(bs):
         check("--reset-offsets %s --execute -> %s" % (" ".join(spec), expected),
               rc == 0 and current_offset(out2) == expected, show(rc, out, err) + "\n" + out2)
 
+    for topics in (["--topic", "no-such-topic"], ["--topic", "grp-topic", "--topic", "no-such-topic"]):
+        rc, out, err, _ = run("kafka-consumer-groups", ["--bootstrap-server", bs, "--reset-offsets", "--group", "g1",
+                                                        "--to-earliest", "--execute"] + topics)
+        rc2, out2, err2, _ = describe(bs, "g1")
+        check("--reset-offsets %s: exit 1 before printing anything, nothing reset" % " ".join(topics),
+              rc == 1 and out == "" and "Topic 'no-such-topic' does not exist" in err
+              and current_offset(out2) == "5", show(rc, out, err) + "\n" + out2)
+
     reset(bs, "--to-offset", "3")
     rc, out, err, _ = run("kafka-console-consumer", ["--topic", "grp-topic", "--bootstrap-server", bs, "--group",
                                                      "g1", "--max-messages", "2"], timeout=90)
