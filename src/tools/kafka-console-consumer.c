@@ -97,7 +97,7 @@ static void apply_format_property(struct formatter *f, const char *pair)
     const char *v;
     if (!tool_split_kv(pair, key, sizeof key, &v))
         tool_args_die(&cli, "Invalid property '%s': expected key=value", pair);
-    bool on = strcmp(v, "true") == 0;
+    bool on = tool_property_is_true(v);
     if (strcmp(key, "print.timestamp") == 0)
         f->print_timestamp = on;
     else if (strcmp(key, "print.key") == 0)

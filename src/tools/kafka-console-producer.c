@@ -102,11 +102,11 @@ static void apply_reader_property(struct line_reader *r, const char *pair)
     if (!tool_split_kv(pair, key, sizeof key, &v))
         tool_args_die(&cli, "Invalid property '%s': expected key=value", pair);
     if (strcmp(key, "parse.key") == 0)
-        r->parse_key = strcmp(v, "true") == 0;
+        r->parse_key = tool_property_is_true(v);
     else if (strcmp(key, "key.separator") == 0)
         r->key_separator = v;
     else if (strcmp(key, "parse.headers") == 0)
-        r->parse_headers = strcmp(v, "true") == 0;
+        r->parse_headers = tool_property_is_true(v);
     else if (strcmp(key, "headers.delimiter") == 0)
         r->headers_delimiter = v;
     else if (strcmp(key, "headers.separator") == 0)
@@ -116,7 +116,7 @@ static void apply_reader_property(struct line_reader *r, const char *pair)
     else if (strcmp(key, "null.marker") == 0)
         r->null_marker = v;
     else if (strcmp(key, "ignore.error") == 0)
-        r->ignore_error = strcmp(v, "true") == 0;
+        r->ignore_error = tool_property_is_true(v);
 }
 
 static const char *compression_codec(void)
@@ -183,39 +183,101 @@ static rd_kafka_conf_t *build_config(const char *bootstrap)
     return conf;
 }
 
-/* Cut `s` at the first `sep`; returns the rest after it, or NULL if absent. */
-static char *cut(char *s, const char *sep)
+/*
+ * Kafka's LineMessageReader refuses settings where one separator could be
+ * read as another; the same checks, with its messages.
+ */
+static void check_reader_separators(const struct line_reader *r)
 {
-    char *at = strstr(s, sep);
-    if (!at)
-        return NULL;
-    *at = '\0';
-    return at + strlen(sep);
-}
-
-static bool is_null(const struct line_reader *r, const char *s)
-{
-    return r->null_marker && strcmp(s, r->null_marker) == 0;
-}
-
-/* Add "k:v,k2:v2" to hdrs. Returns 0 or -1 with an error printed. */
-static int parse_headers(const struct line_reader *r, char *text, rd_kafka_headers_t *hdrs, long line_no)
-{
-    while (text && *text) {
-        char *next = cut(text, r->headers_separator);
-        char *value = cut(text, r->headers_key_separator);
-        if (is_null(r, text)) {
-            tool_log("ERROR", "Header keys should not be equal to the null marker '%s' as they can't be null",
-                     r->null_marker);
-            return -1;
+    const struct {
+        const char *a_name, *a, *b_name, *b;
+    } pairs[] = {
+        {"headers.delimiter", r->headers_delimiter, "headers.separator", r->headers_separator},
+        {"headers.delimiter", r->headers_delimiter, "headers.key.separator", r->headers_key_separator},
+        {"headers.separator", r->headers_separator, "headers.key.separator", r->headers_key_separator},
+        {"null.marker", r->null_marker, "key.separator", r->key_separator},
+        {"null.marker", r->null_marker, "headers.separator", r->headers_separator},
+        {"null.marker", r->null_marker, "headers.delimiter", r->headers_delimiter},
+        {"null.marker", r->null_marker, "headers.key.separator", r->headers_key_separator},
+    };
+    for (size_t i = 0; i < sizeof pairs / sizeof pairs[0]; i++) {
+        if (pairs[i].a && pairs[i].b && strcmp(pairs[i].a, pairs[i].b) == 0) {
+            tool_log("ERROR", "%s and %s may not be equal", pairs[i].a_name, pairs[i].b_name);
+            exit(1);
         }
-        if (value && is_null(r, value))
-            value = NULL;
-        rd_kafka_header_add(hdrs, text, -1, value, value ? -1 : 0);
-        (void)line_no;
-        text = next;
     }
+}
+
+/* Part of a line, by length: a line may hold NUL bytes, which are kept. */
+struct span {
+    char *p; /* not const: librdkafka's producev takes non-const pointers */
+    size_t len;
+};
+
+/* Offset of the first `sep` in s at or after `from`, or -1. */
+static ssize_t find_in(struct span s, size_t from, const char *sep)
+{
+    if (from > s.len)
+        return -1;
+    const char *at = memmem(s.p + from, s.len - from, sep, strlen(sep));
+    return at ? at - s.p : -1;
+}
+
+static bool span_is_null(const struct line_reader *r, struct span s)
+{
+    return r->null_marker && s.len == strlen(r->null_marker) && memcmp(s.p, r->null_marker, s.len) == 0;
+}
+
+/* One "key:value" header pair into hdrs. Returns 0 or -1 with an error logged. */
+static int add_header_pair(const struct line_reader *r, struct span pair, rd_kafka_headers_t *hdrs, long line_no)
+{
+    ssize_t at = find_in(pair, 0, r->headers_key_separator);
+    if (at < 0) {
+        if (r->ignore_error) {
+            rd_kafka_header_add(hdrs, pair.p, (ssize_t)pair.len, NULL, 0);
+            return 0;
+        }
+        tool_log("ERROR", "No header key separator found in pair '%.*s' on line number %ld", (int)pair.len,
+                 pair.p, line_no);
+        return -1;
+    }
+    struct span key = {pair.p, (size_t)at};
+    size_t value_from = (size_t)at + strlen(r->headers_key_separator);
+    struct span value = {pair.p + value_from, pair.len - value_from};
+    if (span_is_null(r, key)) {
+        tool_log("ERROR", "Header keys should not be equal to the null marker '%s' as they can't be null",
+                 r->null_marker);
+        return -1;
+    }
+    if (span_is_null(r, value))
+        rd_kafka_header_add(hdrs, key.p, (ssize_t)key.len, NULL, 0);
+    else
+        rd_kafka_header_add(hdrs, key.p, (ssize_t)key.len, value.p, (ssize_t)value.len);
     return 0;
+}
+
+/*
+ * Split "k:v,k2:v2" as Java's String.split does: trailing empty pairs are
+ * dropped, but an empty text is one (empty) pair.
+ */
+static int parse_headers(const struct line_reader *r, struct span text, rd_kafka_headers_t *hdrs, long line_no)
+{
+    size_t sep_len = strlen(r->headers_separator);
+    size_t end = text.len;
+    while (text.len > 0 && end >= sep_len && memcmp(text.p + end - sep_len, r->headers_separator, sep_len) == 0)
+        end -= sep_len; /* trailing separators would only give empty pairs */
+    struct span rest = {text.p, end};
+    size_t from = 0;
+    for (;;) {
+        ssize_t at = find_in(rest, from, r->headers_separator);
+        size_t stop = at < 0 ? rest.len : (size_t)at;
+        struct span pair = {rest.p + from, stop - from};
+        if (add_header_pair(r, pair, hdrs, line_no) != 0)
+            return -1;
+        if (at < 0)
+            return 0;
+        from = stop + sep_len;
+    }
 }
 
 static volatile sig_atomic_t interrupted;
@@ -226,51 +288,33 @@ static void on_signal(int sig)
 }
 
 /*
- * Send one line as a record. Returns 0, or -1 for a line that cannot be
- * parsed (the tool then stops reading, but still delivers earlier lines).
+ * The part of `line` from `from` up to `sep` (LineMessageReader's parse()):
+ * *next is where the rest starts. Returns 1 when found, 0 when absent and
+ * ignore.error is set, -1 (error logged) when absent otherwise.
  */
-static int produce_line(rd_kafka_t *rk, const struct line_reader *r, char *line, long line_no)
+static int take_until(const struct line_reader *r, struct span line, size_t from, const char *sep,
+                      const char *sep_name, long line_no, struct span *part, size_t *next)
 {
-    rd_kafka_headers_t *hdrs = NULL;
-    char *rest = line;
-    if (r->parse_headers) {
-        char *after = cut(rest, r->headers_delimiter);
-        if (!after) {
-            if (r->ignore_error)
-                return 0;
-            tool_log("ERROR", "No headers delimiter found on line number %ld: '%s'", line_no, line);
-            return -1;
-        }
-        hdrs = rd_kafka_headers_new(8);
-        if (parse_headers(r, rest, hdrs, line_no) != 0) {
-            rd_kafka_headers_destroy(hdrs);
-            return -1;
-        }
-        rest = after;
+    ssize_t at = find_in(line, from, sep);
+    if (at < 0) {
+        if (r->ignore_error)
+            return 0;
+        tool_log("ERROR", "No %s found on line number %ld: '%.*s'", sep_name, line_no, (int)line.len, line.p);
+        return -1;
     }
-    char *key = NULL, *value = rest;
-    if (r->parse_key) {
-        char *after = cut(rest, r->key_separator);
-        if (!after && !r->ignore_error) {
-            tool_log("ERROR", "No key separator found on line number %ld: '%s'", line_no, line);
-            if (hdrs)
-                rd_kafka_headers_destroy(hdrs);
-            return -1;
-        }
-        if (after) {
-            key = rest;
-            value = after;
-        }
-    }
-    if (key && is_null(r, key))
-        key = NULL;
-    if (is_null(r, value))
-        value = NULL;
+    *part = (struct span){line.p + from, (size_t)at - from};
+    *next = (size_t)at + strlen(sep);
+    return 1;
+}
+
+static void send_record(rd_kafka_t *rk, const struct span *key, const struct span *value, rd_kafka_headers_t *hdrs)
+{
     for (;;) {
         rd_kafka_resp_err_t err = rd_kafka_producev(
             rk, RD_KAFKA_V_TOPIC(topic), RD_KAFKA_V_MSGFLAGS(RD_KAFKA_MSG_F_COPY),
-            RD_KAFKA_V_KEY(key, key ? strlen(key) : 0), RD_KAFKA_V_VALUE(value, value ? strlen(value) : 0),
-            RD_KAFKA_V_HEADERS(hdrs), RD_KAFKA_V_END);
+            RD_KAFKA_V_KEY(key ? key->p : NULL, key ? key->len : 0),
+            RD_KAFKA_V_VALUE(value ? value->p : NULL, value ? value->len : 0), RD_KAFKA_V_HEADERS(hdrs),
+            RD_KAFKA_V_END);
         if (err == RD_KAFKA_RESP_ERR__QUEUE_FULL) {
             rd_kafka_poll(rk, 100);
             continue;
@@ -281,8 +325,42 @@ static int produce_line(rd_kafka_t *rk, const struct line_reader *r, char *line,
             failed++;
             tool_log("ERROR", "Error when sending message to topic %s: %s", topic, rd_kafka_err2str(err));
         }
-        break; /* on success librdkafka owns hdrs */
+        return; /* on success librdkafka owns hdrs */
     }
+}
+
+/*
+ * Send one line as a record, split as Kafka's LineMessageReader does:
+ * [headers <headers.delimiter>] [key <key.separator>] value. Returns 0, or
+ * -1 for a line that cannot be parsed (the tool then stops reading, but
+ * still delivers earlier lines).
+ */
+static int produce_line(rd_kafka_t *rk, const struct line_reader *r, struct span line, long line_no)
+{
+    size_t pos = 0;
+    struct span headers, key, value;
+    int has_headers = 0, has_key = 0;
+    if (r->parse_headers) {
+        has_headers = take_until(r, line, 0, r->headers_delimiter, "headers delimiter", line_no, &headers, &pos);
+        if (has_headers < 0)
+            return -1;
+    }
+    if (r->parse_key) {
+        has_key = take_until(r, line, pos, r->key_separator, "key separator", line_no, &key, &pos);
+        if (has_key < 0)
+            return -1;
+    }
+    value = (struct span){line.p + pos, line.len - pos};
+    rd_kafka_headers_t *hdrs = NULL;
+    if (has_headers > 0 && !span_is_null(r, headers)) {
+        hdrs = rd_kafka_headers_new(8);
+        if (parse_headers(r, headers, hdrs, line_no) != 0) {
+            rd_kafka_headers_destroy(hdrs);
+            return -1;
+        }
+    }
+    bool key_is_null = has_key <= 0 || span_is_null(r, key);
+    send_record(rk, key_is_null ? NULL : &key, span_is_null(r, value) ? NULL : &value, hdrs);
     return 0;
 }
 
@@ -300,6 +378,7 @@ int main(int argc, char **argv)
     struct tool_option *props = tool_opt(&cli, "property");
     for (int i = 0; i < props->nvalues; i++)
         apply_reader_property(&reader, props->values[i]);
+    check_reader_separators(&reader);
 
     rd_kafka_t *rk = tool_client_new(RD_KAFKA_PRODUCER, build_config(bootstrap));
     if (tool_client_connect(rk, bootstrap, tool_default_timeout_ms(), NULL) != 0) {
@@ -324,7 +403,7 @@ int main(int argc, char **argv)
             break;
         while (n > 0 && (line[n - 1] == '\n' || line[n - 1] == '\r'))
             line[--n] = '\0';
-        if (produce_line(rk, &reader, line, ++line_no) != 0) {
+        if (produce_line(rk, &reader, (struct span){line, (size_t)n}, ++line_no) != 0) {
             failed++;
             break;
         }

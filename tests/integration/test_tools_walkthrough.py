@@ -24,6 +24,36 @@ def topics_listed(bs):
     return out.split()
 
 
+def line_reader_rules(bs):
+    """Kafka's LineMessageReader: ignore.error, header pairs, TRUE, NUL bytes, separator clashes."""
+    run("kafka-topics", ["--create", "--topic", "reader", "--bootstrap-server", bs])
+    producer = ["--topic", "reader", "--bootstrap-server", bs]
+    rc, out, err, _ = run("kafka-console-producer", producer + ["--property", "parse.headers=true", "--property",
+                                                                "ignore.error=true"],
+                          stdin="h1:a\tv1\nno headers\nbare\tv3\n")
+    check("console producer parse.headers + ignore.error: a line without the delimiter is still sent",
+          rc == 0, show(rc, out, err))
+    rc, out, err, _ = run("kafka-console-producer", producer + ["--property", "parse.key= TRUE "],
+                          stdin="k\0x\tv\0y\n")
+    check("console producer parse.key= TRUE (trimmed, any case), NUL bytes kept", rc == 0, show(rc, out, err))
+    rc, out, err, _ = run("kafka-console-consumer", ["--topic", "reader", "--bootstrap-server", bs,
+                                                     "--from-beginning", "--max-messages", "4", "--property",
+                                                     "print.headers=True", "--property", "print.key=TRUE"])
+    check("console consumer reads them back: headers, no headers, header without value, key with NUL",
+          rc == 0 and out == "h1:a\tnull\tv1\nNO_HEADERS\tnull\tno headers\nbare:null\tnull\tv3\n"
+                             "NO_HEADERS\tk\0x\tv\0y\n", show(rc, out, err))
+    rc, out, err, _ = run("kafka-console-producer", producer + ["--property", "parse.headers=true"],
+                          stdin="ok:1\tv\nh:1,x\tv\n")
+    check("console producer: a header pair without ':' -> exit 1 naming pair and line",
+          rc == 1 and "No header key separator found in pair 'x' on line number 2" in err, show(rc, out, err))
+    for props, message in ((["headers.separator=:"], "headers.separator and headers.key.separator may not be equal"),
+                           (["headers.delimiter=,"], "headers.delimiter and headers.separator may not be equal"),
+                           (["null.marker=\t"], "null.marker and key.separator may not be equal")):
+        rc, out, err, _ = run("kafka-console-producer", producer + ["--property", props[0]], stdin="x\n")
+        check("console producer %s refused: '%s'" % (props[0].replace("\t", "\\t"), message),
+              rc == 1 and message in err, show(rc, out, err))
+
+
 def walkthrough(bs, data_dir):
     rc, out, err, _ = run("kafka-topics", ["--create", "--topic", "my-topic", "--bootstrap-server", bs,
                                            "--partitions", "1", "--replication-factor", "1"])
@@ -130,6 +160,8 @@ def walkthrough(bs, data_dir):
                            "--property", "print.headers=true", "--property", "print.key=true"])
     check("console consumer print.headers; lines before a bad line were delivered",
           rc == 0 and out == "h1:v1,h2:v2\tkey\tvalue\nNO_HEADERS\tk\tkept\n", show(rc, out, err))
+
+    line_reader_rules(bs)
 
     proc = subprocess.Popen([os.path.join(BIN, "kafka-console-consumer.sh"), "--topic", "my-topic",
                              "--bootstrap-server", bs, "--from-beginning"], stdout=subprocess.PIPE,

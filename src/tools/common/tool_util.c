@@ -11,6 +11,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 #include <time.h>
 
 static void out_of_memory(void)
@@ -157,6 +158,16 @@ bool tool_split_kv(const char *kv, char *key, size_t key_len, const char **value
     key[eq - kv] = '\0';
     *value = eq + 1;
     return true;
+}
+
+bool tool_property_is_true(const char *value)
+{
+    while (isspace((unsigned char)*value))
+        value++;
+    size_t len = strlen(value);
+    while (len > 0 && isspace((unsigned char)value[len - 1]))
+        len--;
+    return len == 4 && strncasecmp(value, "true", 4) == 0;
 }
 
 bool tool_parse_int64(const char *s, int64_t *out)

@@ -48,6 +48,12 @@ void tool_split(const char *s, char sep, struct tool_strlist *out);
 /* Split "k=v" at the first '='. Returns false if there is none or k is empty. */
 bool tool_split_kv(const char *kv, char *key, size_t key_len, const char **value);
 
+/*
+ * A Java-style boolean property value: true only for "true" in any case,
+ * ignoring surrounding spaces (Kafka's trim().equalsIgnoreCase("true")).
+ */
+bool tool_property_is_true(const char *value);
+
 /* true if s is a whole decimal integer (optionally negative); *out gets it. */
 bool tool_parse_int64(const char *s, int64_t *out);
 
