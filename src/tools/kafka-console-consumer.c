@@ -300,10 +300,12 @@ static int source_subscribe(struct record_source *src)
 {
     rd_kafka_topic_partition_list_t *list = rd_kafka_topic_partition_list_new(1);
     if (include_pattern) {
-        char *pattern = malloc(strlen(include_pattern) + 2);
-        sprintf(pattern, "^%s", include_pattern);
+        char *filter = tool_topic_filter(include_pattern);
+        char *pattern = malloc(strlen(filter) + 5);
+        sprintf(pattern, "^(%s)$", filter); /* librdkafka reads a leading '^' as "a regex" */
         rd_kafka_topic_partition_list_add(list, pattern, RD_KAFKA_PARTITION_UA);
         free(pattern);
+        free(filter);
     } else {
         rd_kafka_topic_partition_list_add(list, tool_value(&cli, "topic"), RD_KAFKA_PARTITION_UA);
     }

@@ -200,6 +200,20 @@ def walkthrough(bs, data_dir):
     check("console producer flushed the lines read before the signal",
           rc == 0 and out == "before SIGINT\nbefore SIGTERM\n", show(rc, out, err))
 
+    # Kafka's TopicFilter: ',' means '|', spaces and surrounding quotes are dropped.
+    rc, out, err, _ = run("kafka-topics", ["--describe", "--topic", "codecs, sig", "--bootstrap-server", bs])
+    check("kafka-topics --describe --topic 'codecs, sig' describes both",
+          rc == 0 and re.findall(r"^Topic: (\S+)", out, re.M) == ["codecs", "sig"], show(rc, out, err))
+    rc, out, err, _ = run("kafka-get-offsets", ["--topic", "'codecs,sig'", "--bootstrap-server", bs])
+    check("kafka-get-offsets --topic \"'codecs,sig'\" lists both",
+          rc == 0 and out == "codecs:0:6\nsig:0:2\n", show(rc, out, err))
+    rc, out, err, _ = run("kafka-console-consumer", ["--include", "codecs,sig", "--bootstrap-server", bs,
+                                                     "--from-beginning", "--max-messages", "8"], timeout=20)
+    check("kafka-console-consumer --include 'codecs,sig' reads both topics",
+          rc == 0 and sorted(out.splitlines()) == sorted(["via none", "via gzip", "via snappy", "via lz4",
+                                                          "via zstd", "via bare flag", "before SIGINT",
+                                                          "before SIGTERM"]), show(rc, out, err))
+
     segment = os.path.join(data_dir, "codecs-0", "00000000000000000000.log")
     rc, out, err, _ = run("kafka-dump-log", ["--files", segment, "--print-data-log"])
     payloads = re.findall(r"^\| offset: \d+ CreateTime: \d+ .* payload: (.*)$", out, re.M)

@@ -221,9 +221,31 @@ static char *java_regex_to_posix(const char *pattern)
     return out;
 }
 
+char *tool_topic_filter(const char *pattern)
+{
+    char *out = malloc(strlen(pattern) + 1);
+    if (!out)
+        out_of_memory();
+    size_t n = 0;
+    for (const char *p = pattern; *p; p++) {
+        if (*p == ' ')
+            continue;
+        out[n++] = *p == ',' ? '|' : *p;
+    }
+    out[n] = '\0';
+    size_t start = strspn(out, "\"'");
+    while (n > start && (out[n - 1] == '"' || out[n - 1] == '\''))
+        n--;
+    memmove(out, out + start, n - start);
+    out[n - start] = '\0';
+    return out;
+}
+
 int tool_topic_matches(const char *pattern, const char *topic)
 {
-    char *anchored = java_regex_to_posix(pattern);
+    char *filter = tool_topic_filter(pattern);
+    char *anchored = java_regex_to_posix(filter);
+    free(filter);
     regex_t re;
     int rc = regcomp(&re, anchored, REG_EXTENDED | REG_NOSUB);
     free(anchored);

@@ -58,9 +58,16 @@ bool tool_property_is_true(const char *value);
 bool tool_parse_int64(const char *s, int64_t *out);
 
 /*
- * Topic selection as Kafka's tools do it: a pattern matches a name if the
- * whole name matches it as an (extended) regular expression. Returns -1 if
- * the pattern does not compile.
+ * A topic pattern as Kafka's TopicFilter reads it: commas become '|' (so
+ * "a,b" names two topics), spaces and leading/trailing quotes are dropped.
+ * Returns a malloc'ed string.
+ */
+char *tool_topic_filter(const char *pattern);
+
+/*
+ * Topic selection as Kafka's tools do it: a pattern (read by
+ * tool_topic_filter) matches a name if the whole name matches it as an
+ * (extended) regular expression. Returns -1 if the pattern does not compile.
  */
 int tool_topic_matches(const char *pattern, const char *topic);
 /* Names Kafka treats as internal topics. */
