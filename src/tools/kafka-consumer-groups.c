@@ -352,18 +352,20 @@ static int describe_group(const rd_kafka_ConsumerGroupDescription_t *desc)
     }
     rd_kafka_consumer_group_state_t state = rd_kafka_ConsumerGroupDescription_state(desc);
     if (state == RD_KAFKA_CONSUMER_GROUP_STATE_DEAD) {
-        printf("Error: Consumer group '%s' does not exist.\n", group);
-        return 1;
+        /* Kafka's printError: stderr, and the command still exits 0. */
+        fprintf(stderr, "Error: Consumer group '%s' does not exist.\n", group);
+        return 0;
     }
     if (tool_has(&cli, "state")) {
         describe_state(group, desc);
         return 0;
     }
+    /* Notes go to stderr as in Kafka, so stdout holds only the table. */
     if (state == RD_KAFKA_CONSUMER_GROUP_STATE_PREPARING_REBALANCE ||
         state == RD_KAFKA_CONSUMER_GROUP_STATE_COMPLETING_REBALANCE)
-        printf("\nWarning: Consumer group '%s' is rebalancing.\n", group);
+        fprintf(stderr, "\nWarning: Consumer group '%s' is rebalancing.\n", group);
     else if (rd_kafka_ConsumerGroupDescription_member_count(desc) == 0)
-        printf("\nConsumer group '%s' has no active members.\n", group);
+        fprintf(stderr, "\nConsumer group '%s' has no active members.\n", group);
     if (tool_has(&cli, "members")) {
         describe_members(group, desc);
         return 0;
