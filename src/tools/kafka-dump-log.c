@@ -169,13 +169,13 @@ static void print_batch_line(const struct record_batch_header *h, size_t positio
         snprintf(horizon, sizeof horizon, "OptionalLong[%lld]", (long long)h->base_timestamp);
     printf("baseOffset: %lld lastOffset: %lld count: %d baseSequence: %d lastSequence: %lld producerId: %lld "
            "producerEpoch: %d partitionLeaderEpoch: %d isTransactional: %s isControl: %s deleteHorizonMs: %s "
-           "position: %zu %s: %lld size: %zu magic: %d compresscodec: %s crcvalid: %s\n",
+           "position: %zu %s: %lld size: %zu magic: %d compresscodec: %s crc: %lu isvalid: %s\n",
            (long long)h->base_offset, (long long)(h->base_offset + h->last_offset_delta), h->record_count,
            h->base_sequence, (long long)last_sequence, (long long)h->producer_id, h->producer_epoch,
            h->partition_leader_epoch, (h->attributes & BATCH_ATTR_TRANSACTIONAL) ? "true" : "false",
            (h->attributes & BATCH_ATTR_CONTROL) ? "true" : "false", horizon, position,
            log_append ? "LogAppendTime" : "CreateTime", (long long)h->max_timestamp, record_batch_total_size(h),
-           h->magic, codec_name(h->attributes), crc_ok ? "true" : "false");
+           h->magic, codec_name(h->attributes), (unsigned long)h->crc, crc_ok ? "true" : "false");
 }
 
 static int dump_log(const char *path, const struct mapped_file *f)

@@ -15,6 +15,11 @@ from record_batches import batch  # noqa: E402
 from tools_common import check, finish, matches, run, show  # noqa: E402
 
 
+def stored_crc(batch):
+    """The CRC-32C a batch header carries (bytes 17..20), as DumpLogSegments prints it."""
+    return struct.unpack(">I", batch[17:21])[0]
+
+
 def main():
     tmp = tempfile.mkdtemp(prefix="eddy-dump-log-")
     log = os.path.join(tmp, "00000000000000000005.log")
@@ -37,11 +42,13 @@ def main():
           matches(r"^baseOffset: 5 lastOffset: 6 count: 2 baseSequence: -1 lastSequence: -1 producerId: -1 "
                   r"producerEpoch: -1 partitionLeaderEpoch: 0 isTransactional: false isControl: false "
                   r"deleteHorizonMs: OptionalLong.empty position: 0 CreateTime: 1700000000007 size: %d magic: 2 "
-                  r"compresscodec: none crcvalid: true$" % len(first), out), show(rc, out, err))
+                  r"compresscodec: none crc: %d isvalid: true$" % (len(first), stored_crc(first)), out),
+          show(rc, out, err))
     check("dump-log second batch with producer fields and position",
           matches(r"^baseOffset: 7 lastOffset: 7 count: 1 baseSequence: 3 lastSequence: 3 producerId: 42 "
                   r"producerEpoch: 0 .* position: %d CreateTime: 1700000001000 size: %d magic: 2 "
-                  r"compresscodec: none crcvalid: true$" % (len(first), len(second)), out), show(rc, out, err))
+                  r"compresscodec: none crc: %d isvalid: true$" % (len(first), len(second), stored_crc(second)),
+                  out), show(rc, out, err))
     check("dump-log without --print-data-log prints no records", "| offset:" not in out, show(rc, out, err))
 
     rc, out, err, _ = run("kafka-dump-log", ["--files", log, "--print-data-log"])
@@ -67,7 +74,8 @@ def main():
     with open(bad, "wb") as f:
         f.write(bytes(corrupt) + b"\x00\x01\x02")
     rc, out, err, _ = run("kafka-dump-log", ["--files", bad])
-    check("dump-log flags a bad CRC", matches(r"crcvalid: false$", out), show(rc, out, err))
+    check("dump-log flags a bad CRC (stored crc printed, isvalid: false)",
+          matches(r"crc: %d isvalid: false$" % stored_crc(first), out), show(rc, out, err))
     check("dump-log reports trailing invalid bytes", "Found 3 invalid bytes at the end of" in out,
           show(rc, out, err))
     finish()

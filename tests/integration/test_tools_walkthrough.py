@@ -219,7 +219,7 @@ def walkthrough(bs, data_dir):
     payloads = re.findall(r"^\| offset: \d+ CreateTime: \d+ .* payload: (.*)$", out, re.M)
     check("dump-log reads the broker's own segment (every codec, CRCs valid)",
           rc == 0 and payloads == ["via none", "via gzip", "via snappy", "via lz4", "via zstd", "via bare flag"]
-          and "crcvalid: false" not in out and out.count("crcvalid: true") == 6, show(rc, out, err))
+          and "isvalid: false" not in out and out.count("isvalid: true") == 6, show(rc, out, err))
 
     rc, out, err, _ = run("kafka-topics", ["--alter", "--topic", "my-topic", "--partitions", "3",
                                            "--bootstrap-server", bs])
