@@ -99,6 +99,11 @@ int main(int argc, char **argv)
     }
     rd_kafka_topic_partition_list_sort(list, NULL, NULL);
     int rc = 0;
+    if (list->cnt == 0) {
+        /* Kafka's GetOffsetShell fails the same way (a TerseException, exit 1). */
+        fprintf(stderr, "Error occurred: Could not match any topic-partitions with the specified filters\n");
+        rc = 1;
+    }
     if (when >= 0 && list->cnt > 0) {
         rd_kafka_resp_err_t err = rd_kafka_offsets_for_times(rk, list, timeout_ms);
         if (err) {
@@ -120,10 +125,9 @@ int main(int argc, char **argv)
             }
             tp->offset = when == -2 ? low : high;
         }
+        /* No offset for the time (no record at or after it): Kafka leaves the partition out. */
         if (tp->offset >= 0)
             printf("%s:%d:%lld\n", tp->topic, (int)tp->partition, (long long)tp->offset);
-        else
-            printf("%s:%d:\n", tp->topic, (int)tp->partition);
     }
     rd_kafka_topic_partition_list_destroy(list);
     tool_strlist_free(&wanted);

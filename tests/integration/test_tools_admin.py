@@ -69,6 +69,15 @@ def offsets(bs):
     rc, out, err, _ = run("kafka-get-offsets", ["--bootstrap-server", bs, "--topic", "cfg-topic", "--time",
                                                 str(before - 60000)])
     check("get-offsets by timestamp", rc == 0 and out == "cfg-topic:0:0\n", show(rc, out, err))
+    rc, out, err, _ = run("kafka-get-offsets", ["--bootstrap-server", bs, "--topic", "cfg-topic", "--time",
+                                                "99999999999999"])
+    check("get-offsets: a partition with no offset for the time is left out", rc == 0 and out == "",
+          show(rc, out, err))
+    for args in (["--topic", "no-such-.*"], ["--topic", "cfg-topic", "--partitions", "9"]):
+        rc, out, err, _ = run("kafka-get-offsets", ["--bootstrap-server", bs] + args)
+        check("get-offsets %s matches nothing -> Kafka's error, exit 1" % " ".join(args),
+              rc == 1 and out == "" and "Could not match any topic-partitions with the specified filters" in err,
+              show(rc, out, err))
     rc, out, err, _ = run("kafka-get-offsets", ["--bootstrap-server", bs, "--topic", "cfg-topic", "--partitions",
                                                 "0", "--time", "latest"])
     check("get-offsets --partitions 0 --time latest", rc == 0 and out == "cfg-topic:0:3\n", show(rc, out, err))
