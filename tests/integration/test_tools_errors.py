@@ -132,6 +132,17 @@ def main():
           stop.returncode == 1 and stop.stdout.strip() == "No kafka server to stop", repr(stop))
     shutil.rmtree(fake, ignore_errors=True)
 
+    # kafka-server-start.sh: Kafka's USAGE without a config file; --override reaches the broker
+    # (an invalid value proves it without starting one).
+    rc, out, err, _ = run("kafka-server-start", [])
+    check("kafka-server-start.sh without a config file: Kafka's USAGE, exit 1",
+          rc == 1 and out.startswith("USAGE: ") and "server.properties [--override property=value]*" in out,
+          show(rc, out, err))
+    rc, out, err, _ = run("kafka-server-start", ["config/server.properties", "--override", "node.id=1",
+                                                 "--override", "num.partitions=abc"], timeout=30)
+    check("kafka-server-start.sh --override property=value is applied after the file",
+          rc == 1 and "invalid value 'abc' for num.partitions" in out + err, show(rc, out, err))
+
     # Scripts.
     rc, out, err, _ = run("zookeeper-server-start", ["config/zookeeper.properties"])
     check("zookeeper-server-start.sh explains and exits 0", rc == 0 and "ZooKeeper" in out, show(rc, out, err))
