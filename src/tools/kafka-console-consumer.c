@@ -58,8 +58,8 @@ static struct tool_option options[] = {
     {"skip-message-on-error", TOOL_ARG_NONE, NULL,
      "If there is an error when processing a message, skip it instead of halt.", 0, 0, NULL},
     {"formatter", TOOL_ARG_REQUIRED, "String: class",
-     "The name of a class to use for formatting kafka messages for display. Only the default formatter is "
-     "available.", 0, 0, NULL},
+     "The name of a class to use for formatting kafka messages for display. Only the default formatter, "
+     "kafka.tools.DefaultMessageFormatter, is available.", 0, 0, NULL},
     {"key-deserializer", TOOL_ARG_REQUIRED, "String: deserializer for key", "Ignored: bytes are printed as is.",
      0, 0, NULL},
     {"value-deserializer", TOOL_ARG_REQUIRED, "String: deserializer for values",
@@ -388,6 +388,22 @@ static int64_t consume_records(struct record_source *src, const struct formatter
     return processed;
 }
 
+/* Only the default formatter is implemented: any other class would print
+ * something else in Kafka (e.g. OffsetsMessageFormatter decodes
+ * __consumer_offsets), so it is refused rather than silently replaced. */
+static void check_formatter(const char *formatter)
+{
+    static const char *const known[] = {"kafka.tools.DefaultMessageFormatter",
+                                        "org.apache.kafka.tools.consumer.DefaultMessageFormatter"};
+    if (!formatter)
+        return;
+    for (size_t i = 0; i < sizeof known / sizeof known[0]; i++)
+        if (strcmp(formatter, known[i]) == 0)
+            return;
+    tool_args_die(&cli, "The formatter class %s is not available: only kafka.tools.DefaultMessageFormatter is",
+                  formatter);
+}
+
 static void validate_flags(void)
 {
     if (!tool_has(&cli, "bootstrap-server"))
@@ -403,6 +419,9 @@ static void validate_flags(void)
         tool_args_die(&cli, "Options from-beginning and offset cannot be specified together.");
     if (tool_int(&cli, "partition", 0) < 0)
         tool_args_die(&cli, "The partition must be a non-negative number.");
+    if (tool_has(&cli, "group") && tool_has(&cli, "partition"))
+        tool_args_die(&cli, "Options group and partition cannot be specified together.");
+    check_formatter(tool_value(&cli, "formatter"));
     start_offset();
     tool_int(&cli, "max-messages", 0);
     tool_int(&cli, "timeout-ms", 0);

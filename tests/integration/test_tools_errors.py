@@ -83,6 +83,18 @@ def main():
                                                      "--offset", "5"])
     check("kafka-console-consumer --offset without --partition -> exit 1",
           rc == 1 and "partition is required" in err, show(rc, out, err))
+    rc, out, err, _ = run("kafka-console-consumer", ["--bootstrap-server", NOBODY, "--topic", "t",
+                                                     "--group", "g", "--partition", "0"])
+    check("kafka-console-consumer --group with --partition -> exit 1, as Kafka",
+          rc == 1 and "group and partition cannot be specified together" in err, show(rc, out, err))
+    rc, out, err, _ = run("kafka-console-consumer", ["--bootstrap-server", NOBODY, "--topic", "t", "--formatter",
+                                                     "kafka.coordinator.group.GroupMetadataManager$OffsetsMessageFormatter"])
+    check("kafka-console-consumer --formatter of a class Eddy lacks -> exit 1, naming it",
+          rc == 1 and "OffsetsMessageFormatter is not available" in err, show(rc, out, err))
+    rc, out, err, _ = run("kafka-console-consumer", ["--bootstrap-server", NOBODY, "--topic", "t", "--timeout-ms",
+                                                     "500", "--formatter", "kafka.tools.DefaultMessageFormatter"])
+    check("kafka-console-consumer --formatter kafka.tools.DefaultMessageFormatter is accepted",
+          "is not available" not in err, show(rc, out, err))
     rc, out, err, _ = run("kafka-console-producer", ["--bootstrap-server", NOBODY, "--topic", "t",
                                                      "--compression-codec", "brotli"])
     check("kafka-console-producer unknown codec -> exit 1", rc == 1, show(rc, out, err))
