@@ -327,7 +327,7 @@ static int compare_partitions(const void *a, const void *b)
     return (x->id > y->id) - (x->id < y->id);
 }
 
-/* Topic ids by name (empty when they could not be read: the zero id is printed). */
+/* Topic ids by name (empty when they could not be read: no TopicId is printed). */
 static struct tool_strlist id_names, id_values;
 
 static void describe_one(const rd_kafka_metadata_topic_t *t, const char *configs)
@@ -338,8 +338,12 @@ static void describe_one(const rd_kafka_metadata_topic_t *t, const char *configs
     memcpy(parts, t->partitions, sizeof(*parts) * (size_t)t->partition_cnt);
     qsort(parts, (size_t)t->partition_cnt, sizeof(*parts), compare_partitions);
     if (!partition_filter) {
-        printf("Topic: %s\tTopicId: %s\tPartitionCount: %d\tReplicationFactor: %d\tConfigs: %s\n", t->topic,
-               tool_topic_id_of(&id_names, &id_values, t->topic), t->partition_cnt,
+        /* As Kafka's TopicDescription: no TopicId field for an unknown (zero) id. */
+        const char *id = tool_topic_id_of(&id_names, &id_values, t->topic);
+        printf("Topic: %s", t->topic);
+        if (strcmp(id, TOOL_ZERO_TOPIC_ID) != 0)
+            printf("\tTopicId: %s", id);
+        printf("\tPartitionCount: %d\tReplicationFactor: %d\tConfigs: %s\n", t->partition_cnt,
                t->partition_cnt ? parts[0].replica_cnt : 0, configs);
     }
     for (int i = 0; i < t->partition_cnt; i++) {

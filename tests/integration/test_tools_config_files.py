@@ -29,6 +29,13 @@ def main():
         rc, out, err, _ = run("kafka-topics", ["--bootstrap-server", b.bootstrap, "--list", "--command-config", good])
         check("continuation, blank separator and \\u escape are read as one config each",
               rc == 0 and "isn't a known config" not in err and "Invalid" not in err, show(rc, out, err))
+        rc, out, err, _ = run("kafka-topics", ["--bootstrap-server", b.bootstrap, "--create", "--topic", "cfg",
+                                               "--command-config", good])
+        rc, out, err, _ = run("kafka-topics", ["--bootstrap-server", b.bootstrap, "--describe", "--topic", "cfg",
+                                               "--command-config", good])
+        check("--describe with --command-config: no zero TopicId (left out, as Kafka does for an unknown id)",
+              rc == 0 and out.startswith("Topic: cfg\tPartitionCount: 1") and "AAAAAAAAAAAAAAAAAAAAAA" not in out,
+              show(rc, out, err))
         bad = config_file("socket.timeout.ms = twenty\n")
         rc, out, err, _ = run("kafka-topics", ["--bootstrap-server", b.bootstrap, "--list", "--command-config", bad])
         check("a bad value still stops the tool with exit 1, naming the key",
