@@ -9,19 +9,8 @@
 #include <string.h>
 #include <time.h>
 
+#include "check.h"
 #include "server/partition_keys.h"
-
-static int failures;
-
-#define CHECK(cond, ...)                                                                           \
-    do {                                                                                           \
-        if (!(cond)) {                                                                             \
-            failures++;                                                                            \
-            printf("FAIL %s:%d: ", __FILE__, __LINE__);                                            \
-            printf(__VA_ARGS__);                                                                   \
-            printf("\n");                                                                          \
-        }                                                                                          \
-    } while (0)
 
 static struct partition_key by_name(const char *topic, int32_t partition, int32_t position)
 {
