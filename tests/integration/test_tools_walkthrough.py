@@ -24,6 +24,18 @@ def topics_listed(bs):
     return out.split()
 
 
+def stop_with(proc, sig, timeout):
+    """Send sig to a running tool; (exit code or "timeout", stdout, stderr)."""
+    proc.send_signal(sig)
+    try:
+        out, err = proc.communicate(timeout=timeout)
+        return proc.returncode, out, err
+    except subprocess.TimeoutExpired:
+        proc.kill()
+        out, err = proc.communicate()
+        return "timeout", out, err
+
+
 def line_reader_rules(bs):
     """Kafka's LineMessageReader: ignore.error, header pairs, TRUE, NUL bytes, separator clashes."""
     run("kafka-topics", ["--create", "--topic", "reader", "--bootstrap-server", bs])
@@ -167,14 +179,7 @@ def walkthrough(bs, data_dir):
                              "--bootstrap-server", bs, "--from-beginning"], stdout=subprocess.PIPE,
                             stderr=subprocess.PIPE, text=True)
     time.sleep(3)
-    proc.send_signal(signal.SIGINT)
-    try:
-        out, err = proc.communicate(timeout=20)
-        rc = proc.returncode
-    except subprocess.TimeoutExpired:
-        proc.kill()
-        out, err = proc.communicate()
-        rc = "timeout"
+    rc, out, err = stop_with(proc, signal.SIGINT, 20)
     check("console consumer stops on Ctrl-C and reports its count",
           rc == 0 and len(out.splitlines()) == 4 and "Processed a total of 4 messages" in err, show(rc, out, err))
 
@@ -186,14 +191,7 @@ def walkthrough(bs, data_dir):
         proc.stdin.write("before %s\n" % sig.name)
         proc.stdin.flush()  # stdin stays open: the producer waits in read()
         time.sleep(2)
-        proc.send_signal(sig)
-        try:
-            out, err = proc.communicate(timeout=10)
-            rc = proc.returncode
-        except subprocess.TimeoutExpired:
-            proc.kill()
-            out, err = proc.communicate()
-            rc = "timeout"
+        rc, out, err = stop_with(proc, sig, 10)
         check("console producer waiting on stdin stops on %s, exit 0" % sig.name, rc == 0, show(rc, out, err))
     rc, out, err, _ = run("kafka-console-consumer", ["--topic", "sig", "--bootstrap-server", bs,
                                                      "--from-beginning", "--max-messages", "2"], timeout=20)
