@@ -70,6 +70,8 @@ struct broker_config {
     int64_t replica_fetch_max_bytes;
     int64_t max_incremental_fetch_session_cache_slots;
     int64_t fetch_session_eviction_ms;
+    int64_t fetch_max_bytes;
+    int64_t fetch_response_bytes;
     int64_t replica_lag_time_max_ms;
 
     int64_t offsets_topic_num_partitions;

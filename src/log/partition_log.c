@@ -902,9 +902,10 @@ void log_read_result_release(struct log_read_result *result)
 }
 
 bool partition_log_cold_span(struct partition_log *log, int64_t offset, size_t max_bytes,
-                             struct log_read_range *span)
+                             struct log_read_range *span, size_t *touched)
 {
     memset(span, 0, sizeof *span);
+    size_t read_len = 0;
     pthread_mutex_lock(&log->lock);
     bool cold = false;
     if (!log->offline && !log->closed && offset >= log->log_start_offset && offset < log->log_end_offset) {
@@ -919,12 +920,16 @@ bool partition_log_cold_span(struct partition_log *log, int64_t offset, size_t m
         uint64_t len = (uint64_t)max_bytes + (uint64_t)log->config.index_interval_bytes;
         if (start + len > seg->size)
             len = seg->size - start;
+        /* A later segment may fill the rest of max_bytes. */
+        read_len = i + 1 < log->segment_count ? max_bytes : (size_t)(len < max_bytes ? len : max_bytes);
         cold = start < atomic_load_explicit(&seg->cache_dropped_pos, memory_order_relaxed) &&
                !log_segment_range_cached(seg, start, len);
         if (cold)
             *span = (struct log_read_range){log_segment_ref(seg), seg->fd, (off_t)start, (size_t)len};
     }
     pthread_mutex_unlock(&log->lock);
+    if (touched)
+        *touched = read_len;
     return cold;
 }
 

@@ -153,9 +153,12 @@ void log_read_result_release(struct log_read_result *result);
  * reference: release with log_read_range_release) for log_pager_load to
  * bring in off the loop, and returns true. False (nothing to release) in
  * the usual case of a reader near the end, or for an offset out of range.
+ * *touched (if not NULL) gets, in every case, how many bytes of the segment
+ * the read would take at most (0 out of range): a fetch stops looking once
+ * its response would be full.
  */
 bool partition_log_cold_span(struct partition_log *log, int64_t offset, size_t max_bytes,
-                             struct log_read_range *span);
+                             struct log_read_range *span, size_t *touched);
 void log_read_range_release(struct log_read_range *range);
 /* Copy the ranges into buf (TLS, tests). Returns bytes copied or -errno. */
 ssize_t log_read_result_copy(const struct log_read_result *result, uint8_t *buf, size_t cap);

@@ -23,6 +23,7 @@
 #include <sys/uio.h>
 #include <unistd.h>
 
+#include "net/tcp_info.h"
 #include "util/logger.h"
 
 #define READ_CHUNK 65536
@@ -52,6 +53,8 @@ struct connection {
     size_t out_bytes;
 
     int64_t last_active_ms;
+    int64_t min_rtt_us;         /* cached tcp_min_rtt_us() */
+    int64_t min_rtt_checked_ms; /* when it was read (0: never) */
     bool closed;
     bool draining; /* close once everything pending is sent */
     bool dispatching; /* inside dispatch_frames: a handler answering synchronously must not re-enter it */
@@ -100,6 +103,18 @@ void *connection_user(const struct connection *c) { return c->user; }
 int64_t connection_idle_ms(const struct connection *c, int64_t now_ms)
 {
     return now_ms - c->last_active_ms;
+}
+
+/* Read at most once a second: it is asked for on every fetch, and the
+ * minimum only moves when the path changes. */
+int64_t connection_min_rtt_us(struct connection *c, int64_t now_ms)
+{
+    if (c->min_rtt_checked_ms == 0 || now_ms - c->min_rtt_checked_ms >= 1000) {
+        int64_t rtt = tcp_min_rtt_us(c->watch.fd);
+        c->min_rtt_us = rtt > 0 ? rtt : 0;
+        c->min_rtt_checked_ms = now_ms > 0 ? now_ms : 1;
+    }
+    return c->min_rtt_us;
 }
 
 bool connection_is_idle(const struct connection *c)

@@ -88,6 +88,9 @@ const char *connection_listener(const struct connection *c);
 void *connection_owner(const struct connection *c);
 int64_t connection_idle_ms(const struct connection *c, int64_t now_ms);
 bool connection_is_idle(const struct connection *c);
+/* The smallest round-trip time seen on the socket, in microseconds (0:
+ * unknown); re-read from the kernel at most once a second. */
+int64_t connection_min_rtt_us(struct connection *c, int64_t now_ms);
 uint64_t connection_id(const struct connection *c);
 void connection_set_user(struct connection *c, void *user);
 void *connection_user(const struct connection *c);

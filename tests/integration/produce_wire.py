@@ -83,14 +83,35 @@ def init_producer_id(sock):
 
 
 def fetch_batches(port, topic, partition=0):
-    """Every batch header of a partition (Fetch v4 from offset 0, 64 MiB)."""
+    """Every batch header of a partition, read from offset 0 with Fetch v4
+    requests (64 MiB each) until the high watermark, as a consumer reads:
+    a response may carry less than asked for."""
     sock = connect(port, timeout=30)
+    out, offset = [], 0
+    while True:
+        high_watermark, data = _fetch_v4(sock, topic, partition, offset)
+        pos = 0
+        while pos + 61 <= len(data):
+            base_offset, length = struct.unpack(">qi", data[pos:pos + 12])
+            if pos + 12 + length > len(data):
+                break
+            attributes, _, _, max_ts, pid, _, seq, count = struct.unpack(">hiqqqhii", data[pos + 21:pos + 61])
+            out.append(dict(base_offset=base_offset, producer_id=pid, base_sequence=seq, count=count,
+                            size=12 + length, max_timestamp=max_ts, codec=attributes & 7))
+            offset = base_offset + count
+            pos += 12 + length
+        if pos == 0 or offset >= high_watermark:
+            sock.close()
+            return out
+
+
+def _fetch_v4(sock, topic, partition, offset):
+    """One Fetch v4 of one partition: (high watermark, record bytes)."""
     cid = next(_correlation)
     body = (i32(-1) + i32(100) + i32(1) + i32(64 << 20) + i8(0) + i32(1) + string(topic) + i32(1) +
-            i32(partition) + i64(0) + i32(64 << 20))
+            i32(partition) + i64(offset) + i32(64 << 20))
     sock.sendall(frame(request_header(1, 4, cid, "produce-wire") + body))
     _, resp = recv_response(sock)
-    sock.close()
     r = Reader(resp)
     r.i32()
     assert r.i32() == 1
@@ -99,19 +120,9 @@ def fetch_batches(port, topic, partition=0):
     r.i32()
     error = r.i16()
     assert error == 0, "fetch error %d" % error
-    r.i64()
+    high_watermark = r.i64()
     r.i64()
     for _ in range(max(r.i32(), 0)):
         r.i64()
         r.i64()
-    data = r.take(max(r.i32(), 0))
-    out, pos = [], 0
-    while pos + 61 <= len(data):
-        base_offset, length = struct.unpack(">qi", data[pos:pos + 12])
-        if pos + 12 + length > len(data):
-            break
-        attributes, _, _, max_ts, pid, _, seq, count = struct.unpack(">hiqqqhii", data[pos + 21:pos + 61])
-        out.append(dict(base_offset=base_offset, producer_id=pid, base_sequence=seq, count=count,
-                        size=12 + length, max_timestamp=max_ts, codec=attributes & 7))
-        pos += 12 + length
-    return out
+    return high_watermark, r.take(max(r.i32(), 0))
