@@ -14,8 +14,8 @@
 #include <string.h>
 
 #include "log/log_manager.h"
-#include "net/connection.h"
 #include "log/partition_log.h"
+#include "net/connection.h"
 #include "protocol/errors.h"
 #include "protocol/generated/messages.h"
 #include "server/api.h"
