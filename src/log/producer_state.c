@@ -38,6 +38,9 @@ struct producer_entry {
     int64_t last_timestamp;
     int count; /* batches kept, newest last */
     struct kept_batch batches[PRODUCER_BATCHES_KEPT];
+    /* Each kept batch's max timestamp. Not in snapshots, which keep the
+     * newest one's only (last_timestamp): the others load as -1. */
+    int64_t batch_timestamps[PRODUCER_BATCHES_KEPT];
     struct producer_entry *next;
 };
 
@@ -77,8 +80,8 @@ static int32_t next_sequence(int32_t seq)
     return seq == INT32_MAX ? 0 : seq + 1;
 }
 
-int producer_state_check(struct producer_state *ps, const struct producer_batch_info *b, int64_t *dup_base,
-                         int64_t *dup_last)
+int producer_state_check(struct producer_state *ps, const struct producer_batch_info *b,
+                         struct producer_duplicate *dup)
 {
     struct producer_entry *e = *slot_for(ps, b->producer_id);
     /* As Kafka since KIP-360: a producer this partition has no state for
@@ -98,8 +101,7 @@ int producer_state_check(struct producer_state *ps, const struct producer_batch_
     for (int i = 0; i < e->count; i++) {
         const struct kept_batch *k = &e->batches[i];
         if (k->first_seq == b->base_sequence && k->last_seq == b->last_sequence) {
-            *dup_base = k->first_offset;
-            *dup_last = k->last_offset;
+            *dup = (struct producer_duplicate){k->first_offset, k->last_offset, e->batch_timestamps[i]};
             return PRODUCER_DUPLICATE;
         }
     }
@@ -120,8 +122,11 @@ void producer_state_update(struct producer_state *ps, const struct producer_batc
     }
     if (e->count == PRODUCER_BATCHES_KEPT) {
         memmove(&e->batches[0], &e->batches[1], (PRODUCER_BATCHES_KEPT - 1) * sizeof e->batches[0]);
+        memmove(&e->batch_timestamps[0], &e->batch_timestamps[1],
+                (PRODUCER_BATCHES_KEPT - 1) * sizeof e->batch_timestamps[0]);
         e->count--;
     }
+    e->batch_timestamps[e->count] = timestamp;
     e->batches[e->count++] = (struct kept_batch){b->base_sequence, b->last_sequence, first_offset, last_offset};
     e->last_timestamp = timestamp;
 }
@@ -288,6 +293,8 @@ static int load_snapshot(struct producer_state *ps, const uint8_t *data, size_t 
             return -EINVAL;
         memcpy(e->batches, data + pos, (size_t)n * sizeof(struct kept_batch));
         e->count = n;
+        for (int k = 0; k < n; k++)
+            e->batch_timestamps[k] = k == n - 1 ? e->last_timestamp : -1;
         pos += (size_t)n * sizeof(struct kept_batch);
     }
     return 0;

@@ -47,13 +47,17 @@ struct producer_batch_info {
 
 /*
  * Check a batch before it is appended. Returns 0 (append it),
- * PRODUCER_DUPLICATE with the original offsets in *dup_base and *dup_last, or a
- * Kafka error: INVALID_PRODUCER_EPOCH (47), OUT_OF_ORDER_SEQUENCE_NUMBER (45).
+ * PRODUCER_DUPLICATE with the original's terms in *dup, or a Kafka error:
+ * INVALID_PRODUCER_EPOCH (47), OUT_OF_ORDER_SEQUENCE_NUMBER (45).
  * A producer with no state here may start at any sequence, as in Kafka.
  */
 #define PRODUCER_DUPLICATE 1000
+struct producer_duplicate {
+    int64_t base_offset, last_offset;
+    int64_t timestamp; /* the batch's max timestamp as stored (its LogAppendTime), -1 if not known */
+};
 int producer_state_check(struct producer_state *ps, const struct producer_batch_info *batch,
-                         int64_t *dup_base, int64_t *dup_last);
+                         struct producer_duplicate *dup);
 /* Record an appended batch. */
 void producer_state_update(struct producer_state *ps, const struct producer_batch_info *batch,
                            int64_t first_offset, int64_t last_offset, int64_t timestamp);

@@ -307,16 +307,18 @@ static bool produce_partition(struct produce_op *op, const struct produce_reques
     struct batch_scan scan;
     int16_t err = scan_batches(&lc, data, len, &scan, &message);
     if (!err && scan.has_producer && rt->producers) {
-        int64_t dup_base, dup_last;
-        int verdict = producer_state_check(rt->producers, &scan.producer, &dup_base, &dup_last);
+        struct producer_duplicate dup;
+        int verdict = producer_state_check(rt->producers, &scan.producer, &dup);
         if (verdict == PRODUCER_DUPLICATE) {
-            out->base_offset = dup_base;
+            out->base_offset = dup.base_offset;
             out->log_start_offset = partition_log_start_offset(rt->log);
+            if (lc.message_timestamp_type == LOG_TIMESTAMP_LOG_APPEND_TIME)
+                out->log_append_time_ms = dup.timestamp;
             log_debug("produce", "duplicate batch from producer %lld acknowledged with its offset %lld",
-                      (long long)scan.producer.producer_id, (long long)dup_base);
+                      (long long)scan.producer.producer_id, (long long)dup.base_offset);
             /* As Kafka: a retry is acknowledged on the same terms as the
              * original, which may still be waiting for its fdatasync. */
-            return m->acks == -1 && wait_durable(op, rt, out, dup_last);
+            return m->acks == -1 && wait_durable(op, rt, out, dup.last_offset);
         }
         err = (int16_t)verdict;
     }

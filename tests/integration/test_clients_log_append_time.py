@@ -6,14 +6,22 @@ CreateTimes from 2020; the delivery reports, a librdkafka consumer and a
 kafka-python consumer must all see LogAppendTime timestamps within the
 produce window (compressed batches too: their CRC must still verify, which
 both clients check), and offsets_for_times must search by those times.
+
+An idempotent batch sent twice (raw Produce v9) is acknowledged the second
+time with the first time's offset and log_append_time; on a CreateTime topic
+both answers carry log_append_time -1.
 """
 import sys
 import time
 
 import confluent_kafka as ck
+import confluent_kafka.admin  # noqa: F401
 from kafka import KafkaConsumer, TopicPartition
 
 from clients_common import Broker
+from foundation_wire import connect
+from produce_wire import init_producer_id, produce as produce_raw
+from record_batches import batch
 
 COUNT = 1000
 OLD_TS = 1_600_000_000_000
@@ -28,6 +36,33 @@ def produce(bootstrap, topic, codec):
                          on_delivery=lambda err, msg: reports.append((err, msg.timestamp())))
     assert producer.flush(10) == 0
     return reports
+
+
+def duplicate_answers(broker, topic, config=None):
+    """(first, retry) Produce answers of one idempotent batch sent twice."""
+    admin = ck.admin.AdminClient({"bootstrap.servers": broker.bootstrap})
+    admin.create_topics([ck.admin.NewTopic(topic, 1, 1, config=config or {})])[topic].result(30)
+    sock = connect(broker.port, timeout=30)
+    err, pid, _ = init_producer_id(sock)
+    assert err == 0, "InitProducerId: %d" % err
+    records = batch(0, OLD_TS, [(0, b"k", b"v", ())], producer_id=pid, base_seq=0)
+    first = produce_raw(sock, topic, 0, records)
+    time.sleep(0.05)  # a retry's own append time would differ
+    retry = produce_raw(sock, topic, 0, records)
+    sock.close()
+    return first, retry
+
+
+def check_duplicates(broker):
+    first, retry = duplicate_answers(broker, "dup-lat")
+    assert first["error"] == 0 and first["log_append_time"] > OLD_TS, first
+    assert (retry["error"], retry["base_offset"], retry["log_append_time"]) == \
+        (0, first["base_offset"], first["log_append_time"]), "retry answered %r, first %r" % (retry, first)
+    first, retry = duplicate_answers(broker, "dup-create", {"message.timestamp.type": "CreateTime"})
+    assert first["log_append_time"] == -1 and retry["log_append_time"] == -1 and \
+        retry["base_offset"] == first["base_offset"], (first, retry)
+    print("  a retried idempotent batch gets the first answer's offset and log_append_time "
+          "(-1 on a CreateTime topic)", flush=True)
 
 
 def main():
@@ -84,6 +119,7 @@ def main():
             kc.close()
             print("  %s: %d records stamped by the broker (%d..%d ms)" % (
                 codec, COUNT, rdk_times[0] - t0, rdk_times[-1] - t0), flush=True)
+        check_duplicates(broker)
     print("PASS LogAppendTime")
     return 0
 

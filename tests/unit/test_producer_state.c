@@ -34,8 +34,8 @@ static struct producer_batch_info append_producer_batch(struct partition_log *lo
         b[53 + i] = (uint8_t)((uint32_t)sequence >> (24 - 8 * i));
     record_batch_update_crc(b, len);
     struct producer_batch_info info = {PID, 0, sequence, sequence + count - 1, false};
-    int64_t dup_base, dup_last;
-    CHECK(producer_state_check(ps, &info, &dup_base, &dup_last) == 0);
+    struct producer_duplicate dup;
+    CHECK(producer_state_check(ps, &info, &dup) == 0);
     struct log_append_options o = {.now_ms = test_now_ms(), .leader_epoch = 0};
     struct log_append_result res;
     CHECK(partition_log_append(log, b, len, &o, &res) == 0);
@@ -79,9 +79,9 @@ static void test_no_snapshot(const char *dir)
     printf("no snapshot after a crash: the state is rebuilt from the log\n");
     log = test_open_log(dir, "q", &cfg, false, 0);
     CHECK(producer_state_open(log, &ps) == 0);
-    int64_t dup_base = -1, dup_last = -1;
-    CHECK(producer_state_check(ps, &second, &dup_base, &dup_last) == PRODUCER_DUPLICATE);
-    CHECK_EQ_I64(dup_base, 5);
+    struct producer_duplicate dup = {-1, -1, -1};
+    CHECK(producer_state_check(ps, &second, &dup) == PRODUCER_DUPLICATE);
+    CHECK_EQ_I64(dup.base_offset, 5);
     producer_state_close(ps);
     partition_log_close(log, true);
     remove_snapshots(dir, 10);
@@ -89,7 +89,7 @@ static void test_no_snapshot(const char *dir)
     printf("no snapshot after a clean shutdown: no replay, a snapshot at the end instead\n");
     log = test_open_log(dir, "q", &cfg, true, 0);
     CHECK(producer_state_open(log, &ps) == 0);
-    CHECK(producer_state_check(ps, &second, &dup_base, &dup_last) != PRODUCER_DUPLICATE);
+    CHECK(producer_state_check(ps, &second, &dup) != PRODUCER_DUPLICATE);
     CHECK(snapshot_exists(dir, 10));
     producer_state_close(ps);
     partition_log_close(log, true);
@@ -120,15 +120,48 @@ static void test_unknown_and_expired(const char *dir)
     struct producer_state *ps;
     CHECK(producer_state_open(log, &ps) == 0);
     struct producer_batch_info unknown = {PID + 1, 0, 5, 9, false};
-    int64_t dup_base, dup_last;
-    CHECK(producer_state_check(ps, &unknown, &dup_base, &dup_last) == 0);
+    struct producer_duplicate dup;
+    CHECK(producer_state_check(ps, &unknown, &dup) == 0);
     append_producer_batch(log, ps, 5, 0);
     struct producer_batch_info gap = {PID, 0, 7, 7, false};
-    CHECK(producer_state_check(ps, &gap, &dup_base, &dup_last) == 45);
+    CHECK(producer_state_check(ps, &gap, &dup) == 45);
     CHECK(producer_state_expire(ps, test_now_ms(), 60000) == 0);
     CHECK(producer_state_expire(ps, test_now_ms() + 60001, 60000) == 1);
-    CHECK(producer_state_check(ps, &gap, &dup_base, &dup_last) == 0);
+    CHECK(producer_state_check(ps, &gap, &dup) == 0);
     producer_state_close(ps);
+    partition_log_close(log, true);
+}
+
+/* A duplicate is answered with the original batch's stored timestamp (its
+ * LogAppendTime on such a topic); after a restart only the newest batch's
+ * is known, as Kafka's snapshots keep only that one. */
+static void test_duplicate_timestamps(const char *dir)
+{
+    printf("a duplicate carries its original's timestamp\n");
+    struct log_config cfg;
+    log_config_defaults(&cfg);
+    struct partition_log *log = test_open_log(dir, "t", &cfg, true, 0);
+    struct producer_state *ps;
+    CHECK(producer_state_open(log, &ps) == 0);
+    struct producer_batch_info first = {PID, 0, 0, 4, false}, second = {PID, 0, 5, 9, false};
+    producer_state_update(ps, &first, 0, 4, 1000);
+    producer_state_update(ps, &second, 5, 9, 2000);
+    struct producer_duplicate dup = {-1, -1, -1};
+    CHECK(producer_state_check(ps, &first, &dup) == PRODUCER_DUPLICATE);
+    CHECK_EQ_I64(dup.timestamp, 1000);
+    CHECK(producer_state_check(ps, &second, &dup) == PRODUCER_DUPLICATE);
+    CHECK_EQ_I64(dup.timestamp, 2000);
+    CHECK_EQ_I64(dup.base_offset, 5);
+    CHECK(producer_state_snapshot(ps, true) == 0);
+    producer_state_close(ps);
+
+    struct producer_state *again;
+    CHECK(producer_state_open(log, &again) == 0);
+    CHECK(producer_state_check(again, &second, &dup) == PRODUCER_DUPLICATE);
+    CHECK_EQ_I64(dup.timestamp, 2000);
+    CHECK(producer_state_check(again, &first, &dup) == PRODUCER_DUPLICATE);
+    CHECK_EQ_I64(dup.timestamp, -1);
+    producer_state_close(again);
     partition_log_close(log, true);
 }
 
@@ -156,12 +189,12 @@ int main(void)
     CHECK(truncate(path, 0) == 0);
     struct producer_state *again;
     CHECK(producer_state_open(log, &again) == 0);
-    int64_t dup_base = -1, dup_last = -1;
-    CHECK(producer_state_check(again, &second, &dup_base, &dup_last) == PRODUCER_DUPLICATE);
-    CHECK_EQ_I64(dup_base, 5);
-    CHECK_EQ_I64(dup_last, 9);
+    struct producer_duplicate dup = {-1, -1, -1};
+    CHECK(producer_state_check(again, &second, &dup) == PRODUCER_DUPLICATE);
+    CHECK_EQ_I64(dup.base_offset, 5);
+    CHECK_EQ_I64(dup.last_offset, 9);
     struct producer_batch_info next = {PID, 0, 10, 14, false};
-    CHECK(producer_state_check(again, &next, &dup_base, &dup_last) == 0);
+    CHECK(producer_state_check(again, &next, &dup) == 0);
 
     printf("a durable snapshot is the only one kept\n");
     CHECK(producer_state_snapshot(again, true) == 0);
@@ -175,6 +208,8 @@ int main(void)
     test_no_snapshot(dir);
     snprintf(dir, sizeof dir, "%s/x-0", root);
     test_unknown_and_expired(dir);
+    snprintf(dir, sizeof dir, "%s/t-0", root);
+    test_duplicate_timestamps(dir);
     test_rm_rf(root);
     free(root);
     return test_finish("test_producer_state");
