@@ -86,9 +86,13 @@ int producer_state_check(struct producer_state *ps, const struct producer_batch_
     struct producer_entry *e = *slot_for(ps, b->producer_id);
     /* As Kafka since KIP-360: a producer this partition has no state for
      * (its batches went with retention or DeleteRecords, or it expired)
-     * may go on with any sequence. */
+     * may go on with any sequence; but on a partition that never held a
+     * record it must start at 0 (Kafka 4.5, KAFKA-15591). Otherwise a
+     * producer's second request, arriving first (the first one refused
+     * while the partition was being created), would be appended and every
+     * retry of the first refused as out of order: its records lost. */
     if (!e)
-        return 0;
+        return b->base_sequence == 0 || partition_log_end_offset(ps->log) > 0 ? 0 : 45;
     if (e->count == 0) {
         if (b->producer_epoch < e->epoch)
             return 47; /* INVALID_PRODUCER_EPOCH */

@@ -49,7 +49,8 @@ struct producer_batch_info {
  * Check a batch before it is appended. Returns 0 (append it),
  * PRODUCER_DUPLICATE with the original's terms in *dup, or a Kafka error:
  * INVALID_PRODUCER_EPOCH (47), OUT_OF_ORDER_SEQUENCE_NUMBER (45).
- * A producer with no state here may start at any sequence, as in Kafka.
+ * A producer with no state here may start at any sequence, as in Kafka,
+ * except on a partition that never held a record: there at 0 only.
  */
 #define PRODUCER_DUPLICATE 1000
 struct producer_duplicate {

@@ -11,7 +11,9 @@ per partition (each case a hand-made batch no client sends on purpose):
   stored with the records' maximum, which ListOffsets MAX_TIMESTAMP and
   time-based retention rely on;
 - an idempotent producer the partition has no state for may start at any
-  sequence (Kafka since KIP-360);
+  sequence (Kafka since KIP-360), but on a partition that never held a
+  record only at 0: OUT_OF_ORDER_SEQUENCE_NUMBER otherwise (Kafka 4.5,
+  KAFKA-15591);
 - acks=0: a failed request closes the connection (the client's only way
   to notice), a good one leaves it open;
 - a topic's compression.type other than "producer" stores batches in that
@@ -30,6 +32,7 @@ from record_batches import batch, crc32c  # noqa: E402
 
 CORRUPT_MESSAGE = 2
 INVALID_TIMESTAMP = 32
+OUT_OF_ORDER_SEQUENCE_NUMBER = 45
 INVALID_RECORD = 87
 MINUTE = 60_000
 
@@ -124,6 +127,12 @@ def main():
 
         fresh = batch(0, now_ms(), records(0), producer_id=4242, base_seq=17, epoch=0)
         check(error_of(s, "v", fresh) == 0, "an idempotent producer unknown here may start at sequence 17")
+        admin.create_topics([NewTopic("empty", 1, 1)])["empty"].result(30)
+        check(error_of(s, "empty", fresh) == OUT_OF_ORDER_SEQUENCE_NUMBER,
+              "... but not on a partition that never held a record: OUT_OF_ORDER_SEQUENCE_NUMBER")
+        first = batch(0, now_ms(), records(0), producer_id=4242, base_seq=0, epoch=0)
+        check(error_of(s, "empty", first) == 0 and error_of(s, "empty", fresh) == OUT_OF_ORDER_SEQUENCE_NUMBER,
+              "there it starts at 0, and 17 is still out of order after it")
 
         quiet = connect(b.port, timeout=30)
         produce(quiet, "v", 0, good, acks=0)
