@@ -67,11 +67,25 @@ static void on_partition_durable(struct partition_waiter *w, int error)
 }
 
 /* What the batches of one partition say about themselves, checked before any append. */
+/* Which per-record check refused the batch, so that its records can be named. */
+enum record_check { RECORD_CHECK_NONE, RECORD_CHECK_KEYS, RECORD_CHECK_TIMESTAMPS };
+
 struct batch_scan {
     int count;
     bool has_producer;
     struct producer_batch_info producer;
+    enum record_check refused_by;
+    int64_t now_ms; /* the wall clock the timestamps were checked against */
 };
+
+/* A CreateTime timestamp the topic's bounds allow (-1, "none", always is).
+ * Compared without subtracting a client's value (it may be INT64_MIN). */
+static bool timestamp_allowed(const struct log_config *lc, int64_t ts, int64_t now)
+{
+    if (ts == -1)
+        return true;
+    return ts >= now - lc->timestamp_before_max_ms && (ts <= now || ts - now <= lc->timestamp_after_max_ms);
+}
 
 /*
  * Kafka's LogValidator.validateTimestamp for every record of a batch on a
@@ -88,9 +102,7 @@ static int16_t check_timestamps(const struct log_config *lc, const struct record
         return *message = "Producer should not set timestamp type to LogAppendTime", KAFKA_INVALID_TIMESTAMP;
     if (ts->count == 0)
         return KAFKA_NONE;
-    /* Compared without subtracting a client's value (it may be INT64_MIN). */
-    if (ts->min < now - lc->timestamp_before_max_ms ||
-        (ts->max > now && ts->max - now > lc->timestamp_after_max_ms))
+    if (!timestamp_allowed(lc, ts->min, now) || !timestamp_allowed(lc, ts->max, now))
         return *message = "Timestamp is out of the range message.timestamp.before.max.ms / after.max.ms allow",
                KAFKA_INVALID_TIMESTAMP;
     return KAFKA_NONE;
@@ -131,6 +143,7 @@ static int16_t scan_batches(const struct log_config *lc, uint8_t *data, size_t l
         return *message = "Records are larger than segment.bytes", KAFKA_RECORD_LIST_TOO_LARGE;
     size_t pos = 0;
     int64_t now = clock_wall_ms();
+    scan->now_ms = now;
     while (pos < len) {
         if (len - pos < RECORD_BATCH_HEADER_SIZE)
             return *message = "Record batch is truncated", KAFKA_CORRUPT_MESSAGE;
@@ -161,12 +174,16 @@ static int16_t scan_batches(const struct log_config *lc, uint8_t *data, size_t l
             return *message = "Record batch failed validation", (int16_t)err;
         if (lc->cleanup_policy & LOG_CLEANUP_COMPACT) {
             int16_t key_err = check_keys_for_compaction(data + pos, size, message);
-            if (key_err)
+            if (key_err) {
+                scan->refused_by = key_err == KAFKA_INVALID_RECORD ? RECORD_CHECK_KEYS : RECORD_CHECK_NONE;
                 return key_err;
+            }
         }
         int16_t ts_err = check_timestamps(lc, &h, &ts, now, message);
-        if (ts_err)
+        if (ts_err) {
+            scan->refused_by = RECORD_CHECK_TIMESTAMPS;
             return ts_err;
+        }
         int64_t records_max = ts.count > 0 ? ts.max : -1;
         if (lc->message_timestamp_type == LOG_TIMESTAMP_CREATE_TIME && h.max_timestamp != records_max)
             record_batch_set_max_timestamp(data + pos, size, records_max);
@@ -182,6 +199,58 @@ static int16_t scan_batches(const struct log_config *lc, uint8_t *data, size_t l
         return *message = "Produce requests v3 and up hold exactly one record batch per partition",
                KAFKA_INVALID_RECORD;
     return KAFKA_NONE;
+}
+
+/* The record at batch index `index` fails the check that refused its batch:
+ * a message naming why, or NULL if it passes. */
+static const char *record_refusal(struct request *req, const struct log_config *lc, enum record_check check,
+                                  const struct record_batch_header *h, const struct record *r, int32_t index,
+                                  int64_t now)
+{
+    char text[200];
+    if (check == RECORD_CHECK_KEYS) {
+        if (r->key_len >= 0)
+            return NULL;
+        snprintf(text, sizeof text, "Compacted topic cannot accept message without key (record %d)", (int)index);
+    } else if (h->attributes & BATCH_ATTR_LOG_APPEND_TIME) {
+        snprintf(text, sizeof text, "Producer should not set timestamp type to LogAppendTime (record %d)", (int)index);
+    } else {
+        int64_t ts = (int64_t)((uint64_t)h->base_timestamp + (uint64_t)r->timestamp_delta);
+        if (timestamp_allowed(lc, ts, now))
+            return NULL;
+        snprintf(text, sizeof text,
+                 "Timestamp %lld of record %d is out of the range message.timestamp.before.max.ms "
+                 "(%lld) / after.max.ms (%lld) allow",
+                 (long long)ts, (int)index, (long long)lc->timestamp_before_max_ms,
+                 (long long)lc->timestamp_after_max_ms);
+    }
+    return request_kstr(req, text).ptr;
+}
+
+/* Name each record that made a batch fail (KIP-467's record_errors, as
+ * Kafka's LogValidator lists them): the Java producer fails just those and
+ * tells the rest why. Walks the records again, on this error path only. */
+static void list_record_errors(struct request *req, const struct log_config *lc, const struct batch_scan *scan,
+                               const uint8_t *data, size_t len, struct produce_response_partition_produce_response *out)
+{
+    enum record_check check = scan->refused_by;
+    struct record_batch_header h;
+    struct record_iter it;
+    if (check == RECORD_CHECK_NONE || record_batch_parse_header(data, len, &h) != 0 || h.record_count <= 0 ||
+        record_iter_open(&it, data, record_batch_total_size(&h)) != 0)
+        return;
+    out->record_errors = request_alloc(req, (size_t)h.record_count * sizeof *out->record_errors);
+    int64_t now = scan->now_ms;
+    struct record r;
+    int32_t n = 0;
+    for (int32_t index = 0; out->record_errors && record_iter_next(&it, &r) > 0; index++) {
+        const char *why = record_refusal(req, lc, check, &h, &r, index, now);
+        if (why && n < h.record_count)
+            out->record_errors[n++] = (struct produce_response_batch_index_and_error_message){
+                index, kstr_from_cstr(why)};
+    }
+    record_iter_close(&it);
+    out->record_errors_count = n;
 }
 
 /*
@@ -328,6 +397,7 @@ static bool produce_partition(struct produce_op *op, const struct produce_reques
         out->error_code = err;
         if (message)
             out->error_message = kstr_from_cstr(message);
+        list_record_errors(req, &lc, &scan, data, len, out);
         return false;
     }
     struct log_append_options opts = {.now_ms = clock_wall_ms(), .leader_epoch = ps->leader_epoch};

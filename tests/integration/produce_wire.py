@@ -46,13 +46,19 @@ def parse_produce_response(version, body):
         n = r.uvarint() - 1
         return None if n < 0 else r.take(n).decode()
 
+    def record_error():
+        index, message = r.i32(), text()
+        if flexible:
+            r.skip_tags()  # each element of an array of structs has its own
+        return index, message
+
     assert count() == 1
     text()
     assert count() == 1
     out = dict(index=r.i32(), error=r.i16(), base_offset=r.i64(), log_append_time=r.i64())
     out["log_start_offset"] = r.i64() if version >= 5 else None
     if version >= 8:
-        out["record_errors"] = [(r.i32(), text()) for _ in range(count())]
+        out["record_errors"] = [record_error() for _ in range(count())]
         out["error_message"] = text()
     return out
 

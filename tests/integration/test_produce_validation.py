@@ -7,7 +7,8 @@ per partition (each case a hand-made batch no client sends on purpose):
 - timestamps, checked for every record against the topic's own
   message.timestamp.before.max.ms / after.max.ms: INVALID_TIMESTAMP; a
   producer that sets the LogAppendTime flag on a CreateTime topic:
-  INVALID_TIMESTAMP; a batch whose maxTimestamp understates its records is
+  INVALID_TIMESTAMP; a keyless record on a compacted topic: INVALID_RECORD;
+  each of these names the offending records in record_errors (KIP-467); a batch whose maxTimestamp understates its records is
   stored with the records' maximum, which ListOffsets MAX_TIMESTAMP and
   time-based retention rely on;
 - an idempotent producer the partition has no state for may start at any
@@ -115,9 +116,21 @@ def main():
         check(error_of(s, "ts", ahead) == INVALID_TIMESTAMP,
               "a record 10 min ahead, hidden by the batch's maxTimestamp: INVALID_TIMESTAMP")
         check(error_of(s, "v", back) == 0, "the same record on a topic with the default bounds is taken")
+        mixed = produce(s, "ts", 0, batch(0, now_ms(), records(0, -10 * MINUTE, 0, 10 * MINUTE)))
+        check(mixed["error"] == INVALID_TIMESTAMP and [i for i, _ in mixed["record_errors"]] == [1, 3] and
+              all("out of the range" in m for _, m in mixed["record_errors"]),
+              "record_errors name the two records out of range, by index: %r" % (mixed["record_errors"],))
         log_append = patched(good, 21, ">h", 0x08)
-        check(error_of(s, "v", log_append) == INVALID_TIMESTAMP,
-              "the LogAppendTime flag from a producer on a CreateTime topic: INVALID_TIMESTAMP")
+        flagged = produce(s, "v", 0, log_append)
+        check(flagged["error"] == INVALID_TIMESTAMP and [i for i, _ in flagged["record_errors"]] == [0, 1],
+              "the LogAppendTime flag from a producer on a CreateTime topic: INVALID_TIMESTAMP, every record named")
+        admin.create_topics([NewTopic("compacted", 1, 1, config={"cleanup.policy": "compact"})])["compacted"].result(30)
+        keyless = batch(0, now_ms(), [(0, b"k0", b"v", ()), (0, None, b"v", ()), (0, b"k2", b"v", ())])
+        refused = produce(s, "compacted", 0, keyless)
+        check(refused["error"] == INVALID_RECORD and [i for i, _ in refused["record_errors"]] == [1],
+              "a keyless record on a compacted topic: INVALID_RECORD, record_errors [1]")
+        check(produce(s, "v", 0, good + good)["record_errors"] == [],
+              "a refusal of the whole batch names no record")
         base = now_ms() - 5000
         understated = batch(0, base, records(0, 3000), max_ts=base)
         r = produce(s, "v", 0, understated)
