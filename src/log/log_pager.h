@@ -5,7 +5,7 @@
  * Drop-behind (log_flusher.h) evicts what lies beyond its budget; a consumer
  * that lags further behind would make the loop thread's batch walk and
  * sendfile fault those pages in one by one, stalling every other client.
- * Instead, a fetch first asks partition_log_cold_span(); for a cold span it
+ * Instead, a fetch first asks partition_log_cold_spans(); for a cold span it
  * hands the range here and answers once the pager has read it in (the
  * bytes still leave by sendfile: the pager's reads only warm the cache).
  */

@@ -901,36 +901,44 @@ void log_read_result_release(struct log_read_result *result)
     result->total_bytes = 0;
 }
 
-bool partition_log_cold_span(struct partition_log *log, int64_t offset, size_t max_bytes,
-                             struct log_read_range *span, size_t *touched)
+/* Whether [start, start + len) of the segment was dropped by drop-behind and is not back in the cache. */
+static bool segment_range_cold(const struct log_segment *seg, uint64_t start, uint64_t len)
 {
-    memset(span, 0, sizeof *span);
-    size_t read_len = 0;
+    return len > 0 && start < atomic_load_explicit(&seg->cache_dropped_pos, memory_order_relaxed) &&
+           !log_segment_range_cached(seg, start, len);
+}
+
+size_t partition_log_cold_spans(struct partition_log *log, int64_t offset, size_t max_bytes,
+                                struct log_read_range *spans, size_t max_spans, size_t *touched)
+{
+    size_t count = 0;
+    uint64_t read_len = 0;
     pthread_mutex_lock(&log->lock);
-    bool cold = false;
     if (!log->offline && !log->closed && offset >= log->log_start_offset && offset < log->log_end_offset) {
         size_t i = segment_index_for(log, offset);
         struct log_segment *seg = log->segments[i];
+        /* The batch walk starts at the index entry below offset, up to an index interval early. */
         uint64_t start = log_segment_index_floor(seg, offset);
-        while (start >= seg->size && i + 1 < log->segment_count) { /* compacted away: reads go on */
-            seg = log->segments[++i];
+        uint64_t slack = (uint64_t)log->config.index_interval_bytes;
+        /* A read goes on into the next segments while max_bytes lasts (compacted-away ones too). */
+        for (;;) {
+            uint64_t len = start < seg->size ? seg->size - start : 0;
+            if (len > max_bytes - read_len + slack)
+                len = max_bytes - read_len + slack;
+            if (count < max_spans && segment_range_cold(seg, start, len))
+                spans[count++] = (struct log_read_range){log_segment_ref(seg), seg->fd, (off_t)start, (size_t)len};
+            read_len += len > slack ? len - slack : 0;
+            slack = 0;
+            if (read_len >= max_bytes || ++i >= log->segment_count)
+                break;
+            seg = log->segments[i];
             start = 0;
         }
-        /* The batch walk starts at the index entry below offset, up to an index interval early. */
-        uint64_t len = (uint64_t)max_bytes + (uint64_t)log->config.index_interval_bytes;
-        if (start + len > seg->size)
-            len = seg->size - start;
-        /* A later segment may fill the rest of max_bytes. */
-        read_len = i + 1 < log->segment_count ? max_bytes : (size_t)(len < max_bytes ? len : max_bytes);
-        cold = start < atomic_load_explicit(&seg->cache_dropped_pos, memory_order_relaxed) &&
-               !log_segment_range_cached(seg, start, len);
-        if (cold)
-            *span = (struct log_read_range){log_segment_ref(seg), seg->fd, (off_t)start, (size_t)len};
     }
     pthread_mutex_unlock(&log->lock);
     if (touched)
-        *touched = read_len;
-    return cold;
+        *touched = (size_t)(read_len < max_bytes ? read_len : max_bytes);
+    return count;
 }
 
 void log_read_range_release(struct log_read_range *range)

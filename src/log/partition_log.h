@@ -147,18 +147,19 @@ int partition_log_read(struct partition_log *log, int64_t offset, size_t max_byt
 void log_read_result_release(struct log_read_result *result);
 
 /*
- * Before a read on the network thread: whether the bytes a read at `offset`
- * of up to `max_bytes` would touch were dropped from the page cache by
- * drop-behind and are still out of it. If so, fills *span (a segment
+ * Before a read on the network thread: which of the bytes a read at `offset`
+ * of up to `max_bytes` would touch (in its first segment and the following
+ * ones it would go on into) were dropped from the page cache by drop-behind
+ * and are still out of it. Fills up to `max_spans` spans (each a segment
  * reference: release with log_read_range_release) for log_pager_load to
- * bring in off the loop, and returns true. False (nothing to release) in
+ * bring in off the loop, and returns how many. 0 (nothing to release) in
  * the usual case of a reader near the end, or for an offset out of range.
- * *touched (if not NULL) gets, in every case, how many bytes of the segment
- * the read would take at most (0 out of range): a fetch stops looking once
- * its response would be full.
+ * *touched (if not NULL) gets, in every case, how many bytes the read would
+ * take at most (0 out of range): a fetch stops looking once its response
+ * would be full.
  */
-bool partition_log_cold_span(struct partition_log *log, int64_t offset, size_t max_bytes,
-                             struct log_read_range *span, size_t *touched);
+size_t partition_log_cold_spans(struct partition_log *log, int64_t offset, size_t max_bytes,
+                                struct log_read_range *spans, size_t max_spans, size_t *touched);
 void log_read_range_release(struct log_read_range *range);
 /* Copy the ranges into buf (TLS, tests). Returns bytes copied or -errno. */
 ssize_t log_read_result_copy(const struct log_read_result *result, uint8_t *buf, size_t cap);

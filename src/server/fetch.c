@@ -264,20 +264,23 @@ static bool page_in_cold_spans(struct fetch_op *op)
             const struct fetch_plan_partition *p = &op->plan.topics[i].partitions[j];
             struct partition_runtime *rt = plan_partition_runtime(b, p);
             size_t limit = p->max_bytes > 0 ? (size_t)p->max_bytes : 0;
-            struct log_read_range span;
-            size_t touched = 0;
-            bool cold = rt && partition_log_cold_span(rt->log, p->fetch_offset, limit < budget ? limit : budget,
-                                                      &span, &touched);
+            struct log_read_range found[LOG_READ_MAX_RANGES]; /* a read has at most as many segments */
+            size_t touched = 0, k = 0;
+            if (rt)
+                k = partition_log_cold_spans(rt->log, p->fetch_offset, limit < budget ? limit : budget, found,
+                                             LOG_READ_MAX_RANGES, &touched);
             budget -= touched < budget ? touched : budget;
-            if (!cold)
+            if (k == 0)
                 continue;
             if (!spans)
-                spans = request_alloc(op->req, (size_t)count * sizeof *spans);
+                spans = request_alloc(op->req, (size_t)count * LOG_READ_MAX_RANGES * sizeof *spans);
             if (!spans) {
-                log_read_range_release(&span);
+                while (k > 0)
+                    log_read_range_release(&found[--k]);
                 return false; /* read on the spot */
             }
-            spans[n++] = span;
+            memcpy(spans + n, found, k * sizeof *found);
+            n += k;
         }
     if (n == 0)
         return false;

@@ -95,7 +95,7 @@ def fetch_batches(port, topic, partition=0):
     sock = connect(port, timeout=30)
     out, offset = [], 0
     while True:
-        high_watermark, data = _fetch_v4(sock, topic, partition, offset)
+        high_watermark, data = fetch_v4(sock, topic, partition, offset)
         pos = 0
         while pos + 61 <= len(data):
             base_offset, length = struct.unpack(">qi", data[pos:pos + 12])
@@ -111,8 +111,8 @@ def fetch_batches(port, topic, partition=0):
             return out
 
 
-def _fetch_v4(sock, topic, partition, offset):
-    """One Fetch v4 of one partition: (high watermark, record bytes)."""
+def fetch_v4(sock, topic, partition, offset):
+    """One Fetch v4 of one partition, 64 MiB asked: (high watermark, record bytes)."""
     cid = next(_correlation)
     body = (i32(-1) + i32(100) + i32(1) + i32(64 << 20) + i8(0) + i32(1) + string(topic) + i32(1) +
             i32(partition) + i64(offset) + i32(64 << 20))

@@ -8,7 +8,9 @@ faulting them in on the network thread; and a consumer reading the tail
 meanwhile is answered. The same after a restart with the segments evicted:
 bytes written before the broker started are checked too, and the restart
 reads none of them back (the producer state comes from the snapshot taken
-when the log rolled and at shutdown, not from a replay of the log). Last, the broker is
+when the log rolled and at shutdown, not from a replay of the log). A fetch
+whose 1 MiB answer spans several evicted 256 KiB segments has all of them
+read in by the pager, not only the first. Last, the broker is
 stopped while a reader from offset 0 waits for page-ins: it shuts down
 cleanly (under the sanitizers: no use of freed partitions by a fetch resumed
 after its page-in, no leak).
@@ -22,9 +24,12 @@ import threading
 import time
 
 import confluent_kafka as ck
+import confluent_kafka.admin  # noqa: F401
 
 sys.path.insert(0, os.path.dirname(__file__))
+from foundation_wire import connect  # noqa: E402
 from harness import Broker  # noqa: E402
+from produce_wire import fetch_v4  # noqa: E402
 
 TOPIC = "cold"
 RECORDS = 24 * 1024
@@ -72,6 +77,7 @@ def main():
         evict_segments(b.data_dir)
         b.start()
         read_back_cold(b, "after a restart with the segments evicted")
+        cross_segment_fetch(b)
 
         evict_segments(b.data_dir)
         waited = b.output().count("cold span")
@@ -126,9 +132,36 @@ def cached_bytes(path, length):
     return sum(mmap.PAGESIZE for v in vec if v & 1)
 
 
-def evict_segments(data_dir):
+def cross_segment_fetch(b):
+    """One fetch from offset 0 of a topic of evicted 256 KiB segments: every
+    segment its 1 MiB answer reaches is handed to the pager."""
+    admin = ck.admin.AdminClient({"bootstrap.servers": b.bootstrap})
+    admin.create_topics([ck.admin.NewTopic("small", 1, 1, config={"segment.bytes": str(256 << 10)})])["small"] \
+        .result(30)
+    # Batches smaller than a segment: a larger one would be refused (RECORD_LIST_TOO_LARGE).
+    p = ck.Producer({"bootstrap.servers": b.bootstrap, "acks": "1", "linger.ms": 5, "batch.size": 65536})
+    failed = []
+    for i in range(4096):
+        p.produce("small", value=b"%08d" % i + b"s" * (VALUE - 8), partition=0,
+                  on_delivery=lambda err, msg: err and failed.append(err))
+    assert p.flush(60) == 0 and not failed, "producer did not deliver everything: %r" % failed[:1]
+    assert b.stop() == 0
+    evict_segments(b.data_dir, "small")
+    b.start()
+    before = b.output().count("cold span")
+    sock = connect(b.port, timeout=30)
+    _, data = fetch_v4(sock, "small", 0, 0)
+    sock.close()
+    assert (1 << 20) * 0.9 < len(data) <= 1 << 20, "the fetch got %d bytes" % len(data)
+    waits = [line for line in b.output().splitlines() if "cold span" in line][before:]
+    spans = [int(line.split("waits for ")[1].split()[0]) for line in waits]
+    assert spans and spans[0] >= 4, "a 1 MiB read over 256 KiB segments paged in %r span(s)" % spans
+    print("a fetch over %d evicted segments waited for all of them to be read in" % spans[0])
+
+
+def evict_segments(data_dir, topic=TOPIC):
     """Drop the topic's segment files from the page cache (clean pages go at once)."""
-    for path in glob.glob(os.path.join(data_dir, TOPIC + "-0", "*.log")):
+    for path in glob.glob(os.path.join(data_dir, topic + "-0", "*.log")):
         fd = os.open(path, os.O_RDONLY)
         try:
             os.fdatasync(fd)

@@ -243,12 +243,12 @@ static void test_pager(const char *dir)
     struct partition_log *log = open_flushed_12_mib(dir);
     int64_t end = partition_log_end_offset(log);
     struct log_read_range span;
-    CHECK(!partition_log_cold_span(log, 0, MIB, &span, NULL)); /* nothing dropped yet */
+    CHECK(!partition_log_cold_spans(log, 0, MIB, &span, 1, NULL)); /* nothing dropped yet */
     partition_log_release_cache(log, 2 * MIB);
     partition_log_release_cache(log, 2 * MIB);
 
-    CHECK(!partition_log_cold_span(log, end - 1, MIB, &span, NULL)); /* the tail stays cached */
-    CHECK(partition_log_cold_span(log, 0, MIB, &span, NULL));
+    CHECK(!partition_log_cold_spans(log, end - 1, MIB, &span, 1, NULL)); /* the tail stays cached */
+    CHECK(partition_log_cold_spans(log, 0, MIB, &span, 1, NULL));
     CHECK(span.segment && span.position == 0 && span.length >= MIB);
     size_t span_length = span.length;
     char *path = log_segment_file_name(dir, 0, "log", "");
@@ -262,7 +262,7 @@ static void test_pager(const char *dir)
         usleep(10000);
     CHECK(atomic_load(&loaded));
     CHECK(cached_bytes(path, 0, MIB) == MIB);
-    CHECK(!partition_log_cold_span(log, 0, MIB, &span, NULL)); /* now in the cache */
+    CHECK(!partition_log_cold_spans(log, 0, MIB, &span, 1, NULL)); /* now in the cache */
     printf("a cold span of %zu bytes at offset 0 was read back in by the pager\n", span_length);
     log_pager_stop(pager);
     CHECK_EQ_I64(read_all(log), end);
@@ -283,14 +283,14 @@ static void test_reopened_log_is_checked(const char *dir)
     log = open_log(dir, &cfg);
     CHECK_EQ_I64(partition_log_end_offset(log), end);
     struct log_read_range span;
-    CHECK(!partition_log_cold_span(log, 0, MIB, &span, NULL)); /* still cached from the appends */
+    CHECK(!partition_log_cold_spans(log, 0, MIB, &span, 1, NULL)); /* still cached from the appends */
 
     char *path = log_segment_file_name(dir, 0, "log", "");
     int fd = open(path, O_RDONLY);
     CHECK(fd >= 0 && posix_fadvise(fd, 0, 0, POSIX_FADV_DONTNEED) == 0);
     close(fd);
     CHECK(cached_bytes(path, 0, MIB) < MIB / 2);
-    CHECK(partition_log_cold_span(log, 0, MIB, &span, NULL));
+    CHECK(partition_log_cold_spans(log, 0, MIB, &span, 1, NULL));
     CHECK(span.segment && span.position == 0 && span.length >= MIB);
     log_read_range_release(&span);
     printf("after a reopen, a read of evicted bytes written before it is reported cold\n");

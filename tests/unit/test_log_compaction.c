@@ -222,7 +222,7 @@ static void test_key_heavy(void)
         snprintf(dir, sizeof dir, "%s/kv-0", root_dir);
         evict_logs(dir);
         struct log_read_range span;
-        CHECK(partition_log_cold_span(log, 0, 1 << 20, &span, NULL));
+        CHECK(partition_log_cold_spans(log, 0, 1 << 20, &span, 1, NULL));
         log_read_range_release(&span);
     }
     printf("  %" PRId64 " bytes in %zu segments -> %" PRId64 " bytes in %zu\n", size_before,
