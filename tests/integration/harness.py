@@ -20,6 +20,13 @@ EDDY_BIN = os.environ.get("EDDY_BIN", os.path.join(ROOT, "build", "eddy"))
 EDDY_BUILD = os.environ.get("EDDY_BUILD", os.path.join(ROOT, "build"))
 
 
+def check(cond, what):
+    """A test's assertion that also says what held: "ok: <what>" on stdout."""
+    if not cond:
+        raise AssertionError(what)
+    print("ok:", what, flush=True)
+
+
 def free_port():
     with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as s:
         s.bind(("127.0.0.1", 0))

@@ -22,17 +22,11 @@ from confluent_kafka.admin import AdminClient, NewTopic
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 from foundation_wire import connect  # noqa: E402
-from harness import Broker  # noqa: E402
+from harness import Broker, check  # noqa: E402
 from produce_wire import produce  # noqa: E402
 from record_batches import batch  # noqa: E402
 
 NOT_ENOUGH_REPLICAS = 19
-
-
-def check(cond, what):
-    if not cond:
-        raise AssertionError(what)
-    print("ok:", what)
 
 
 def create(admin, name, config=None, partitions=1):

@@ -27,7 +27,7 @@ from kafka import KafkaConsumer, TopicPartition
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 from foundation_wire import Reader, connect, frame, i8, i32, recv_response, request_header, string  # noqa: E402
-from harness import Broker  # noqa: E402
+from harness import Broker, check  # noqa: E402
 
 TOPIC = "wide"
 PARTITIONS = 4
@@ -39,12 +39,6 @@ _correlation = itertools.count(1)
 
 def i64(v):
     return struct.pack(">q", v)
-
-
-def check(cond, what):
-    if not cond:
-        raise AssertionError(what)
-    print("  ok: " + what)
 
 
 def fetch(sock, topic, offsets, max_bytes=64 * MIB, partition_max=16 * MIB, min_bytes=1, max_wait_ms=100):

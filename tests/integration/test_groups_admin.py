@@ -12,13 +12,7 @@ import sys
 import time
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-from harness import EDDY_BUILD, Broker  # noqa: E402
-
-
-def check(cond, what):
-    if not cond:
-        raise AssertionError(what)
-    print("ok:", what, flush=True)
+from harness import EDDY_BUILD, Broker, check  # noqa: E402
 
 
 def wait_for(cond, timeout, what):

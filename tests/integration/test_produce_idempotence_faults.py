@@ -25,17 +25,12 @@ import time
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 import harness  # noqa: E402
+from harness import check  # noqa: E402
 from foundation_wire import connect  # noqa: E402
 from produce_wire import fetch_batches, init_producer_id, produce  # noqa: E402
 from record_batches import batch  # noqa: E402
 
 KAFKA_STORAGE_ERROR = 56
-
-
-def check(cond, what):
-    if not cond:
-        raise AssertionError(what)
-    print("ok:", what)
 
 
 def create_topic(b, name, config=None):

@@ -27,7 +27,7 @@ import time
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 from foundation_wire import connect, wait_closed  # noqa: E402
-from harness import Broker  # noqa: E402
+from harness import Broker, check  # noqa: E402
 from produce_wire import fetch_batches, produce  # noqa: E402
 from record_batches import batch, crc32c  # noqa: E402
 
@@ -36,12 +36,6 @@ INVALID_TIMESTAMP = 32
 OUT_OF_ORDER_SEQUENCE_NUMBER = 45
 INVALID_RECORD = 87
 MINUTE = 60_000
-
-
-def check(cond, what):
-    if not cond:
-        raise AssertionError(what)
-    print("ok:", what)
 
 
 def records(*deltas):
