@@ -26,6 +26,8 @@ static struct tool_option options[] = {
                                       "processed) related to given group.", 0, 0, NULL},
     {"delete", TOOL_ARG_NONE, NULL, "Pass in groups to delete topic partition offsets and ownership information "
                                     "over the entire consumer group.", 0, 0, NULL},
+    {"delete-offsets", TOOL_ARG_NONE, NULL, "Delete offsets of consumer group. Supports one consumer group at the "
+                                            "time, and multiple topics.", 0, 0, NULL},
     {"reset-offsets", TOOL_ARG_NONE, NULL,
      "Reset offsets of consumer group. Supports one consumer group at the time, and instances should be "
      "inactive. Has 2 execution options: --dry-run (the default) to plan which offsets to reset, and "
@@ -733,15 +735,132 @@ static int reset_offsets(const struct rd_kafka_metadata *md)
     return rc;
 }
 
+/* The first error of a DeleteConsumerGroupOffsets result: the group's, else
+ * the first partition's (Kafka's all() fails with it). */
+static rd_kafka_resp_err_t delete_offsets_error(const rd_kafka_group_result_t *res)
+{
+    const rd_kafka_error_t *e = rd_kafka_group_result_error(res);
+    if (e)
+        return rd_kafka_error_code(e);
+    const rd_kafka_topic_partition_list_t *parts = rd_kafka_group_result_partitions(res);
+    for (int i = 0; parts && i < parts->cnt; i++)
+        if (parts->elems[i].err)
+            return parts->elems[i].err;
+    return RD_KAFKA_RESP_ERR_NO_ERROR;
+}
+
+static void print_delete_offsets_outcome(const char *group, rd_kafka_resp_err_t err)
+{
+    struct tool_option *topics = tool_opt(&cli, "topic");
+    switch (err) {
+    case RD_KAFKA_RESP_ERR_NO_ERROR:
+        printf("Request succeed for deleting offsets with topic ");
+        for (int t = 0; t < topics->nvalues; t++)
+            printf("%s%s", t ? ", " : "", topics->values[t]);
+        printf(" group %s\n", group);
+        break;
+    case RD_KAFKA_RESP_ERR_INVALID_GROUP_ID:
+        fprintf(stderr, "Error: '%s' is not valid.\n", group);
+        break;
+    case RD_KAFKA_RESP_ERR_GROUP_ID_NOT_FOUND:
+        fprintf(stderr, "Error: '%s' does not exist.\n", group);
+        break;
+    case RD_KAFKA_RESP_ERR_GROUP_AUTHORIZATION_FAILED:
+        fprintf(stderr, "Error: Access to '%s' is not authorized.\n", group);
+        break;
+    case RD_KAFKA_RESP_ERR_NON_EMPTY_GROUP:
+        fprintf(stderr, "Error: Deleting offsets of a consumer group '%s' is forbidden if the group is not empty.\n",
+                group);
+        break;
+    case RD_KAFKA_RESP_ERR_GROUP_SUBSCRIBED_TO_TOPIC:
+    case RD_KAFKA_RESP_ERR_TOPIC_AUTHORIZATION_FAILED:
+    case RD_KAFKA_RESP_ERR_UNKNOWN_TOPIC_OR_PART:
+        fprintf(stderr, "Error: Encounter some partition level error, see the follow-up details:\n");
+        break;
+    default:
+        fprintf(stderr, "Error: Encounter some unknown error: %s\n", rd_kafka_err2name(err));
+    }
+}
+
+/*
+ * --delete-offsets: OffsetDelete of one group's committed offsets for the
+ * --topic partitions (a topic alone means all its partitions), printed as
+ * Kafka's ConsumerGroupCommand prints it: an outcome line, then a row per
+ * partition. Like Kafka, it exits 0 once the request was answered, even with
+ * errors (they are printed).
+ */
+static int delete_offsets(const struct rd_kafka_metadata *md)
+{
+    const char *group = tool_value(&cli, "group");
+    rd_kafka_topic_partition_list_t *list = reset_scope(md, NULL);
+    rd_kafka_topic_partition_list_t *rows = rd_kafka_topic_partition_list_copy(list);
+    struct tool_option *topics = tool_opt(&cli, "topic");
+    for (int t = 0; t < topics->nvalues; t++) /* a topic the cluster lacks: one row, partition -1 */
+        if (!strchr(topics->values[t], ':') && !metadata_topic(md, topics->values[t]))
+            rd_kafka_topic_partition_list_add(rows, topics->values[t], -1)->err =
+                RD_KAFKA_RESP_ERR_UNKNOWN_TOPIC_OR_PART;
+    rd_kafka_event_t *ev = NULL;
+    const rd_kafka_group_result_t *res = NULL;
+    if (list->cnt > 0) {
+        rd_kafka_DeleteConsumerGroupOffsets_t *del = rd_kafka_DeleteConsumerGroupOffsets_new(group, list);
+        rd_kafka_AdminOptions_t *o = tool_admin_options(rk, RD_KAFKA_ADMIN_OP_DELETECONSUMERGROUPOFFSETS, timeout_ms);
+        rd_kafka_DeleteConsumerGroupOffsets(rk, &del, 1, o, queue);
+        rd_kafka_AdminOptions_destroy(o);
+        rd_kafka_DeleteConsumerGroupOffsets_destroy(del);
+        ev = tool_admin_wait_result(rk, queue, timeout_ms, "consumer group command");
+        if (!ev) {
+            rd_kafka_topic_partition_list_destroy(rows);
+            rd_kafka_topic_partition_list_destroy(list);
+            return 1;
+        }
+        size_t n = 0;
+        const rd_kafka_group_result_t **all =
+            rd_kafka_event_error(ev) ? NULL
+                                     : rd_kafka_DeleteConsumerGroupOffsets_result_groups(
+                                           rd_kafka_event_DeleteConsumerGroupOffsets_result(ev), &n);
+        res = n > 0 ? all[0] : NULL;
+    }
+    /* librdkafka fails the whole event on a group-level error (an unknown group, say). */
+    rd_kafka_resp_err_t request_err = ev ? rd_kafka_event_error(ev) : RD_KAFKA_RESP_ERR_NO_ERROR;
+    rd_kafka_resp_err_t err = request_err ? request_err : res ? delete_offsets_error(res) : RD_KAFKA_RESP_ERR_NO_ERROR;
+    if (!err && rows->cnt > list->cnt)
+        err = RD_KAFKA_RESP_ERR_UNKNOWN_TOPIC_OR_PART;
+    print_delete_offsets_outcome(group, err);
+    const rd_kafka_error_t *whole = res ? rd_kafka_group_result_error(res) : NULL;
+    const rd_kafka_topic_partition_list_t *answers = res ? rd_kafka_group_result_partitions(res) : NULL;
+    rd_kafka_topic_partition_list_sort(rows, NULL, NULL);
+    printf("\n%-30s %-15s %-15s\n", "TOPIC", "PARTITION", "STATUS");
+    for (int i = 0; i < rows->cnt; i++) {
+        const rd_kafka_topic_partition_t *tp = &rows->elems[i];
+        const rd_kafka_topic_partition_t *answer =
+            answers ? rd_kafka_topic_partition_list_find(answers, tp->topic, tp->partition) : NULL;
+        rd_kafka_resp_err_t row_err = tp->err                 ? tp->err
+                                      : answer && answer->err ? answer->err
+                                      : whole                 ? rd_kafka_error_code(whole)
+                                                              : request_err;
+        char status[300] = "Successful";
+        if (row_err)
+            snprintf(status, sizeof status, "Error: %s", rd_kafka_err2str(row_err));
+        printf("%-30s %-15d %-15s\n", tp->topic, (int)tp->partition, status);
+    }
+    if (ev)
+        rd_kafka_event_destroy(ev);
+    rd_kafka_topic_partition_list_destroy(rows);
+    rd_kafka_topic_partition_list_destroy(list);
+    return 0;
+}
+
 int main(int argc, char **argv)
 {
     tool_args_parse(&cli, argc, argv);
     const char *bootstrap = tool_require(&cli, "bootstrap-server");
     int actions = tool_has(&cli, "list") + tool_has(&cli, "describe") + tool_has(&cli, "delete") +
-                  tool_has(&cli, "reset-offsets");
+                  tool_has(&cli, "reset-offsets") + tool_has(&cli, "delete-offsets");
     if (actions != 1)
         tool_args_die(&cli, "Command must include exactly one action: --list, --describe, --delete, "
                             "--reset-offsets, --delete-offsets");
+    if (tool_has(&cli, "delete-offsets") && (!tool_has(&cli, "group") || !tool_has(&cli, "topic")))
+        tool_args_die(&cli, "Option \"[delete-offsets]\" takes the following options: [group], [topic]");
     if (!tool_has(&cli, "list") && !tool_has(&cli, "group") && !tool_has(&cli, "all-groups"))
         tool_args_die(&cli, "Option \"[%s]\" takes one of these options: [all-groups], [group]",
                       tool_has(&cli, "describe") ? "describe" : tool_has(&cli, "delete") ? "delete" : "reset-offsets");
@@ -762,6 +881,8 @@ int main(int argc, char **argv)
         rc = describe();
     else if (tool_has(&cli, "delete"))
         rc = delete_groups();
+    else if (tool_has(&cli, "delete-offsets"))
+        rc = delete_offsets(md);
     else
         rc = reset_offsets(md);
     rd_kafka_metadata_destroy(md);

@@ -1,7 +1,8 @@
 #!/usr/bin/python3
 """kafka-consumer-groups.sh and the console consumer with --group against a
 real Eddy broker: list, describe (Kafka's columns), reset offsets (dry run
-and execute, every --to-* spec), delete.
+and execute, every --to-* spec), delete offsets of one topic (Kafka's lines,
+refused while a member subscribes to the topic), delete.
 
 Broker capabilities needed: everything test_tools_walkthrough.py needs, plus
 consumer groups: FindCoordinator, JoinGroup, SyncGroup, Heartbeat,
@@ -62,6 +63,56 @@ def active_group(bs):
                                                         "g2", "--topic", "grp-topic", "--to-earliest", "--execute"])
         check("--reset-offsets on an active group is refused",
               rc == 1 and "can only be reset if the group 'g2' is inactive" in err, show(rc, out, err))
+    finally:
+        proc.send_signal(signal.SIGINT)
+        try:
+            proc.communicate(timeout=20)
+        except subprocess.TimeoutExpired:
+            proc.kill()
+            proc.communicate()
+
+
+def delete_offsets(bs):
+    """--delete-offsets: g3 commits on grp-topic and other-topic, then loses
+    grp-topic's offsets only; a live member of g2 keeps its topic's."""
+    rc, out, err, _ = run("kafka-topics", ["--create", "--topic", "other-topic", "--bootstrap-server", bs,
+                                           "--partitions", "2", "--replication-factor", "1"])
+    check("create other-topic", rc == 0, show(rc, out, err))
+    for topic in ("grp-topic", "other-topic"):
+        run("kafka-console-producer", ["--topic", topic, "--bootstrap-server", bs], stdin="a\nb\n")
+        rc, out, err, _ = run("kafka-console-consumer", ["--topic", topic, "--bootstrap-server", bs, "--group", "g3",
+                                                         "--from-beginning", "--max-messages", "2"], timeout=90)
+        check("g3 commits on %s" % topic, rc == 0, show(rc, out, err))
+    rc, out, err, _ = run("kafka-consumer-groups", ["--bootstrap-server", bs, "--delete-offsets", "--group", "g3",
+                                                    "--topic", "grp-topic"])
+    check("--delete-offsets prints Kafka's success line and a row per partition",
+          rc == 0 and "Request succeed for deleting offsets with topic grp-topic group g3" in out
+          and matches(r"^TOPIC\s+PARTITION\s+STATUS\s*$", out) and matches(r"^grp-topic\s+0\s+Successful\s*$", out),
+          show(rc, out, err))
+    rc, out, err, _ = describe(bs, "g3")
+    check("... and only grp-topic's offsets are gone",
+          "grp-topic" not in out and matches(r"^g3\s+other-topic\s+\d\s+", out), show(rc, out, err))
+    rc, out, err, _ = run("kafka-consumer-groups", ["--bootstrap-server", bs, "--delete-offsets", "--group", "nope",
+                                                    "--topic", "grp-topic"])
+    check("--delete-offsets of an unknown group: Kafka's error",
+          rc == 0 and "Error: 'nope' does not exist." in err, show(rc, out, err))
+    rc, out, err, _ = run("kafka-consumer-groups", ["--bootstrap-server", bs, "--delete-offsets", "--group", "g3"])
+    check("--delete-offsets needs --topic", rc != 0 and "[delete-offsets]" in err + out, show(rc, out, err))
+    proc = subprocess.Popen([os.path.join(BIN, "kafka-console-consumer.sh"), "--topic", "other-topic",
+                             "--bootstrap-server", bs, "--group", "g4", "--from-beginning"],
+                            stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    try:
+        deadline = time.time() + 30
+        while time.time() < deadline:
+            rc, out, err, _ = describe(bs, "g4")
+            if matches(r"^g4\s+other-topic\s+\d\s+\S+\s+\S+\s+\S+\s+\S+\s+/?127\.0\.0\.1", out):
+                break
+            time.sleep(0.5)
+        rc, out, err, _ = run("kafka-consumer-groups", ["--bootstrap-server", bs, "--delete-offsets", "--group",
+                                                        "g4", "--topic", "other-topic"])
+        check("--delete-offsets of a topic a live member subscribes to: a partition-level error per row",
+              "Encounter some partition level error" in err and matches(r"^other-topic\s+0\s+Error: ", out),
+              show(rc, out, err))
     finally:
         proc.send_signal(signal.SIGINT)
         try:
@@ -138,6 +189,7 @@ def groups(bs):
           show(rc, out, err))
 
     active_group(bs)
+    delete_offsets(bs)
 
     rc, out, err, _ = run("kafka-consumer-groups", ["--bootstrap-server", bs, "--delete", "--group", "g1"])
     check("--delete prints Kafka's success line",

@@ -278,23 +278,28 @@ rd_kafka_AdminOptions_t *tool_admin_options(rd_kafka_t *rk, rd_kafka_admin_op_t 
     return options;
 }
 
-rd_kafka_event_t *tool_admin_wait(rd_kafka_t *rk, rd_kafka_queue_t *q, int timeout_ms,
-                                  const char *what)
+rd_kafka_event_t *tool_admin_wait_result(rd_kafka_t *rk, rd_kafka_queue_t *q, int timeout_ms, const char *what)
 {
     int64_t deadline = tool_mono_ms() + timeout_ms + 1000;
     while (tool_mono_ms() < deadline) {
         rd_kafka_event_t *ev = rd_kafka_queue_poll(q, 200);
         rd_kafka_poll(rk, 0);
-        if (!ev)
-            continue;
-        if (rd_kafka_event_error(ev)) {
-            fprintf(stderr, "Error while executing %s: %s\n", what, rd_kafka_event_error_string(ev));
-            rd_kafka_event_destroy(ev);
-            return NULL;
-        }
-        return ev;
+        if (ev)
+            return ev;
     }
     fprintf(stderr, "Error while executing %s: timed out after %d ms%s%s\n", what, timeout_ms,
             client_errors.last[0] ? ": " : "", client_errors.last);
     return NULL;
+}
+
+rd_kafka_event_t *tool_admin_wait(rd_kafka_t *rk, rd_kafka_queue_t *q, int timeout_ms,
+                                  const char *what)
+{
+    rd_kafka_event_t *ev = tool_admin_wait_result(rk, q, timeout_ms, what);
+    if (ev && rd_kafka_event_error(ev)) {
+        fprintf(stderr, "Error while executing %s: %s\n", what, rd_kafka_event_error_string(ev));
+        rd_kafka_event_destroy(ev);
+        return NULL;
+    }
+    return ev;
 }

@@ -74,5 +74,8 @@ rd_kafka_AdminOptions_t *tool_admin_options(rd_kafka_t *rk, rd_kafka_admin_op_t 
  */
 rd_kafka_event_t *tool_admin_wait(rd_kafka_t *rk, rd_kafka_queue_t *q, int timeout_ms,
                                   const char *what);
+/* The same, but an event with a request-level error is returned too, for a
+ * caller that answers that error in its own words. */
+rd_kafka_event_t *tool_admin_wait_result(rd_kafka_t *rk, rd_kafka_queue_t *q, int timeout_ms, const char *what);
 
 #endif
