@@ -38,19 +38,41 @@ def reset(bs, *spec):
                                          "--topic", "grp-topic", "--execute"] + list(spec))
 
 
+def start_consumer(bs, topic, group):
+    """A console consumer that stays in the group until stop_consumer()."""
+    return subprocess.Popen([os.path.join(BIN, "kafka-console-consumer.sh"), "--topic", topic,
+                             "--bootstrap-server", bs, "--group", group, "--from-beginning"],
+                            stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+
+
+def stop_consumer(proc):
+    """Ctrl-C, as a user stops it; killed if it does not leave within 20 s."""
+    proc.send_signal(signal.SIGINT)
+    try:
+        proc.communicate(timeout=20)
+    except subprocess.TimeoutExpired:
+        proc.kill()
+        proc.communicate()
+
+
+def wait_described(bs, group, row):
+    """--describe's output once a line matches `row` (the member has joined), or after 30 s."""
+    out = ""
+    deadline = time.time() + 30
+    while time.time() < deadline:
+        rc, out, err, _ = describe(bs, group)
+        if matches(row, out):
+            break
+        time.sleep(0.5)
+    return out
+
+
 def active_group(bs):
     """A live console consumer in group g2: describe shows it, reset is refused."""
-    proc = subprocess.Popen([os.path.join(BIN, "kafka-console-consumer.sh"), "--topic", "grp-topic",
-                             "--bootstrap-server", bs, "--group", "g2", "--from-beginning"],
-                            stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    proc = start_consumer(bs, "grp-topic", "g2")
     try:
-        out = ""
-        deadline = time.time() + 30
-        while time.time() < deadline:
-            rc, out, err, _ = describe(bs, "g2")
-            if matches(r"^g2\s+grp-topic\s+0\s+\S+\s+5\s+\S+\s+\S+\s+/?127\.0\.0\.1\s+console-consumer$", out):
-                break
-            time.sleep(0.5)
+        out = wait_described(bs, "g2",
+                             r"^g2\s+grp-topic\s+0\s+\S+\s+5\s+\S+\s+\S+\s+/?127\.0\.0\.1\s+console-consumer$")
         check("--describe shows the active member's CONSUMER-ID, HOST and CLIENT-ID",
               matches(r"^g2\s+grp-topic\s+0\s+\S+\s+5\s+\S+\s+\S+\s+/?127\.0\.0\.1\s+console-consumer$", out),
               out)
@@ -64,12 +86,7 @@ def active_group(bs):
         check("--reset-offsets on an active group is refused",
               rc == 1 and "can only be reset if the group 'g2' is inactive" in err, show(rc, out, err))
     finally:
-        proc.send_signal(signal.SIGINT)
-        try:
-            proc.communicate(timeout=20)
-        except subprocess.TimeoutExpired:
-            proc.kill()
-            proc.communicate()
+        stop_consumer(proc)
 
 
 def delete_offsets(bs):
@@ -98,28 +115,16 @@ def delete_offsets(bs):
           rc == 0 and "Error: 'nope' does not exist." in err, show(rc, out, err))
     rc, out, err, _ = run("kafka-consumer-groups", ["--bootstrap-server", bs, "--delete-offsets", "--group", "g3"])
     check("--delete-offsets needs --topic", rc != 0 and "[delete-offsets]" in err + out, show(rc, out, err))
-    proc = subprocess.Popen([os.path.join(BIN, "kafka-console-consumer.sh"), "--topic", "other-topic",
-                             "--bootstrap-server", bs, "--group", "g4", "--from-beginning"],
-                            stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    proc = start_consumer(bs, "other-topic", "g4")
     try:
-        deadline = time.time() + 30
-        while time.time() < deadline:
-            rc, out, err, _ = describe(bs, "g4")
-            if matches(r"^g4\s+other-topic\s+\d\s+\S+\s+\S+\s+\S+\s+\S+\s+/?127\.0\.0\.1", out):
-                break
-            time.sleep(0.5)
+        wait_described(bs, "g4", r"^g4\s+other-topic\s+\d\s+\S+\s+\S+\s+\S+\s+\S+\s+/?127\.0\.0\.1")
         rc, out, err, _ = run("kafka-consumer-groups", ["--bootstrap-server", bs, "--delete-offsets", "--group",
                                                         "g4", "--topic", "other-topic"])
         check("--delete-offsets of a topic a live member subscribes to: a partition-level error per row",
               "Encounter some partition level error" in err and matches(r"^other-topic\s+0\s+Error: ", out),
               show(rc, out, err))
     finally:
-        proc.send_signal(signal.SIGINT)
-        try:
-            proc.communicate(timeout=20)
-        except subprocess.TimeoutExpired:
-            proc.kill()
-            proc.communicate()
+        stop_consumer(proc)
 
 
 def groups(bs):
