@@ -66,10 +66,10 @@ static void on_partition_durable(struct partition_waiter *w, int error)
     finish_if_done(wait->op);
 }
 
-/* What the batches of one partition say about themselves, checked before any append. */
 /* Which per-record check refused the batch, so that its records can be named. */
 enum record_check { RECORD_CHECK_NONE, RECORD_CHECK_KEYS, RECORD_CHECK_TIMESTAMPS };
 
+/* What the batches of one partition say about themselves, checked before any append. */
 struct batch_scan {
     int count;
     bool has_producer;
@@ -202,29 +202,29 @@ static int16_t scan_batches(const struct log_config *lc, uint8_t *data, size_t l
 }
 
 /* The record at batch index `index` fails the check that refused its batch:
- * a message naming why, or NULL if it passes. */
-static const char *record_refusal(struct request *req, const struct log_config *lc, enum record_check check,
+ * a message naming why, or a null kstr if it passes. */
+static struct kstr record_refusal(struct request *req, const struct log_config *lc, enum record_check check,
                                   const struct record_batch_header *h, const struct record *r, int32_t index,
                                   int64_t now)
 {
     char text[200];
     if (check == RECORD_CHECK_KEYS) {
         if (r->key_len >= 0)
-            return NULL;
+            return kstr_null();
         snprintf(text, sizeof text, "Compacted topic cannot accept message without key (record %d)", (int)index);
     } else if (h->attributes & BATCH_ATTR_LOG_APPEND_TIME) {
         snprintf(text, sizeof text, "Producer should not set timestamp type to LogAppendTime (record %d)", (int)index);
     } else {
         int64_t ts = (int64_t)((uint64_t)h->base_timestamp + (uint64_t)r->timestamp_delta);
         if (timestamp_allowed(lc, ts, now))
-            return NULL;
+            return kstr_null();
         snprintf(text, sizeof text,
                  "Timestamp %lld of record %d is out of the range message.timestamp.before.max.ms "
                  "(%lld) / after.max.ms (%lld) allow",
                  (long long)ts, (int)index, (long long)lc->timestamp_before_max_ms,
                  (long long)lc->timestamp_after_max_ms);
     }
-    return request_kstr(req, text).ptr;
+    return request_kstr(req, text);
 }
 
 /* Name each record that made a batch fail (KIP-467's record_errors, as
@@ -244,10 +244,9 @@ static void list_record_errors(struct request *req, const struct log_config *lc,
     struct record r;
     int32_t n = 0;
     for (int32_t index = 0; out->record_errors && record_iter_next(&it, &r) > 0; index++) {
-        const char *why = record_refusal(req, lc, check, &h, &r, index, now);
-        if (why && n < h.record_count)
-            out->record_errors[n++] = (struct produce_response_batch_index_and_error_message){
-                index, kstr_from_cstr(why)};
+        struct kstr why = record_refusal(req, lc, check, &h, &r, index, now);
+        if (why.len >= 0 && n < h.record_count)
+            out->record_errors[n++] = (struct produce_response_batch_index_and_error_message){index, why};
     }
     record_iter_close(&it);
     out->record_errors_count = n;
