@@ -238,6 +238,10 @@ static void index_batch(struct log_segment *seg, const struct record_batch_heade
     }
     seg->bytes_since_index += record_batch_total_size(h);
     seg->next_offset = last + 1;
+    seg->recent[seg->recent_next] = (struct log_recent_batch){h->base_offset, last, pos};
+    seg->recent_next = (seg->recent_next + 1) % LOG_RECENT_BATCHES;
+    if (seg->recent_count < LOG_RECENT_BATCHES)
+        seg->recent_count++;
 }
 
 static int write_all_at(int fd, const uint8_t *buf, size_t len, uint64_t pos)
@@ -411,9 +415,29 @@ static uint64_t index_floor_position(const struct log_segment *seg, int64_t offs
     return lo == 0 ? 0 : seg->index[lo - 1].position;
 }
 
+/* The position of the first batch ending at or after `offset`, from the ring
+ * of recent batches; false if the batch may be older than the ring. */
+static bool recent_position(const struct log_segment *seg, int64_t offset, uint64_t *pos)
+{
+    *pos = seg->size;
+    for (unsigned i = 1; i <= seg->recent_count; i++) {
+        const struct log_recent_batch *b =
+            &seg->recent[(seg->recent_next + LOG_RECENT_BATCHES - i) % LOG_RECENT_BATCHES];
+        if (b->last_offset < offset)
+            return true;
+        *pos = b->position;
+        if (b->base_offset <= offset)
+            return true;
+    }
+    return false;
+}
+
 uint64_t log_segment_find_position(const struct log_segment *seg, int64_t offset)
 {
-    uint64_t pos = index_floor_position(seg, offset);
+    uint64_t pos;
+    if (recent_position(seg, offset, &pos))
+        return pos;
+    pos = index_floor_position(seg, offset);
     while (pos < seg->size) {
         struct record_batch_header h;
         if (record_batch_parse_header(seg->map + pos, seg->size - pos, &h) != 0)
@@ -534,6 +558,7 @@ static void reset_indexes(struct log_segment *seg)
     seg->max_timestamp = -1;
     seg->offset_of_max_timestamp = -1;
     seg->next_offset = seg->base_offset;
+    seg->recent_count = seg->recent_next = 0;
 }
 
 /* Why the batch at `pos` is unacceptable, or NULL if it is fine. */

@@ -35,6 +35,15 @@ struct log_time_entry {
     uint32_t relative_offset;
 };
 
+/* One of the latest appended batches (see log_segment.recent). */
+struct log_recent_batch {
+    int64_t base_offset;
+    int64_t last_offset;
+    uint64_t position;
+};
+
+#define LOG_RECENT_BATCHES 16
+
 struct log_segment {
     atomic_int refs;
     int64_t base_offset;
@@ -57,6 +66,12 @@ struct log_segment {
     size_t index_count, index_cap, index_written;
     struct log_time_entry *timeindex;
     size_t timeindex_count, timeindex_cap, timeindex_written;
+    /* A ring of the latest batches appended (or recovered), so that a fetch at
+     * the tail finds its position without reading batch headers through the
+     * mapping: the first read of each freshly appended page there is a page
+     * fault, 2,500 a second at 10 MB/s. */
+    struct log_recent_batch recent[LOG_RECENT_BATCHES];
+    unsigned recent_count, recent_next;
     bool deleted;
     bool truncated; /* recovery cut bytes off this segment */
     /* Page-cache drop-behind progress (log_segment_release_cache), written by the
