@@ -32,19 +32,28 @@
 /*
  * Idle time kept between the end of one fdatasync and the start of the next
  * (eddy.log.flush.pause.us; default below).
- * On this project's VMs, back-to-back cache flushes stall the whole machine
- * (every thread, not just the flusher) for 5-11 ms about every 100 ms; with
- * 200 us of idle between flushes the stalls stop (measured: 29 stalls over
- * 2 ms in 3 s back to back, none with 300 us). Under a client load they
- * come back at 500 us: at 10k msg/s acks=all the end-to-end p99 was
- * 2.3-6.1 ms (median 4.8) with 500 us and 2.0-3.1 ms (median 2.5) with
- * 1500 us and eight workers, for 0.5-0.8 ms more acknowledgement latency at
- * p50 and less at p99. The pause also widens each group commit, so acks=all
- * throughput does not suffer (it rose). Eight workers instead of four keep
- * the many-partition case where it was with 500 us: one acks=all message to
- * each of 2,000 partitions, p99 636 ms (four workers, 500 us: 593).
+ * On this project's VMs the cache flushes of the whole machine are what
+ * stalls it: every thread stops for 5-15 ms at some 100 ms boundaries once
+ * flushes come often enough. An unrelated process doing 4 KiB
+ * write+fdatasync ~410 times a second took the end-to-end p99 of an acks=1
+ * run at 10k msg/s (no fdatasync of Eddy's own) from 0.6-0.9 ms to 3.0-3.5;
+ * at 90-250 a second to 0.8-2.2. Eddy's own pacing at 10k msg/s acks=all,
+ * six alternating 10 s runs each: 1.5 ms between syncs (~450 a second),
+ * e2e p99 2.0-3.2 ms (median 2.6) and acknowledgement p50 2.2-2.7; 2.5 ms,
+ * 1.5-3.3 (1.9) and 2.6-3.2; 4 ms, 1.3-2.6 (1.6) and 3.6-4.6. The pause
+ * also widens each group commit, so acks=all throughput does not suffer.
  */
-#define DEFAULT_SYNC_PAUSE_NS 1500000L
+#define DEFAULT_SYNC_PAUSE_NS 4000000L
+
+/*
+ * Pacing holds no partition back longer than this many pauses after it was
+ * queued: when more partitions wait than the workers sync in one round (one
+ * acks=all message to each of 2,000 partitions), the later rounds go back to
+ * back instead of a pause apart. Measured there, p99 of the acknowledgements
+ * with a 4 ms pause: 1,128 ms with every round paced, 275 ms with this (503 ms with the
+ * earlier 1.5 ms pause).
+ */
+#define MAX_PACED_PAUSES 2
 
 struct log_flusher {
     pthread_mutex_t mu;
@@ -87,34 +96,47 @@ static int64_t now_ms(void)
     return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
 }
 
-/* Sleep out what is left of the pause since the latest fdatasync ended. */
-static void pause_after_last_sync(struct log_flusher *f)
+static struct timespec timespec_add_ns(struct timespec t, long ns)
+{
+    t.tv_nsec += ns % 1000000000L;
+    t.tv_sec += ns / 1000000000L;
+    if (t.tv_nsec >= 1000000000L) {
+        t.tv_sec++;
+        t.tv_nsec -= 1000000000L;
+    }
+    return t;
+}
+
+static bool timespec_before(struct timespec a, struct timespec b)
+{
+    return a.tv_sec < b.tv_sec || (a.tv_sec == b.tv_sec && a.tv_nsec < b.tv_nsec);
+}
+
+/* Sleep out what is left of the pause since the latest fdatasync ended, but
+ * not past MAX_PACED_PAUSES pauses after the partition was queued. */
+static void pause_after_last_sync(struct log_flusher *f, struct timespec queued_at)
 {
     long pause = atomic_load(&f->sync_pause_ns);
     if (pause <= 0)
         return;
     pthread_mutex_lock(&f->mu);
-    struct timespec due = f->last_sync_end;
+    struct timespec due = timespec_add_ns(f->last_sync_end, pause);
     pthread_mutex_unlock(&f->mu);
-    due.tv_nsec += pause % 1000000000L;
-    due.tv_sec += pause / 1000000000L;
-    if (due.tv_nsec >= 1000000000L) {
-        due.tv_sec++;
-        due.tv_nsec -= 1000000000L;
-    }
+    struct timespec latest = timespec_add_ns(queued_at, pause * MAX_PACED_PAUSES);
+    if (timespec_before(latest, due))
+        due = latest;
     while (clock_nanosleep(CLOCK_MONOTONIC, TIMER_ABSTIME, &due, NULL) == EINTR)
         ;
 }
 
-static void flush_one(struct log_flusher *f, struct partition_log *log)
+static void flush_one(struct log_flusher *f, struct partition_log *log, struct timespec queued_at)
 {
-    pause_after_last_sync(f);
+    pause_after_last_sync(f, queued_at);
     int64_t rp = partition_log_flush(log, now_ms());
     struct timespec end;
     clock_gettime(CLOCK_MONOTONIC, &end);
     pthread_mutex_lock(&f->mu);
-    if (end.tv_sec > f->last_sync_end.tv_sec ||
-        (end.tv_sec == f->last_sync_end.tv_sec && end.tv_nsec > f->last_sync_end.tv_nsec))
+    if (timespec_before(f->last_sync_end, end))
         f->last_sync_end = end;
     f->rounds++;
     pthread_mutex_unlock(&f->mu);
@@ -176,6 +198,7 @@ static void *sync_worker_main(void *arg)
     pthread_mutex_lock(&f->mu);
     for (;;) {
         struct partition_log *log = take_next_locked(f);
+        struct timespec queued_at = log ? log->flush_queued_at : (struct timespec){0, 0};
         if (!log) {
             if (f->stop && !f->head)
                 break; /* what was queued before the stop is flushed */
@@ -183,7 +206,7 @@ static void *sync_worker_main(void *arg)
             continue;
         }
         pthread_mutex_unlock(&f->mu);
-        flush_one(f, log);
+        flush_one(f, log, queued_at);
         pthread_mutex_lock(&f->mu);
         /* Queued again meanwhile: this worker comes back for it (no wake-up went out). */
         log->flush_in_flight = false;
@@ -393,6 +416,7 @@ void log_flusher_request(struct log_flusher *f, struct partition_log *log)
     pthread_mutex_lock(&f->mu);
     if (!log->flush_queued && !f->stop) {
         log->flush_queued = true;
+        clock_gettime(CLOCK_MONOTONIC, &log->flush_queued_at);
         log->flusher_next = NULL;
         partition_log_ref(log);
         if (f->tail)

@@ -55,8 +55,9 @@ void log_flusher_set_cache_budget(struct log_flusher *flusher, uint64_t budget_b
 
 /*
  * Idle time between one fdatasync's end and the next one's start
- * (eddy.log.flush.pause.us, default 500): back-to-back cache flushes stall
- * this project's VMs; 0 syncs again at once, for disks that do not.
+ * (eddy.log.flush.pause.us, default 4000): frequent cache flushes stall this
+ * project's VMs; 0 syncs again at once, for disks that do not. A partition
+ * waits at most two pauses after it was queued.
  */
 void log_flusher_set_sync_pause(struct log_flusher *flusher, int64_t pause_us);
 /* Count appended bytes (any thread, lock-free); every few MiB this wakes a drop-behind pass. */

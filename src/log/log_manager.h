@@ -45,7 +45,7 @@ struct log_manager_config {
     int64_t cleaner_backoff_ms;             /* log.cleaner.backoff.ms (15000) */
     bool cleaner_enable;                    /* log.cleaner.enable (true) */
     int64_t page_cache_bytes;               /* eddy.log.page.cache.bytes; <= 0: no drop-behind */
-    int64_t flush_pause_us;                 /* eddy.log.flush.pause.us (500) */
+    int64_t flush_pause_us;                 /* eddy.log.flush.pause.us (4000) */
     log_durable_fn on_durable;              /* flusher callback (flusher thread) */
     void *on_durable_ctx;
 };

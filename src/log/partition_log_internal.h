@@ -48,6 +48,7 @@ struct partition_log {
     /* Owned by the flusher (its mutex), not by `lock`; read lock-free by appends. */
     _Atomic(struct log_flusher *) flusher;
     bool flush_queued;
+    struct timespec flush_queued_at; /* CLOCK_MONOTONIC, when flush_queued was set */
     bool flush_in_flight; /* a sync worker is flushing it: others leave it queued */
     struct partition_log *flusher_next;
     int64_t cache_pass_end_offset; /* flusher thread only: log end at the last drop-behind pass */
