@@ -7,6 +7,7 @@
  * assignments), ListConsumerGroupOffsets (committed offsets) and the
  * partitions' watermarks (log-end offsets).
  */
+#include <errno.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -14,6 +15,7 @@
 
 #include "common/tool_args.h"
 #include "common/tool_client.h"
+#include "common/tool_reset_plan.h"
 #include "common/tool_util.h"
 
 static struct tool_option options[] = {
@@ -46,8 +48,14 @@ static struct tool_option options[] = {
     {"to-offset", TOOL_ARG_REQUIRED, "Long: offset", "Reset offsets to a specific offset.", 0, 0, NULL},
     {"to-datetime", TOOL_ARG_REQUIRED, "String: datetime",
      "Reset offsets to offset from datetime. Format: 'YYYY-MM-DDTHH:mm:SS.sss'", 0, 0, NULL},
+    {"by-duration", TOOL_ARG_REQUIRED, "String: duration",
+     "Reset offsets to offset by duration from current timestamp. Format: 'PnDTnHnMnS'", 0, 0, NULL},
     {"shift-by", TOOL_ARG_REQUIRED, "Long: number-of-offsets",
      "Reset offsets shifting current offset by 'n', where 'n' can be positive or negative.", 0, 0, NULL},
+    {"from-file", TOOL_ARG_REQUIRED, "String: path to CSV file",
+     "Reset offsets to values defined in CSV file.", 0, 0, NULL},
+    {"export", TOOL_ARG_NONE, NULL, "Export operation execution to a CSV file. Supported operations: reset-offsets.",
+     0, 0, NULL},
     {"dry-run", TOOL_ARG_NONE, NULL, "Only show results without executing changes on Consumer Groups.", 0, 0,
      NULL},
     {"execute", TOOL_ARG_NONE, NULL, "Execute operation.", 0, 0, NULL},
@@ -74,6 +82,7 @@ static rd_kafka_t *rk;
 static rd_kafka_queue_t *queue;
 static const struct rd_kafka_metadata *cluster; /* all-topic metadata taken at start */
 static int timeout_ms;
+static struct tool_reset_plan reset_plan; /* --from-file */
 
 /* One row of the describe table. */
 struct partition_row {
@@ -581,28 +590,50 @@ static int64_t committed_offset(const rd_kafka_topic_partition_list_t *committed
     return tp ? tp->offset : -1;
 }
 
-/* Fill each element's offset with its new value. Returns 0 or -1. */
+/* The timestamp --to-datetime or --by-duration resets to. */
+static int64_t reset_timestamp(void)
+{
+    int64_t ts;
+    if (tool_has(&cli, "to-datetime")) {
+        if (!parse_datetime(tool_value(&cli, "to-datetime"), &ts))
+            tool_args_die(&cli, "Error parsing timestamp '%s': expected format YYYY-MM-DDTHH:mm:SS.sss",
+                          tool_value(&cli, "to-datetime"));
+        return ts;
+    }
+    int64_t duration;
+    if (!tool_parse_duration_ms(tool_value(&cli, "by-duration"), &duration)) {
+        fprintf(stderr, "Error: Executing consumer group command failed due to Text cannot be parsed to a "
+                        "Duration: '%s'\n", tool_value(&cli, "by-duration"));
+        exit(1);
+    }
+    return tool_wall_ms() - duration;
+}
+
+/* Each element's offset: the first at or after the reset timestamp, -1 where there is none. */
+static int offsets_for_reset_time(rd_kafka_topic_partition_list_t *list)
+{
+    int64_t ts = reset_timestamp();
+    for (int i = 0; i < list->cnt; i++)
+        list->elems[i].offset = ts;
+    rd_kafka_resp_err_t err = rd_kafka_offsets_for_times(rk, list, timeout_ms);
+    if (err) {
+        fprintf(stderr, "Error: offsets for times failed: %s\n", rd_kafka_err2str(err));
+        return -1;
+    }
+    return 0;
+}
+
+/*
+ * Fill each element's offset with its new value, kept within the
+ * partition's offsets with Kafka's warning. A --from-file list comes with
+ * the plan's offsets in it. Returns 0 or -1.
+ */
 static int compute_new_offsets(rd_kafka_topic_partition_list_t *list,
                                const rd_kafka_topic_partition_list_t *committed)
 {
-    int64_t datetime = 0;
-    if (tool_has(&cli, "to-datetime")) {
-        if (!parse_datetime(tool_value(&cli, "to-datetime"), &datetime))
-            tool_args_die(&cli, "Error parsing timestamp '%s': expected format YYYY-MM-DDTHH:mm:SS.sss",
-                          tool_value(&cli, "to-datetime"));
-        rd_kafka_topic_partition_list_t *times = rd_kafka_topic_partition_list_copy(list);
-        for (int i = 0; i < times->cnt; i++)
-            times->elems[i].offset = datetime;
-        rd_kafka_resp_err_t err = rd_kafka_offsets_for_times(rk, times, timeout_ms);
-        if (err) {
-            fprintf(stderr, "Error: offsets for times failed: %s\n", rd_kafka_err2str(err));
-            rd_kafka_topic_partition_list_destroy(times);
-            return -1;
-        }
-        for (int i = 0; i < list->cnt; i++)
-            list->elems[i].offset = times->elems[i].offset;
-        rd_kafka_topic_partition_list_destroy(times);
-    }
+    bool by_time = tool_has(&cli, "to-datetime") || tool_has(&cli, "by-duration");
+    if (by_time && offsets_for_reset_time(list) < 0)
+        return -1;
     for (int i = 0; i < list->cnt; i++) {
         rd_kafka_topic_partition_t *tp = &list->elems[i];
         int64_t low, high;
@@ -614,7 +645,7 @@ static int compute_new_offsets(rd_kafka_topic_partition_list_t *list,
             return -1;
         }
         int64_t current = committed_offset(committed, tp->topic, tp->partition);
-        int64_t target;
+        int64_t target = tp->offset; /* --from-file */
         if (tool_has(&cli, "to-earliest"))
             target = low;
         else if (tool_has(&cli, "to-latest"))
@@ -625,15 +656,33 @@ static int compute_new_offsets(rd_kafka_topic_partition_list_t *list,
             target = (current >= 0 ? current : low) + tool_int(&cli, "shift-by", 0);
         else if (tool_has(&cli, "to-current"))
             target = current >= 0 ? current : high;
-        else /* to-datetime: no record at or after the time means the end */
-            target = tp->offset >= 0 ? tp->offset : high;
-        if (target < low)
-            target = low;
-        if (target > high)
+        else if (by_time && tp->offset < 0) {
+            printf("\nWarn: Partition %d from topic %s is empty. Falling back to latest known offset.\n",
+                   (int)tp->partition, tp->topic);
             target = high;
-        tp->offset = target;
+        }
+        if (target > high)
+            fprintf(stderr, "WARN New offset (%lld) is higher than latest offset for topic partition %s-%d. Value "
+                            "will be set to %lld\n", (long long)target, tp->topic, (int)tp->partition, (long long)high);
+        else if (target < low)
+            fprintf(stderr, "WARN New offset (%lld) is lower than earliest offset for topic partition %s-%d. Value "
+                            "will be set to %lld\n", (long long)target, tp->topic, (int)tp->partition, (long long)low);
+        tp->offset = target > high ? high : target < low ? low : target;
     }
     return 0;
+}
+
+/* The plan's partitions for `group`, offsets filled in; empty if the plan has none. */
+static rd_kafka_topic_partition_list_t *planned_partitions(const char *group)
+{
+    rd_kafka_topic_partition_list_t *list = rd_kafka_topic_partition_list_new(8);
+    for (size_t i = 0; i < reset_plan.count; i++) {
+        const struct tool_reset_entry *e = &reset_plan.entries[i];
+        if (strcmp(e->group, group) == 0)
+            rd_kafka_topic_partition_list_add(list, e->topic, e->partition)->offset = e->offset;
+    }
+    rd_kafka_topic_partition_list_sort(list, NULL, NULL);
+    return list;
 }
 
 static int alter_offsets(const char *group, const rd_kafka_topic_partition_list_t *list)
@@ -669,6 +718,43 @@ static int alter_offsets(const char *group, const rd_kafka_topic_partition_list_
     return rc;
 }
 
+/* The plan: Kafka's table, or with --export its CSV (the group column only
+ * when not exactly one --group was named). */
+static void print_new_offsets(const char *group, const rd_kafka_topic_partition_list_t *list)
+{
+    bool export = tool_has(&cli, "export");
+    bool one_group = tool_opt(&cli, "group")->nvalues == 1;
+    if (!export)
+        printf("\n%-30s %-30s %-10s %-15s\n", "GROUP", "TOPIC", "PARTITION", "NEW-OFFSET");
+    for (int i = 0; i < list->cnt; i++) {
+        const rd_kafka_topic_partition_t *tp = &list->elems[i];
+        if (export)
+            tool_reset_plan_write(stdout, one_group ? NULL : group, tp->topic, tp->partition, tp->offset);
+        else
+            printf("%-30s %-30s %-10d %-15lld\n", group, tp->topic, (int)tp->partition, (long long)tp->offset);
+    }
+}
+
+/* Read --from-file into reset_plan; exits with the problem if it cannot. */
+static void load_reset_plan(void)
+{
+    const char *path = tool_value(&cli, "from-file");
+    char *text = tool_read_file(path, NULL);
+    if (!text) {
+        fprintf(stderr, "Error: Executing consumer group command failed due to %s: %s\n", path, strerror(errno));
+        exit(1);
+    }
+    struct tool_option *groups = tool_opt(&cli, "group");
+    char error[512];
+    int rc = tool_reset_plan_parse(text, path, groups->nvalues == 1 ? groups->values[0] : NULL, &reset_plan,
+                                   error, sizeof error);
+    free(text);
+    if (rc != 0) {
+        fprintf(stderr, "Error: Executing consumer group command failed due to %s\n", error);
+        exit(1);
+    }
+}
+
 static int reset_group(const rd_kafka_ConsumerGroupDescription_t *desc, const struct rd_kafka_metadata *md)
 {
     const char *group = rd_kafka_ConsumerGroupDescription_group_id(desc);
@@ -679,13 +765,14 @@ static int reset_group(const rd_kafka_ConsumerGroupDescription_t *desc, const st
         return 1;
     }
     rd_kafka_topic_partition_list_t *committed = committed_offsets(group);
-    rd_kafka_topic_partition_list_t *list = reset_scope(md, committed);
+    rd_kafka_topic_partition_list_t *list =
+        tool_has(&cli, "from-file") ? planned_partitions(group) : reset_scope(md, committed);
+    bool unplanned = tool_has(&cli, "from-file") && list->cnt == 0;
+    if (unplanned)
+        printf("\nError: No reset plan for group %s found\n", group);
     int rc = compute_new_offsets(list, committed) ? 1 : 0;
-    if (rc == 0) {
-        printf("\n%-30s %-30s %-10s %-15s\n", "GROUP", "TOPIC", "PARTITION", "NEW-OFFSET");
-        for (int i = 0; i < list->cnt; i++)
-            printf("%-30s %-30s %-10d %-15lld\n", group, list->elems[i].topic, (int)list->elems[i].partition,
-                   (long long)list->elems[i].offset);
+    if (rc == 0 && !unplanned) {
+        print_new_offsets(group, list);
         if (tool_has(&cli, "execute") && list->cnt > 0)
             rc = alter_offsets(group, list);
     }
@@ -697,19 +784,24 @@ static int reset_group(const rd_kafka_ConsumerGroupDescription_t *desc, const st
 
 static int reset_offsets(const struct rd_kafka_metadata *md)
 {
-    static const char *specs[] = {"to-earliest", "to-latest", "to-current", "to-offset", "to-datetime", "shift-by"};
+    static const char *specs[] = {"to-earliest", "to-latest", "to-current", "to-offset", "to-datetime",
+                                  "by-duration", "shift-by", "from-file"};
     int nspecs = 0;
     for (size_t i = 0; i < sizeof specs / sizeof specs[0]; i++)
         nspecs += tool_has(&cli, specs[i]);
     if (nspecs != 1)
         tool_args_die(&cli, "Option \"[reset-offsets]\" takes one of these options: --to-datetime, --by-period, "
                             "--to-earliest, --to-latest, --shift-by, --from-file, --to-current, --to-offset");
-    if (tool_has(&cli, "topic") == tool_has(&cli, "all-topics"))
+    if (tool_has(&cli, "topic") && tool_has(&cli, "all-topics"))
         tool_args_die(&cli, "Option \"[reset-offsets]\" takes one of these options: --all-topics, --topic");
+    if (!tool_has(&cli, "topic") && !tool_has(&cli, "all-topics") && !tool_has(&cli, "from-file"))
+        tool_args_die(&cli, "One of the reset scopes should be defined: --all-topics, --topic.");
     if (tool_has(&cli, "dry-run") && tool_has(&cli, "execute"))
         tool_args_die(&cli, "Option \"[execute]\" can't be used with option \"[dry-run]\"");
     if (!reset_topics_exist(md))
         return 1;
+    if (tool_has(&cli, "from-file"))
+        load_reset_plan();
     if (!tool_has(&cli, "dry-run") && !tool_has(&cli, "execute"))
         printf("WARN: No action will be performed as the --execute option is missing. In a future major release, "
                "the default behavior of this command will be to prompt the user before executing the reset "
@@ -731,7 +823,10 @@ static int reset_offsets(const struct rd_kafka_metadata *md)
     int rc = 0;
     for (size_t i = 0; i < n; i++)
         rc |= reset_group(descs[i], md);
+    if (tool_has(&cli, "export"))
+        printf("\n"); /* Kafka println()s the joined rows */
     rd_kafka_event_destroy(ev);
+    tool_reset_plan_free(&reset_plan);
     return rc;
 }
 

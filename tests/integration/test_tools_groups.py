@@ -1,7 +1,7 @@
 #!/usr/bin/python3
 """kafka-consumer-groups.sh and the console consumer with --group against a
 real Eddy broker: list, describe (Kafka's columns), reset offsets (dry run
-and execute, every --to-* spec), delete offsets of one topic (Kafka's lines,
+and execute, every --to-* spec, --by-duration, --export and --from-file), delete offsets of one topic (Kafka's lines,
 refused while a member subscribes to the topic), delete.
 
 Broker capabilities needed: everything test_tools_walkthrough.py needs, plus
@@ -127,6 +127,54 @@ def delete_offsets(bs):
         stop_consumer(proc)
 
 
+def reset_plans(bs):
+    """--by-duration, and a plan written with --export read back with --from-file."""
+    for spec, expected, note in ((["--by-duration", "P1DT0.5S"], "0", "a day back: the first record"),
+                                 (["--by-duration", "-PT1H"], "5", "in the future: the log end, with Kafka's warning")):
+        rc, out, err, _ = reset(bs, *spec)
+        rc2, out2, err2, _ = describe(bs, "g1")
+        check("--reset-offsets %s --execute -> %s (%s)" % (" ".join(spec), expected, note),
+              rc == 0 and current_offset(out2) == expected
+              and (expected == "0" or "Warn: Partition 0 from topic grp-topic is empty. Falling back to latest "
+                                      "known offset." in out), show(rc, out, err) + "\n" + out2)
+    rc, out, err, _ = reset(bs, "--by-duration", "1H")
+    check("--by-duration 1H: not an ISO-8601 duration, exit 1 naming it",
+          rc == 1 and "Text cannot be parsed to a Duration: '1H'" in err, show(rc, out, err))
+
+    rc, out, err, _ = run("kafka-consumer-groups", ["--bootstrap-server", bs, "--reset-offsets", "--group", "g1",
+                                                    "--topic", "grp-topic", "--to-offset", "2", "--export",
+                                                    "--dry-run"])
+    check("--export prints the plan as Kafka's CSV (one --group: no group column)",
+          rc == 0 and out == "grp-topic,0,2\n\n", show(rc, out, err))
+    plan = os.path.join(os.environ.get("TMPDIR", "/tmp"), "eddy-reset-plan-%d.csv" % os.getpid())
+    try:
+        with open(plan, "w") as f:
+            f.write(out)
+        rc, out, err, _ = run("kafka-consumer-groups", ["--bootstrap-server", bs, "--reset-offsets", "--group", "g1",
+                                                        "--from-file", plan, "--execute"])
+        rc2, out2, err2, _ = describe(bs, "g1")
+        check("--from-file with the exported plan --execute -> 2",
+              rc == 0 and matches(r"^g1\s+grp-topic\s+0\s+2\s*$", out) and current_offset(out2) == "2",
+              show(rc, out, err) + "\n" + out2)
+        with open(plan, "w") as f:
+            f.write("other,grp-topic,0,1\ng1,grp-topic,0,99\n")
+        rc, out, err, _ = run("kafka-consumer-groups", ["--bootstrap-server", bs, "--reset-offsets", "--group", "g1",
+                                                        "--from-file", plan, "--execute"])
+        rc2, out2, err2, _ = describe(bs, "g1")
+        check("--from-file with group,topic,partition,offset lines: g1's line only, 99 kept to the log end (5)",
+              rc == 0 and current_offset(out2) == "5" and "New offset (99) is higher than latest offset" in err,
+              show(rc, out, err) + "\n" + out2)
+        with open(plan, "w") as f:
+            f.write("grp-topic,zero,1\n")
+        rc, out, err, _ = run("kafka-consumer-groups", ["--bootstrap-server", bs, "--reset-offsets", "--group", "g1",
+                                                        "--from-file", plan, "--execute"])
+        rc2, out2, err2, _ = describe(bs, "g1")
+        check("--from-file with a bad line: exit 1 naming the line, nothing reset",
+              rc == 1 and "line 1 of %s" % plan in err and current_offset(out2) == "5", show(rc, out, err))
+    finally:
+        os.unlink(plan)
+
+
 def groups(bs):
     rc, out, err, _ = run("kafka-topics", ["--create", "--topic", "grp-topic", "--bootstrap-server", bs,
                                            "--partitions", "1", "--replication-factor", "1"])
@@ -175,6 +223,8 @@ def groups(bs):
         check("--reset-offsets %s: exit 1 before printing anything, nothing reset" % " ".join(topics),
               rc == 1 and out == "" and "Topic 'no-such-topic' does not exist" in err
               and current_offset(out2) == "5", show(rc, out, err) + "\n" + out2)
+
+    reset_plans(bs)
 
     reset(bs, "--to-offset", "3")
     rc, out, err, _ = run("kafka-console-consumer", ["--topic", "grp-topic", "--bootstrap-server", bs, "--group",
