@@ -148,31 +148,28 @@ def reset_plans(bs):
           rc == 0 and out == "grp-topic,0,2\n\n", show(rc, out, err))
     plan = os.path.join(os.environ.get("TMPDIR", "/tmp"), "eddy-reset-plan-%d.csv" % os.getpid())
     try:
-        with open(plan, "w") as f:
-            f.write(out)
-        rc, out, err, _ = run("kafka-consumer-groups", ["--bootstrap-server", bs, "--reset-offsets", "--group", "g1",
-                                                        "--from-file", plan, "--execute"])
-        rc2, out2, err2, _ = describe(bs, "g1")
+        rc, out, err, described = reset_from_file(bs, plan, out)
         check("--from-file with the exported plan --execute -> 2",
-              rc == 0 and matches(r"^g1\s+grp-topic\s+0\s+2\s*$", out) and current_offset(out2) == "2",
-              show(rc, out, err) + "\n" + out2)
-        with open(plan, "w") as f:
-            f.write("other,grp-topic,0,1\ng1,grp-topic,0,99\n")
-        rc, out, err, _ = run("kafka-consumer-groups", ["--bootstrap-server", bs, "--reset-offsets", "--group", "g1",
-                                                        "--from-file", plan, "--execute"])
-        rc2, out2, err2, _ = describe(bs, "g1")
+              rc == 0 and matches(r"^g1\s+grp-topic\s+0\s+2\s*$", out) and current_offset(described) == "2",
+              show(rc, out, err) + "\n" + described)
+        rc, out, err, described = reset_from_file(bs, plan, "other,grp-topic,0,1\ng1,grp-topic,0,99\n")
         check("--from-file with group,topic,partition,offset lines: g1's line only, 99 kept to the log end (5)",
-              rc == 0 and current_offset(out2) == "5" and "New offset (99) is higher than latest offset" in err,
-              show(rc, out, err) + "\n" + out2)
-        with open(plan, "w") as f:
-            f.write("grp-topic,zero,1\n")
-        rc, out, err, _ = run("kafka-consumer-groups", ["--bootstrap-server", bs, "--reset-offsets", "--group", "g1",
-                                                        "--from-file", plan, "--execute"])
-        rc2, out2, err2, _ = describe(bs, "g1")
+              rc == 0 and current_offset(described) == "5" and "New offset (99) is higher than latest offset" in err,
+              show(rc, out, err) + "\n" + described)
+        rc, out, err, described = reset_from_file(bs, plan, "grp-topic,zero,1\n")
         check("--from-file with a bad line: exit 1 naming the line, nothing reset",
-              rc == 1 and "line 1 of %s" % plan in err and current_offset(out2) == "5", show(rc, out, err))
+              rc == 1 and "line 1 of %s" % plan in err and current_offset(described) == "5", show(rc, out, err))
     finally:
         os.unlink(plan)
+
+
+def reset_from_file(bs, path, text):
+    """Write `text` to `path`, reset g1 from it with --execute; the tool's rc, out, err and then --describe."""
+    with open(path, "w") as f:
+        f.write(text)
+    rc, out, err, _ = run("kafka-consumer-groups", ["--bootstrap-server", bs, "--reset-offsets", "--group", "g1",
+                                                    "--from-file", path, "--execute"])
+    return rc, out, err, describe(bs, "g1")[1]
 
 
 def groups(bs):
