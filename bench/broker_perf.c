@@ -730,7 +730,7 @@ static struct run_result produce_run(struct target *t, const struct produce_para
                     target_name(t->kind), sent - counts.delivered, sent,
                     rd_kafka_err2str(counts.first_error));
     if (!target_alive(t))
-        result_fail(&r, "eddy died during the run");
+        result_fail(&r, "%s died during the run", target_name(t->kind));
 
     rd_kafka_topic_destroy(rkt);
     rd_kafka_destroy(rk);
@@ -861,7 +861,7 @@ static struct run_result consume_run(struct target *t, const char *topic)
     r.process_cpu = process_cpu_self() - self0;
     r.machine_cpu = machine_busy_cpu() - machine0;
     if (!target_alive(t))
-        result_fail(&r, "eddy died during the run");
+        result_fail(&r, "%s died during the run", target_name(t->kind));
     rd_kafka_consumer_close(rk);
     rd_kafka_destroy(rk);
     return r;
@@ -1065,7 +1065,7 @@ static struct run_result latency_run(struct target *t, const char *topic)
         result_fail(&r, "%s: %" PRIu64 " messages not delivered (%s)", target_name(t->kind),
                     s.counts.failed, rd_kafka_err2str(s.counts.first_error));
     if (!target_alive(t))
-        result_fail(&r, "eddy died during the run");
+        result_fail(&r, "%s died during the run", target_name(t->kind));
 
     rd_kafka_topic_destroy(rkt);
     rd_kafka_consumer_close(consumer);
