@@ -146,6 +146,11 @@ def reset_plans(bs):
                                                     "--dry-run"])
     check("--export prints the plan as Kafka's CSV (one --group: no group column)",
           rc == 0 and out == "grp-topic,0,2\n\n", show(rc, out, err))
+    rc2, out2, err2, _ = run("kafka-consumer-groups", ["--bootstrap-server", bs, "--reset-offsets", "--all-groups",
+                                                       "--topic", "grp-topic", "--to-offset", "1", "--export",
+                                                       "--dry-run"])
+    check("--export without exactly one --group: the group column leads",
+          rc2 == 0 and out2 == "g1,grp-topic,0,1\n\n", show(rc2, out2, err2))
     plan = os.path.join(os.environ.get("TMPDIR", "/tmp"), "eddy-reset-plan-%d.csv" % os.getpid())
     try:
         rc, out, err, described = reset_from_file(bs, plan, out)
