@@ -14,51 +14,34 @@
 
 #include "common/tool_util.h"
 
-#define MAX_FIELDS 4
-
-/* Split one line into fields (malloc'ed into fields[], which the caller
- * frees, all MAX_FIELDS of them); their count, -1 if malformed or too many. */
-static int csv_split(const char *line, size_t len, char **fields)
+/* Split one line into `fields`; false if a quote is left open or junk follows one. */
+static bool csv_split(const char *line, size_t len, struct tool_strlist *fields)
 {
-    int count = 0;
+    char *field = malloc(len + 1);
     size_t i = 0;
-    for (;;) {
-        if (count == MAX_FIELDS)
-            return -1;
-        char *field = malloc(len + 1);
+    bool ok = field != NULL;
+    while (ok) {
         size_t n = 0;
-        if (!field)
-            return -1;
-        fields[count++] = field;
         if (i < len && line[i] == '"') {
-            for (i++;; i++) {
-                if (i >= len)
-                    return -1; /* no closing quote */
-                if (line[i] == '"' && i + 1 < len && line[i + 1] == '"')
-                    field[n++] = line[i++];
-                else if (line[i] == '"')
-                    break;
-                else
-                    field[n++] = line[i];
+            for (i++; i < len && !(line[i] == '"' && (i + 1 >= len || line[i + 1] != '"')); i++) {
+                if (line[i] == '"')
+                    i++; /* a doubled quote stands for one */
+                field[n++] = line[i];
             }
+            ok = i < len && (i + 1 == len || line[i + 1] == ',');
             i++;
-            if (i < len && line[i] != ',')
-                return -1;
         } else {
             while (i < len && line[i] != ',')
                 field[n++] = line[i++];
         }
-        field[n] = '\0';
+        if (ok)
+            tool_strlist_add_len(fields, field, n);
         if (i >= len)
-            return count;
+            break;
         i++; /* the comma */
     }
-}
-
-static void free_fields(char **fields)
-{
-    for (int i = 0; i < MAX_FIELDS; i++)
-        free(fields[i]);
+    free(field);
+    return ok;
 }
 
 /* Trimmed, as Kafka's reader takes numbers. */
@@ -105,16 +88,15 @@ static int add_entry(struct tool_reset_plan *plan, const char *group, const char
 /* One line into the plan; false if it is not a plan line. */
 static bool parse_line(const char *line, size_t len, const char *single_group, struct tool_reset_plan *plan)
 {
-    char *fields[MAX_FIELDS] = {NULL};
-    int count = csv_split(line, len, fields);
+    struct tool_strlist fields = {0};
+    bool ok = csv_split(line, len, &fields) && ((fields.count == 3 && single_group) || fields.count == 4);
     int64_t partition, offset;
-    bool ok = false;
-    int first = count == 4 ? 1 : 0; /* the topic's column */
-    if ((count == 3 && single_group) || count == 4)
-        ok = parse_number(fields[first + 1], 0, INT32_MAX, &partition) &&
-             parse_number(fields[first + 2], INT64_MIN, INT64_MAX, &offset) &&
-             add_entry(plan, count == 4 ? fields[0] : single_group, fields[first], partition, offset) == 0;
-    free_fields(fields);
+    if (ok) {
+        char **f = fields.items + (fields.count == 4); /* from the topic's column */
+        ok = parse_number(f[1], 0, INT32_MAX, &partition) && parse_number(f[2], INT64_MIN, INT64_MAX, &offset) &&
+             add_entry(plan, fields.count == 4 ? fields.items[0] : single_group, f[0], partition, offset) == 0;
+    }
+    tool_strlist_free(&fields);
     return ok;
 }
 
