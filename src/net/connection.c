@@ -524,8 +524,16 @@ static bool read_input(struct connection *c)
         c->last_active_ms = reactor_now_ms(c->reactor);
         if (c->direct) {
             c->direct_have += (size_t)n;
-            if (c->direct_have == c->direct_len)
+            if (c->direct_have == c->direct_len) {
+                /* Answer a big request before reading the next: its
+                 * response goes out at the end of this iteration, not after
+                 * up to 15 more megabytes. A producer sent its answers in
+                 * runs keeps more requests in flight, and librdkafka then
+                 * re-faults its freed batch buffers (1 KiB produce: 670-790
+                 * MB/s before, 680-1040 after, in five alternating runs). */
                 finish_direct_frame(c);
+                return got;
+            }
         } else {
             c->in_len += (size_t)n;
             dispatch_frames(c);
