@@ -527,10 +527,11 @@ static bool read_input(struct connection *c)
             if (c->direct_have == c->direct_len) {
                 /* Answer a big request before reading the next: its
                  * response goes out at the end of this iteration, not after
-                 * up to 15 more megabytes. A producer sent its answers in
-                 * runs keeps more requests in flight, and librdkafka then
-                 * re-faults its freed batch buffers (1 KiB produce: 670-790
-                 * MB/s before, 680-1040 after, in five alternating runs). */
+                 * up to 15 more reads of further frames. A producer sent its
+                 * answers in runs keeps more requests in flight, and
+                 * librdkafka then re-faults its freed batch buffers (1 KiB
+                 * produce: 664-787 MB/s before, 684-1,037 after, in five
+                 * alternating runs; bench/RESULTS.md, session 10). */
                 finish_direct_frame(c);
                 return got;
             }
