@@ -55,6 +55,7 @@
  *   EDDY_BENCH_NO_MOCK          1: run Eddy only (experiments; no ratios)
  *   EDDY_BENCH_BROKER_CONFIG    extra server.properties lines for Eddy
  *   EDDY_BENCH_CLIENT_CONFIG    librdkafka properties for every client, key=value,...
+ *   EDDY_BENCH_CLIENT_STATS     1: each second, the client's requests in flight and round trip
  *   EDDY_BENCH_LATENCY_ACKS     acks of the latency run's producer (all)
  *   EDDY_BENCH_LATENCY_DUMP     PREFIX: per-message latencies to PREFIX-eddy.txt, -mock.txt
  *
@@ -563,6 +564,41 @@ static void client_conf_extra(rd_kafka_conf_t *conf)
     free(copy);
 }
 
+/* The integer after `"key":` at or after `from`, or -1; *at points past it. */
+static int stats_int(const char *from, const char *key, const char **at)
+{
+    char quoted[48];
+    snprintf(quoted, sizeof quoted, "\"%s\":", key);
+    const char *p = strstr(from, quoted);
+    if (!p)
+        return -1;
+    *at = p + strlen(quoted);
+    return atoi(*at);
+}
+
+/* EDDY_BENCH_CLIENT_STATS=1: every second, print what librdkafka says of each
+ * broker connection with requests out (waiting for a response, queued to
+ * send, round trip), to see how deep a run's pipeline is. Diagnostics only. */
+static int client_stats_line(rd_kafka_t *rk, char *json, size_t len, void *opaque)
+{
+    (void)rk, (void)len, (void)opaque;
+    const char *at = strstr(json, "\"brokers\"");
+    const char *name;
+    while (at && (name = strstr(at, "\"name\":\"")) != NULL) {
+        name += strlen("\"name\":\"");
+        int outbuf = stats_int(name, "outbuf_cnt", &at);
+        int waitresp = outbuf < 0 ? -1 : stats_int(at, "waitresp_cnt", &at);
+        const char *rtt = waitresp < 0 ? NULL : strstr(at, "\"rtt\":");
+        if (!rtt)
+            break;
+        int avg = stats_int(rtt, "avg", &at), p99 = stats_int(rtt, "p99", &at);
+        if (outbuf + waitresp > 0)
+            fprintf(stderr, "  stats %.*s outbuf %d waitresp %d rtt avg %d p99 %d us\n",
+                    (int)strcspn(name, "\""), name, outbuf, waitresp, avg, p99);
+    }
+    return 0;
+}
+
 static rd_kafka_conf_t *client_conf(const char *bootstrap)
 {
     char err[256];
@@ -573,6 +609,11 @@ static rd_kafka_conf_t *client_conf(const char *bootstrap)
     const char *debug = getenv("EDDY_BENCH_CLIENT_DEBUG"); /* librdkafka's debug contexts */
     if (debug && *debug)
         rd_kafka_conf_set(conf, "debug", debug, err, sizeof err);
+    const char *stats = getenv("EDDY_BENCH_CLIENT_STATS");
+    if (stats && *stats && strcmp(stats, "0")) {
+        rd_kafka_conf_set(conf, "statistics.interval.ms", "1000", err, sizeof err);
+        rd_kafka_conf_set_stats_cb(conf, client_stats_line);
+    }
     client_conf_extra(conf);
     return conf;
 }
