@@ -51,8 +51,8 @@ static const struct topic_config_def defs[] = {
      "Minimum time a message stays uncompacted."},
     {"min.insync.replicas", "min.insync.replicas", KAFKA_CONFIG_TYPE_INT, "1", 1, 2147483647.0, NULL,
      "Minimum in-sync replicas that must acknowledge an acks=all write."},
-    {"preallocate", "log.preallocate", KAFKA_CONFIG_TYPE_BOOLEAN, "false", 0, 0, NULL,
-     "Preallocate the file on disk when creating a segment."},
+    {"preallocate", "log.preallocate", KAFKA_CONFIG_TYPE_BOOLEAN, "true", 0, 0, NULL,
+     "Allocate a busy partition's next segment on disk ahead (Eddy's default: true; Kafka's: false)."},
     {"retention.bytes", "log.retention.bytes", KAFKA_CONFIG_TYPE_LONG, "-1", I64, NULL,
      "Maximum size a partition can grow to before old segments are discarded (-1: no limit)."},
     {"retention.ms", "log.retention.ms,log.retention.minutes,log.retention.hours", KAFKA_CONFIG_TYPE_LONG,
@@ -359,5 +359,6 @@ void topic_log_config(const struct broker_config *cfg, const struct metadata_ima
     out->timestamp_after_max_ms = value_long(cfg, img, t, "message.timestamp.after.max.ms");
     out->compression_type = compression_codec(topic_config_value(cfg, img, t, "compression.type", buf, sizeof buf));
     out->min_insync_replicas = (int32_t)value_long(cfg, img, t, "min.insync.replicas");
+    out->preallocate = strcmp(topic_config_value(cfg, img, t, "preallocate", buf, sizeof buf), "false") != 0;
 }
 

@@ -51,6 +51,7 @@ struct broker_config {
     bool log_cleaner_enable;
     int64_t log_page_cache_bytes;
     int64_t log_flush_pause_us;
+    bool log_preallocate; /* read per topic (preallocate) through topic_config */
     int64_t log_cleaner_backoff_ms;
     double log_cleaner_min_cleanable_ratio;
     int64_t log_cleaner_min_compaction_lag_ms;

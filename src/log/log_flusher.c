@@ -11,8 +11,9 @@
  * with a single thread while many partitions sync side by side: with one
  * thread, one message to each of 5,000 partitions waited 3-15 s for its
  * acknowledgement (an fdatasync and a pause per partition, in a row). The
- * flusher's own thread runs the timers: flush.ms / flush.messages and the
- * drop-behind passes.
+ * flusher's own thread runs the timers: flush.ms / flush.messages, and a
+ * pass every 8 MiB appended that does page-cache drop-behind and prepares
+ * busy partitions' next segments (partition_log_prepare_next_segment).
  */
 #include "log/log_flusher.h"
 
@@ -250,10 +251,13 @@ static bool release_cache_pass(struct log_flusher *f)
     if (keep < MIN_CACHED_PER_LOG)
         keep = MIN_CACHED_PER_LOG;
     bool unfinished = false;
+    int64_t now = now_ms();
     for (size_t i = 0; i < n; i++) {
         if (!logs[i])
             continue;
-        unfinished |= partition_log_release_cache(logs[i], keep);
+        if (budget != 0)
+            unfinished |= partition_log_release_cache(logs[i], keep);
+        partition_log_prepare_next_segment(logs[i], now);
         partition_log_unref(logs[i]);
     }
     free(logs);
@@ -442,8 +446,6 @@ void log_flusher_set_cache_budget(struct log_flusher *f, uint64_t budget_bytes)
 
 void log_flusher_note_append(struct log_flusher *f, size_t bytes)
 {
-    if (atomic_load_explicit(&f->cache_budget, memory_order_relaxed) == 0)
-        return;
     uint64_t before = atomic_fetch_add_explicit(&f->appended_bytes, bytes, memory_order_relaxed);
     if (before / RELEASE_EVERY_BYTES == (before + bytes) / RELEASE_EVERY_BYTES)
         return;

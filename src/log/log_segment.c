@@ -9,6 +9,7 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <inttypes.h>
+#include <limits.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -132,11 +133,8 @@ static struct log_segment *segment_alloc(const char *dir, int64_t base_offset, c
     return seg;
 }
 
-static int open_files(struct log_segment *seg, int flags)
+static int open_index_files(struct log_segment *seg, int flags)
 {
-    seg->fd = open(seg->log_path, O_RDWR | O_CLOEXEC | flags, 0644);
-    if (seg->fd < 0)
-        return -errno;
     seg->index_fd = open(seg->index_path, O_RDWR | O_CREAT | O_CLOEXEC | (flags & O_TRUNC), 0644);
     if (seg->index_fd < 0)
         return -errno;
@@ -145,6 +143,14 @@ static int open_files(struct log_segment *seg, int flags)
     if (seg->timeindex_fd < 0)
         return -errno;
     return 0;
+}
+
+static int open_files(struct log_segment *seg, int flags)
+{
+    seg->fd = open(seg->log_path, O_RDWR | O_CLOEXEC | flags, 0644);
+    if (seg->fd < 0)
+        return -errno;
+    return open_index_files(seg, flags);
 }
 
 /* Index files are closed once a segment is sealed (one fd per inactive segment). */
@@ -184,6 +190,80 @@ int log_segment_create(const char *dir, int64_t base_offset, const char *suffix,
     seg->created_ms = now_ms;
     *out = seg;
     return 0;
+}
+
+/* ---- preallocation ---- */
+
+#define PREPARED_FILE_NAME "next-segment.log.tmp"
+
+static int prepared_path(const char *dir, char *path, size_t cap)
+{
+    int n = snprintf(path, cap, "%s/" PREPARED_FILE_NAME, dir);
+    return n < 0 || (size_t)n >= cap ? -ENAMETOOLONG : 0;
+}
+
+int log_segment_prepare_file(const char *dir, uint64_t bytes, int *fd_out)
+{
+    char path[PATH_MAX];
+    int rc = prepared_path(dir, path, sizeof path);
+    if (rc != 0)
+        return rc;
+    int fd = open(path, O_RDWR | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
+    if (fd < 0)
+        return -errno;
+    if (fallocate(fd, FALLOC_FL_KEEP_SIZE, 0, (off_t)bytes) != 0) {
+        rc = -errno;
+        close(fd);
+        unlink(path);
+        return rc;
+    }
+    *fd_out = fd;
+    return 0;
+}
+
+void log_segment_discard_prepared(const char *dir, int prepared_fd)
+{
+    char path[PATH_MAX];
+    close(prepared_fd);
+    if (prepared_path(dir, path, sizeof path) == 0)
+        unlink(path);
+}
+
+int log_segment_create_prepared(const char *dir, int64_t base_offset, int prepared_fd,
+                                uint64_t prepared_bytes, size_t map_hint, int64_t now_ms,
+                                struct log_segment **out)
+{
+    char path[PATH_MAX];
+    struct log_segment *seg = segment_alloc(dir, base_offset, "");
+    int rc = seg ? prepared_path(dir, path, sizeof path) : -ENOMEM;
+    if (rc == 0 && rename(path, seg->log_path) != 0)
+        rc = -errno;
+    if (rc != 0) {
+        log_segment_discard_prepared(dir, prepared_fd);
+        if (seg)
+            segment_free(seg);
+        return rc;
+    }
+    seg->fd = prepared_fd;
+    rc = open_index_files(seg, O_CREAT | O_TRUNC);
+    if (rc == 0)
+        rc = log_segment_remap(seg, map_hint);
+    if (rc != 0) {
+        unlink(seg->log_path); /* empty: the caller creates the segment afresh */
+        segment_free(seg);
+        return rc;
+    }
+    seg->preallocated_end = prepared_bytes;
+    seg->created_ms = now_ms;
+    *out = seg;
+    return 0;
+}
+
+int log_segment_trim_preallocation(struct log_segment *seg)
+{
+    /* Truncating to the current size frees the blocks beyond it (a hole punch
+     * past the end of the file does nothing on ext4). */
+    return ftruncate(seg->fd, (off_t)seg->size) == 0 ? 0 : -errno;
 }
 
 /* ---- in-memory indexes ---- */

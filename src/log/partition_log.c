@@ -8,11 +8,13 @@
 
 #include <dirent.h>
 #include <errno.h>
+#include <fcntl.h>
 #include <inttypes.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
+#include <sys/statvfs.h>
 #include <unistd.h>
 
 #include "log/log_flusher.h"
@@ -40,6 +42,7 @@ void log_config_defaults(struct log_config *c)
     c->timestamp_after_max_ms = INT64_MAX;
     c->compression_type = LOG_COMPRESSION_PRODUCER;
     c->min_insync_replicas = 1;
+    c->preallocate = true;
 }
 
 static struct log_segment *active_segment(const struct partition_log *log)
@@ -469,6 +472,8 @@ int partition_log_open(const struct partition_log_open_args *args, struct partit
         return -ENOMEM;
     pthread_mutex_init(&log->lock, NULL);
     pthread_mutex_init(&log->side_file_lock, NULL);
+    pthread_cond_init(&log->trims_done, NULL);
+    log->next_segment_fd = -1;
     atomic_init(&log->refs, 1);
     log->dir = strdup(args->dir);
     log->topic = strdup(args->topic);
@@ -538,12 +543,15 @@ void partition_log_unref(struct partition_log *log)
         return;
     for (size_t i = 0; i < log->segment_count; i++)
         log_segment_unref(log->segments[i]);
+    if (log->next_segment_fd >= 0)
+        log_segment_discard_prepared(log->dir, log->next_segment_fd);
     free(log->segments);
     free(log->epochs);
     free(log->dir);
     free(log->topic);
     pthread_mutex_destroy(&log->lock);
     pthread_mutex_destroy(&log->side_file_lock);
+    pthread_cond_destroy(&log->trims_done);
     free(log);
 }
 
@@ -557,6 +565,10 @@ bool partition_log_close(struct partition_log *log, bool clean)
     int side_err = clean ? sync_side_files(log) : 0;
     pthread_mutex_lock(&log->lock);
     log->closed = true;
+    if (log->next_segment_fd >= 0) {
+        log_segment_discard_prepared(log->dir, log->next_segment_fd);
+        log->next_segment_fd = -1;
+    }
     bool durable = clean && side_err == 0 && !log->offline;
     if (durable && log->segment_count > 0) {
         struct log_segment *active = active_segment(log);
@@ -591,7 +603,16 @@ static int roll_locked(struct partition_log *log, int64_t now_ms)
     log_segment_seal(active);
     (void)log_segment_close_index_files(active); /* keep one fd per inactive segment */
     struct log_segment *seg;
-    int rc = log_segment_create(log->dir, log->log_end_offset, "", map_hint(log), now_ms, &seg);
+    int rc = -1;
+    if (log->next_segment_fd >= 0) {
+        rc = log_segment_create_prepared(log->dir, log->log_end_offset, log->next_segment_fd,
+                                         log->next_segment_bytes, map_hint(log), now_ms, &seg);
+        log->next_segment_fd = -1;
+        log->dir_sync_due |= rc == 0;
+    }
+    log->trim_due |= active->preallocated_end != 0;
+    if (rc != 0)
+        rc = log_segment_create(log->dir, log->log_end_offset, "", map_hint(log), now_ms, &seg);
     if (rc == 0 && segments_push(log, seg) != 0) {
         log_segment_delete_files(seg);
         log_segment_unref(seg);
@@ -754,6 +775,9 @@ static int truncate_fully_locked(struct partition_log *log, int64_t offset, int6
 int partition_log_truncate_to(struct partition_log *log, int64_t offset, int64_t now_ms)
 {
     pthread_mutex_lock(&log->lock);
+    /* A trim cuts an inactive segment at its size: none may become active meanwhile. */
+    while (log->trims_running > 0)
+        pthread_cond_wait(&log->trims_done, &log->lock);
     int rc = log->offline || log->closed ? LOG_ERR_KAFKA_STORAGE_ERROR : 0;
     bool start_moved = false;
     if (rc == 0 && offset < log->log_end_offset) {
@@ -1143,16 +1167,70 @@ int partition_log_delete_records(struct partition_log *log, int64_t offset,
 
 /* ---- flush ---- */
 
+/*
+ * Give back the blocks allocated ahead beyond the data of segments that are
+ * no longer active (a roll by segment.ms leaves most of a prepared file
+ * unused). ftruncate frees blocks, which can wait for the disk, so it runs
+ * without the lock; truncate_to waits for it (see trims_running).
+ */
+static void trim_preallocations(struct partition_log *log)
+{
+    struct log_segment *todo[16];
+    size_t n = 0;
+    pthread_mutex_lock(&log->lock);
+    for (size_t i = 0; log->trim_due && i + 1 < log->segment_count && n < 16; i++) {
+        struct log_segment *seg = log->segments[i];
+        if (seg->preallocated_end != 0 && !seg->trimming) {
+            seg->trimming = true;
+            todo[n++] = log_segment_ref(seg);
+        }
+    }
+    log->trim_due = n == 16; /* more wait for the next flush */
+    log->trims_running += (unsigned)n;
+    pthread_mutex_unlock(&log->lock);
+    for (size_t i = 0; i < n; i++) {
+        int err = log_segment_trim_preallocation(todo[i]);
+        if (err != 0)
+            log_warn("log", "Could not give back the space allocated ahead for %s: %s", todo[i]->log_path,
+                     strerror(-err));
+    }
+    pthread_mutex_lock(&log->lock);
+    for (size_t i = 0; i < n; i++) {
+        todo[i]->trimming = false;
+        todo[i]->preallocated_end = 0;
+    }
+    log->trims_running -= (unsigned)n;
+    if (n > 0)
+        pthread_cond_broadcast(&log->trims_done);
+    pthread_mutex_unlock(&log->lock);
+    for (size_t i = 0; i < n; i++)
+        log_segment_unref(todo[i]);
+}
+
+/* A prepared segment file was renamed in: make its name durable too. */
+static int sync_dir(const char *dir)
+{
+    int fd = open(dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+    if (fd < 0)
+        return -errno;
+    int rc = fsync(fd) == 0 ? 0 : -errno;
+    close(fd);
+    return rc;
+}
+
 int64_t partition_log_flush(struct partition_log *log, int64_t now_ms)
 {
     struct log_segment *todo[16];
     uint64_t sizes[16];
     size_t n = 0;
+    trim_preallocations(log);
     pthread_mutex_lock(&log->lock);
     if (log->offline || log->closed) {
         pthread_mutex_unlock(&log->lock);
         return -EIO;
     }
+    bool dir_due = log->dir_sync_due;
+    log->dir_sync_due = false;
     int64_t target = log->log_end_offset;
     bool partial = false;
     for (size_t i = 0; i < log->segment_count; i++) {
@@ -1172,6 +1250,8 @@ int64_t partition_log_flush(struct partition_log *log, int64_t now_ms)
     for (size_t i = 0; i < n && err == 0; i++)
         err = log_segment_sync(todo[i]);
     const char *failed = "fdatasync";
+    if (err == 0 && dir_due && (err = sync_dir(log->dir)) != 0)
+        failed = "fsync of the partition directory";
     if (err == 0 && (err = sync_side_files(log)) != 0) /* before the recovery point passes them */
         failed = "leader-epoch-checkpoint or partition.metadata write";
     pthread_mutex_lock(&log->lock);
@@ -1243,6 +1323,47 @@ bool partition_log_release_cache(struct partition_log *log, uint64_t keep_bytes)
         log_segment_unref(todo[i]);
     }
     return more;
+}
+
+/* ---- preallocation (flusher thread) ---- */
+
+#define PREALLOC_MIN_FREE_BYTES (1ull << 30)
+#define PREALLOC_RETRY_MS 10000
+
+/* Whether `bytes` more leave a tenth of the file system and 1 GiB free. */
+static bool room_to_preallocate(const char *dir, uint64_t bytes)
+{
+    struct statvfs fs;
+    if (statvfs(dir, &fs) != 0)
+        return false;
+    uint64_t avail = (uint64_t)fs.f_bavail * fs.f_frsize;
+    uint64_t total = (uint64_t)fs.f_blocks * fs.f_frsize;
+    uint64_t keep = total / 10 > PREALLOC_MIN_FREE_BYTES ? total / 10 : PREALLOC_MIN_FREE_BYTES;
+    return avail > bytes && avail - bytes >= keep;
+}
+
+void partition_log_prepare_next_segment(struct partition_log *log, int64_t now_ms)
+{
+    pthread_mutex_lock(&log->lock);
+    uint64_t bytes = log->config.segment_bytes > 0 ? (uint64_t)log->config.segment_bytes : 0;
+    bool wanted = log->config.preallocate && !log->offline && !log->closed && log->next_segment_fd < 0 &&
+                  log->segment_count > 0 && now_ms >= log->next_segment_retry_ms &&
+                  active_segment(log)->size >= bytes / 2 && bytes > 0;
+    pthread_mutex_unlock(&log->lock);
+    if (!wanted)
+        return;
+    int fd = -1;
+    int rc = room_to_preallocate(log->dir, bytes) ? log_segment_prepare_file(log->dir, bytes, &fd) : -ENOSPC;
+    pthread_mutex_lock(&log->lock);
+    if (rc != 0) {
+        log->next_segment_retry_ms = now_ms + PREALLOC_RETRY_MS;
+    } else if (log->offline || log->closed || log->next_segment_fd >= 0) {
+        log_segment_discard_prepared(log->dir, fd);
+    } else {
+        log->next_segment_fd = fd;
+        log->next_segment_bytes = bytes;
+    }
+    pthread_mutex_unlock(&log->lock);
 }
 
 bool partition_log_flush_due(struct partition_log *log, int64_t now_ms)

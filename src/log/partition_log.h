@@ -52,6 +52,7 @@ struct log_config {
     int64_t timestamp_after_max_ms;   /* message.timestamp.after.max.ms (INT64_MAX) */
     int compression_type;             /* compression.type: a codec, or LOG_COMPRESSION_PRODUCER */
     int32_t min_insync_replicas;      /* min.insync.replicas (1): kept here for acks=all produce */
+    bool preallocate;                 /* preallocate (Eddy: true): the next segment's blocks ahead */
 };
 
 #define LOG_COMPRESSION_PRODUCER (-1) /* keep the producer's codec (Kafka's "producer") */

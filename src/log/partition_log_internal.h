@@ -51,6 +51,15 @@ struct partition_log {
     struct timespec flush_queued_at; /* CLOCK_MONOTONIC, when flush_queued was set */
     bool flush_in_flight; /* a sync worker is flushing it: others leave it queued */
     struct partition_log *flusher_next;
+    /* The next segment's file, prepared by the flusher thread (see
+     * log_segment_prepare_file); -1 if none. Under `lock`, as the rest. */
+    int next_segment_fd;
+    uint64_t next_segment_bytes;
+    int64_t next_segment_retry_ms; /* after a failed preparation, not before this */
+    bool dir_sync_due;             /* a prepared file was renamed in: the next flush syncs the directory */
+    bool trim_due;                 /* an inactive segment may hold blocks allocated ahead */
+    unsigned trims_running;        /* segments in log_segment_trim_preallocation */
+    pthread_cond_t trims_done;
     int64_t cache_pass_end_offset; /* flusher thread only: log end at the last drop-behind pass */
     uint32_t cache_idle_passes;    /* flusher thread only: drop-behind passes since the last append */
 };
@@ -65,5 +74,12 @@ void partition_log_go_offline_locked(struct partition_log *log, const char *what
  */
 /* True if a further pass, with no appends in between, would drop more. */
 bool partition_log_release_cache(struct partition_log *log, uint64_t keep_bytes);
+
+/*
+ * Flusher thread: once the active segment is half full (preallocate=true),
+ * allocate the next segment's file ahead (see log_segment_prepare_file), if
+ * the file system keeps a tenth of itself and 1 GiB free after it.
+ */
+void partition_log_prepare_next_segment(struct partition_log *log, int64_t now_ms);
 
 #endif
