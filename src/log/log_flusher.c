@@ -11,9 +11,10 @@
  * with a single thread while many partitions sync side by side: with one
  * thread, one message to each of 5,000 partitions waited 3-15 s for its
  * acknowledgement (an fdatasync and a pause per partition, in a row). The
- * flusher's own thread runs the timers: flush.ms / flush.messages, and a
- * pass every 8 MiB appended that does page-cache drop-behind and prepares
- * busy partitions' next segments (partition_log_prepare_next_segment).
+ * flusher's own thread runs the timers: every 100 ms flush.ms / flush.messages
+ * and the preparation of busy partitions' next segments
+ * (partition_log_prepare_next_segment), and every 8 MiB appended the
+ * drop-behind passes.
  */
 #include "log/log_flusher.h"
 
@@ -158,7 +159,8 @@ static struct partition_log **registered_copy(struct log_flusher *f, size_t *cou
     return copy;
 }
 
-/* flush.ms / flush.messages for registered partitions: queue the due ones. */
+/* flush.ms / flush.messages for registered partitions: queue the due ones.
+ * Also prepare the next segment of those whose active one is half full. */
 static void scan_due(struct log_flusher *f)
 {
     size_t n;
@@ -167,6 +169,7 @@ static void scan_due(struct log_flusher *f)
     for (size_t i = 0; i < n; i++) {
         if (partition_log_flush_due(copy[i], now))
             log_flusher_request(f, copy[i]);
+        partition_log_prepare_next_segment(copy[i], now);
         partition_log_unref(copy[i]);
     }
     free(copy);
@@ -251,13 +254,10 @@ static bool release_cache_pass(struct log_flusher *f)
     if (keep < MIN_CACHED_PER_LOG)
         keep = MIN_CACHED_PER_LOG;
     bool unfinished = false;
-    int64_t now = now_ms();
     for (size_t i = 0; i < n; i++) {
         if (!logs[i])
             continue;
-        if (budget != 0)
-            unfinished |= partition_log_release_cache(logs[i], keep);
-        partition_log_prepare_next_segment(logs[i], now);
+        unfinished |= partition_log_release_cache(logs[i], keep);
         partition_log_unref(logs[i]);
     }
     free(logs);
@@ -446,6 +446,8 @@ void log_flusher_set_cache_budget(struct log_flusher *f, uint64_t budget_bytes)
 
 void log_flusher_note_append(struct log_flusher *f, size_t bytes)
 {
+    if (atomic_load_explicit(&f->cache_budget, memory_order_relaxed) == 0)
+        return;
     uint64_t before = atomic_fetch_add_explicit(&f->appended_bytes, bytes, memory_order_relaxed);
     if (before / RELEASE_EVERY_BYTES == (before + bytes) / RELEASE_EVERY_BYTES)
         return;
