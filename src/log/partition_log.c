@@ -499,6 +499,8 @@ int partition_log_open(const struct partition_log_open_args *args, struct partit
         return rc;
     }
     struct log_segment *active = active_segment(log);
+    /* Blocks a crash left allocated ahead of the data are unknown: trim when it rolls. */
+    active->preallocated_end = active->size + 1;
     log->log_end_offset = active->next_offset;
     int64_t lso = args->log_start_offset;
     if (lso < log->segments[0]->base_offset)

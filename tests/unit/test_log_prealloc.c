@@ -7,8 +7,9 @@
  * longer active did not use (a roll by time leaves most of it). Nothing is
  * prepared while the active segment is less than half full or with
  * preallocate=false; a close removes an unused prepared file, start-up
- * removes one a crash left behind, and the records survive a crash and a
- * recovery scan.
+ * removes one a crash left behind, the records survive a crash and a
+ * recovery scan, and the active segment's blocks a crash left allocated
+ * ahead are given back when it rolls.
  */
 #include "log_test_util.h"
 
@@ -116,6 +117,11 @@ static void test_roll_uses_prepared_file(const char *dir)
     log = test_open_log(dir, "t", &cfg, false, 0);
     CHECK_EQ_I64(partition_log_end_offset(log), end);
     printf("after a crash, recovery finds all %" PRId64 " records\n", end);
+    /* The blocks the crash left allocated ahead are given back once that segment rolls. */
+    CHECK(partition_log_roll(log, test_now_ms()) == 0);
+    CHECK(partition_log_flush(log, test_now_ms()) >= 0);
+    CHECK(segment_space(dir, third, &size, &allocated));
+    CHECK(size > 0 && allocated < size + 64 * 1024);
     partition_log_close(log, true);
 }
 
