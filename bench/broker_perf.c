@@ -25,7 +25,13 @@
  * compression, keyless records on the sticky partitioner) with the queue
  * capped at 32 MiB like the Java producer's buffer.memory, and send as fast
  * as the queue takes records for EDDY_BENCH_SECONDS; the rate is the records
- * acknowledged divided by the time until the last acknowledgement. The
+ * acknowledged divided by the time until the last acknowledgement. Each
+ * timed run follows a warm-up of EDDY_BENCH_WARMUP seconds by the same
+ * producer to the same topic, delivered in full before the clock starts:
+ * a freshly started broker otherwise pays, inside a 3 s run, for filling its
+ * page-cache window from pages the host has to fault in (Eddy's 256 MiB took
+ * 1.5 CPU-s per GB to write against 0.2 once recycled, bench/RESULTS.md,
+ * session 11), which a broker that has been running a while does not. The
  * consumer takes one message per rd_kafka_consumer_poll() call: the batch
  * call (rd_kafka_consume_batch_queue) measured slower, 180-230 MB/s
  * against 280-390, with more client CPU.
@@ -41,6 +47,7 @@
  * four minutes, --quick about 30 s):
  *   EDDY_BENCH_SECONDS          seconds per producer run          (3, quick 0.5)
  *   EDDY_BENCH_REPEAT           producer runs per test, best kept (2, quick 1)
+ *   EDDY_BENCH_WARMUP           seconds of producing before each timed run (2, quick 0)
  *   EDDY_BENCH_CONSUME_MB       MB the consumer reads (a 64 MiB working set read
  *                               again and again: the mock keeps 5 MiB a partition)
  *                                                                  (1024, quick 64)
@@ -97,6 +104,7 @@ struct options {
     const char *eddy_binary;
     const char *work_dir;
     double produce_seconds;
+    double warmup_seconds;
     double consume_mb;
     double latency_seconds;
     int latency_rate;
@@ -125,6 +133,7 @@ static double env_double(const char *name, double fallback)
 static void options_load(bool quick)
 {
     opt.produce_seconds = env_double("EDDY_BENCH_SECONDS", quick ? 0.5 : 3);
+    opt.warmup_seconds = env_double("EDDY_BENCH_WARMUP", quick ? 0 : 2);
     opt.consume_mb = env_double("EDDY_BENCH_CONSUME_MB", quick ? 64 : 1024);
     opt.latency_seconds = env_double("EDDY_BENCH_LATENCY_SECONDS", quick ? 1.5 : 10);
     opt.latency_rate = (int)env_double("EDDY_BENCH_LATENCY_RATE", 10000);
@@ -661,6 +670,7 @@ struct produce_params {
     const char *linger_ms; /* NULL: librdkafka's default */
     double seconds;        /* produce for this long... */
     uint64_t max_bytes;    /* ...or until this many payload bytes (0: no limit) */
+    double warmup_seconds; /* produce this long first, untimed */
 };
 
 struct delivery_counts {
@@ -754,9 +764,26 @@ static struct run_result produce_run(struct target *t, const struct produce_para
     for (size_t i = 0; i < p->size; i++)
         payload[i] = (uint8_t)('a' + i % 26);
     rd_kafka_topic_t *rkt = rd_kafka_topic_new(rk, p->topic, NULL);
+    uint64_t sent;
+    if (p->warmup_seconds > 0) {
+        struct produce_params warmup = *p;
+        warmup.seconds = p->warmup_seconds;
+        warmup.max_bytes = 0;
+        produce_loop(rk, rkt, &warmup, payload, &sent);
+        rd_kafka_flush(rk, 60000);
+        if (counts.failed || counts.delivered != sent) {
+            result_fail(&r, "%s: %" PRIu64 " of %" PRIu64 " warm-up records not delivered (%s)",
+                        target_name(t->kind), sent - counts.delivered, sent,
+                        rd_kafka_err2str(counts.first_error));
+            rd_kafka_topic_destroy(rkt);
+            rd_kafka_destroy(rk);
+            free(payload);
+            return r;
+        }
+        memset(&counts, 0, sizeof counts);
+    }
 
     double cpu0 = target_broker_cpu(t), self0 = process_cpu_self(), machine0 = machine_busy_cpu(), start = now_s();
-    uint64_t sent;
     produce_loop(rk, rkt, p, payload, &sent);
     rd_kafka_flush(rk, 60000);
     r.seconds = now_s() - start;
@@ -1304,7 +1331,9 @@ static struct test *produce_test_add(size_t size, int partitions, const char *ac
     else
         test = add_test(TEST_PRODUCE, has_mock, "produce %s %dp acks=%s",
                         size >= 1024 ? "1KiB" : "100B", partitions, acks);
-    struct produce_params p = {NULL, partitions, size, acks, NULL, seconds, max_bytes};
+    /* The long run measures everything from the start, against a raw write of the same size. */
+    struct produce_params p = {NULL, partitions, size, acks, NULL, seconds, max_bytes,
+                               max_bytes ? 0 : opt.warmup_seconds};
     test->produce = p;
     return test;
 }
@@ -1508,9 +1537,10 @@ int main(int argc, char **argv)
     signal(SIGPIPE, SIG_IGN);
     mkdir(opt.work_dir, 0755);
 
-    fprintf(stderr, "broker_perf: producer runs of %.1f s (best of %d), %.0f MB consumed, %.1f s at %d msg/s, "
-                    "%.0f GiB long run\n",
-            opt.produce_seconds, opt.repeat, opt.consume_mb, opt.latency_seconds, opt.latency_rate, opt.long_gib);
+    fprintf(stderr, "broker_perf: producer runs of %.1f s after %.1f s of warm-up (best of %d), %.0f MB consumed, "
+                    "%.1f s at %d msg/s, %.0f GiB long run\n",
+            opt.produce_seconds, opt.warmup_seconds, opt.repeat, opt.consume_mb, opt.latency_seconds,
+            opt.latency_rate, opt.long_gib);
     static const size_t sizes[] = {100, 1024};
     static const char *acks[] = {"1", "all"};
     for (int s = 0; s < 2; s++)
