@@ -4,10 +4,15 @@
  * a long-poll fetch timeout and a flusher's "now durable" notice are both
  * ordinary callbacks on the loop thread. Deferred work (connections with
  * responses to write) runs last, just before the loop sleeps again.
+ *
+ * Every client waits while one pass runs, so a pass over STALL_WARN_MS is
+ * logged (at most one line per STALL_LOG_INTERVAL_MS, with the count and
+ * the longest since the last line): a file system that blocks a write, say.
  */
 #include "net/reactor.h"
 
 #include <errno.h>
+#include <inttypes.h>
 #include <pthread.h>
 #include <stdatomic.h>
 #include <stdlib.h>
@@ -17,7 +22,11 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "util/logger.h"
+
 #define MAX_EVENTS 256
+#define STALL_WARN_MS 200
+#define STALL_LOG_INTERVAL_MS 10000
 
 struct reactor {
     int epoll_fd;
@@ -32,6 +41,12 @@ struct reactor {
     struct reactor_call *posted_head, *posted_tail;
 
     struct reactor_deferred *deferred_head, *deferred_tail; /* loop thread only */
+
+    /* Passes over STALL_WARN_MS (loop thread only). */
+    uint64_t slow_passes;
+    uint64_t unlogged_slow_passes;
+    int64_t unlogged_longest_ms;
+    int64_t last_stall_log_ms;
 };
 
 int64_t clock_monotonic_ms(void)
@@ -333,6 +348,31 @@ void reactor_stop(struct reactor *r)
     (void)ignored;
 }
 
+uint64_t reactor_slow_passes(const struct reactor *r)
+{
+    return r->slow_passes;
+}
+
+static void note_pass_time(struct reactor *r, int events)
+{
+    int64_t took = clock_monotonic_ms() - r->now_ms;
+    if (took < STALL_WARN_MS)
+        return;
+    r->slow_passes++;
+    r->unlogged_slow_passes++;
+    if (took > r->unlogged_longest_ms)
+        r->unlogged_longest_ms = took;
+    int64_t now = r->now_ms + took;
+    if (r->last_stall_log_ms != 0 && now - r->last_stall_log_ms < STALL_LOG_INTERVAL_MS)
+        return;
+    log_warn("net", "The event loop spent %" PRId64 " ms in one pass (%d readiness events; %" PRIu64
+             " pass(es) of %d ms or more since the last such line): every client waited meanwhile",
+             r->unlogged_longest_ms, events, r->unlogged_slow_passes, STALL_WARN_MS);
+    r->last_stall_log_ms = now;
+    r->unlogged_slow_passes = 0;
+    r->unlogged_longest_ms = 0;
+}
+
 int reactor_run(struct reactor *r)
 {
     struct epoll_event events[MAX_EVENTS];
@@ -358,6 +398,7 @@ int reactor_run(struct reactor *r)
         run_posted_calls(r);
         fire_due_timers(r);
         run_deferred(r);
+        note_pass_time(r, n);
     } while (!atomic_load(&r->stopping));
     atomic_store(&r->stopping, 0);
     return 0;

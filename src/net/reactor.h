@@ -86,6 +86,9 @@ void reactor_stop(struct reactor *r);
 /* Monotonic milliseconds, cached once per loop iteration. */
 int64_t reactor_now_ms(const struct reactor *r);
 
+/* Passes of the loop that took 200 ms or more (each is logged, rate-limited). Loop thread. */
+uint64_t reactor_slow_passes(const struct reactor *r);
+
 /* Time helpers used across the broker. */
 int64_t clock_monotonic_ms(void);
 int64_t clock_wall_ms(void);

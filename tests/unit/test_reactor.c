@@ -4,12 +4,14 @@
  * iteration's timers, in queue order; work queued while deferred work runs
  * runs in the same pass; a cancelled entry never runs. Calls posted from
  * another thread run on the loop in posting order, embedded ones included
- * (and one may free its own memory).
+ * (and one may free its own memory). A pass that holds the loop for 200 ms
+ * or more is counted (and logged); a quick one is not.
  */
 #include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 
 #include "check.h"
 #include "net/reactor.h"
@@ -98,6 +100,28 @@ static void test_posted_calls(void)
     CHECK(strcmp(trace, "xy") == 0, "posted calls: got \"%s\", want \"xy\"", trace);
 }
 
+static void on_sleepy_timer(struct reactor_timer *t)
+{
+    (void)t;
+    struct timespec nap = {0, 250 * 1000000L};
+    nanosleep(&nap, NULL);
+}
+
+static void test_slow_pass_counted(void)
+{
+    struct reactor_timer timer;
+    reactor_timer_init(&timer, on_sleepy_timer);
+    uint64_t before = reactor_slow_passes(loop);
+    reactor_stop(loop);
+    reactor_run(loop); /* a quick pass */
+    CHECK(reactor_slow_passes(loop) == before, "a quick pass is not counted as slow");
+    reactor_timer_start(loop, &timer, 0);
+    reactor_stop(loop);
+    reactor_run(loop);
+    CHECK(reactor_slow_passes(loop) == before + 1, "a 250 ms pass is counted as slow (%llu)",
+          (unsigned long long)(reactor_slow_passes(loop) - before));
+}
+
 int main(void)
 {
     if (reactor_create(&loop) != 0) {
@@ -125,6 +149,7 @@ int main(void)
     CHECK(strcmp(trace, "ac") == 0, "after cancelling the middle entry: got \"%s\", want \"ac\"", trace);
 
     test_posted_calls();
+    test_slow_pass_counted();
     reactor_destroy(loop);
     if (failures)
         return 1;
