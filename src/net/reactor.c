@@ -353,7 +353,7 @@ uint64_t reactor_slow_passes(const struct reactor *r)
     return r->slow_passes;
 }
 
-static void note_pass_time(struct reactor *r, int events)
+static void note_pass_time(struct reactor *r)
 {
     int64_t took = clock_monotonic_ms() - r->now_ms;
     if (took < STALL_WARN_MS)
@@ -365,9 +365,9 @@ static void note_pass_time(struct reactor *r, int events)
     int64_t now = r->now_ms + took;
     if (r->last_stall_log_ms != 0 && now - r->last_stall_log_ms < STALL_LOG_INTERVAL_MS)
         return;
-    log_warn("net", "The event loop spent %" PRId64 " ms in one pass (%d readiness events; %" PRIu64
+    log_warn("net", "The event loop spent %" PRId64 " ms in one pass (the longest of %" PRIu64
              " pass(es) of %d ms or more since the last such line): every client waited meanwhile",
-             r->unlogged_longest_ms, events, r->unlogged_slow_passes, STALL_WARN_MS);
+             r->unlogged_longest_ms, r->unlogged_slow_passes, STALL_WARN_MS);
     r->last_stall_log_ms = now;
     r->unlogged_slow_passes = 0;
     r->unlogged_longest_ms = 0;
@@ -398,7 +398,7 @@ int reactor_run(struct reactor *r)
         run_posted_calls(r);
         fire_due_timers(r);
         run_deferred(r);
-        note_pass_time(r, n);
+        note_pass_time(r);
     } while (!atomic_load(&r->stopping));
     atomic_store(&r->stopping, 0);
     return 0;
