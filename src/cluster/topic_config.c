@@ -19,8 +19,14 @@
 static const struct topic_config_def defs[] = {
     {"cleanup.policy", "log.cleanup.policy", KAFKA_CONFIG_TYPE_LIST, "delete", 0, 0, "delete,compact",
      "The retention policy of old log segments: delete, compact, or both."},
+    {"compression.gzip.level", "compression.gzip.level", KAFKA_CONFIG_TYPE_INT, "-1", -1, 9, NULL,
+     "The level of gzip compression when compression.type is gzip: 1 to 9, or -1 for the codec's default."},
+    {"compression.lz4.level", "compression.lz4.level", KAFKA_CONFIG_TYPE_INT, "9", 1, 17, NULL,
+     "The level of lz4 compression when compression.type is lz4."},
     {"compression.type", "compression.type", KAFKA_CONFIG_TYPE_STRING, "producer", 0, 0,
      "uncompressed,zstd,lz4,snappy,gzip,producer", "The final compression type of the topic's data."},
+    {"compression.zstd.level", "compression.zstd.level", KAFKA_CONFIG_TYPE_INT, "3", -131072, 22, NULL,
+     "The level of zstd compression when compression.type is zstd."},
     {"delete.retention.ms", "log.cleaner.delete.retention.ms", KAFKA_CONFIG_TYPE_LONG, "86400000", 0, 9.3e18, NULL,
      "How long delete tombstones are kept on compacted topics."},
     {"file.delete.delay.ms", "log.segment.delete.delay.ms", KAFKA_CONFIG_TYPE_LONG, "60000", 0, 9.3e18, NULL,
@@ -156,8 +162,10 @@ static int16_t validate_number(const struct topic_config_def *def, const char *c
         snprintf(why, sizeof why, "Not a number of type %s", type_name(def->type));
         return invalid(def, copy, len, why, msg, cap);
     }
-    if (d < def->min || d > def->max) {
-        if (def->max >= 9e18 || def->max == 2147483647.0)
+    if (d < def->min || d > def->max || (d == 0 && strcmp(def->name, "compression.gzip.level") == 0)) {
+        if (strcmp(def->name, "compression.gzip.level") == 0)
+            snprintf(why, sizeof why, "Value must be between 1 and 9, or -1");
+        else if (def->max >= 9e18 || def->max == 2147483647.0)
             snprintf(why, sizeof why, "Value must be at least %.17g", def->min);
         else
             snprintf(why, sizeof why, "Value must be between %.17g and %.17g", def->min, def->max);
@@ -358,6 +366,11 @@ void topic_log_config(const struct broker_config *cfg, const struct metadata_ima
     out->timestamp_before_max_ms = value_long(cfg, img, t, "message.timestamp.before.max.ms");
     out->timestamp_after_max_ms = value_long(cfg, img, t, "message.timestamp.after.max.ms");
     out->compression_type = compression_codec(topic_config_value(cfg, img, t, "compression.type", buf, sizeof buf));
+    static const char *const level_names[] = {NULL, "compression.gzip.level", NULL, "compression.lz4.level",
+                                              "compression.zstd.level"};
+    const char *level = out->compression_type > 0 && out->compression_type < 5 ? level_names[out->compression_type] : NULL;
+    if (level)
+        out->compression_level = (int32_t)value_long(cfg, img, t, level);
     out->min_insync_replicas = (int32_t)value_long(cfg, img, t, "min.insync.replicas");
     out->preallocate = strcmp(topic_config_value(cfg, img, t, "preallocate", buf, sizeof buf), "false") != 0;
 }

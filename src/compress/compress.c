@@ -107,12 +107,12 @@ static size_t first_output_guess(size_t in_len)
 
 /* ---- gzip ---- */
 
-static int gzip_compress(const uint8_t *in, size_t len, uint8_t **out, size_t *out_len)
+static int gzip_compress(const uint8_t *in, size_t len, int level, uint8_t **out, size_t *out_len)
 {
     z_stream zs;
     memset(&zs, 0, sizeof(zs));
     /* windowBits 15 + 16 selects the gzip wrapper. */
-    if (deflateInit2(&zs, Z_DEFAULT_COMPRESSION, Z_DEFLATED, 15 + 16, 8, Z_DEFAULT_STRATEGY) != Z_OK)
+    if (deflateInit2(&zs, level, Z_DEFLATED, 15 + 16, 8, Z_DEFAULT_STRATEGY) != Z_OK)
         return -ENOMEM;
     if (len > UINT_MAX) {
         deflateEnd(&zs);
@@ -349,10 +349,11 @@ static int snappy_decompress_any(const uint8_t *in, size_t len, uint8_t **out, s
 
 /* ---- lz4 frame ---- */
 
-static int lz4_compress(const uint8_t *in, size_t len, uint8_t **out, size_t *out_len)
+static int lz4_compress(const uint8_t *in, size_t len, int level, uint8_t **out, size_t *out_len)
 {
     LZ4F_preferences_t prefs;
     memset(&prefs, 0, sizeof(prefs));
+    prefs.compressionLevel = level;
     prefs.frameInfo.blockSizeID = LZ4F_max64KB;
     prefs.frameInfo.blockMode = LZ4F_blockIndependent;
     prefs.frameInfo.contentSize = len;
@@ -426,13 +427,13 @@ static int lz4_decompress(const uint8_t *in, size_t len, uint8_t **out, size_t *
 
 #define ZSTD_DEFAULT_LEVEL 3
 
-static int zstd_compress(const uint8_t *in, size_t len, uint8_t **out, size_t *out_len)
+static int zstd_compress(const uint8_t *in, size_t len, int level, uint8_t **out, size_t *out_len)
 {
     size_t bound = ZSTD_compressBound(len);
     uint8_t *buf = malloc(bound);
     if (buf == NULL)
         return -ENOMEM;
-    size_t produced = ZSTD_compress(buf, bound, in, len, ZSTD_DEFAULT_LEVEL);
+    size_t produced = ZSTD_compress(buf, bound, in, len, level);
     if (ZSTD_isError(produced)) {
         free(buf);
         return -ENOMEM;
@@ -508,27 +509,34 @@ static int copy_buffer(const uint8_t *in, size_t len, uint8_t **out, size_t *out
 
 /* ---- public ---- */
 
-int compress_buffer(enum record_compression codec, const uint8_t *in, size_t len,
-                    uint8_t **out, size_t *out_len)
+int compress_buffer_level(enum record_compression codec, int32_t level, const uint8_t *in, size_t len,
+                          uint8_t **out, size_t *out_len)
 {
     if ((in == NULL && len > 0) || out == NULL || out_len == NULL)
         return -EINVAL;
     static const uint8_t empty[1] = {0};
     if (in == NULL)
         in = empty;
+    bool fallback = level == COMPRESSION_LEVEL_DEFAULT;
     switch (codec) {
     case COMPRESSION_NONE:
         return copy_buffer(in, len, out, out_len);
     case COMPRESSION_GZIP:
-        return gzip_compress(in, len, out, out_len);
+        return gzip_compress(in, len, fallback ? Z_DEFAULT_COMPRESSION : level, out, out_len);
     case COMPRESSION_SNAPPY:
         return snappy_compress_xerial(in, len, out, out_len);
     case COMPRESSION_LZ4:
-        return lz4_compress(in, len, out, out_len);
+        return lz4_compress(in, len, fallback ? 0 : level, out, out_len);
     case COMPRESSION_ZSTD:
-        return zstd_compress(in, len, out, out_len);
+        return zstd_compress(in, len, fallback ? ZSTD_DEFAULT_LEVEL : level, out, out_len);
     }
     return -ENOTSUP;
+}
+
+int compress_buffer(enum record_compression codec, const uint8_t *in, size_t len,
+                    uint8_t **out, size_t *out_len)
+{
+    return compress_buffer_level(codec, COMPRESSION_LEVEL_DEFAULT, in, len, out, out_len);
 }
 
 int decompress_buffer(enum record_compression codec, const uint8_t *in, size_t len,

@@ -33,6 +33,16 @@
 int compress_buffer(enum record_compression codec, const uint8_t *in, size_t len,
                     uint8_t **out, size_t *out_len);
 
+/*
+ * The same at a level (KIP-390's compression.<codec>.level): gzip 1-9 or
+ * -1 (zlib's default), lz4 1-17 (3 and up is LZ4 HC, which tops out at 12),
+ * zstd -131072 to 22. COMPRESSION_LEVEL_DEFAULT is what compress_buffer
+ * uses; snappy and none have no levels.
+ */
+#define COMPRESSION_LEVEL_DEFAULT INT32_MIN
+int compress_buffer_level(enum record_compression codec, int32_t level, const uint8_t *in, size_t len,
+                          uint8_t **out, size_t *out_len);
+
 int decompress_buffer(enum record_compression codec, const uint8_t *in, size_t len,
                       uint8_t **out, size_t *out_len, size_t max_out);
 

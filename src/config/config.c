@@ -75,6 +75,9 @@ static const struct config_key keys[] = {
     {"log.message.timestamp.before.max.ms", CONFIG_LONG, "9223372036854775807", OFF(log_message_timestamp_before_max_ms), 0, 9.3e18, "How far in the past a CreateTime timestamp may be."},
     {"log.message.timestamp.after.max.ms", CONFIG_LONG, "9223372036854775807", OFF(log_message_timestamp_after_max_ms), 0, 9.3e18, "How far in the future a CreateTime timestamp may be."},
     {"compression.type", CONFIG_STRING, "producer", OFF(compression_type), 0, 0, "Codec batches are stored in: producer (as sent), uncompressed, gzip, snappy, lz4 or zstd (recompressed if sent otherwise)."},
+    {"compression.gzip.level", CONFIG_INT, "-1", OFF(compression_gzip_level), -1, 9, "gzip level of batches the broker recompresses: 1 to 9, or -1 for zlib's default."},
+    {"compression.lz4.level", CONFIG_INT, "9", OFF(compression_lz4_level), 1, 17, "lz4 level of batches the broker recompresses."},
+    {"compression.zstd.level", CONFIG_INT, "3", OFF(compression_zstd_level), -131072, 22, "zstd level of batches the broker recompresses."},
     {"message.max.bytes", CONFIG_INT, "1048588", OFF(message_max_bytes), 0, 2147483647.0, "Largest record batch accepted."},
     {"socket.request.max.bytes", CONFIG_INT, "104857600", OFF(socket_request_max_bytes), 1, 2147483647.0, "Largest request accepted."},
     {"socket.send.buffer.bytes", CONFIG_INT, "-1", OFF(socket_send_buffer_bytes), -1, 2147483647.0, "SO_SNDBUF (-1: the kernel sizes and grows it; Kafka's default is 102400)."},
@@ -223,6 +226,8 @@ static int validate_enum(const char *key, const char *value, const char **err)
     }
     if (strcmp(key, "eddy.log.level") == 0 && logger_level_from_name(value) < 0)
         return *err = "expected DEBUG, INFO, WARN or ERROR", -1;
+    if (strcmp(key, "compression.gzip.level") == 0 && strcmp(value, "0") == 0)
+        return *err = "expected 1 to 9, or -1", -1;
     if (strcmp(key, "compression.type") == 0 && strcmp(value, "producer") != 0 &&
         strcmp(value, "uncompressed") != 0 && strcmp(value, "gzip") != 0 && strcmp(value, "snappy") != 0 &&
         strcmp(value, "lz4") != 0 && strcmp(value, "zstd") != 0)

@@ -60,6 +60,9 @@ struct broker_config {
     int64_t log_message_timestamp_before_max_ms;
     int64_t log_message_timestamp_after_max_ms;
     char compression_type[CONFIG_STRING_MAX];
+    int64_t compression_gzip_level; /* KIP-390; read per topic through topic_config */
+    int64_t compression_lz4_level;
+    int64_t compression_zstd_level;
 
     int64_t message_max_bytes;
     int64_t socket_request_max_bytes;

@@ -41,6 +41,7 @@ void log_config_defaults(struct log_config *c)
     c->timestamp_before_max_ms = INT64_MAX;
     c->timestamp_after_max_ms = INT64_MAX;
     c->compression_type = LOG_COMPRESSION_PRODUCER;
+    c->compression_level = INT32_MIN; /* the codec's own default */
     c->min_insync_replicas = 1;
     c->preallocate = true;
 }

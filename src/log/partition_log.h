@@ -51,6 +51,7 @@ struct log_config {
     int64_t timestamp_before_max_ms;  /* message.timestamp.before.max.ms (INT64_MAX) */
     int64_t timestamp_after_max_ms;   /* message.timestamp.after.max.ms (INT64_MAX) */
     int compression_type;             /* compression.type: a codec, or LOG_COMPRESSION_PRODUCER */
+    int32_t compression_level;        /* compression.<that codec>.level (COMPRESSION_LEVEL_DEFAULT if none) */
     int32_t min_insync_replicas;      /* min.insync.replicas (1): kept here for acks=all produce */
     bool preallocate;                 /* preallocate (Eddy: true): the next segment's blocks ahead */
 };

@@ -573,6 +573,13 @@ int record_batch_build(const struct record_batch_header *header,
                        const struct record_builder_entry *records, size_t count,
                        uint8_t **out, size_t *out_len)
 {
+    return record_batch_build_level(header, records, count, COMPRESSION_LEVEL_DEFAULT, out, out_len);
+}
+
+int record_batch_build_level(const struct record_batch_header *header,
+                             const struct record_builder_entry *records, size_t count, int32_t level,
+                             uint8_t **out, size_t *out_len)
+{
     if (header == NULL || (records == NULL && count > 0) || out == NULL || out_len == NULL ||
         count > INT32_MAX)
         return -EINVAL;
@@ -604,7 +611,7 @@ int record_batch_build(const struct record_batch_header *header,
     encode_records(plain, records, count);
     uint8_t *packed;
     size_t packed_len;
-    err = compress_buffer((enum record_compression)codec, plain, records_len, &packed, &packed_len);
+    err = compress_buffer_level((enum record_compression)codec, level, plain, records_len, &packed, &packed_len);
     free(plain);
     if (err != 0)
         return err;

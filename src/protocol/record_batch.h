@@ -205,5 +205,9 @@ struct record_builder_entry {
 int record_batch_build(const struct record_batch_header *header,
                        const struct record_builder_entry *records, size_t count,
                        uint8_t **out, size_t *out_len);
+/* The same, compressed at `level` (see compress_buffer_level). */
+int record_batch_build_level(const struct record_batch_header *header,
+                             const struct record_builder_entry *records, size_t count, int32_t level,
+                             uint8_t **out, size_t *out_len);
 
 #endif

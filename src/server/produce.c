@@ -278,7 +278,8 @@ static int16_t recompress(struct request *req, const struct log_config *lc, uint
     uint8_t *built = NULL;
     size_t built_len = 0;
     h.attributes = (int16_t)((h.attributes & ~BATCH_ATTR_COMPRESSION_MASK) | lc->compression_type);
-    int rc = !entries ? -ENOMEM : more < 0 ? -EINVAL : record_batch_build(&h, entries, (size_t)n, &built, &built_len);
+    int rc = !entries ? -ENOMEM : more < 0 ? -EINVAL : record_batch_build_level(&h, entries, (size_t)n, lc->compression_level,
+                                                                                   &built, &built_len);
     record_iter_close(&it);
     free(entries);
     if (rc != 0)

@@ -18,7 +18,10 @@ per partition (each case a hand-made batch no client sends on purpose):
 - acks=0: a failed request closes the connection (the client's only way
   to notice), a good one leaves it open;
 - a topic's compression.type other than "producer" stores batches in that
-  codec, recompressing what comes in another (read back intact).
+  codec, recompressing what comes in another (read back intact); at the
+  level its compression.<codec>.level sets (KIP-390: the same batch stored
+  zstd at level 19 is smaller than at level 1, DescribeConfigs shows the
+  levels, out-of-range levels are refused with INVALID_CONFIG).
 """
 import os
 import struct
@@ -86,6 +89,43 @@ def compression_scenario(b, admin):
               "%s: every record read back with its key, value and header" % topic)
 
 
+def compression_level_scenario(b, admin):
+    from confluent_kafka.admin import ConfigResource, NewTopic
+    from confluent_kafka import KafkaException
+    levels = {"zstd-1": "1", "zstd-19": "19"}
+    for name, level in levels.items():
+        config = {"compression.type": "zstd", "compression.zstd.level": level}
+        admin.create_topics([NewTopic(name, 1, 1, config=config)])[name].result(30)
+    # One uncompressed batch of text-like values, the same to both topics.
+    words = [b"kafka", b"eddy", b"broker", b"segment", b"offset", b"batch", b"record", b"zstd"]
+    recs = [(0, b"k%d" % i, b" ".join(words[(i * j) % 8] for j in range(40)), ()) for i in range(400)]
+    s = connect(b.port, timeout=30)
+    sizes = {}
+    for name in levels:
+        answer = produce(s, name, 0, batch(0, now_ms(), recs))
+        check(answer["error"] == 0, "%s: the batch was accepted" % name)
+        stored = fetch_batches(b.port, name)
+        check([x["codec"] for x in stored] == [4], "%s: stored as one zstd batch" % name)
+        sizes[name] = stored[0]["size"]
+    s.close()
+    check(sizes["zstd-19"] < sizes["zstd-1"],
+          "compression.zstd.level: the same batch takes %d bytes at level 19, %d at level 1" %
+          (sizes["zstd-19"], sizes["zstd-1"]))
+    described = admin.describe_configs([ConfigResource("topic", "zstd-19")])
+    entries = list(described.values())[0].result(30)
+    check(entries["compression.zstd.level"].value == "19" and entries["compression.gzip.level"].value == "-1" and
+          entries["compression.lz4.level"].value == "9",
+          "DescribeConfigs: compression.zstd.level=19 as set, gzip -1 and lz4 9 by default")
+    for key, value in (("compression.gzip.level", "0"), ("compression.zstd.level", "23"),
+                       ("compression.lz4.level", "18")):
+        try:
+            admin.create_topics([NewTopic("bad-level", 1, 1, config={key: value})])["bad-level"].result(30)
+            refused = None
+        except KafkaException as e:
+            refused = e.args[0].code()
+        check(refused == 40, "%s=%s refused with INVALID_CONFIG (got %s)" % (key, value, refused))
+
+
 def main():
     with Broker() as b:
         from confluent_kafka.admin import AdminClient, NewTopic
@@ -147,6 +187,7 @@ def main():
         produce(quiet, "v", 0, good + good, acks=0)
         check(wait_closed(quiet, 5.0), "acks=0 with a refused batch: the connection is closed")
         compression_scenario(b, admin)
+        compression_level_scenario(b, admin)
     print("PASS")
 
 

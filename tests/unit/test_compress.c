@@ -2,8 +2,9 @@
  * test_compress.c - the Kafka codecs: round trips at awkward sizes, the
  * framing each codec must put on the wire, acceptance of the variants other
  * clients send (raw snappy, concatenated gzip, zstd without content size,
- * linked lz4 blocks), corrupt/truncated input, and the max_out bound that
- * stops decompression bombs.
+ * linked lz4 blocks), corrupt/truncated input, the max_out bound that
+ * stops decompression bombs, and KIP-390 levels (every level round-trips;
+ * a higher level packs text-like input no larger).
  */
 #include "compress/compress.h"
 
@@ -288,6 +289,45 @@ static void test_bombs(void)
     free(zeros);
 }
 
+/* Compressed size of `in` at `level`, after checking it decompresses back; 0 on failure. */
+static size_t packed_size_at(enum record_compression codec, int32_t level, const uint8_t *in, size_t len)
+{
+    uint8_t *packed = NULL, *plain = NULL;
+    size_t packed_len = 0, plain_len = 0;
+    int rc = compress_buffer_level(codec, level, in, len, &packed, &packed_len);
+    CHECK_EQ(rc, 0);
+    if (rc == 0)
+        rc = decompress_buffer(codec, packed, packed_len, &plain, &plain_len, len);
+    CHECK_EQ(rc, 0);
+    CHECK(rc != 0 || (plain_len == len && memcmp(plain, in, len) == 0));
+    free(packed);
+    free(plain);
+    return rc == 0 ? packed_len : 0;
+}
+
+static void test_levels(void)
+{
+    size_t len = 256 << 10;
+    uint8_t *in = malloc(len);
+    static const char *const words[] = {"kafka ", "eddy ", "broker ", "segment ", "offset ", "batch "};
+    for (size_t i = 0, w = 0; i < len; w++) {
+        const char *word = words[(w * 7 + w / 5) % 6];
+        for (size_t k = 0; word[k] && i < len; k++)
+            in[i++] = (uint8_t)word[k];
+    }
+    size_t gzip1 = packed_size_at(COMPRESSION_GZIP, 1, in, len), gzip9 = packed_size_at(COMPRESSION_GZIP, 9, in, len);
+    size_t lz4_1 = packed_size_at(COMPRESSION_LZ4, 1, in, len), lz4_17 = packed_size_at(COMPRESSION_LZ4, 17, in, len);
+    size_t zstd1 = packed_size_at(COMPRESSION_ZSTD, 1, in, len), zstd19 = packed_size_at(COMPRESSION_ZSTD, 19, in, len);
+    CHECK(packed_size_at(COMPRESSION_GZIP, -1, in, len) > 0);
+    CHECK(packed_size_at(COMPRESSION_ZSTD, -5, in, len) > 0);
+    CHECK(gzip9 > 0 && gzip9 <= gzip1);
+    CHECK(lz4_17 > 0 && lz4_17 <= lz4_1);
+    CHECK(zstd19 > 0 && zstd19 <= zstd1);
+    printf("levels, 256 KiB of text: gzip 1/9 %zu/%zu, lz4 1/17 %zu/%zu, zstd 1/19 %zu/%zu bytes\n", gzip1, gzip9,
+           lz4_1, lz4_17, zstd1, zstd19);
+    free(in);
+}
+
 int main(void)
 {
     test_round_trips();
@@ -295,6 +335,7 @@ int main(void)
     test_foreign_variants();
     test_corrupt_input();
     test_bombs();
+    test_levels();
     printf("%d checks, %d failures\n", checks, failures);
     return failures == 0 ? 0 : 1;
 }
