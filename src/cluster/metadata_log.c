@@ -15,6 +15,7 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "log/log_checkpoint.h"
 #include "log/partition_log.h"
 #include "protocol/record_batch.h"
 #include "util/logger.h"
@@ -285,16 +286,6 @@ static int build_batch(const struct metadata_record *recs, size_t count, int64_t
     return rc;
 }
 
-static int fsync_dir(const char *dir)
-{
-    int fd = open(dir, O_RDONLY | O_DIRECTORY);
-    if (fd < 0)
-        return -errno;
-    int rc = fsync(fd) == 0 ? 0 : -errno;
-    close(fd);
-    return rc;
-}
-
 static int write_snapshot_file(const char *dir, int64_t offset, const struct metadata_record *recs, size_t count)
 {
     char path[4096], tmp[4200];
@@ -323,7 +314,7 @@ static int write_snapshot_file(const char *dir, int64_t offset, const struct met
         unlink(tmp);
         return rc;
     }
-    return fsync_dir(dir);
+    return log_dir_fsync(dir);
 }
 
 static void delete_older_snapshots(const char *dir, int64_t keep)

@@ -13,17 +13,23 @@
 #include <string.h>
 #include <unistd.h>
 
+int log_dir_fsync(const char *dir)
+{
+    int fd = open(dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+    if (fd < 0)
+        return -errno;
+    int rc = fsync(fd) == 0 ? 0 : -errno;
+    close(fd);
+    return rc;
+}
+
 static int fsync_parent_dir(const char *path)
 {
     char *copy = strdup(path);
     if (!copy)
         return -ENOMEM;
-    int fd = open(dirname(copy), O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+    int rc = log_dir_fsync(dirname(copy));
     free(copy);
-    if (fd < 0)
-        return -errno;
-    int rc = fsync(fd) == 0 ? 0 : -errno;
-    close(fd);
     return rc;
 }
 

@@ -18,6 +18,9 @@
 #include <stddef.h>
 #include <stdint.h>
 
+/* fsync a directory, so that names created or renamed in it last. 0 or -errno. */
+int log_dir_fsync(const char *dir);
+
 struct offset_checkpoint_entry {
     char *topic; /* owned */
     int32_t partition;

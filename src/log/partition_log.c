@@ -8,7 +8,6 @@
 
 #include <dirent.h>
 #include <errno.h>
-#include <fcntl.h>
 #include <inttypes.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -1173,15 +1172,16 @@ int partition_log_delete_records(struct partition_log *log, int64_t offset,
 /*
  * Give back the blocks allocated ahead beyond the data of segments that are
  * no longer active (a roll by segment.ms leaves most of a prepared file
- * unused). ftruncate frees blocks, which can wait for the disk, so it runs
- * without the lock; truncate_to waits for it (see trims_running).
+ * unused). The flush runs it when a roll set trim_due. ftruncate frees
+ * blocks, which can wait for the disk, so it runs without the lock;
+ * truncate_to waits for it (see trims_running).
  */
 static void trim_preallocations(struct partition_log *log)
 {
     struct log_segment *todo[16];
     size_t n = 0;
     pthread_mutex_lock(&log->lock);
-    for (size_t i = 0; log->trim_due && i + 1 < log->segment_count && n < 16; i++) {
+    for (size_t i = 0; i + 1 < log->segment_count && n < 16; i++) {
         struct log_segment *seg = log->segments[i];
         if (seg->preallocated_end != 0 && !seg->trimming) {
             seg->trimming = true;
@@ -1210,28 +1210,17 @@ static void trim_preallocations(struct partition_log *log)
         log_segment_unref(todo[i]);
 }
 
-/* A prepared segment file was renamed in: make its name durable too. */
-static int sync_dir(const char *dir)
-{
-    int fd = open(dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
-    if (fd < 0)
-        return -errno;
-    int rc = fsync(fd) == 0 ? 0 : -errno;
-    close(fd);
-    return rc;
-}
-
 int64_t partition_log_flush(struct partition_log *log, int64_t now_ms)
 {
     struct log_segment *todo[16];
     uint64_t sizes[16];
     size_t n = 0;
-    trim_preallocations(log);
     pthread_mutex_lock(&log->lock);
     if (log->offline || log->closed) {
         pthread_mutex_unlock(&log->lock);
         return -EIO;
     }
+    bool trim_due = log->trim_due;
     bool dir_due = log->dir_sync_due;
     log->dir_sync_due = false;
     int64_t target = log->log_end_offset;
@@ -1253,7 +1242,7 @@ int64_t partition_log_flush(struct partition_log *log, int64_t now_ms)
     for (size_t i = 0; i < n && err == 0; i++)
         err = log_segment_sync(todo[i]);
     const char *failed = "fdatasync";
-    if (err == 0 && dir_due && (err = sync_dir(log->dir)) != 0)
+    if (err == 0 && dir_due && (err = log_dir_fsync(log->dir)) != 0) /* a prepared segment renamed in */
         failed = "fsync of the partition directory";
     if (err == 0 && (err = sync_side_files(log)) != 0) /* before the recovery point passes them */
         failed = "leader-epoch-checkpoint or partition.metadata write";
@@ -1278,6 +1267,8 @@ int64_t partition_log_flush(struct partition_log *log, int64_t now_ms)
         log_segment_unref(todo[i]);
     if (partial)
         partition_log_request_flush(log);
+    if (trim_due)
+        trim_preallocations(log);
     return err != 0 ? err : rp;
 }
 
