@@ -11,6 +11,9 @@
 #    librdkafka's in-memory mock cluster, side by side, Eddy/mock ratios and
 #    the DESIGN.md targets marked PASS/MISS.
 # 2. build/bench/log_append: the storage engine alone against raw write().
+# 3. build/bench/machine_floor: the least any broker must do here (loopback
+#    read + pwrite, CRC, sendfile) with no Kafka protocol, to read the CPU
+#    figures of 1. against.
 #
 # Sizes: see the EDDY_BENCH_* variables at the top of bench/broker_perf.c.
 # EDDY_BENCH_DIR chooses the work dir (default: a new dir under $TMPDIR or
@@ -27,7 +30,7 @@ case "${1:-}" in
     *) echo "usage: bench/run.sh [--quick]" >&2; exit 2 ;;
 esac
 
-for bin in "$BUILD/eddy" "$BUILD/bench/broker_perf" "$BUILD/bench/log_append"; do
+for bin in "$BUILD/eddy" "$BUILD/bench/broker_perf" "$BUILD/bench/log_append" "$BUILD/bench/machine_floor"; do
     if [ ! -x "$bin" ]; then
         echo "bench/run.sh: $bin is missing; run make first" >&2
         exit 1
@@ -71,6 +74,10 @@ if [ -n "$QUICK" ]; then
 else
     "$BUILD/bench/log_append" "$WORK/log" || status=1
 fi
+echo
+
+echo "== Machine floor (build/bench/machine_floor) =="
+"$BUILD/bench/machine_floor" $QUICK "$WORK/floor" || status=1
 echo
 
 echo "load average at end: $(cut -d' ' -f1-3 /proc/loadavg)"

@@ -1,0 +1,302 @@
+/*
+ * machine_floor.c - what this machine charges for the least any broker must
+ * do, with no Kafka protocol at all, so that the CPU figures of broker_perf
+ * can be read against the machine rather than against a guess.
+ *
+ *   write       a thread sends 1 MiB chunks over loopback TCP; the receiving
+ *               thread read()s each chunk and pwrite()s it to a file
+ *               allocated ahead, starting writeback behind itself and
+ *               dropping what lies more than 256 MiB back from the page
+ *               cache (Eddy's scheme, in one thread).
+ *   write+crc   the same, with a CRC-32C over every chunk (a Kafka broker
+ *               checks each batch's CRC).
+ *   sendfile    fetch-shaped: a reader asks for 1 MiB (4 bytes), the sender
+ *               answers with sendfile() from a 64 MiB file in the page
+ *               cache, non-blocking with poll() like an event loop; the
+ *               reader takes the answer as fast as it can and asks again.
+ *
+ * Each prints MB/s and the CPU-seconds per GB of the broker-like thread
+ * (its own utime+stime: the kernel's loopback delivery to the peer runs in
+ * it, as it does in a broker). Each mode runs twice, alternating, and the
+ * first quarter of every run is not measured: a page cache window filled
+ * from fresh pages costs several times what a recycled one does.
+ *
+ * Usage: build/bench/machine_floor [--quick] WORK_DIR
+ */
+#include <arpa/inet.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <netinet/in.h>
+#include <netinet/tcp.h>
+#include <poll.h>
+#include <pthread.h>
+#include <stdbool.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/sendfile.h>
+#include <sys/socket.h>
+#include <sys/stat.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "util/crc32c.h"
+
+#define CHUNK (1u << 20)
+#define DROP_WINDOW (256ull << 20) /* page cache kept behind the writer */
+#define WRITEBACK_STEP (32ull << 20)
+#define SEND_FILE_BYTES (64ull << 20)
+
+enum mode { MODE_WRITE, MODE_WRITE_CRC, MODE_SENDFILE };
+static const char *const mode_names[] = {"write", "write+crc", "sendfile"};
+
+struct run {
+    enum mode mode;
+    uint64_t bytes;   /* total moved */
+    uint64_t skipped; /* not measured: the warm-up at the start */
+    int port;
+    const char *work_dir;
+    double mb_per_s, cpu_per_gb;
+    uint32_t crc_sink; /* keeps the CRC from being optimised away */
+};
+
+static double now_s(void)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
+}
+
+static double thread_cpu_s(void)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_THREAD_CPUTIME_ID, &ts);
+    return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
+}
+
+static void die(const char *what)
+{
+    fprintf(stderr, "machine_floor: %s: %s\n", what, strerror(errno));
+    exit(1);
+}
+
+static int listen_loopback(int *port)
+{
+    int fd = socket(AF_INET, SOCK_STREAM, 0);
+    struct sockaddr_in sa = {.sin_family = AF_INET, .sin_addr.s_addr = htonl(INADDR_LOOPBACK)};
+    socklen_t len = sizeof sa;
+    if (fd < 0 || bind(fd, (struct sockaddr *)&sa, sizeof sa) < 0 || listen(fd, 1) < 0 ||
+        getsockname(fd, (struct sockaddr *)&sa, &len) < 0)
+        die("listen on 127.0.0.1");
+    *port = ntohs(sa.sin_port);
+    return fd;
+}
+
+static int connect_loopback(int port)
+{
+    int fd = socket(AF_INET, SOCK_STREAM, 0);
+    struct sockaddr_in sa = {.sin_family = AF_INET, .sin_port = htons((uint16_t)port),
+                             .sin_addr.s_addr = htonl(INADDR_LOOPBACK)};
+    if (fd < 0 || connect(fd, (struct sockaddr *)&sa, sizeof sa) < 0)
+        die("connect to 127.0.0.1");
+    int one = 1;
+    setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof one);
+    return fd;
+}
+
+static bool read_full(int fd, uint8_t *buf, size_t len)
+{
+    for (size_t got = 0; got < len;) {
+        ssize_t n = read(fd, buf + got, len - got);
+        if (n <= 0)
+            return false;
+        got += (size_t)n;
+    }
+    return true;
+}
+
+/* ------------------------------------------------------------ write modes */
+
+static void *chunk_sender(void *arg)
+{
+    struct run *r = arg;
+    static uint8_t chunk[CHUNK];
+    memset(chunk, 'x', sizeof chunk);
+    int fd = connect_loopback(r->port);
+    for (uint64_t sent = 0; sent < r->bytes;) {
+        ssize_t n = write(fd, chunk, sizeof chunk);
+        if (n <= 0)
+            break;
+        sent += (uint64_t)n;
+    }
+    close(fd);
+    return NULL;
+}
+
+/* Start writeback of what was just written; wait for and drop what is a window back. */
+static void write_behind(int fd, uint64_t pos, uint64_t *started, uint64_t *dropped)
+{
+    if (pos - *started >= WRITEBACK_STEP) {
+        sync_file_range(fd, (off_t)*started, (off_t)(pos - *started), SYNC_FILE_RANGE_WRITE);
+        *started = pos;
+    }
+    if (pos > *dropped + DROP_WINDOW + WRITEBACK_STEP) {
+        uint64_t to = pos - DROP_WINDOW;
+        sync_file_range(fd, (off_t)*dropped, (off_t)(to - *dropped),
+                        SYNC_FILE_RANGE_WAIT_BEFORE | SYNC_FILE_RANGE_WRITE | SYNC_FILE_RANGE_WAIT_AFTER);
+        posix_fadvise(fd, (off_t)*dropped, (off_t)(to - *dropped), POSIX_FADV_DONTNEED);
+        *dropped = to;
+    }
+}
+
+static void run_write(struct run *r)
+{
+    char path[4096];
+    snprintf(path, sizeof path, "%s/floor-write.bin", r->work_dir);
+    int file = open(path, O_RDWR | O_CREAT | O_TRUNC, 0644);
+    if (file < 0)
+        die(path);
+    (void)fallocate(file, FALLOC_FL_KEEP_SIZE, 0, (off_t)r->bytes); /* as Eddy's preallocation */
+    int listener = listen_loopback(&r->port);
+    pthread_t sender;
+    pthread_create(&sender, NULL, chunk_sender, r);
+    int sock = accept(listener, NULL, NULL);
+    if (sock < 0)
+        die("accept");
+    static uint8_t chunk[CHUNK];
+    uint64_t pos = 0, started = 0, dropped = 0;
+    double t0 = 0, c0 = 0;
+    while (pos < r->bytes && read_full(sock, chunk, sizeof chunk)) {
+        if (pos == r->skipped) {
+            t0 = now_s();
+            c0 = thread_cpu_s();
+        }
+        if (r->mode == MODE_WRITE_CRC)
+            r->crc_sink ^= crc32c(0, chunk, sizeof chunk);
+        if (pwrite(file, chunk, sizeof chunk, (off_t)pos) != (ssize_t)sizeof chunk)
+            die(path);
+        pos += sizeof chunk;
+        write_behind(file, pos, &started, &dropped);
+    }
+    double gb = (double)(pos - r->skipped) / 1e9;
+    r->cpu_per_gb = (thread_cpu_s() - c0) / gb;
+    r->mb_per_s = gb * 1e3 / (now_s() - t0);
+    pthread_join(sender, NULL);
+    close(sock);
+    close(listener);
+    close(file);
+    unlink(path);
+}
+
+/* ---------------------------------------------------------- sendfile mode */
+
+static void *fetching_reader(void *arg)
+{
+    struct run *r = arg;
+    static uint8_t buf[CHUNK];
+    int fd = connect_loopback(r->port);
+    for (uint64_t got = 0; got < r->bytes; got += CHUNK) {
+        uint32_t ask = CHUNK;
+        if (write(fd, &ask, sizeof ask) != (ssize_t)sizeof ask || !read_full(fd, buf, CHUNK))
+            break;
+    }
+    close(fd);
+    return NULL;
+}
+
+static void send_answer(int sock, int file, off_t *pos)
+{
+    for (size_t left = CHUNK; left > 0;) {
+        if ((uint64_t)*pos >= SEND_FILE_BYTES)
+            *pos = 0;
+        ssize_t n = sendfile(sock, file, pos, left);
+        if (n < 0 && errno == EAGAIN) {
+            struct pollfd p = {.fd = sock, .events = POLLOUT};
+            poll(&p, 1, -1);
+            continue;
+        }
+        if (n <= 0)
+            die("sendfile");
+        left -= (size_t)n;
+    }
+}
+
+static void run_sendfile(struct run *r)
+{
+    char path[4096];
+    snprintf(path, sizeof path, "%s/floor-send.bin", r->work_dir);
+    int file = open(path, O_RDWR | O_CREAT | O_TRUNC, 0644);
+    if (file < 0)
+        die(path);
+    static uint8_t chunk[CHUNK];
+    memset(chunk, 'y', sizeof chunk);
+    for (uint64_t i = 0; i < SEND_FILE_BYTES; i += CHUNK)
+        if (write(file, chunk, CHUNK) != (ssize_t)CHUNK)
+            die(path);
+    int listener = listen_loopback(&r->port);
+    pthread_t reader;
+    pthread_create(&reader, NULL, fetching_reader, r);
+    int sock = accept(listener, NULL, NULL);
+    if (sock < 0)
+        die("accept");
+    fcntl(sock, F_SETFL, O_NONBLOCK);
+    int one = 1;
+    setsockopt(sock, IPPROTO_TCP, TCP_NODELAY, &one, sizeof one);
+    off_t pos = 0;
+    uint64_t sent = 0;
+    double t0 = 0, c0 = 0;
+    while (sent < r->bytes) {
+        if (sent == r->skipped) {
+            t0 = now_s();
+            c0 = thread_cpu_s();
+        }
+        uint32_t ask;
+        struct pollfd p = {.fd = sock, .events = POLLIN};
+        poll(&p, 1, -1);
+        if (read(sock, &ask, sizeof ask) != (ssize_t)sizeof ask)
+            break;
+        send_answer(sock, file, &pos);
+        sent += CHUNK;
+    }
+    double gb = (double)(sent - r->skipped) / 1e9;
+    r->cpu_per_gb = (thread_cpu_s() - c0) / gb;
+    r->mb_per_s = gb * 1e3 / (now_s() - t0);
+    pthread_join(reader, NULL);
+    close(sock);
+    close(listener);
+    close(file);
+    unlink(path);
+}
+
+int main(int argc, char **argv)
+{
+    bool quick = argc > 1 && strcmp(argv[1], "--quick") == 0;
+    if (argc != 2 + quick) {
+        fprintf(stderr, "usage: machine_floor [--quick] WORK_DIR\n");
+        return 2;
+    }
+    const char *work_dir = argv[1 + quick];
+    if (mkdir(work_dir, 0755) < 0 && errno != EEXIST)
+        die(work_dir);
+    uint64_t bytes = (quick ? 512ull : 2048ull) << 20;
+    printf("Least work of any broker on this machine, no Kafka protocol (%.1f GiB a run, the first\n"
+           "quarter not measured; CPU-s/GB of the broker-like thread; two runs of each, alternating)\n",
+           (double)bytes / (1 << 30));
+    struct run runs[2][3];
+    for (int round = 0; round < 2; round++)
+        for (int m = MODE_WRITE; m <= MODE_SENDFILE; m++) {
+            struct run *r = &runs[round][m];
+            *r = (struct run){.mode = (enum mode)m, .bytes = bytes, .skipped = bytes / 4, .work_dir = work_dir};
+            if (m == MODE_SENDFILE)
+                run_sendfile(r);
+            else
+                run_write(r);
+        }
+    for (int m = MODE_WRITE; m <= MODE_SENDFILE; m++)
+        printf("  %-10s %7.0f %7.0f MB/s   %5.2f %5.2f CPU-s/GB\n", mode_names[m], runs[0][m].mb_per_s,
+               runs[1][m].mb_per_s, runs[0][m].cpu_per_gb, runs[1][m].cpu_per_gb);
+    printf("  write: loopback read + pwrite + writeback + drop-behind; write+crc: and a CRC-32C per MiB;\n"
+           "  sendfile: 1 MiB answers from the page cache to a loopback reader that asks for each\n");
+    return (int)(runs[0][MODE_WRITE_CRC].crc_sink & 0); /* used, never a failure */
+}
