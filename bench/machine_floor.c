@@ -14,10 +14,18 @@
  *               answers with sendfile() from a 64 MiB file in the page
  *               cache, non-blocking with poll() like an event loop; the
  *               reader takes the answer as fast as it can and asks again.
+ *   ... @N      the same at N MB/s, about the pace librdkafka's clients keep
+ *               in broker_perf: the chunk sender (or the asking reader)
+ *               sleeps to hold it. The broker-like thread then waits for
+ *               data, and each sleep and wake-up is dear on this VM: per GB
+ *               the same work costs more at a slower pace.
  *
- * Each prints MB/s and the CPU-seconds per GB of the broker-like thread
- * (its own utime+stime: the kernel's loopback delivery to the peer runs in
- * it, as it does in a broker). Each mode runs twice, alternating, and the
+ * Each prints MB/s, the CPU-seconds per GB of the broker-like thread (the
+ * kernel's loopback delivery to the peer runs in it, as it does in a
+ * broker) and of both threads. Which side runs the loopback work moves
+ * from run to run with where the scheduler puts the two threads and with
+ * the pace (measured: sendfile 0.05-0.6 CPU-s/GB for the sender alone),
+ * so the pair is the steadier figure. Each mode runs twice, alternating, and the
  * first quarter of every run is not measured: a page cache window filled
  * from fresh pages costs several times what a recycled one does.
  *
@@ -48,16 +56,22 @@
 #define WRITEBACK_STEP (32ull << 20)
 #define SEND_FILE_BYTES (64ull << 20)
 
-enum mode { MODE_WRITE, MODE_WRITE_CRC, MODE_SENDFILE };
-static const char *const mode_names[] = {"write", "write+crc", "sendfile"};
+#define WRITE_PACE_MB_S 800 /* 1 KiB records from one librdkafka producer here */
+#define SEND_PACE_MB_S 700  /* one librdkafka consumer here */
+
+enum mode { MODE_WRITE, MODE_WRITE_CRC, MODE_WRITE_CRC_PACED, MODE_SENDFILE, MODE_SENDFILE_PACED, MODE_COUNT };
+static const char *const mode_names[] = {"write", "write+crc", "write+crc @" /* pace appended */, "sendfile",
+                                         "sendfile @"};
 
 struct run {
     enum mode mode;
     uint64_t bytes;   /* total moved */
     uint64_t skipped; /* not measured: the warm-up at the start */
+    double pace_mb_s; /* 0: as fast as it goes */
     int port;
     const char *work_dir;
     double mb_per_s, cpu_per_gb;
+    double pair_cpu_per_gb; /* both threads: the loopback work, whichever side ran it */
     uint32_t crc_sink; /* keeps the CRC from being optimised away */
 };
 
@@ -75,10 +89,27 @@ static double thread_cpu_s(void)
     return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
 }
 
+static double process_cpu_s(void)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_PROCESS_CPUTIME_ID, &ts);
+    return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
+}
+
 static void die(const char *what)
 {
     fprintf(stderr, "machine_floor: %s: %s\n", what, strerror(errno));
     exit(1);
+}
+
+/* Sleep until `done` bytes are due at the run's pace, counted from `start`. */
+static void hold_pace(const struct run *r, double start, uint64_t done)
+{
+    if (r->pace_mb_s <= 0)
+        return;
+    double ahead = (double)done / (r->pace_mb_s * 1e6) - (now_s() - start);
+    if (ahead > 0)
+        usleep((useconds_t)(ahead * 1e6));
 }
 
 static int listen_loopback(int *port)
@@ -124,11 +155,13 @@ static void *chunk_sender(void *arg)
     static uint8_t chunk[CHUNK];
     memset(chunk, 'x', sizeof chunk);
     int fd = connect_loopback(r->port);
+    double start = now_s();
     for (uint64_t sent = 0; sent < r->bytes;) {
         ssize_t n = write(fd, chunk, sizeof chunk);
         if (n <= 0)
             break;
         sent += (uint64_t)n;
+        hold_pace(r, start, sent);
     }
     close(fd);
     return NULL;
@@ -166,13 +199,14 @@ static void run_write(struct run *r)
         die("accept");
     static uint8_t chunk[CHUNK];
     uint64_t pos = 0, started = 0, dropped = 0;
-    double t0 = 0, c0 = 0;
+    double t0 = 0, c0 = 0, p0 = 0;
     while (pos < r->bytes && read_full(sock, chunk, sizeof chunk)) {
         if (pos == r->skipped) {
             t0 = now_s();
             c0 = thread_cpu_s();
+            p0 = process_cpu_s();
         }
-        if (r->mode == MODE_WRITE_CRC)
+        if (r->mode != MODE_WRITE)
             r->crc_sink ^= crc32c(0, chunk, sizeof chunk);
         if (pwrite(file, chunk, sizeof chunk, (off_t)pos) != (ssize_t)sizeof chunk)
             die(path);
@@ -181,6 +215,7 @@ static void run_write(struct run *r)
     }
     double gb = (double)(pos - r->skipped) / 1e9;
     r->cpu_per_gb = (thread_cpu_s() - c0) / gb;
+    r->pair_cpu_per_gb = (process_cpu_s() - p0) / gb;
     r->mb_per_s = gb * 1e3 / (now_s() - t0);
     pthread_join(sender, NULL);
     close(sock);
@@ -196,7 +231,9 @@ static void *fetching_reader(void *arg)
     struct run *r = arg;
     static uint8_t buf[CHUNK];
     int fd = connect_loopback(r->port);
+    double start = now_s();
     for (uint64_t got = 0; got < r->bytes; got += CHUNK) {
+        hold_pace(r, start, got);
         uint32_t ask = CHUNK;
         if (write(fd, &ask, sizeof ask) != (ssize_t)sizeof ask || !read_full(fd, buf, CHUNK))
             break;
@@ -245,11 +282,12 @@ static void run_sendfile(struct run *r)
     setsockopt(sock, IPPROTO_TCP, TCP_NODELAY, &one, sizeof one);
     off_t pos = 0;
     uint64_t sent = 0;
-    double t0 = 0, c0 = 0;
+    double t0 = 0, c0 = 0, p0 = 0;
     while (sent < r->bytes) {
         if (sent == r->skipped) {
             t0 = now_s();
             c0 = thread_cpu_s();
+            p0 = process_cpu_s();
         }
         uint32_t ask;
         struct pollfd p = {.fd = sock, .events = POLLIN};
@@ -261,6 +299,7 @@ static void run_sendfile(struct run *r)
     }
     double gb = (double)(sent - r->skipped) / 1e9;
     r->cpu_per_gb = (thread_cpu_s() - c0) / gb;
+    r->pair_cpu_per_gb = (process_cpu_s() - p0) / gb;
     r->mb_per_s = gb * 1e3 / (now_s() - t0);
     pthread_join(reader, NULL);
     close(sock);
@@ -281,22 +320,34 @@ int main(int argc, char **argv)
         die(work_dir);
     uint64_t bytes = (quick ? 512ull : 2048ull) << 20;
     printf("Least work of any broker on this machine, no Kafka protocol (%.1f GiB a run, the first\n"
-           "quarter not measured; CPU-s/GB of the broker-like thread; two runs of each, alternating)\n",
+           "quarter not measured; two runs of each, alternating). CPU-s/GB: the broker-like thread,\n"
+           "then both threads\n",
            (double)bytes / (1 << 30));
-    struct run runs[2][3];
+    struct run runs[2][MODE_COUNT];
     for (int round = 0; round < 2; round++)
-        for (int m = MODE_WRITE; m <= MODE_SENDFILE; m++) {
+        for (int m = 0; m < MODE_COUNT; m++) {
             struct run *r = &runs[round][m];
             *r = (struct run){.mode = (enum mode)m, .bytes = bytes, .skipped = bytes / 4, .work_dir = work_dir};
-            if (m == MODE_SENDFILE)
+            if (m == MODE_WRITE_CRC_PACED)
+                r->pace_mb_s = WRITE_PACE_MB_S;
+            if (m == MODE_SENDFILE_PACED)
+                r->pace_mb_s = SEND_PACE_MB_S;
+            if (m >= MODE_SENDFILE)
                 run_sendfile(r);
             else
                 run_write(r);
         }
-    for (int m = MODE_WRITE; m <= MODE_SENDFILE; m++)
-        printf("  %-10s %7.0f %7.0f MB/s   %5.2f %5.2f CPU-s/GB\n", mode_names[m], runs[0][m].mb_per_s,
-               runs[1][m].mb_per_s, runs[0][m].cpu_per_gb, runs[1][m].cpu_per_gb);
+    for (int m = 0; m < MODE_COUNT; m++) {
+        char name[32];
+        snprintf(name, sizeof name, "%s%.0f", mode_names[m], runs[0][m].pace_mb_s);
+        if (runs[0][m].pace_mb_s <= 0)
+            snprintf(name, sizeof name, "%s", mode_names[m]);
+        printf("  %-16s %7.0f %7.0f MB/s   broker %5.2f %5.2f   pair %5.2f %5.2f CPU-s/GB\n", name,
+               runs[0][m].mb_per_s, runs[1][m].mb_per_s, runs[0][m].cpu_per_gb, runs[1][m].cpu_per_gb,
+               runs[0][m].pair_cpu_per_gb, runs[1][m].pair_cpu_per_gb);
+    }
     printf("  write: loopback read + pwrite + writeback + drop-behind; write+crc: and a CRC-32C per MiB;\n"
-           "  sendfile: 1 MiB answers from the page cache to a loopback reader that asks for each\n");
+           "  sendfile: 1 MiB answers from the page cache to a loopback reader that asks for each;\n"
+           "  @N: held to N MB/s, about the pace of broker_perf's librdkafka clients\n");
     return (int)(runs[0][MODE_WRITE_CRC].crc_sink & 0); /* used, never a failure */
 }
