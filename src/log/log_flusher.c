@@ -13,8 +13,8 @@
  * acknowledgement (an fdatasync and a pause per partition, in a row). The
  * flusher's own thread runs the timers: every 100 ms flush.ms / flush.messages
  * and the preparation of busy partitions' next segments
- * (partition_log_prepare_next_segment), and every 8 MiB appended the
- * drop-behind passes.
+ * (partition_log_prepare_next_segment), and every 1/32 of the page-cache
+ * budget appended (8 MiB by default) the drop-behind passes.
  */
 #include "log/log_flusher.h"
 
@@ -82,11 +82,13 @@ struct log_flusher {
     int64_t last_release_ms;  /* flusher thread only */
 };
 
-/* Appended bytes between drop-behind passes, and the least each log keeps cached. */
-#define RELEASE_EVERY_BYTES (8u << 20)
+/* A drop-behind pass every 1/32 of the budget appended (8 MiB of the default
+ * 256 MiB), at least every 128 KiB; the least each log keeps cached. */
+#define RELEASE_BUDGET_FRACTION 32
+#define RELEASE_EVERY_MIN_BYTES (128u << 10)
 #define MIN_CACHED_PER_LOG (128u << 10)
-/* Passes (of RELEASE_EVERY_BYTES each) a partition counts as written after its last append. */
-#define ACTIVE_PASSES 64
+/* A partition counts as written until this many budgets were appended after its last append. */
+#define ACTIVE_BUDGETS 2
 /* A pass drops only what an earlier one wrote back: when appends stop (or passes
  * coalesced behind slow fdatasyncs), the timer runs the pass that finishes. */
 #define RELEASE_FINISH_MS 500
@@ -224,41 +226,56 @@ static void *sync_worker_main(void *arg)
     return NULL;
 }
 
-/* The budget is shared by the partitions appended to within the last
- * ACTIVE_PASSES passes, and each of them is held to its share on every
- * pass: a producer spreading 1 MB batches over 1000 partitions touches only
+/*
+ * The budget is shared by the partitions appended to while the last
+ * ACTIVE_BUDGETS budgets' worth of bytes were, and each of them is held to
+ * its share on every pass: a producer spreading 1 MB batches over 1000 partitions touches only
  * a few per pass, and counting just those gave each a share so large that
- * nothing was ever dropped. Partitions idle for longer (most of
- * __consumer_offsets, say) keep what they have. */
+ * nothing was ever dropped. A partition idle for longer is brought down to
+ * MIN_CACHED_PER_LOG and then left alone until it is appended to again.
+ * (Before, it kept what it had: with librdkafka's sticky partitioner over
+ * 1000 partitions each one takes a burst of some MiB about every 10 s, so
+ * nearly all were idle, each kept its last share, most of it never written
+ * back, and the page cache grew by GBs of fresh pages: 55% of the broker's
+ * CPU went into copying into them.)
+ */
 static bool release_cache_pass(struct log_flusher *f)
 {
     size_t n, active = 0;
     struct partition_log **logs = registered_copy(f, &n);
+    uint64_t budget = atomic_load(&f->cache_budget);
+    uint64_t appended = atomic_load(&f->appended_bytes);
     for (size_t i = 0; i < n; i++) {
-        int64_t end = partition_log_end_offset(logs[i]);
-        if (end != logs[i]->cache_pass_end_offset) {
-            logs[i]->cache_pass_end_offset = end;
-            logs[i]->cache_idle_passes = 0;
-        } else if (logs[i]->cache_idle_passes < ACTIVE_PASSES) {
-            logs[i]->cache_idle_passes++;
+        struct partition_log *log = logs[i];
+        int64_t end = partition_log_end_offset(log);
+        if (end != log->cache_pass_end_offset) {
+            log->cache_pass_end_offset = end;
+            log->cache_appended_mark = appended;
+            log->cache_settled = false;
         }
-        if (logs[i]->cache_idle_passes >= ACTIVE_PASSES || end == 0) {
-            partition_log_unref(logs[i]);
+        bool idle = appended - log->cache_appended_mark >= ACTIVE_BUDGETS * budget;
+        if (end == 0 || (idle && log->cache_settled)) {
+            partition_log_unref(log);
             logs[i] = NULL;
             continue;
         }
-        active++;
+        active += !idle;
     }
-    uint64_t budget = atomic_load(&f->cache_budget);
     uint64_t keep = active ? budget / active : budget;
     if (keep < MIN_CACHED_PER_LOG)
         keep = MIN_CACHED_PER_LOG;
     bool unfinished = false;
     for (size_t i = 0; i < n; i++) {
-        if (!logs[i])
+        struct partition_log *log = logs[i];
+        if (!log)
             continue;
-        unfinished |= partition_log_release_cache(logs[i], keep);
-        partition_log_unref(logs[i]);
+        bool idle = appended - log->cache_appended_mark >= ACTIVE_BUDGETS * budget, settled = false;
+        unfinished |= partition_log_release_cache(log, idle ? MIN_CACHED_PER_LOG : keep, &settled);
+        if (idle) {
+            log->cache_settled = settled;
+            unfinished |= !settled; /* the timer's pass finishes it if appends stop */
+        }
+        partition_log_unref(log);
     }
     free(logs);
     return unfinished;
@@ -448,8 +465,11 @@ void log_flusher_note_append(struct log_flusher *f, size_t bytes)
 {
     if (atomic_load_explicit(&f->cache_budget, memory_order_relaxed) == 0)
         return;
+    uint64_t every = atomic_load_explicit(&f->cache_budget, memory_order_relaxed) / RELEASE_BUDGET_FRACTION;
+    if (every < RELEASE_EVERY_MIN_BYTES)
+        every = RELEASE_EVERY_MIN_BYTES;
     uint64_t before = atomic_fetch_add_explicit(&f->appended_bytes, bytes, memory_order_relaxed);
-    if (before / RELEASE_EVERY_BYTES == (before + bytes) / RELEASE_EVERY_BYTES)
+    if (before / every == (before + bytes) / every)
         return;
     pthread_mutex_lock(&f->mu);
     f->release_due = true;

@@ -1282,7 +1282,7 @@ static bool drop_pending(const struct log_segment *seg, uint64_t drop, uint64_t 
     return seg->cache_writeback_pos > seg->cache_dropped_pos + step && drop > seg->cache_dropped_pos + step;
 }
 
-bool partition_log_release_cache(struct partition_log *log, uint64_t keep_bytes)
+bool partition_log_release_cache(struct partition_log *log, uint64_t keep_bytes, bool *settled)
 {
     struct log_segment *todo[16];
     uint64_t writeback_to[16], drop_to[16];
@@ -1310,6 +1310,8 @@ bool partition_log_release_cache(struct partition_log *log, uint64_t keep_bytes)
         todo[n++] = log_segment_ref(seg);
     }
     pthread_mutex_unlock(&log->lock);
+    if (settled)
+        *settled = n == 0;
     bool more = n == 16; /* older segments may wait their turn */
     for (size_t i = 0; i < n; i++) {
         log_segment_release_cache(todo[i], writeback_to[i], drop_to[i]);

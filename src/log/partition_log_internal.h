@@ -61,7 +61,8 @@ struct partition_log {
     unsigned trims_running;        /* segments in log_segment_trim_preallocation */
     pthread_cond_t trims_done;
     int64_t cache_pass_end_offset; /* flusher thread only: log end at the last drop-behind pass */
-    uint32_t cache_idle_passes;    /* flusher thread only: drop-behind passes since the last append */
+    uint64_t cache_appended_mark;  /* flusher thread only: bytes appended to all logs when this one last grew */
+    bool cache_settled;            /* flusher thread only: idle, and brought down to its minimum */
 };
 
 /* Take the partition offline with a log line; caller holds the lock. */
@@ -72,8 +73,9 @@ void partition_log_go_offline_locked(struct partition_log *log, const char *what
  * the log in the page cache, start writeback of what is older than half of
  * that, and drop what is older than all of it.
  */
-/* True if a further pass, with no appends in between, would drop more. */
-bool partition_log_release_cache(struct partition_log *log, uint64_t keep_bytes);
+/* True if a further pass, with no appends in between, would drop more.
+ * *settled (if not NULL): there was nothing left to write back or drop. */
+bool partition_log_release_cache(struct partition_log *log, uint64_t keep_bytes, bool *settled);
 
 /*
  * Flusher thread: once the active segment is half full (preallocate=true),

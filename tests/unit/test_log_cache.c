@@ -4,7 +4,8 @@
  * cached (checked with mincore on a fresh mapping of each segment file), the
  * newest ones still are, every record still reads back intact, and the
  * flusher runs passes on its own once its budget is set and enough is
- * appended, and finishes on its own once appends stop. A read of dropped
+ * appended, and finishes on its own once appends stop; partitions idle for
+ * longer than the active window come down to the minimum. A read of dropped
  * data is reported cold (and one of the tail is not), so is a read of
  * evicted bytes a reopened log found on disk, and the pager brings a cold
  * span back into the cache.
@@ -122,8 +123,8 @@ static void test_release_pass(const char *dir)
     printf("12 MiB in %zu segments; release all but the newest 2 MiB\n", segments);
     CHECK(segments >= 3);
 
-    partition_log_release_cache(log, 2 * MIB); /* starts writeback */
-    partition_log_release_cache(log, 2 * MIB); /* drops what was written back */
+    partition_log_release_cache(log, 2 * MIB, NULL); /* starts writeback */
+    partition_log_release_cache(log, 2 * MIB, NULL); /* drops what was written back */
 
     /* The oldest segment is gone from the cache; all in all about the newest 2 MiB stay. */
     int64_t bases[16];
@@ -233,6 +234,72 @@ static void test_many_partitions_share(const char *root)
     log_flusher_stop(flusher);
 }
 
+static uint64_t cached_in_logs(char dirs[][300], int count, uint64_t *total)
+{
+    uint64_t cached = 0;
+    *total = 0;
+    for (int i = 0; i < count; i++) {
+        char *path = log_segment_file_name(dirs[i], 0, "log", "");
+        uint64_t size = segment_size(dirs[i], 0);
+        cached += cached_bytes(path, 0, size);
+        *total += size;
+        free(path);
+    }
+    return cached;
+}
+
+/* librdkafka's sticky partitioner over many partitions: each takes a burst,
+ * then nothing for a long while. A partition that held a large share and
+ * then went idle (twice the budget appended elsewhere since) must come down
+ * to the minimum, not keep its share for good: with 1000 partitions, that
+ * made the page cache grow by GBs of fresh pages. */
+static void test_idle_partition_trimmed(const char *root)
+{
+    enum { LOGS = 16 };
+    struct log_config cfg;
+    struct log_flusher *flusher = start_flusher_4_mib(&cfg); /* a pass every 128 KiB appended */
+    struct partition_log *logs[LOGS];
+    char dirs[LOGS][300];
+    for (int i = 0; i < LOGS; i++) {
+        snprintf(dirs[i], sizeof dirs[i], "%s/s-%d", root, i);
+        logs[i] = open_log(dirs[i], &cfg);
+        log_flusher_register(flusher, logs[i]);
+    }
+    append_mib(logs[0], 8); /* alone: its share is the whole budget */
+    CHECK(partition_log_flush(logs[0], test_now_ms()) >= 0);
+    uint64_t total, first = 0;
+    for (int wait = 0; wait < 300; wait++) {
+        usleep(10000);
+        first = cached_in_logs(dirs, 1, &total);
+        if (first <= 5 * MIB)
+            break;
+    }
+    printf("one partition written 8 MiB, 4 MiB budget: %" PRIu64 " bytes cached\n", first);
+    CHECK(first >= 2 * MIB && first <= 5 * MIB);
+
+    for (int i = 1; i < LOGS; i++) { /* 15 MiB elsewhere: the first is idle */
+        append_mib(logs[i], 1);
+        CHECK(partition_log_flush(logs[i], test_now_ms()) >= 0);
+    }
+    for (int wait = 0; wait < 300; wait++) {
+        usleep(10000);
+        first = cached_in_logs(dirs, 1, &total);
+        if (first <= 512 * 1024)
+            break;
+    }
+    uint64_t all = cached_in_logs(dirs, LOGS, &total);
+    printf("then 1 MiB to each of %d others: %" PRIu64 " bytes of the first cached, %" PRIu64 " of %" PRIu64
+           " in all\n", LOGS - 1, first, all, total);
+    /* The 128 KiB minimum, plus a release step and the large folios the kernel
+     * keeps whole. */
+    CHECK(first <= 512 * 1024);
+    for (int i = 0; i < LOGS; i++) {
+        log_flusher_unregister(flusher, logs[i]);
+        partition_log_close(logs[i], true);
+    }
+    log_flusher_stop(flusher);
+}
+
 static void on_loaded(void *arg)
 {
     atomic_store((atomic_int *)arg, 1);
@@ -244,8 +311,8 @@ static void test_pager(const char *dir)
     int64_t end = partition_log_end_offset(log);
     struct log_read_range span;
     CHECK(!partition_log_cold_spans(log, 0, MIB, &span, 1, NULL)); /* nothing dropped yet */
-    partition_log_release_cache(log, 2 * MIB);
-    partition_log_release_cache(log, 2 * MIB);
+    partition_log_release_cache(log, 2 * MIB, NULL);
+    partition_log_release_cache(log, 2 * MIB, NULL);
 
     CHECK(!partition_log_cold_spans(log, end - 1, MIB, &span, 1, NULL)); /* the tail stays cached */
     CHECK(partition_log_cold_spans(log, 0, MIB, &span, 1, NULL));
@@ -311,6 +378,7 @@ int main(void)
     snprintf(dir, sizeof(dir), "%s/w-0", root);
     test_reopened_log_is_checked(dir);
     test_many_partitions_share(root);
+    test_idle_partition_trimmed(root);
     test_rm_rf(root);
     free(root);
     return test_finish("test_log_cache");
