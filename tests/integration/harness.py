@@ -7,6 +7,8 @@
 The broker binary comes from $EDDY_BIN (default build/eddy). Only processes
 started here are ever signalled.
 """
+import ctypes
+import mmap
 import os
 import shutil
 import signal
@@ -25,6 +27,33 @@ def check(cond, what):
     if not cond:
         raise AssertionError(what)
     print("ok:", what, flush=True)
+
+
+def page_cached_bytes(path, length=None):
+    """Bytes of a file (its first `length`) in the page cache: mincore on a
+    fresh mapping, as fincore does; mapping does not read anything in."""
+    if length is None:
+        length = os.path.getsize(path)
+    if length == 0:
+        return 0
+    libc = ctypes.CDLL(None, use_errno=True)
+    libc.mmap.restype = ctypes.c_void_p
+    libc.mmap.argtypes = [ctypes.c_void_p, ctypes.c_size_t, ctypes.c_int, ctypes.c_int, ctypes.c_int,
+                          ctypes.c_long]
+    libc.munmap.argtypes = [ctypes.c_void_p, ctypes.c_size_t]
+    libc.mincore.argtypes = [ctypes.c_void_p, ctypes.c_size_t, ctypes.c_void_p]
+    pages = (length + mmap.PAGESIZE - 1) // mmap.PAGESIZE
+    vec = (ctypes.c_ubyte * pages)()
+    fd = os.open(path, os.O_RDONLY)
+    try:
+        addr = libc.mmap(None, length, mmap.PROT_READ, mmap.MAP_SHARED, fd, 0)
+        assert addr not in (None, ctypes.c_void_p(-1).value), "mmap: errno %d" % ctypes.get_errno()
+        rc = libc.mincore(addr, length, vec)
+        libc.munmap(addr, length)
+        assert rc == 0, "mincore: errno %d" % ctypes.get_errno()
+    finally:
+        os.close(fd)
+    return sum(mmap.PAGESIZE for v in vec if v & 1)
 
 
 def free_port():

@@ -15,8 +15,6 @@ stopped while a reader from offset 0 waits for page-ins: it shuts down
 cleanly (under the sanitizers: no use of freed partitions by a fetch resumed
 after its page-in, no leak).
 """
-import ctypes
-import mmap
 import glob
 import os
 import sys
@@ -28,7 +26,7 @@ import confluent_kafka.admin  # noqa: F401
 
 sys.path.insert(0, os.path.dirname(__file__))
 from foundation_wire import connect  # noqa: E402
-from harness import Broker  # noqa: E402
+from harness import Broker, page_cached_bytes  # noqa: E402
 from produce_wire import fetch_v4  # noqa: E402
 
 TOPIC = "cold"
@@ -66,9 +64,9 @@ def main():
         assert snapshots, "no producer-state snapshot written when the log rolled"
         first = os.path.join(b.data_dir, TOPIC + "-0", "%020d.log" % 0)
         deadline = time.time() + 30
-        while cached_bytes(first, 1 << 20) > 64 << 10 and time.time() < deadline:
+        while page_cached_bytes(first, 1 << 20) > 64 << 10 and time.time() < deadline:
             time.sleep(0.1)
-        cached = cached_bytes(first, 1 << 20)
+        cached = page_cached_bytes(first, 1 << 20)
         assert cached <= 64 << 10, "drop-behind left %d bytes of the oldest segment's first MiB cached" % cached
         print("drop-behind evicted the oldest segment once the producer stopped")
         read_back_cold(b, "with 1 MiB cached")
@@ -108,28 +106,6 @@ def read_back_cold(b, when):
     fetches = b.output().count("cold span") - waited
     assert fetches > 0, "no fetch waited for a page-in %s" % when
     print("%d records read back from offset 0 %s; %d fetches waited for a page-in" % (len(got), when, fetches))
-
-
-def cached_bytes(path, length):
-    """Bytes of the first `length` of a file in the page cache (mincore on a fresh mapping)."""
-    libc = ctypes.CDLL(None, use_errno=True)
-    libc.mmap.restype = ctypes.c_void_p
-    libc.mmap.argtypes = [ctypes.c_void_p, ctypes.c_size_t, ctypes.c_int, ctypes.c_int, ctypes.c_int,
-                          ctypes.c_long]
-    libc.munmap.argtypes = [ctypes.c_void_p, ctypes.c_size_t]
-    libc.mincore.argtypes = [ctypes.c_void_p, ctypes.c_size_t, ctypes.c_void_p]
-    pages = (length + mmap.PAGESIZE - 1) // mmap.PAGESIZE
-    vec = (ctypes.c_ubyte * pages)()
-    fd = os.open(path, os.O_RDONLY)
-    try:
-        addr = libc.mmap(None, length, mmap.PROT_READ, mmap.MAP_SHARED, fd, 0)
-        assert addr not in (None, ctypes.c_void_p(-1).value), "mmap: errno %d" % ctypes.get_errno()
-        rc = libc.mincore(addr, length, vec)
-        libc.munmap(addr, length)
-        assert rc == 0, "mincore: errno %d" % ctypes.get_errno()
-    finally:
-        os.close(fd)
-    return sum(mmap.PAGESIZE for v in vec if v & 1)
 
 
 def cross_segment_fetch(b):
