@@ -229,16 +229,21 @@ static void *sync_worker_main(void *arg)
 /*
  * The budget is shared by the partitions appended to while the last
  * ACTIVE_BUDGETS budgets' worth of bytes were, and each of them is held to
- * its share on every pass: a producer spreading 1 MB batches over 1000 partitions touches only
- * a few per pass, and counting just those gave each a share so large that
- * nothing was ever dropped. A partition idle for longer is brought down to
- * MIN_CACHED_PER_LOG and then left alone until it is appended to again.
- * (Before, it kept what it had: with librdkafka's sticky partitioner over
- * 1000 partitions each one takes a burst of some MiB about every 10 s, so
- * nearly all were idle, each kept its last share, most of it never written
- * back, and the page cache grew by GBs of fresh pages: 55% of the broker's
- * CPU went into copying into them.)
+ * its share on every pass: a producer spreading 1 MB batches over 1000
+ * partitions touches only a few per pass, and counting just those gave each
+ * a share so large that nothing was ever dropped. A partition idle for
+ * longer is brought down to MIN_CACHED_PER_LOG and then left alone until it
+ * is appended to again. (Before, it kept what it had: with librdkafka's
+ * sticky partitioner over 1000 partitions each one takes a burst of some MiB
+ * about every 10 s, so nearly all were idle, each kept its last share, most
+ * of it never written back, and the page cache grew by GBs of fresh pages:
+ * 55% of the broker's CPU went into copying into them.)
  */
+static bool log_cache_idle(const struct partition_log *log, uint64_t appended, uint64_t budget)
+{
+    return appended - log->cache_appended_mark >= ACTIVE_BUDGETS * budget;
+}
+
 static bool release_cache_pass(struct log_flusher *f)
 {
     size_t n, active = 0;
@@ -253,7 +258,7 @@ static bool release_cache_pass(struct log_flusher *f)
             log->cache_appended_mark = appended;
             log->cache_settled = false;
         }
-        bool idle = appended - log->cache_appended_mark >= ACTIVE_BUDGETS * budget;
+        bool idle = log_cache_idle(log, appended, budget);
         if (end == 0 || (idle && log->cache_settled)) {
             partition_log_unref(log);
             logs[i] = NULL;
@@ -269,7 +274,7 @@ static bool release_cache_pass(struct log_flusher *f)
         struct partition_log *log = logs[i];
         if (!log)
             continue;
-        bool idle = appended - log->cache_appended_mark >= ACTIVE_BUDGETS * budget, settled = false;
+        bool idle = log_cache_idle(log, appended, budget), settled = false;
         unfinished |= partition_log_release_cache(log, idle ? MIN_CACHED_PER_LOG : keep, &settled);
         if (idle) {
             log->cache_settled = settled;
@@ -463,9 +468,10 @@ void log_flusher_set_cache_budget(struct log_flusher *f, uint64_t budget_bytes)
 
 void log_flusher_note_append(struct log_flusher *f, size_t bytes)
 {
-    if (atomic_load_explicit(&f->cache_budget, memory_order_relaxed) == 0)
+    uint64_t budget = atomic_load_explicit(&f->cache_budget, memory_order_relaxed);
+    if (budget == 0)
         return;
-    uint64_t every = atomic_load_explicit(&f->cache_budget, memory_order_relaxed) / RELEASE_BUDGET_FRACTION;
+    uint64_t every = budget / RELEASE_BUDGET_FRACTION;
     if (every < RELEASE_EVERY_MIN_BYTES)
         every = RELEASE_EVERY_MIN_BYTES;
     uint64_t before = atomic_fetch_add_explicit(&f->appended_bytes, bytes, memory_order_relaxed);
