@@ -409,6 +409,30 @@ int log_segment_sync(struct log_segment *seg)
 
 #define FOLIO_MAX_BYTES (2ull << 20) /* the largest page-cache folio on x86-64 (a PMD) */
 
+/*
+ * POSIX_FADV_DONTNEED drops only folios that lie wholly inside its range,
+ * and ext4 caches a file in folios of up to 2 MiB: the one across the end of
+ * a drop stays, and the next drop, starting at that end, would pass over it
+ * again, for good (found: one folio of up to 64 KiB left at every boundary,
+ * 5-9% of all written). Right after a drop, the cached run of pages just
+ * below its end is that folio: the next drop starts at its first page.
+ * (Starting every drop a whole 2 MiB back would also drop again what the
+ * pager had just read back in for a lagging consumer.)
+ */
+static uint64_t straddler_start(const struct log_segment *seg, uint64_t to)
+{
+    uint64_t low = to > FOLIO_MAX_BYTES ? to - FOLIO_MAX_BYTES : 0;
+    if (!seg->map || to > seg->map_len || to <= low)
+        return to;
+    unsigned char resident[FOLIO_MAX_BYTES / 4096];
+    size_t pages = (size_t)(to - low) / 4096;
+    if (mincore((void *)(seg->map + low), (size_t)(to - low), resident) != 0)
+        return to;
+    while (pages > 0 && (resident[pages - 1] & 1))
+        pages--;
+    return low + (uint64_t)pages * 4096;
+}
+
 void log_segment_unmap_cache(struct log_segment *seg, uint64_t drop_to)
 {
     /* Pages this process has mapped are skipped by POSIX_FADV_DONTNEED: unmap them first. */
@@ -424,6 +448,7 @@ void log_segment_unmap_cache(struct log_segment *seg, uint64_t drop_to)
 void log_segment_count_as_cold(struct log_segment *seg)
 {
     seg->cache_writeback_pos = seg->size;
+    seg->cache_straddler_pos = seg->size;
     atomic_store(&seg->cache_dropped_pos, seg->size);
 }
 
@@ -444,15 +469,11 @@ void log_segment_release_cache(struct log_segment *seg, uint64_t writeback_to, u
     }
     uint64_t from = page_floor(seg->cache_dropped_pos), to = page_floor(drop_to);
     if (to > from) {
-        /* DONTNEED passes over a folio that reaches outside the range, and
-         * ext4 caches a file in folios of up to 2 MiB: the one across the last
-         * call's end was skipped then, and would be again from `from`. Start
-         * where it may begin (found: one folio of up to 64 KiB left behind at
-         * every boundary, 5-9% of all that was written). */
-        uint64_t start = from - from % FOLIO_MAX_BYTES;
+        uint64_t start = seg->cache_straddler_pos < from ? seg->cache_straddler_pos : from;
         /* Pages still under writeback would be skipped too; that writeback began a pass ago. */
         (void)sync_file_range(seg->fd, (off_t)start, (off_t)(to - start), SYNC_FILE_RANGE_WAIT_BEFORE);
         (void)posix_fadvise(seg->fd, (off_t)start, (off_t)(to - start), POSIX_FADV_DONTNEED);
+        seg->cache_straddler_pos = straddler_start(seg, to);
         seg->cache_dropped_pos = to;
     }
 }

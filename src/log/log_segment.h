@@ -78,6 +78,7 @@ struct log_segment {
      * flusher thread only; the dropped position is read by fetches too. */
     uint64_t cache_writeback_pos;
     _Atomic uint64_t cache_dropped_pos;
+    uint64_t cache_straddler_pos; /* start of the folio the last drop passed over, <= cache_dropped_pos */
     /* End of the blocks allocated ahead for this file (a prepared segment,
      * see log_segment_prepare_file), 0 if none or already trimmed. Under the
      * owning partition_log's lock, as is `trimming`. */

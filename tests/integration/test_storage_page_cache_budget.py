@@ -79,7 +79,9 @@ def main():
         admin = cka.AdminClient({"bootstrap.servers": b.bootstrap})
         admin.create_topics([cka.NewTopic("many", PARTITIONS, 1)])["many"].result(30)
         many = produce(b.bootstrap, "many", 96)
-        limit = BUDGET + (PARTITIONS + 1) * (MINIMUM + 2 * 4096) + (2 << 20)
+        # each partition: the minimum, up to one release step (64 KiB) not yet
+        # dropped and its partial pages; then 1 MiB of slack
+        limit = BUDGET + (PARTITIONS + 1) * (MINIMUM + (64 << 10) + 2 * 4096) + (1 << 20)
         total = wait_cached(b.data_dir, ["one", "many"], limit)
         cached_one = wait_cached(b.data_dir, ["one"], 3 * MINIMUM)
         print("  then 96 MiB to %d partitions: %.1f MiB cached in all (limit %.1f), %.0f KiB of the idle topic"
