@@ -433,6 +433,11 @@ static uint64_t straddler_start(const struct log_segment *seg, uint64_t to)
     return low + (uint64_t)pages * 4096;
 }
 
+void log_segment_note_cache_straddler(struct log_segment *seg)
+{
+    seg->cache_straddler_pos = straddler_start(seg, page_floor(seg->cache_dropped_pos));
+}
+
 void log_segment_unmap_cache(struct log_segment *seg, uint64_t drop_to)
 {
     /* Pages this process has mapped are skipped by POSIX_FADV_DONTNEED: unmap them first. */
@@ -457,7 +462,7 @@ bool log_segment_cache_dropped_whole(const struct log_segment *seg)
     return seg->cache_dropped_pos >= page_floor(seg->size);
 }
 
-void log_segment_release_cache(struct log_segment *seg, uint64_t writeback_to, uint64_t drop_to)
+bool log_segment_release_cache(struct log_segment *seg, uint64_t writeback_to, uint64_t drop_to)
 {
     /* DONTNEED skips dirty pages for good: drop only what an earlier call sent to writeback. */
     if (drop_to > seg->cache_writeback_pos)
@@ -473,9 +478,10 @@ void log_segment_release_cache(struct log_segment *seg, uint64_t writeback_to, u
         /* Pages still under writeback would be skipped too; that writeback began a pass ago. */
         (void)sync_file_range(seg->fd, (off_t)start, (off_t)(to - start), SYNC_FILE_RANGE_WAIT_BEFORE);
         (void)posix_fadvise(seg->fd, (off_t)start, (off_t)(to - start), POSIX_FADV_DONTNEED);
-        seg->cache_straddler_pos = straddler_start(seg, to);
         seg->cache_dropped_pos = to;
+        return true;
     }
+    return false;
 }
 
 /* ---- append ---- */

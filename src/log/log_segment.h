@@ -196,7 +196,11 @@ int log_segment_sync(struct log_segment *seg);
  * appends may move) but not for log_segment_release_cache (syscalls on the fd).
  */
 void log_segment_unmap_cache(struct log_segment *seg, uint64_t drop_to);
-void log_segment_release_cache(struct log_segment *seg, uint64_t writeback_to, uint64_t drop_to);
+/* True if it dropped something. */
+bool log_segment_release_cache(struct log_segment *seg, uint64_t writeback_to, uint64_t drop_to);
+/* After a release that dropped: find the folio it passed over at its end, for
+ * the next release to start at (reads the mapping: under the partition lock). */
+void log_segment_note_cache_straddler(struct log_segment *seg);
 /* True once everything but a partial last page has been dropped. */
 bool log_segment_cache_dropped_whole(const struct log_segment *seg);
 /* Count all of a complete segment as possibly out of the page cache (one found

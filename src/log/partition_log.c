@@ -1313,11 +1313,21 @@ bool partition_log_release_cache(struct partition_log *log, uint64_t keep_bytes,
     if (settled)
         *settled = n == 0;
     bool more = n == 16; /* older segments may wait their turn */
+    bool dropped[16], any = false;
     for (size_t i = 0; i < n; i++) {
-        log_segment_release_cache(todo[i], writeback_to[i], drop_to[i]);
+        dropped[i] = log_segment_release_cache(todo[i], writeback_to[i], drop_to[i]);
+        any |= dropped[i];
         more = more || drop_pending(todo[i], drop_to[i], step);
-        log_segment_unref(todo[i]);
     }
+    if (any) { /* the mapping may move under appends: find the folios left behind under the lock */
+        pthread_mutex_lock(&log->lock);
+        for (size_t i = 0; i < n; i++)
+            if (dropped[i])
+                log_segment_note_cache_straddler(todo[i]);
+        pthread_mutex_unlock(&log->lock);
+    }
+    for (size_t i = 0; i < n; i++)
+        log_segment_unref(todo[i]);
     return more;
 }
 
