@@ -112,6 +112,24 @@ static void hold_pace(const struct run *r, double start, uint64_t done)
         usleep((useconds_t)(ahead * 1e6));
 }
 
+/* The measured part of a run: wall time, the calling thread's CPU and the process's. */
+struct meter {
+    double wall, thread_cpu, process_cpu;
+};
+
+static struct meter meter_start(void)
+{
+    return (struct meter){now_s(), thread_cpu_s(), process_cpu_s()};
+}
+
+static void meter_stop(const struct meter *m, uint64_t bytes, struct run *r)
+{
+    double gb = (double)bytes / 1e9;
+    r->cpu_per_gb = (thread_cpu_s() - m->thread_cpu) / gb;
+    r->pair_cpu_per_gb = (process_cpu_s() - m->process_cpu) / gb;
+    r->mb_per_s = gb * 1e3 / (now_s() - m->wall);
+}
+
 static int listen_loopback(int *port)
 {
     int fd = socket(AF_INET, SOCK_STREAM, 0);
@@ -199,13 +217,10 @@ static void run_write(struct run *r)
         die("accept");
     static uint8_t chunk[CHUNK];
     uint64_t pos = 0, started = 0, dropped = 0;
-    double t0 = 0, c0 = 0, p0 = 0;
+    struct meter meter = meter_start();
     while (pos < r->bytes && read_full(sock, chunk, sizeof chunk)) {
-        if (pos == r->skipped) {
-            t0 = now_s();
-            c0 = thread_cpu_s();
-            p0 = process_cpu_s();
-        }
+        if (pos == r->skipped)
+            meter = meter_start();
         if (r->mode != MODE_WRITE)
             r->crc_sink ^= crc32c(0, chunk, sizeof chunk);
         if (pwrite(file, chunk, sizeof chunk, (off_t)pos) != (ssize_t)sizeof chunk)
@@ -213,10 +228,7 @@ static void run_write(struct run *r)
         pos += sizeof chunk;
         write_behind(file, pos, &started, &dropped);
     }
-    double gb = (double)(pos - r->skipped) / 1e9;
-    r->cpu_per_gb = (thread_cpu_s() - c0) / gb;
-    r->pair_cpu_per_gb = (process_cpu_s() - p0) / gb;
-    r->mb_per_s = gb * 1e3 / (now_s() - t0);
+    meter_stop(&meter, pos - r->skipped, r);
     pthread_join(sender, NULL);
     close(sock);
     close(listener);
@@ -282,13 +294,10 @@ static void run_sendfile(struct run *r)
     setsockopt(sock, IPPROTO_TCP, TCP_NODELAY, &one, sizeof one);
     off_t pos = 0;
     uint64_t sent = 0;
-    double t0 = 0, c0 = 0, p0 = 0;
+    struct meter meter = meter_start();
     while (sent < r->bytes) {
-        if (sent == r->skipped) {
-            t0 = now_s();
-            c0 = thread_cpu_s();
-            p0 = process_cpu_s();
-        }
+        if (sent == r->skipped)
+            meter = meter_start();
         uint32_t ask;
         struct pollfd p = {.fd = sock, .events = POLLIN};
         poll(&p, 1, -1);
@@ -297,10 +306,7 @@ static void run_sendfile(struct run *r)
         send_answer(sock, file, &pos);
         sent += CHUNK;
     }
-    double gb = (double)(sent - r->skipped) / 1e9;
-    r->cpu_per_gb = (thread_cpu_s() - c0) / gb;
-    r->pair_cpu_per_gb = (process_cpu_s() - p0) / gb;
-    r->mb_per_s = gb * 1e3 / (now_s() - t0);
+    meter_stop(&meter, sent - r->skipped, r);
     pthread_join(reader, NULL);
     close(sock);
     close(listener);
