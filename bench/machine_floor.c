@@ -201,13 +201,20 @@ static void write_behind(int fd, uint64_t pos, uint64_t *started, uint64_t *drop
     }
 }
 
-static void run_write(struct run *r)
+/* A new file `name` in the work dir, its path in `path`. */
+static int create_work_file(const struct run *r, const char *name, char *path, size_t cap)
 {
-    char path[4096];
-    snprintf(path, sizeof path, "%s/floor-write.bin", r->work_dir);
+    snprintf(path, cap, "%s/%s", r->work_dir, name);
     int file = open(path, O_RDWR | O_CREAT | O_TRUNC, 0644);
     if (file < 0)
         die(path);
+    return file;
+}
+
+static void run_write(struct run *r)
+{
+    char path[4096];
+    int file = create_work_file(r, "floor-write.bin", path, sizeof path);
     (void)fallocate(file, FALLOC_FL_KEEP_SIZE, 0, (off_t)r->bytes); /* as Eddy's preallocation */
     int listener = listen_loopback(&r->port);
     pthread_t sender;
@@ -274,10 +281,7 @@ static void send_answer(int sock, int file, off_t *pos)
 static void run_sendfile(struct run *r)
 {
     char path[4096];
-    snprintf(path, sizeof path, "%s/floor-send.bin", r->work_dir);
-    int file = open(path, O_RDWR | O_CREAT | O_TRUNC, 0644);
-    if (file < 0)
-        die(path);
+    int file = create_work_file(r, "floor-send.bin", path, sizeof path);
     static uint8_t chunk[CHUNK];
     memset(chunk, 'y', sizeof chunk);
     for (uint64_t i = 0; i < SEND_FILE_BYTES; i += CHUNK)
