@@ -13,8 +13,8 @@
  * acknowledgement (an fdatasync and a pause per partition, in a row). The
  * flusher's own thread runs the timers: every 100 ms flush.ms / flush.messages
  * and the preparation of busy partitions' next segments
- * (partition_log_prepare_next_segment), and every 1/32 of the page-cache
- * budget appended (8 MiB by default) the drop-behind passes.
+ * (partition_log_prepare_next_segment), and every 8 MiB appended the
+ * drop-behind passes.
  */
 #include "log/log_flusher.h"
 
@@ -82,10 +82,8 @@ struct log_flusher {
     int64_t last_release_ms;  /* flusher thread only */
 };
 
-/* A drop-behind pass every 1/32 of the budget appended (8 MiB of the default
- * 256 MiB), at least every 128 KiB; the least each log keeps cached. */
-#define RELEASE_BUDGET_FRACTION 32
-#define RELEASE_EVERY_MIN_BYTES (128u << 10)
+/* Appended bytes between drop-behind passes, and the least each log keeps cached. */
+#define RELEASE_EVERY_BYTES (8u << 20)
 #define MIN_CACHED_PER_LOG (128u << 10)
 /* A partition counts as written until this many budgets were appended after its last append. */
 #define ACTIVE_BUDGETS 2
@@ -468,14 +466,10 @@ void log_flusher_set_cache_budget(struct log_flusher *f, uint64_t budget_bytes)
 
 void log_flusher_note_append(struct log_flusher *f, size_t bytes)
 {
-    uint64_t budget = atomic_load_explicit(&f->cache_budget, memory_order_relaxed);
-    if (budget == 0)
+    if (atomic_load_explicit(&f->cache_budget, memory_order_relaxed) == 0)
         return;
-    uint64_t every = budget / RELEASE_BUDGET_FRACTION;
-    if (every < RELEASE_EVERY_MIN_BYTES)
-        every = RELEASE_EVERY_MIN_BYTES;
     uint64_t before = atomic_fetch_add_explicit(&f->appended_bytes, bytes, memory_order_relaxed);
-    if (before / every == (before + bytes) / every)
+    if (before / RELEASE_EVERY_BYTES == (before + bytes) / RELEASE_EVERY_BYTES)
         return;
     pthread_mutex_lock(&f->mu);
     f->release_due = true;

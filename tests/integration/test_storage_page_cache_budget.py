@@ -4,9 +4,11 @@ partitions, as an operator checks it with fincore: with an 8 MiB budget,
 64-partition topic through librdkafka's Python client, whose sticky
 partitioner sends each partition a burst and then nothing for a while.
 Afterwards the segment files of both topics hold about the budget in the
-page cache, plus the 128 KiB minimum of each partition: the first topic,
-idle since, came down to that minimum instead of keeping its share, and
-no partition kept pages behind at the places where earlier drops ended.
+page cache (and what was appended since the last drop-behind pass), plus
+the 128 KiB minimum of each partition: the first topic, idle since, came
+down to that minimum instead of keeping its share, and it kept nothing
+cached far behind its end (every drop used to leave behind the folio
+across its end).
 Every record is there (the high watermarks add up).
 """
 import glob
@@ -21,6 +23,7 @@ sys.path.insert(0, os.path.dirname(__file__))
 from harness import Broker, check, page_cached_bytes  # noqa: E402
 
 BUDGET = 8 << 20
+PASS = 8 << 20  # appended between two drop-behind passes
 MINIMUM = 128 << 10
 PARTITIONS = 64
 VALUE = 1024
@@ -28,6 +31,12 @@ VALUE = 1024
 
 def cached_in_topic(data_dir, topic):
     return sum(page_cached_bytes(p) for p in glob.glob(os.path.join(data_dir, topic + "-*", "*.log")))
+
+
+def cached_behind(data_dir, topic, newest):
+    """Cached bytes of a one-segment partition more than `newest` bytes behind its end."""
+    path, = glob.glob(os.path.join(data_dir, topic + "-0", "*.log"))
+    return page_cached_bytes(path, max(0, os.path.getsize(path) - newest))
 
 
 def wait_cached(data_dir, topics, limit, timeout=20):
@@ -72,16 +81,22 @@ def main():
     config = {"eddy.log.page.cache.bytes": str(BUDGET), "num.partitions": "1"}
     with Broker(config=config) as b:
         one = produce(b.bootstrap, "one", 48, partition=0)
-        cached_one = wait_cached(b.data_dir, ["one"], BUDGET + (2 << 20))
-        print("  one partition, 48 MiB written: %.1f MiB cached" % (cached_one / 2**20))
-        check(cached_one <= BUDGET + (2 << 20), "a lone partition holds about the budget: %d bytes cached" % cached_one)
+        cached_one = wait_cached(b.data_dir, ["one"], BUDGET + PASS + (2 << 20))
+        behind = cached_behind(b.data_dir, "one", BUDGET + PASS)
+        print("  one partition, 48 MiB written: %.1f MiB cached, %d KiB of it more than %d MiB behind the end"
+              % (cached_one / 2**20, behind // 1024, (BUDGET + PASS) >> 20))
+        check(cached_one <= BUDGET + PASS + (2 << 20),
+              "a lone partition holds about the budget: %d bytes cached" % cached_one)
+        # every drop used to leave the folio across its end behind for good
+        check(behind <= 256 << 10, "nothing is left cached far behind the end: %d bytes" % behind)
 
         admin = cka.AdminClient({"bootstrap.servers": b.bootstrap})
         admin.create_topics([cka.NewTopic("many", PARTITIONS, 1)])["many"].result(30)
         many = produce(b.bootstrap, "many", 96)
-        # each partition: the minimum, up to one release step (64 KiB) not yet
-        # dropped and its partial pages; then 1 MiB of slack
-        limit = BUDGET + (PARTITIONS + 1) * (MINIMUM + (64 << 10) + 2 * 4096) + (1 << 20)
+        # the budget and the appends since the last pass; each partition: the
+        # minimum, up to one release step (64 KiB) not yet dropped and its
+        # partial pages; then 1 MiB of slack
+        limit = BUDGET + PASS + (PARTITIONS + 1) * (MINIMUM + (64 << 10) + 2 * 4096) + (1 << 20)
         total = wait_cached(b.data_dir, ["one", "many"], limit)
         cached_one = wait_cached(b.data_dir, ["one"], 3 * MINIMUM)
         print("  then 96 MiB to %d partitions: %.1f MiB cached in all (limit %.1f), %.0f KiB of the idle topic"

@@ -257,7 +257,7 @@ static void test_idle_partition_trimmed(const char *root)
 {
     enum { LOGS = 16 };
     struct log_config cfg;
-    struct log_flusher *flusher = start_flusher_4_mib(&cfg); /* a pass every 128 KiB appended */
+    struct log_flusher *flusher = start_flusher_4_mib(&cfg); /* a pass every 8 MiB appended */
     struct partition_log *logs[LOGS];
     char dirs[LOGS][300];
     for (int i = 0; i < LOGS; i++) {
