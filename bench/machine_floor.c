@@ -165,6 +165,28 @@ static bool read_full(int fd, uint8_t *buf, size_t len)
     return true;
 }
 
+/* The broker-like side of a run: a peer thread connected over loopback. */
+struct peer {
+    pthread_t thread;
+    int listener, sock;
+};
+
+static void peer_start(struct peer *p, struct run *r, void *(*peer_main)(void *))
+{
+    p->listener = listen_loopback(&r->port);
+    pthread_create(&p->thread, NULL, peer_main, r);
+    p->sock = accept(p->listener, NULL, NULL);
+    if (p->sock < 0)
+        die("accept");
+}
+
+static void peer_finish(struct peer *p)
+{
+    pthread_join(p->thread, NULL);
+    close(p->sock);
+    close(p->listener);
+}
+
 /* ------------------------------------------------------------ write modes */
 
 static void *chunk_sender(void *arg)
@@ -216,12 +238,9 @@ static void run_write(struct run *r)
     char path[4096];
     int file = create_work_file(r, "floor-write.bin", path, sizeof path);
     (void)fallocate(file, FALLOC_FL_KEEP_SIZE, 0, (off_t)r->bytes); /* as Eddy's preallocation */
-    int listener = listen_loopback(&r->port);
-    pthread_t sender;
-    pthread_create(&sender, NULL, chunk_sender, r);
-    int sock = accept(listener, NULL, NULL);
-    if (sock < 0)
-        die("accept");
+    struct peer peer;
+    peer_start(&peer, r, chunk_sender);
+    int sock = peer.sock;
     static uint8_t chunk[CHUNK];
     uint64_t pos = 0, started = 0, dropped = 0;
     struct meter meter = meter_start();
@@ -236,9 +255,7 @@ static void run_write(struct run *r)
         write_behind(file, pos, &started, &dropped);
     }
     meter_stop(&meter, pos - r->skipped, r);
-    pthread_join(sender, NULL);
-    close(sock);
-    close(listener);
+    peer_finish(&peer);
     close(file);
     unlink(path);
 }
@@ -287,12 +304,9 @@ static void run_sendfile(struct run *r)
     for (uint64_t i = 0; i < SEND_FILE_BYTES; i += CHUNK)
         if (write(file, chunk, CHUNK) != (ssize_t)CHUNK)
             die(path);
-    int listener = listen_loopback(&r->port);
-    pthread_t reader;
-    pthread_create(&reader, NULL, fetching_reader, r);
-    int sock = accept(listener, NULL, NULL);
-    if (sock < 0)
-        die("accept");
+    struct peer peer;
+    peer_start(&peer, r, fetching_reader);
+    int sock = peer.sock;
     fcntl(sock, F_SETFL, O_NONBLOCK);
     int one = 1;
     setsockopt(sock, IPPROTO_TCP, TCP_NODELAY, &one, sizeof one);
@@ -311,9 +325,7 @@ static void run_sendfile(struct run *r)
         sent += CHUNK;
     }
     meter_stop(&meter, sent - r->skipped, r);
-    pthread_join(reader, NULL);
-    close(sock);
-    close(listener);
+    peer_finish(&peer);
     close(file);
     unlink(path);
 }

@@ -190,6 +190,20 @@ static void test_flusher_runs_passes(const char *dir)
     partition_log_close(log, true);
 }
 
+static uint64_t cached_in_logs(char dirs[][300], int count, uint64_t *total)
+{
+    uint64_t cached = 0;
+    *total = 0;
+    for (int i = 0; i < count; i++) {
+        char *path = log_segment_file_name(dirs[i], 0, "log", "");
+        uint64_t size = segment_size(dirs[i], 0);
+        cached += cached_bytes(path, 0, size);
+        *total += size;
+        free(path);
+    }
+    return cached;
+}
+
 /* A producer that sends 1 MiB batches round-robin to many partitions touches
  * only a few of them per pass; every partition written lately must still be
  * held to its share of the budget, not just those. */
@@ -213,14 +227,7 @@ static void test_many_partitions_share(const char *root)
     uint64_t cached = 0, total = 0;
     for (int wait = 0; wait < 200; wait++) {
         usleep(10000);
-        cached = total = 0;
-        for (int i = 0; i < LOGS; i++) {
-            char *path = log_segment_file_name(dirs[i], 0, "log", "");
-            uint64_t size = segment_size(dirs[i], 0);
-            cached += cached_bytes(path, 0, size);
-            total += size;
-            free(path);
-        }
+        cached = cached_in_logs(dirs, LOGS, &total);
         if (cached <= total / 3)
             break;
     }
@@ -232,20 +239,6 @@ static void test_many_partitions_share(const char *root)
         partition_log_close(logs[i], true);
     }
     log_flusher_stop(flusher);
-}
-
-static uint64_t cached_in_logs(char dirs[][300], int count, uint64_t *total)
-{
-    uint64_t cached = 0;
-    *total = 0;
-    for (int i = 0; i < count; i++) {
-        char *path = log_segment_file_name(dirs[i], 0, "log", "");
-        uint64_t size = segment_size(dirs[i], 0);
-        cached += cached_bytes(path, 0, size);
-        *total += size;
-        free(path);
-    }
-    return cached;
 }
 
 /* librdkafka's sticky partitioner over many partitions: each takes a burst,
