@@ -65,6 +65,9 @@
  *   EDDY_BENCH_CLIENT_STATS     1: each second, the client's requests in flight and round trip
  *   EDDY_BENCH_LATENCY_ACKS     acks of the latency run's producer (all)
  *   EDDY_BENCH_LATENCY_DUMP     PREFIX: per-message latencies to PREFIX-eddy.txt, -mock.txt
+ *   EDDY_BENCH_PIN              1: the broker on the last CPU, the clients on the others
+ *   EDDY_BENCH_MOCK_RTT_MS      the mock answers this many ms late, to see how the client
+ *                               takes a broker's latency (rd_kafka_mock_broker_set_rtt)
  *
  * broker_perf --mock-broker TOPIC PARTITIONS runs one mock broker (what the
  * mock runs start): it prints its bootstrap address and waits to be killed.
@@ -78,6 +81,7 @@
 #include <limits.h>
 #include <netinet/in.h>
 #include <pthread.h>
+#include <sched.h>
 #include <signal.h>
 #include <stdarg.h>
 #include <stdbool.h>
@@ -331,6 +335,28 @@ static int write_eddy_config(const char *path, int port, const char *data_dir, i
     return fclose(f) == 0 ? 0 : -1;
 }
 
+/* EDDY_BENCH_PIN=1: the brokers (eddy, the mock) run on the last CPU and this
+ * process (the clients) on the others, as if the broker had a machine of its
+ * own. Without it the kernel places every thread where it likes. */
+static void pin_to_cpus(bool broker)
+{
+    const char *pin = getenv("EDDY_BENCH_PIN");
+    if (!pin || !*pin || strcmp(pin, "0") == 0)
+        return;
+    long cpus = sysconf(_SC_NPROCESSORS_ONLN);
+    if (cpus < 2)
+        return;
+    cpu_set_t set;
+    CPU_ZERO(&set);
+    if (broker)
+        CPU_SET((int)cpus - 1, &set);
+    else
+        for (int c = 0; c < cpus - 1; c++)
+            CPU_SET(c, &set);
+    if (sched_setaffinity(0, sizeof set, &set) < 0)
+        perror("broker_perf: sched_setaffinity");
+}
+
 static int eddy_start(struct target *t, int partitions)
 {
     static int run_number;
@@ -357,6 +383,7 @@ static int eddy_start(struct target *t, int partitions)
         prctl(PR_SET_PDEATHSIG, SIGKILL);
         if (getppid() == 1)
             _exit(127);
+        pin_to_cpus(true);
         int fd = open(t->log_path, O_WRONLY | O_CREAT | O_TRUNC, 0644);
         if (fd >= 0) {
             dup2(fd, STDOUT_FILENO);
@@ -441,6 +468,9 @@ static int mock_broker_main(const char *topic, int partitions)
         fprintf(stderr, "broker_perf: mock topic create: %s\n", rd_kafka_err2str(rc));
         return 1;
     }
+    const char *rtt = getenv("EDDY_BENCH_MOCK_RTT_MS");
+    if (rtt && atoi(rtt) > 0)
+        rd_kafka_mock_broker_set_rtt(mock, 1, atoi(rtt));
     printf("%s\n", rd_kafka_mock_cluster_bootstraps(mock));
     fflush(stdout);
     for (;;)
@@ -463,6 +493,7 @@ static int mock_start(struct target *t, const char *topic, int partitions)
     }
     if (t->pid == 0) {
         dup2(out[1], STDOUT_FILENO);
+        pin_to_cpus(true);
         close(out[0]);
         close(out[1]);
         execl("/proc/self/exe", "broker_perf", "--mock-broker", topic, count, (char *)NULL);
@@ -1534,6 +1565,7 @@ int main(int argc, char **argv)
     opt.eddy_binary = argv[arg];
     opt.work_dir = argv[arg + 1];
     options_load(quick);
+    pin_to_cpus(false);
     signal(SIGPIPE, SIG_IGN);
     mkdir(opt.work_dir, 0755);
 
