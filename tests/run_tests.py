@@ -32,7 +32,7 @@ SKIPPED = 77
 TSAN_TESTS = ("test_clients_acks.py", "test_clients_kill9_acks_all.py", "test_clients_many_producers.py",
               "test_clients_retention_race.py", "test_groups_clients.py", "test_storage_cold_reads.py",
               "test_storage_compaction.py", "test_storage_open_files.py", "test_storage_preallocate.py",
-              "test_storage_page_cache_budget.py")
+              "test_storage_page_cache_budget.py", "test_admin_big_topics.py")
 
 
 def interpreter(path):

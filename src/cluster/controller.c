@@ -71,15 +71,11 @@ void controller_push_config(struct controller *c, const struct topic_state *t)
 
 static void create_partition_logs(struct controller *c, const struct topic_state *t, int32_t from)
 {
-    if (!c->storage.create_partition)
+    if (!c->storage.create_partitions)
         return;
     struct log_config lc;
     topic_log_config(c->config, c->image, t, &lc);
-    for (int32_t p = from; p < t->partition_count; p++) {
-        int rc = c->storage.create_partition(c->storage.ctx, t, p, &lc);
-        if (rc < 0)
-            log_error("controller", "cannot create the log of %s-%d: %s", t->name, p, strerror(-rc));
-    }
+    c->storage.create_partitions(c->storage.ctx, t, from, &lc);
 }
 
 /* ---------------------------------------------------------------- start-up */

@@ -21,9 +21,11 @@
 /* What the controller needs from storage; any hook may be NULL (tests). */
 struct controller_storage {
     void *ctx;
-    /* Create (or adopt the existing) log of a partition with this config. 0 or -errno. */
-    int (*create_partition)(void *ctx, const struct topic_state *t, int32_t partition,
-                            const struct log_config *config);
+    /* Create (or adopt the existing) logs of partitions `from` up to t's
+     * count with this config; storage may finish them later (the broker
+     * reports those partitions without a leader until then). */
+    void (*create_partitions)(void *ctx, const struct topic_state *t, int32_t from,
+                              const struct log_config *config);
     /* Delete a partition's log (data removed in the background). */
     void (*delete_partition)(void *ctx, const char *topic, int32_t partition);
     /* Push a new effective config to every partition log of t. */

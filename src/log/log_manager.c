@@ -24,6 +24,7 @@
 #include "log/log_checkpoint.h"
 #include "log/log_cleaner.h"
 #include "log/partition_log_internal.h"
+#include "log/log_creator.h"
 #include "util/fd_budget.h"
 #include "util/logger.h"
 #include "util/thread.h"
@@ -53,6 +54,7 @@ struct log_manager {
     struct log_flusher *flusher;
     struct log_pager *pager;
     struct log_cleaner *cleaner;
+    struct log_creator *creator; /* started by the first log_manager_create_later */
     pthread_t housekeeper;
     bool housekeeper_running;
     pthread_mutex_t hk_mu;
@@ -625,6 +627,8 @@ void log_manager_close(struct log_manager *mgr)
 {
     if (!mgr)
         return;
+    log_creator_stop(mgr->creator); /* logs it finished and nobody installed are closed: loaded again at start */
+    mgr->creator = NULL;
     if (mgr->housekeeper_running) {
         pthread_mutex_lock(&mgr->hk_mu);
         mgr->hk_stop = true;
@@ -666,6 +670,23 @@ struct partition_log *log_manager_get(struct log_manager *mgr, const char *topic
     return log;
 }
 
+/* Under table_lock. */
+static size_t least_used_dir(const struct log_manager *mgr)
+{
+    size_t d = 0;
+    for (size_t i = 1; i < mgr->dir_count; i++)
+        if (mgr->dir_partitions[i] < mgr->dir_partitions[d])
+            d = i;
+    return d;
+}
+
+static char *partition_dir(const struct log_manager *mgr, size_t d, const char *topic, int32_t partition)
+{
+    char name[512];
+    snprintf(name, sizeof(name), "%s-%" PRId32, topic, partition);
+    return dir_file(mgr->dirs[d], name);
+}
+
 int log_manager_create(struct log_manager *mgr, const char *topic, int32_t partition,
                        const uint8_t topic_id[16], const struct log_config *config,
                        struct partition_log **out)
@@ -677,13 +698,8 @@ int log_manager_create(struct log_manager *mgr, const char *topic, int32_t parti
         pthread_rwlock_unlock(&mgr->table_lock);
         return 0;
     }
-    size_t d = 0;
-    for (size_t i = 1; i < mgr->dir_count; i++)
-        if (mgr->dir_partitions[i] < mgr->dir_partitions[d])
-            d = i;
-    char name[512];
-    snprintf(name, sizeof(name), "%s-%" PRId32, topic, partition);
-    char *path = dir_file(mgr->dirs[d], name);
+    size_t d = least_used_dir(mgr);
+    char *path = partition_dir(mgr, d, topic, partition);
     struct partition_log_open_args args = {.dir = path, .topic = topic, .partition = partition,
                                            .config = config ? config : &mgr->config.defaults,
                                            .clean_shutdown = true, .now_ms = wall_ms()};
@@ -703,6 +719,109 @@ int log_manager_create(struct log_manager *mgr, const char *topic, int32_t parti
     attach(mgr, log);
     *out = log;
     return 0;
+}
+
+/* ---- creation off the caller's thread ---- */
+
+static void creator_done(void *ctx)
+{
+    struct log_manager *mgr = ctx;
+    mgr->config.on_created(mgr->config.on_created_ctx);
+}
+
+int log_manager_create_later(struct log_manager *mgr, const char *topic, int32_t partition,
+                             const uint8_t topic_id[16], const struct log_config *config)
+{
+    if (!mgr->config.on_created)
+        return -ENOTSUP;
+    if (!mgr->creator) {
+        int rc = log_creator_start(creator_done, mgr, &mgr->creator);
+        if (rc != 0)
+            return rc;
+    }
+    pthread_rwlock_wrlock(&mgr->table_lock);
+    if (find_locked(mgr, topic, partition)) {
+        pthread_rwlock_unlock(&mgr->table_lock);
+        return 0;
+    }
+    size_t d = least_used_dir(mgr);
+    char *path = partition_dir(mgr, d, topic, partition);
+    struct log_creation *job =
+        path ? log_creation_new(topic, partition, topic_id, config ? config : &mgr->config.defaults, path, d) : NULL;
+    free(path);
+    if (job)
+        mgr->dir_partitions[d]++; /* held for it, so that the next ones spread over the dirs */
+    pthread_rwlock_unlock(&mgr->table_lock);
+    if (!job)
+        return -ENOMEM;
+    log_creator_submit(mgr->creator, job);
+    return 0;
+}
+
+static void release_dir(struct log_manager *mgr, size_t d)
+{
+    pthread_rwlock_wrlock(&mgr->table_lock);
+    mgr->dir_partitions[d]--;
+    pthread_rwlock_unlock(&mgr->table_lock);
+}
+
+/* Put a finished log in the table; false if it must go (its partition exists already). */
+static bool install(struct log_manager *mgr, struct log_creation *job)
+{
+    pthread_rwlock_wrlock(&mgr->table_lock);
+    mgr->dir_partitions[job->dir_index]--;
+    int rc = find_locked(mgr, job->topic, job->partition) ? -EEXIST
+                                                          : table_add(mgr, job->topic, job->partition, job->dir_index, job->log);
+    pthread_rwlock_unlock(&mgr->table_lock);
+    if (rc != 0)
+        return false;
+    attach(mgr, job->log);
+    return true;
+}
+
+size_t log_manager_install_created(struct log_manager *mgr, bool (*adopt)(void *ctx, struct partition_log *log),
+                                   void *ctx)
+{
+    if (!mgr->creator)
+        return 0;
+    size_t installed = 0;
+    struct log_creation *job = log_creator_take_done(mgr->creator);
+    while (job) {
+        struct log_creation *next = job->next;
+        if (!job->log) {
+            log_error("log", "Could not create %s: %s", job->dir, strerror(-job->rc));
+            release_dir(mgr, job->dir_index);
+        } else {
+            bool wanted = adopt(ctx, job->log);
+            if (!install(mgr, job))
+                partition_log_close(job->log, false); /* made inline meanwhile: keep that one's files */
+            else if (wanted)
+                installed++;
+            else /* its topic went (or came back as another) while it was being made */
+                (void)log_manager_delete(mgr, job->topic, job->partition);
+        }
+        log_creation_free(job);
+        job = next;
+    }
+    return installed;
+}
+
+void log_manager_cancel_creation(struct log_manager *mgr, const char *topic)
+{
+    if (!mgr->creator)
+        return;
+    struct log_creation *job = log_creator_cancel(mgr->creator, topic);
+    while (job) {
+        struct log_creation *next = job->next;
+        release_dir(mgr, job->dir_index);
+        log_creation_free(job);
+        job = next;
+    }
+}
+
+size_t log_manager_creating(struct log_manager *mgr, const char *topic)
+{
+    return mgr->creator ? log_creator_count(mgr->creator, topic) : 0;
 }
 
 int log_manager_delete(struct log_manager *mgr, const char *topic, int32_t partition)

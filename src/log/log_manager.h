@@ -48,6 +48,10 @@ struct log_manager_config {
     int64_t flush_pause_us;                 /* eddy.log.flush.pause.us (4000) */
     log_durable_fn on_durable;              /* flusher callback (flusher thread) */
     void *on_durable_ctx;
+    /* Logs made by log_manager_create_later wait to be installed: called on
+     * the creator thread (log_creator.h), once per batch. NULL: no creator. */
+    void (*on_created)(void *ctx);
+    void *on_created_ctx;
 };
 
 void log_manager_config_defaults(struct log_manager_config *config);
@@ -71,6 +75,27 @@ struct partition_log *log_manager_get(struct log_manager *mgr, const char *topic
 int log_manager_create(struct log_manager *mgr, const char *topic, int32_t partition,
                        const uint8_t topic_id[16], const struct log_config *config,
                        struct partition_log **out);
+
+/*
+ * Create a partition as log_manager_create does, but on the creator thread
+ * (log_creator.h): the caller does not wait for the file system. The log is
+ * not in the table (log_manager_get) until log_manager_install_created runs
+ * after config.on_created. 0 (also if the partition exists), -ENOTSUP without
+ * config.on_created, or -errno.
+ */
+int log_manager_create_later(struct log_manager *mgr, const char *topic, int32_t partition,
+                             const uint8_t topic_id[16], const struct log_config *config);
+/* Install the logs the creator has finished, on the calling thread. adopt(ctx,
+ * log) says whether the partition is still wanted (and may set its config);
+ * one that is not is deleted. Returns how many were installed. */
+size_t log_manager_install_created(struct log_manager *mgr, bool (*adopt)(void *ctx, struct partition_log *log),
+                                   void *ctx);
+/* Drop the creations of `topic` not started and wait for the running one
+ * (before deleting the topic; log_manager_install_created then settles those
+ * finished). */
+void log_manager_cancel_creation(struct log_manager *mgr, const char *topic);
+/* Partitions of `topic` (NULL: of any) created later and not installed yet. */
+size_t log_manager_creating(struct log_manager *mgr, const char *topic);
 
 /*
  * Delete a partition: close it, rename its directory to

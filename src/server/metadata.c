@@ -29,6 +29,10 @@ static void fill_partitions(struct request *req, struct metadata_response_topic 
         metadata_response_partition_init(mp);
         mp->partition_index = p->partition;
         mp->leader_id = p->leader;
+        if (!topics_partition_ready(req->broker, t, i)) { /* its log is still being made */
+            mp->error_code = KAFKA_LEADER_NOT_AVAILABLE;
+            mp->leader_id = -1;
+        }
         mp->leader_epoch = p->leader_epoch;
         mp->replica_nodes = p->replicas;
         mp->replica_nodes_count = p->replica_count;

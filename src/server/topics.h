@@ -11,6 +11,7 @@
 #ifndef EDDY_SERVER_TOPICS_H
 #define EDDY_SERVER_TOPICS_H
 
+#include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
 
@@ -46,6 +47,10 @@ int16_t topics_create_with_configs(struct broker *b, const char *name, size_t le
                                    int32_t replication_factor, const char *const *config_names,
                                    const char *const *config_values, int32_t config_count,
                                    struct topic_state **out, const char **message);
+
+/* Whether this node has the log of t's partition (false while the creator
+ * thread is still making it: see topics.c). */
+bool topics_partition_ready(struct broker *b, const struct topic_state *t, int32_t partition);
 
 /* The effective log config of topic t (topic override > broker > default). */
 void topics_log_config(struct broker *b, const struct topic_state *t, struct log_config *out);

@@ -34,14 +34,12 @@ struct fake_storage {
     char last_topic[256];
 };
 
-static int fake_create(void *ctx, const struct topic_state *t, int32_t partition, const struct log_config *config)
+static void fake_create(void *ctx, const struct topic_state *t, int32_t from, const struct log_config *config)
 {
     struct fake_storage *s = ctx;
-    (void)partition;
-    s->created++;
+    s->created += t->partition_count - from;
     s->last_config = *config;
     snprintf(s->last_topic, sizeof s->last_topic, "%s", t->name);
-    return 0;
 }
 
 static void fake_delete(void *ctx, const char *topic, int32_t partition)
