@@ -504,8 +504,8 @@ int16_t controller_delete_topic(struct controller *c, struct topic_state *t, cha
     int rc = commit(c, &rec, 1); /* frees t */
     if (rc < 0)
         return commit_failed(msg, cap, rc);
-    for (int32_t p = 0; p < partitions && c->storage.delete_partition; p++)
-        c->storage.delete_partition(c->storage.ctx, name, p);
+    if (c->storage.delete_partitions)
+        c->storage.delete_partitions(c->storage.ctx, name, partitions);
     log_info("controller", "deleted topic %s (%d partitions)", name, partitions);
     return 0;
 }

@@ -26,8 +26,8 @@ struct controller_storage {
      * reports those partitions without a leader until then). */
     void (*create_partitions)(void *ctx, const struct topic_state *t, int32_t from,
                               const struct log_config *config);
-    /* Delete a partition's log (data removed in the background). */
-    void (*delete_partition)(void *ctx, const char *topic, int32_t partition);
+    /* Delete the logs of a topic's partitions 0 to count-1 (data removed in the background). */
+    void (*delete_partitions)(void *ctx, const char *topic, int32_t count);
     /* Push a new effective config to every partition log of t. */
     void (*set_config)(void *ctx, const struct topic_state *t, const struct log_config *config);
     /* Start-up: delete partition logs of topics the image no longer has. */

@@ -96,20 +96,28 @@ bool topics_partition_ready(struct broker *b, const struct topic_state *t, int32
     return log_manager_get(b->logs, t->name, partition) != NULL;
 }
 
-static void storage_delete_partition(void *ctx, const char *topic, int32_t partition)
+static void storage_delete_partitions(void *ctx, const char *topic, int32_t count)
 {
     struct broker *b = ctx;
     if (!b->logs)
         return;
-    if (log_manager_creating(b->logs, topic) > 0) { /* none may appear after the delete */
+    /* Logs still being made must not appear after the delete: those not
+     * started are dropped, the rest installed now and deleted below. */
+    bool creating = log_manager_creating(b->logs, topic) > 0;
+    if (creating) {
         log_manager_cancel_creation(b->logs, topic);
         log_manager_install_created(b->logs, adopt_created_log, b);
     }
-    struct partition_log *log = log_manager_get(b->logs, topic, partition);
-    if (log)
-        partitions_forget(b, log); /* its waiters fail; the runtime must not outlive the log */
-    if (log_manager_delete(b->logs, topic, partition) < 0)
-        log_warn("controller", "no log to delete for %s-%d", topic, partition);
+    int32_t missing = 0;
+    for (int32_t p = 0; p < count; p++) {
+        struct partition_log *log = log_manager_get(b->logs, topic, p);
+        if (log)
+            partitions_forget(b, log); /* its waiters fail; the runtime must not outlive the log */
+        if (log_manager_delete(b->logs, topic, p) < 0)
+            missing++;
+    }
+    if (missing > 0 && !creating)
+        log_warn("controller", "%d of the %d partitions of %s had no log to delete", missing, count, topic);
 }
 
 static void storage_set_config(void *ctx, const struct topic_state *t, const struct log_config *config)
@@ -304,7 +312,7 @@ int topics_start(struct broker *b)
     b->controller.storage = (struct controller_storage){
         .ctx = b,
         .create_partitions = storage_create_partitions,
-        .delete_partition = storage_delete_partition,
+        .delete_partitions = storage_delete_partitions,
         .set_config = storage_set_config,
         .remove_orphans = storage_remove_orphans,
     };

@@ -5,7 +5,8 @@
  * the marker is missing, retention by time and by size (never the active
  * segment), DeleteRecords persisted in log-start-offset-checkpoint (never
  * overwritten with an older value by a concurrent checkpoint writer), and
- * partition deletion (rename to -delete, removed in the background).
+ * partition deletion (rename to -delete, removed in the background), and
+ * partitions made on the creator thread (installed, cancelled, kept at close).
  */
 #include "log_test_util.h"
 
@@ -112,6 +113,97 @@ static bool exists(const char *dir, const char *name)
     char path[1024];
     snprintf(path, sizeof(path), "%s/%s", dir, name);
     return access(path, F_OK) == 0;
+}
+
+/* ---- creation on the creator thread ---- */
+
+static atomic_int created_calls;
+
+static void on_created(void *ctx)
+{
+    (void)ctx;
+    atomic_fetch_add(&created_calls, 1);
+}
+
+static bool adopt_unless_doomed(void *ctx, struct partition_log *log)
+{
+    (void)ctx;
+    return strcmp(partition_log_topic(log), "doomed") != 0;
+}
+
+/* Install what the creator has finished until `topic` has nothing in the making. */
+static size_t install_all(struct log_manager *mgr, const char *topic)
+{
+    size_t installed = 0;
+    for (int i = 0; i < 1000 && (log_manager_creating(mgr, topic) > 0 || installed == 0); i++) {
+        installed += log_manager_install_created(mgr, adopt_unless_doomed, NULL);
+        if (log_manager_creating(mgr, topic) > 0)
+            usleep(2000);
+    }
+    return installed;
+}
+
+static void test_create_later(const char *root)
+{
+    printf("create later: the creator thread makes the logs, the caller installs them\n");
+    char later_dirs[2][300];
+    const char *later_list[2] = {later_dirs[0], later_dirs[1]};
+    snprintf(later_dirs[0], sizeof later_dirs[0], "%s/later0", root);
+    snprintf(later_dirs[1], sizeof later_dirs[1], "%s/later1", root);
+    struct log_manager_config c;
+    log_manager_config_defaults(&c);
+    c.log_dirs = later_list;
+    c.log_dir_count = 2;
+    c.on_durable = on_durable;
+    c.on_created = on_created;
+    struct log_manager *mgr = NULL;
+    CHECK(log_manager_open(&c, &mgr) == 0);
+    if (!mgr)
+        return;
+    uint8_t id[16] = {9};
+    for (int i = 0; i < 40; i++)
+        CHECK(log_manager_create_later(mgr, "wide", i, id, NULL) == 0);
+    CHECK(log_manager_get(mgr, "wide", 0) == NULL || log_manager_creating(mgr, "wide") < 40);
+    CHECK_EQ_I64((int64_t)install_all(mgr, "wide"), 40);
+    CHECK(atomic_load(&created_calls) >= 1);
+    CHECK_EQ_I64((int64_t)log_manager_creating(mgr, NULL), 0);
+    struct partition_log *last = log_manager_get(mgr, "wide", 39);
+    CHECK(last != NULL);
+    uint8_t got[16];
+    CHECK(last && partition_log_topic_id(last, got) && memcmp(got, id, 16) == 0);
+    CHECK(exists(later_dirs[0], "wide-0") && exists(later_dirs[1], "wide-1")); /* spread as log_manager_create does */
+    if (last) {
+        append_n(last, 2, test_now_ms());
+        CHECK_EQ_I64(partition_log_end_offset(last), 20);
+    }
+
+    printf("create later: a topic deleted while being made leaves no partition behind\n");
+    for (int i = 0; i < 300; i++)
+        CHECK(log_manager_create_later(mgr, "doomed", i, NULL, NULL) == 0);
+    log_manager_cancel_creation(mgr, "doomed");
+    log_manager_install_created(mgr, adopt_unless_doomed, NULL); /* not adopted: deleted */
+    CHECK_EQ_I64((int64_t)log_manager_creating(mgr, "doomed"), 0);
+    for (int i = 0; i < 300; i++)
+        CHECK(log_manager_get(mgr, "doomed", i) == NULL);
+    {
+        char cmd[700];
+        snprintf(cmd, sizeof cmd, "ls %s %s | grep -q '^doomed-[0-9]*$'", later_dirs[0], later_dirs[1]);
+        CHECK(system(cmd) != 0);
+    }
+
+    printf("create later: closing with logs made and not installed keeps them for the next start\n");
+    int calls = atomic_load(&created_calls);
+    CHECK(log_manager_create_later(mgr, "pending", 0, NULL, NULL) == 0);
+    for (int i = 0; i < 500 && atomic_load(&created_calls) == calls; i++)
+        usleep(2000); /* made (the finished list was empty: it calls on_created) */
+    log_manager_close(mgr);
+    mgr = NULL;
+    CHECK(log_manager_open(&c, &mgr) == 0);
+    if (!mgr)
+        return;
+    CHECK(log_manager_get(mgr, "pending", 0) != NULL);
+    CHECK(log_manager_get(mgr, "wide", 39) != NULL);
+    log_manager_close(mgr);
 }
 
 int main(void)
@@ -325,6 +417,7 @@ int main(void)
     CHECK(log_manager_delete(mgr, "orders", 0) == -ENOENT);
     log_manager_close(mgr);
 
+    test_create_later(root);
     test_rm_rf(root);
     free(root);
     return test_finish("test_log_manager");

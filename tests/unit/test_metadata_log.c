@@ -42,11 +42,10 @@ static void fake_create(void *ctx, const struct topic_state *t, int32_t from, co
     snprintf(s->last_topic, sizeof s->last_topic, "%s", t->name);
 }
 
-static void fake_delete(void *ctx, const char *topic, int32_t partition)
+static void fake_delete(void *ctx, const char *topic, int32_t count)
 {
     struct fake_storage *s = ctx;
-    (void)partition;
-    s->deleted++;
+    s->deleted += count;
     snprintf(s->last_topic, sizeof s->last_topic, "%s", topic);
 }
 
