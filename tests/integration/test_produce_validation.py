@@ -15,6 +15,8 @@ per partition (each case a hand-made batch no client sends on purpose):
   sequence (Kafka since KIP-360), but on a partition that never held a
   record only at 0: OUT_OF_ORDER_SEQUENCE_NUMBER otherwise (Kafka 4.5,
   KAFKA-15591);
+- one partition named twice in a request: both batches are appended, in
+  the request's order, and each is answered (Kafka keeps only the last);
 - acks=0: a failed request closes the connection (the client's only way
   to notice), a good one leaves it open;
 - a topic's compression.type other than "producer" stores batches in that
@@ -29,7 +31,8 @@ import sys
 import time
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-from foundation_wire import connect, wait_closed  # noqa: E402
+from foundation_wire import Reader, connect, frame, i16, i32, recv_response, request_header, string, \
+    wait_closed  # noqa: E402
 from harness import Broker, check  # noqa: E402
 from produce_wire import fetch_batches, produce  # noqa: E402
 from record_batches import batch, crc32c  # noqa: E402
@@ -59,6 +62,25 @@ def patched(data, offset, fmt, value):
 
 def error_of(sock, topic, data, **kw):
     return produce(sock, topic, 0, data, **kw)["error"]
+
+
+def produce_partition_twice(sock, topic, first, second):
+    """Produce v7 naming partition 0 of topic twice -> [(error, base_offset)] per entry."""
+    entry = i32(0) + i32(len(first)) + first + i32(0) + i32(len(second)) + second
+    body = string(None) + i16(1) + i32(5000) + i32(1) + string(topic) + i32(2) + entry
+    sock.sendall(frame(request_header(0, 7, 77, "twice", False) + body))
+    _, resp = recv_response(sock)
+    r = Reader(resp)
+    r.i32()
+    r.string()
+    out = []
+    for _ in range(r.i32()):
+        r.i32()
+        error, base_offset = r.i16(), r.i64()
+        r.i64()
+        r.i64()
+        out.append((error, base_offset))
+    return out
 
 
 def compression_scenario(b, admin):
@@ -171,6 +193,13 @@ def main():
         stored = [x for x in fetch_batches(b.port, "v") if x["base_offset"] == r["base_offset"]]
         check(r["error"] == 0 and stored[0]["max_timestamp"] == base + 3000,
               "an understated maxTimestamp is stored as the records' maximum")
+
+        admin.create_topics([NewTopic("twice", 1, 1)])["twice"].result(30)
+        answers = produce_partition_twice(s, "twice", batch(0, now_ms(), records(0)), batch(0, now_ms(), records(0, 1)))
+        stored = [x["count"] for x in fetch_batches(b.port, "twice")]
+        check(answers == [(0, 0), (0, 1)] and stored == [1, 2],
+              "one partition named twice: both batches appended in order and answered: %r, stored %r"
+              % (answers, stored))
 
         fresh = batch(0, now_ms(), records(0), producer_id=4242, base_seq=17, epoch=0)
         check(error_of(s, "v", fresh) == 0, "an idempotent producer unknown here may start at sequence 17")
