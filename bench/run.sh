@@ -14,6 +14,8 @@
 # 3. build/bench/machine_floor: the least any broker must do here (loopback
 #    read + pwrite, CRC, sendfile) with no Kafka protocol, to read the CPU
 #    figures of 1. against.
+# 4. bench/create_stall.py: a steady producer's latency while three
+#    1,000-partition topics are created (librdkafka's Python client).
 #
 # Sizes: see the EDDY_BENCH_* variables at the top of bench/broker_perf.c.
 # EDDY_BENCH_DIR chooses the work dir (default: a new dir under $TMPDIR or
@@ -78,6 +80,14 @@ echo
 
 echo "== Machine floor (build/bench/machine_floor) =="
 "$BUILD/bench/machine_floor" $QUICK "$WORK/floor" || status=1
+echo
+
+echo "== Topic creation under load (bench/create_stall.py) =="
+if /usr/bin/python3 -c 'import confluent_kafka' 2>/dev/null; then
+    /usr/bin/python3 "$ROOT/bench/create_stall.py" "$BUILD/eddy" "$WORK/create" 2>/dev/null || status=1
+else
+    echo "skipped: /usr/bin/python3 has no confluent_kafka (apt-get install python3-confluent-kafka)"
+fi
 echo
 
 echo "load average at end: $(cut -d' ' -f1-3 /proc/loadavg)"

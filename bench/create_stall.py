@@ -1,0 +1,126 @@
+#!/usr/bin/python3
+"""bench/create_stall.py - what other clients feel while big topics are made.
+
+A producer sends 2,000 records a second (100 B, acks=1, linger.ms=0) to a
+one-partition topic for 3 s alone, then for 3 s while an admin client
+creates three topics of 1,000 partitions each; the acknowledgement latency
+of each record is printed per window (p50, p99, p99.9, max) with how long
+the three CreateTopics took. Until session 13 the broker made every
+partition's files on its event loop, and every client waited for that.
+
+Usage: bench/create_stall.py EDDY_BINARY WORK_DIR
+Needs Debian's python3-confluent-kafka (librdkafka's Python client), so it
+runs with /usr/bin/python3. Eddy listens on a free 127.0.0.1 port with its
+data under WORK_DIR, which is removed afterwards.
+"""
+import os
+import shutil
+import socket
+import subprocess
+import sys
+import threading
+import time
+
+import confluent_kafka as ck
+import confluent_kafka.admin as cka
+
+RATE = 2000
+WINDOW_S = 3.0
+TOPICS = ("wide-1", "wide-2", "wide-3")
+PARTITIONS = 1000
+
+
+def free_port():
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+def start_eddy(binary, work):
+    port = free_port()
+    os.makedirs(work, exist_ok=True)
+    config = os.path.join(work, "server.properties")
+    with open(config, "w") as f:
+        f.write("listeners=PLAINTEXT://127.0.0.1:%d\nlog.dirs=%s\n" % (port, os.path.join(work, "data")))
+    log = open(os.path.join(work, "eddy.log"), "wb")
+    proc = subprocess.Popen([binary, "server", config], stdout=log, stderr=subprocess.STDOUT)
+    deadline = time.time() + 30
+    while time.time() < deadline:
+        try:
+            socket.create_connection(("127.0.0.1", port), timeout=0.5).close()
+            return proc, "127.0.0.1:%d" % port
+        except OSError:
+            time.sleep(0.05)
+    proc.kill()
+    raise SystemExit("create_stall: eddy did not listen within 30 s")
+
+
+def produce_window(producer, seconds):
+    """Send at RATE for `seconds`; the acknowledgement latencies in ms."""
+    latencies = []
+
+    def delivered(err, _msg, sent):
+        if err is None:
+            latencies.append((time.time() - sent) * 1000)
+
+    start = time.time()
+    n = 0
+    while time.time() - start < seconds:
+        sent = time.time()
+        producer.produce("steady", b"x" * 100, on_delivery=lambda e, m, s=sent: delivered(e, m, s))
+        n += 1
+        while time.time() < start + n / RATE:
+            producer.poll(0)
+    producer.flush(60)
+    return sorted(latencies)
+
+
+def summary(label, ms):
+    if not ms:
+        return "%-34s no acknowledgements" % label
+    pick = lambda q: ms[min(len(ms) - 1, int(len(ms) * q))]  # noqa: E731
+    return "%-34s %6d acks  p50 %6.2f  p99 %7.2f  p99.9 %7.2f  max %7.1f ms" % (
+        label, len(ms), pick(0.5), pick(0.99), pick(0.999), ms[-1])
+
+
+def main():
+    if len(sys.argv) != 3:
+        raise SystemExit("usage: bench/create_stall.py EDDY_BINARY WORK_DIR")
+    binary, work = sys.argv[1], sys.argv[2]
+    proc, bootstrap = start_eddy(binary, work)
+    try:
+        admin = cka.AdminClient({"bootstrap.servers": bootstrap})
+        admin.create_topics([cka.NewTopic("steady", 1, 1)])["steady"].result(30)
+        producer = ck.Producer({"bootstrap.servers": bootstrap, "acks": "1", "linger.ms": 0})
+        producer.produce("steady", b"warm-up")
+        producer.flush(30)
+        alone = produce_window(producer, WINDOW_S)
+        took = []
+
+        def create_all():
+            time.sleep(0.5)
+            for name in TOPICS:
+                t0 = time.time()
+                admin.create_topics([cka.NewTopic(name, PARTITIONS, 1)])[name].result(120)
+                took.append((time.time() - t0) * 1000)
+
+        creator = threading.Thread(target=create_all)
+        creator.start()
+        during = produce_window(producer, WINDOW_S)
+        creator.join()
+        print("producer at %d msg/s, 100 B, acks=1; ack latency:" % RATE)
+        print("  " + summary("alone", alone))
+        print("  " + summary("while %d topics of %d partitions" % (len(TOPICS), PARTITIONS), during))
+        print("  CreateTopics answered in %s ms" % ", ".join("%.0f" % t for t in took))
+        stalls = [line.strip() for line in open(os.path.join(work, "eddy.log"), errors="replace")
+                  if "event loop spent" in line]
+        for line in stalls:
+            print("  eddy: " + line)
+    finally:
+        proc.terminate()
+        proc.wait(30)
+        shutil.rmtree(work, ignore_errors=True)
+
+
+if __name__ == "__main__":
+    main()
