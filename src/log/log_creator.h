@@ -3,7 +3,7 @@
  * the thread serving clients does not wait for the file system.
  *
  * Creating a partition is a directory, a segment and two index files: on
- * this project's machines 0.2-1.5 ms each, nearly all of it in ext4's inode
+ * this project's machines 0.2-2.4 ms each, nearly all of it in ext4's inode
  * allocator, so a 1,000-partition topic held the event loop for up to 1.5 s.
  * The creator opens each log (partition_log_open, the topic id written) and
  * hands it back; the log manager installs it on the caller's thread

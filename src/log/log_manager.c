@@ -23,8 +23,8 @@
 
 #include "log/log_checkpoint.h"
 #include "log/log_cleaner.h"
-#include "log/partition_log_internal.h"
 #include "log/log_creator.h"
+#include "log/partition_log_internal.h"
 #include "util/fd_budget.h"
 #include "util/logger.h"
 #include "util/thread.h"

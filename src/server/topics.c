@@ -25,9 +25,9 @@
 /* ---------------------------------------------------------------- storage hooks */
 
 /*
- * Creating a partition's files takes 0.2-1.5 ms here, nearly all in ext4's
+ * Creating a partition's files takes 0.2-2.4 ms here, nearly all in ext4's
  * inode allocator: a 1,000-partition topic held the event loop, and every
- * client with it, for up to 1.5 s. The first partitions of a request are made
+ * client with it, for up to 1.6 s. The first partitions of a request are made
  * inline for up to this long (a topic of a few dozen partitions is ready when
  * CreateTopics answers, as before); the creator thread makes the rest, and
  * Metadata reports them without a leader until they are installed, as Kafka's
