@@ -8,7 +8,8 @@
  * broker synonyms (log.retention.ms, ...) are the dynamic ones and can be
  * altered, cluster-wide (resource "") or for this node, taking effect on
  * every partition at once. The resource "" describes the cluster-wide
- * dynamic defaults only, as Kafka does.
+ * dynamic defaults only, as Kafka does. Broker loggers (KIP-412) are in
+ * admin_loggers.c.
  */
 #include <stdio.h>
 #include <string.h>
@@ -19,6 +20,7 @@
 #include "protocol/errors.h"
 #include "protocol/generated/messages.h"
 #include "server/admin.h"
+#include "server/admin_loggers.h"
 #include "server/api.h"
 #include "server/broker.h"
 #include "server/request.h"
@@ -217,6 +219,8 @@ void handle_describe_configs(struct request *req)
             describe_topic(&d, r);
         } else if (r->resource_type == CONFIG_RESOURCE_BROKER) {
             describe_broker(&d, r);
+        } else if (r->resource_type == CONFIG_RESOURCE_BROKER_LOGGER) {
+            admin_describe_broker_loggers(req, &m->resources[i], r);
         } else {
             r->error_code = KAFKA_INVALID_REQUEST;
             r->error_message = admin_message(req, "Unsupported resource type.");
@@ -271,6 +275,11 @@ void handle_alter_configs(struct request *req)
             out->error_message = admin_message(req, DUPLICATE_RESOURCE_MESSAGE);
             continue;
         }
+        if (res->resource_type == CONFIG_RESOURCE_BROKER_LOGGER) { /* KIP-412 left it to the incremental API */
+            out->error_code = KAFKA_INVALID_REQUEST;
+            out->error_message = admin_message(req, "Unknown resource type 8");
+            continue;
+        }
         int32_t count = res->configs_count > 0 ? res->configs_count : 0;
         struct config_change *changes = request_alloc(req, sizeof *changes * (size_t)(count + 1));
         if (!changes) {
@@ -311,6 +320,12 @@ void handle_incremental_alter_configs(struct request *req)
         if (resource_repeated(keys, n, i)) {
             out->error_code = KAFKA_INVALID_REQUEST;
             out->error_message = admin_message(req, DUPLICATE_RESOURCE_MESSAGE);
+            continue;
+        }
+        if (res->resource_type == CONFIG_RESOURCE_BROKER_LOGGER) {
+            char msg[MSG_CAP] = "";
+            out->error_code = admin_alter_broker_loggers(req, res, m->validate_only, msg, sizeof msg);
+            out->error_message = admin_message(req, msg);
             continue;
         }
         int32_t count = res->configs_count > 0 ? res->configs_count : 0;

@@ -5,19 +5,77 @@
 #include "util/logger.h"
 
 #include <stdarg.h>
+#include <stdatomic.h>
 #include <stdio.h>
 #include <string.h>
 #include <sys/time.h>
 #include <time.h>
 #include <unistd.h>
 
-static int min_level = LOGGER_INFO;
-
 static const char *level_names[] = {"DEBUG", "INFO", "WARN", "ERROR"};
+
+/* Every component that writes lines; root first. Thresholds change while
+ * other threads log: atomics, no lock on the logging path. */
+static const char *const logger_names[] = {LOGGER_ROOT, "config", "controller", "fetch", "group", "log",
+                                           "metadata", "net", "produce", "server"};
+#define LOGGER_COUNT (sizeof logger_names / sizeof logger_names[0])
+static _Atomic int thresholds[LOGGER_COUNT] = {LOGGER_INFO, LOGGER_UNSET, LOGGER_UNSET, LOGGER_UNSET,
+                                                LOGGER_UNSET, LOGGER_UNSET, LOGGER_UNSET, LOGGER_UNSET,
+                                                LOGGER_UNSET, LOGGER_UNSET};
+
+static int logger_index(const char *name)
+{
+    for (size_t i = 0; i < LOGGER_COUNT; i++)
+        if (strcmp(logger_names[i], name) == 0)
+            return (int)i;
+    return -1;
+}
 
 void logger_set_level(int level)
 {
-    min_level = level;
+    atomic_store(&thresholds[0], level);
+}
+
+const char *logger_name(int i)
+{
+    return i >= 0 && (size_t)i < LOGGER_COUNT ? logger_names[i] : NULL;
+}
+
+static const char *const kafka_level_names[] = {"TRACE", "DEBUG", "INFO", "WARN", "ERROR", "FATAL"};
+
+int logger_threshold_from_kafka_name(const char *name)
+{
+    for (int i = 0; i < 6; i++)
+        if (strcmp(name, kafka_level_names[i]) == 0)
+            return i + LOGGER_TRACE;
+    return -2;
+}
+
+const char *logger_threshold_name(int threshold)
+{
+    int i = threshold - LOGGER_TRACE;
+    return i >= 0 && i < 6 ? kafka_level_names[i] : "INFO";
+}
+
+static int effective_threshold(int index)
+{
+    int own = index > 0 ? atomic_load(&thresholds[index]) : LOGGER_UNSET;
+    return own != LOGGER_UNSET ? own : atomic_load(&thresholds[0]);
+}
+
+int logger_threshold(const char *logger)
+{
+    int i = logger_index(logger);
+    return i < 0 ? -2 : effective_threshold(i);
+}
+
+int logger_set_threshold(const char *logger, int threshold)
+{
+    int i = logger_index(logger);
+    if (i < 0 || (i == 0 && threshold == LOGGER_UNSET))
+        return -1;
+    atomic_store(&thresholds[i], threshold);
+    return 0;
 }
 
 int logger_level_from_name(const char *name)
@@ -30,7 +88,8 @@ int logger_level_from_name(const char *name)
 
 void logger_log(int level, const char *component, const char *fmt, ...)
 {
-    if (level < min_level)
+    int index = logger_index(component);
+    if (level < effective_threshold(index < 0 ? 0 : index))
         return;
     if (level < LOGGER_DEBUG || level > LOGGER_ERROR)
         level = LOGGER_ERROR;

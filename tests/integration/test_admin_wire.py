@@ -21,7 +21,7 @@ import uuid
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 from harness import Broker  # noqa: E402
 from foundation_wire import (Reader, compact_string, connect, frame, i8, i16, i32, recv_exact,  # noqa: E402
-                             recv_response, request_header, string, uvarint)
+                             recv_response, request_header, string, uvarint, wait_closed)
 from schema_codec import Schemas  # noqa: E402
 
 SCHEMAS = Schemas()
@@ -401,6 +401,66 @@ def check_numbers_trimmed(sock):
     check(err == 40, "a space inside a number is still INVALID_CONFIG")
 
 
+def describe_loggers(sock, node="1", keys=None):
+    resp = call(sock, 32, 4, {"Resources": [{"ResourceType": 8, "ResourceName": node, "ConfigurationKeys": keys}],
+                              "IncludeSynonyms": False, "IncludeDocumentation": False})
+    r = resp["Results"][0]
+    return r["ErrorCode"], r["ErrorMessage"], {c["Name"]: (c["Value"], c["ConfigSource"]) for c in r["Configs"]}
+
+
+def alter_loggers(sock, ops, node="1", validate_only=False):
+    """ops: [(logger, operation, level)]; IncrementalAlterConfigs v1 -> (error, message)."""
+    configs = [{"Name": n, "ConfigOperation": op, "Value": v} for n, op, v in ops]
+    resp = call(sock, 44, 1, {"Resources": [{"ResourceType": 8, "ResourceName": node, "Configs": configs}],
+                              "ValidateOnly": validate_only})
+    return resp["Responses"][0]["ErrorCode"], resp["Responses"][0]["ErrorMessage"]
+
+
+def oversized_request_warns(b, marker_count):
+    """Send a frame larger than socket.request.max.bytes (a WARN of logger net); whether a new line came."""
+    s = connect(b.port)
+    s.sendall(struct.pack(">i", 0x7fffffff))
+    wait_closed(s)
+    time.sleep(0.2)
+    return b.output().count("exceeds socket.request.max.bytes") > marker_count
+
+
+def check_broker_loggers(sock, b):
+    """KIP-412, as kafka-configs.sh --entity-type broker-loggers uses it."""
+    err, _, loggers = describe_loggers(sock)
+    check(err == 0 and loggers.get("root") == ("INFO", 6) and loggers.get("net") == ("INFO", 6),
+          "DescribeConfigs BROKER_LOGGER lists root and the component loggers at INFO (source 6): %s" % loggers)
+    err, _, only = describe_loggers(sock, keys=["net"])
+    check(list(only) == ["net"], "DescribeConfigs BROKER_LOGGER filters by name")
+    err, msg, _ = describe_loggers(sock, node="2")
+    check(err == 42 and "Unexpected node id" in msg, "another node's loggers: INVALID_REQUEST")
+
+    before = b.output().count("exceeds socket.request.max.bytes")
+    err, msg = alter_loggers(sock, [("net", 0, "ERROR")])
+    check(err == 0, "IncrementalAlterConfigs SET net=ERROR")
+    check(describe_loggers(sock)[2]["net"][0] == "ERROR" and describe_loggers(sock)[2]["root"][0] == "INFO",
+          "net is at ERROR, root still at INFO")
+    check(not oversized_request_warns(b, before), "net's WARN lines stop at ERROR")
+    for ops, code, what in (([("nosuch", 0, "DEBUG")], 40, "an unknown logger: INVALID_CONFIG"),
+                            ([("net", 0, "debug")], 40, "a level Kafka does not know (lower case): INVALID_CONFIG"),
+                            ([("root", 1, None)], 42, "DELETE of root: INVALID_REQUEST"),
+                            ([("net", 2, "DEBUG")], 42, "APPEND: INVALID_REQUEST"),
+                            ([("net", 0, "DEBUG"), ("net", 0, "WARN")], 42, "a logger named twice: INVALID_REQUEST")):
+        err, msg = alter_loggers(sock, ops)
+        check(err == code and msg, "%s (%s)" % (what, msg))
+    err, msg = alter_loggers(sock, [("net", 0, "DEBUG")], node="2")
+    check(err == 42, "IncrementalAlterConfigs for another node's loggers: INVALID_REQUEST")
+    err, msg = alter_loggers(sock, [("net", 0, "DEBUG")], validate_only=True)
+    check(err == 0 and describe_loggers(sock)[2]["net"][0] == "ERROR", "validate_only changes nothing")
+    resp = call(sock, 33, 2, {"Resources": [{"ResourceType": 8, "ResourceName": "1",
+                                            "Configs": [{"Name": "net", "Value": "INFO"}]}], "ValidateOnly": False})
+    check(resp["Responses"][0]["ErrorCode"] == 42, "legacy AlterConfigs on BROKER_LOGGER: INVALID_REQUEST, as Kafka")
+    err, msg = alter_loggers(sock, [("net", 1, None)])
+    check(err == 0 and describe_loggers(sock)[2]["net"][0] == "INFO", "DELETE gives net root's level back")
+    check(oversized_request_warns(b, before), "and net's WARN lines come back")
+    check("Updated the log level of net to ERROR" in b.output(), "each change is logged, as Kafka logs it")
+
+
 def main():
     check_open_file_limit()
     with Broker() as b:
@@ -438,6 +498,8 @@ def main():
         check(err == 40, "APPEND to a non-list config: INVALID_CONFIG")
         err, msg = incremental_alter_v0(sock, "wire-a", [("bogus.key", 0, "5")])
         check(err == 40 and "bogus.key" in msg, "unknown key: INVALID_CONFIG naming it")
+
+        check_broker_loggers(sock, b)
 
         dirs = describe_log_dirs_v1(sock)
         check(list(dirs) == [b.data_dir], "DescribeLogDirs lists the log dir")

@@ -3,7 +3,8 @@
 a real Eddy broker.
 
 Broker capabilities needed: Metadata, CreateTopics (with configs),
-DescribeConfigs (with synonyms), AlterConfigs, Produce, Fetch, ListOffsets
+DescribeConfigs (with synonyms), AlterConfigs, IncrementalAlterConfigs of
+broker loggers (KIP-412), Produce, Fetch, ListOffsets
 (latest, earliest, by timestamp), DeleteRecords (refused on a compacted
 topic with POLICY_VIOLATION, as in Kafka).
 """
@@ -112,10 +113,43 @@ def offsets(bs):
     check("the compacted topic's earliest offset stays 0", out == "compacted:0:0\n", show(rc, out, err))
 
 
+def broker_loggers(b):
+    """kafka-configs --entity-type broker-loggers: describe, set a level, see it act, unset it."""
+    bs = b.bootstrap
+    args = ["--bootstrap-server", bs, "--entity-type", "broker-loggers", "--entity-name", "1"]
+    rc, out, err, _ = run("kafka-configs", args + ["--describe"])
+    check("broker-loggers --describe lists root and net at INFO",
+          rc == 0 and out.startswith("Dynamic configs for broker-logger 1 are:\n")
+          and "  root=INFO sensitive=false synonyms={}\n" in out and "  net=INFO " in out, show(rc, out, err))
+    rc, out, err, _ = run("kafka-configs", args + ["--alter", "--add-config", "controller=ERROR"])
+    check("broker-loggers --alter --add-config controller=ERROR",
+          rc == 0 and out == "Completed updating config for broker-logger 1.\n", show(rc, out, err))
+    rc, out, err, _ = run("kafka-configs", args + ["--describe"])
+    check("controller is at ERROR, root still INFO", "  controller=ERROR " in out and "  root=INFO " in out,
+          show(rc, out, err))
+    before = b.output().count("created topic quiet-topic")
+    rc, out, err, _ = run("kafka-topics", ["--create", "--topic", "quiet-topic", "--bootstrap-server", bs])
+    check("controller's INFO line about a new topic is not written at ERROR",
+          rc == 0 and b.output().count("created topic quiet-topic") == before, show(rc, out, err))
+    rc, out, err, _ = run("kafka-configs", args + ["--alter", "--add-config", "nosuch=DEBUG"])
+    check("an unknown logger is refused by name", rc != 0 and "Invalid broker logger(s): nosuch" in err,
+          show(rc, out, err))
+    rc, out, err, _ = run("kafka-configs", args + ["--alter", "--add-config", "net=LOUD"])
+    check("an unknown level is refused with Kafka's message", rc != 0 and "not a supported log level" in err,
+          show(rc, out, err))
+    rc, out, err, _ = run("kafka-configs", args + ["--alter", "--delete-config", "controller"])
+    rc2, out2, err2, _ = run("kafka-configs", args + ["--describe"])
+    check("--delete-config gives controller root's level back", rc == 0 and "  controller=INFO " in out2,
+          show(rc, out, err) + "\n" + out2)
+    rc, out, err, _ = run("kafka-topics", ["--create", "--topic", "loud-topic", "--bootstrap-server", bs])
+    check("and its INFO lines come back", "created topic loud-topic" in b.output(), show(rc, out, err))
+
+
 def main():
     with Broker() as b:
         configs(b.bootstrap)
         offsets(b.bootstrap)
+        broker_loggers(b)
     finish()
 
 

@@ -4,13 +4,11 @@
  */
 #include "common/tool_topic_ids.h"
 
-#include <netdb.h>
+#include "common/tool_wire.h"
+
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/socket.h>
-#include <sys/time.h>
-#include <unistd.h>
 
 #define METADATA_API_KEY 3
 #define METADATA_VERSION 12
@@ -166,108 +164,25 @@ static int parse_response(const uint8_t *buf, size_t len, struct tool_strlist *n
     return r.failed ? -1 : 0;
 }
 
-/* First "host:port" of a bootstrap list, without a "PLAINTEXT://" style prefix. */
-static int first_server(const char *bootstrap, char *host, size_t host_len, char *port, size_t port_len)
-{
-    const char *start = strstr(bootstrap, "://");
-    start = start ? start + 3 : bootstrap;
-    size_t len = strcspn(start, ",");
-    char server[512];
-    if (len == 0 || len >= sizeof server)
-        return -1;
-    memcpy(server, start, len);
-    server[len] = '\0';
-    char *colon = strrchr(server, ':');
-    if (!colon)
-        return -1;
-    *colon = '\0';
-    const char *h = server;
-    if (h[0] == '[') { /* [ipv6]:port */
-        h++;
-        char *close = strchr(server, ']');
-        if (close)
-            *close = '\0';
-    }
-    snprintf(host, host_len, "%s", h);
-    snprintf(port, port_len, "%s", colon + 1);
-    return 0;
-}
-
-static int connect_to(const char *host, const char *port, int timeout_ms)
-{
-    struct addrinfo hints = {0}, *res = NULL;
-    hints.ai_socktype = SOCK_STREAM;
-    if (getaddrinfo(host, port, &hints, &res) != 0)
-        return -1;
-    int fd = -1;
-    for (struct addrinfo *a = res; a && fd < 0; a = a->ai_next) {
-        fd = socket(a->ai_family, a->ai_socktype, a->ai_protocol);
-        if (fd < 0)
-            continue;
-        struct timeval tv = {timeout_ms / 1000, (timeout_ms % 1000) * 1000};
-        setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof tv);
-        setsockopt(fd, SOL_SOCKET, SO_SNDTIMEO, &tv, sizeof tv);
-        if (connect(fd, a->ai_addr, a->ai_addrlen) != 0) {
-            close(fd);
-            fd = -1;
-        }
-    }
-    freeaddrinfo(res);
-    return fd;
-}
-
-static bool read_exact(int fd, uint8_t *buf, size_t len)
-{
-    while (len > 0) {
-        ssize_t n = read(fd, buf, len);
-        if (n <= 0)
-            return false;
-        buf += n;
-        len -= (size_t)n;
-    }
-    return true;
-}
-
 int tool_fetch_topic_ids(const char *bootstrap, int timeout_ms, struct tool_strlist *names,
                          struct tool_strlist *ids)
 {
-    char host[512], port[512];
-    if (!bootstrap || first_server(bootstrap, host, sizeof host, port, sizeof port) != 0)
-        return -1;
-    int fd = connect_to(host, port, timeout_ms);
-    if (fd < 0)
-        return -1;
-    static const char client_id[] = "adminclient-1";
-    uint8_t req[64];
-    size_t n = 4;
-    req[n++] = 0;
-    req[n++] = METADATA_API_KEY;
-    req[n++] = 0;
-    req[n++] = METADATA_VERSION;
-    req[n++] = 0, req[n++] = 0, req[n++] = 0, req[n++] = 1; /* correlation id */
-    req[n++] = 0;
-    req[n++] = (uint8_t)(sizeof client_id - 1);
-    memcpy(req + n, client_id, sizeof client_id - 1);
-    n += sizeof client_id - 1;
-    req[n++] = 0; /* header tagged fields */
-    req[n++] = 0; /* topics: null = all */
-    req[n++] = 0; /* allow_auto_topic_creation */
-    req[n++] = 0; /* include_topic_authorized_operations */
-    req[n++] = 0; /* body tagged fields */
-    uint32_t body = (uint32_t)(n - 4);
-    req[0] = (uint8_t)(body >> 24), req[1] = (uint8_t)(body >> 16), req[2] = (uint8_t)(body >> 8),
-    req[3] = (uint8_t)body;
-    int rc = -1;
-    uint8_t size_be[4];
-    if (write(fd, req, n) == (ssize_t)n && read_exact(fd, size_be, 4)) {
-        uint32_t size = (uint32_t)size_be[0] << 24 | (uint32_t)size_be[1] << 16 | (uint32_t)size_be[2] << 8 |
-                        size_be[3];
-        uint8_t *buf = size <= MAX_RESPONSE_BYTES ? malloc(size ? size : 1) : NULL;
-        if (buf && read_exact(fd, buf, size))
-            rc = parse_response(buf, size, names, ids);
+    /* Metadata v12 is flexible: after the v1 header, its empty tagged fields. */
+    struct tool_wire_request req;
+    tool_wire_begin(&req, METADATA_API_KEY, METADATA_VERSION, "adminclient-1");
+    tool_wire_put_int(&req, 0, 1); /* header tagged fields */
+    tool_wire_put_int(&req, 0, 1); /* topics: null = all */
+    tool_wire_put_int(&req, 0, 1); /* allow_auto_topic_creation */
+    tool_wire_put_int(&req, 0, 1); /* include_topic_authorized_operations */
+    tool_wire_put_int(&req, 0, 1); /* body tagged fields */
+    uint8_t *buf;
+    size_t size;
+    int rc = tool_wire_roundtrip(bootstrap, timeout_ms, &req, MAX_RESPONSE_BYTES, &buf, &size);
+    tool_wire_free(&req);
+    if (rc == 0) {
+        rc = parse_response(buf, size, names, ids);
         free(buf);
     }
-    close(fd);
     if (rc != 0) {
         tool_strlist_free(names);
         tool_strlist_free(ids);
