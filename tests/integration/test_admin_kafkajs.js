@@ -160,6 +160,15 @@ async function main () {
     const names = brokerCfg.resources[0].configEntries.map(e => e.configName)
     check(names.includes('log.retention.hours') && names.includes('num.partitions'), 'broker configs described')
 
+    const loggers = await admin.describeConfigs({ includeSynonyms: false, resources: [{ type: ConfigResourceTypes.BROKER_LOGGER, name: '1' }] })
+    const levels = Object.fromEntries(loggers.resources[0].configEntries.map(e => [e.configName, e.configValue]))
+    check(levels.root === 'INFO' && levels.net === 'INFO', `broker loggers described (KIP-412): ${JSON.stringify(levels)}`)
+    let loggerAlterError = null
+    try {
+      await admin.alterConfigs({ resources: [{ type: ConfigResourceTypes.BROKER_LOGGER, name: '1', configEntries: [{ name: 'net', value: 'DEBUG' }] }] })
+    } catch (e) { loggerAlterError = e.type || e.message }
+    check(loggerAlterError === 'INVALID_REQUEST', 'legacy AlterConfigs of broker loggers refused, as Kafka refuses it')
+
     await admin.createPartitions({ topicPartitions: [{ topic: 'events', count: 3 }] })
     const md = await admin.fetchTopicMetadata({ topics: ['events'] })
     check(md.topics[0].partitions.length === 3, 'events grown to 3 partitions')
