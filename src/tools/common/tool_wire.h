@@ -26,9 +26,9 @@ void tool_wire_free(struct tool_wire_request *r);
 
 /*
  * Send `request` (its size prefix filled in here) to the first server of the
- * bootstrap list, or to host:port `server` when not NULL, and read one
- * response of at most max_response bytes: *response (malloc'd, without its
- * size prefix) and *response_len. 0, or -1 if anything failed.
+ * bootstrap list and read one response of at most max_response bytes:
+ * *response (malloc'd, without its size prefix) and *response_len. 0, or -1
+ * if anything failed.
  */
 int tool_wire_roundtrip(const char *bootstrap, int timeout_ms, struct tool_wire_request *request,
                         size_t max_response, uint8_t **response, size_t *response_len);
