@@ -19,9 +19,10 @@ static const char *level_names[] = {"DEBUG", "INFO", "WARN", "ERROR"};
 static const char *const logger_names[] = {LOGGER_ROOT, "config", "controller", "fetch", "group", "log",
                                            "metadata", "net", "produce", "server"};
 #define LOGGER_COUNT (sizeof logger_names / sizeof logger_names[0])
-static _Atomic int thresholds[LOGGER_COUNT] = {LOGGER_INFO, LOGGER_UNSET, LOGGER_UNSET, LOGGER_UNSET,
-                                                LOGGER_UNSET, LOGGER_UNSET, LOGGER_UNSET, LOGGER_UNSET,
-                                                LOGGER_UNSET, LOGGER_UNSET};
+static _Atomic int root_threshold = LOGGER_INFO;
+/* Each logger's own threshold, stored less LOGGER_UNSET so that the zero a
+ * new entry starts with means "none, root's". Index 0 (root) is unused. */
+static _Atomic int own_thresholds[LOGGER_COUNT];
 
 static int logger_index(const char *name)
 {
@@ -33,7 +34,7 @@ static int logger_index(const char *name)
 
 void logger_set_level(int level)
 {
-    atomic_store(&thresholds[0], level);
+    atomic_store(&root_threshold, level);
 }
 
 const char *logger_name(int i)
@@ -59,8 +60,8 @@ const char *logger_threshold_name(int threshold)
 
 static int effective_threshold(int index)
 {
-    int own = index > 0 ? atomic_load(&thresholds[index]) : LOGGER_UNSET;
-    return own != LOGGER_UNSET ? own : atomic_load(&thresholds[0]);
+    int own = index > 0 ? atomic_load(&own_thresholds[index]) : 0;
+    return own != 0 ? own + LOGGER_UNSET : atomic_load(&root_threshold);
 }
 
 int logger_threshold(const char *logger)
@@ -74,7 +75,10 @@ int logger_set_threshold(const char *logger, int threshold)
     int i = logger_index(logger);
     if (i < 0 || (i == 0 && threshold == LOGGER_UNSET))
         return -1;
-    atomic_store(&thresholds[i], threshold);
+    if (i == 0)
+        atomic_store(&root_threshold, threshold);
+    else
+        atomic_store(&own_thresholds[i], threshold - LOGGER_UNSET);
     return 0;
 }
 

@@ -59,6 +59,8 @@ int main(void)
           "unset: net has root's level again");
     CHECK(logger_set_threshold(LOGGER_ROOT, LOGGER_UNSET) == -1, "root cannot be unset");
     CHECK(logger_set_threshold("nosuch", LOGGER_DEBUG) == -1, "an unknown logger cannot be set");
+    CHECK(logger_set_threshold(LOGGER_ROOT, LOGGER_ERROR) == 0 && logger_threshold("log") == LOGGER_ERROR,
+          "root set by name (as BROKER_LOGGER sets it) moves the others");
     logger_set_level(LOGGER_TRACE);
     CHECK(captured(LOGGER_DEBUG, "group") > 0, "TRACE writes DEBUG lines");
 
