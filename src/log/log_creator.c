@@ -13,6 +13,8 @@
 #include "util/logger.h"
 #include "util/thread.h"
 
+#define DONE_BATCH 64
+
 struct log_creator {
     pthread_t thread;
     pthread_mutex_t mu;
@@ -21,6 +23,8 @@ struct log_creator {
     struct log_creation *queue_head, *queue_tail;
     struct log_creation *running;
     struct log_creation *done_head, *done_tail;
+    size_t done_count;
+    bool notified; /* on_done ran for what is on the finished list */
     bool stop;
     void (*on_done)(void *ctx);
     void *ctx;
@@ -95,14 +99,18 @@ static void *creator_main(void *arg)
         create(job);
         pthread_mutex_lock(&c->mu);
         c->running = NULL;
-        bool first = c->done_head == NULL;
         if (c->done_tail)
             c->done_tail->next = job;
         else
             c->done_head = job;
         c->done_tail = job;
+        c->done_count++;
         pthread_cond_broadcast(&c->finished);
-        if (first && c->on_done) {
+        /* One wake-up of the owner per batch: when the queue runs dry, or
+         * every DONE_BATCH logs so that a long run shows progress. */
+        bool batch_ends = !c->queue_head || c->done_count >= DONE_BATCH;
+        if (batch_ends && !c->notified && c->on_done) {
+            c->notified = true;
             pthread_mutex_unlock(&c->mu); /* the callback may take its own locks */
             c->on_done(c->ctx);
             pthread_mutex_lock(&c->mu);
@@ -180,6 +188,8 @@ struct log_creation *log_creator_take_done(struct log_creator *c)
     pthread_mutex_lock(&c->mu);
     struct log_creation *done = c->done_head;
     c->done_head = c->done_tail = NULL;
+    c->done_count = 0;
+    c->notified = false;
     pthread_mutex_unlock(&c->mu);
     return done;
 }

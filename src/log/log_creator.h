@@ -37,8 +37,9 @@ struct log_creation {
 
 struct log_creator;
 
-/* Start the thread. on_done(ctx) runs on it whenever finished jobs wait to be
- * taken and none did before (once per batch, not per job). 0 or -errno. */
+/* Start the thread. on_done(ctx) runs on it when finished jobs wait to be
+ * taken: once the queue is empty, or every 64 jobs, and not again until they
+ * are taken (log_creator_take_done). 0 or -errno. */
 int log_creator_start(void (*on_done)(void *ctx), void *ctx, struct log_creator **out);
 /* Stop the thread and free everything: jobs not started are dropped, logs
  * finished and not taken are closed (their directories stay). */

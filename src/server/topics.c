@@ -31,8 +31,8 @@
  * inline for up to this long (a topic of a few dozen partitions is ready when
  * CreateTopics answers, as before); the creator thread makes the rest, and
  * Metadata reports them without a leader until they are installed, as Kafka's
- * brokers do while they create logs. Internal topics, and every partition at
- * start-up, are made inline: the coordinators read them at once.
+ * brokers do while they create logs. Internal topics are made inline: the
+ * coordinators read them at once.
  */
 #define INLINE_CREATION_MS 10
 
@@ -325,13 +325,15 @@ int topics_start(struct broker *b)
     }
     struct broker_registration self;
     self_registration(b, &self);
+    /* Partitions the image has and the disk lacks (a crash while a big topic
+     * was being made) are made like new ones: the broker serves the rest meanwhile. */
+    b->create_logs_later = true;
     rc = controller_start(&b->controller, &self);
     b->controller.storage.remove_orphans = storage_remove_orphans;
     if (rc < 0) {
         log_error("metadata", "cannot register this broker in the metadata log: %s", strerror(-rc));
         return -1;
     }
-    b->create_logs_later = true;
     log_info("metadata", "cluster %s: %d topic(s), %d broker(s)", b->image.cluster_id, b->image.topic_count,
              b->image.broker_count);
     return 0;

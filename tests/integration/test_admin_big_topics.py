@@ -29,15 +29,19 @@ GONE = 1500
 
 
 def partition_states(admin, topic):
-    """{partition: leader} from one Metadata request (-1: no leader yet)."""
-    md = admin.list_topics(topic=topic, timeout=30)
+    """{partition: leader} from one Metadata request (-1: no leader yet); {}
+    while the broker does not answer (a restart makes missing logs first)."""
+    try:
+        md = admin.list_topics(topic=topic, timeout=30)
+    except ck.KafkaException:
+        return {}
     t = md.topics.get(topic)
     if t is None or t.error is not None and t.error.code() != ck.KafkaError.LEADER_NOT_AVAILABLE:
         return {}
     return {p.id: (p.leader if p.error is None else -1) for p in t.partitions.values()}
 
 
-def wait_all_led(admin, topic, count, timeout=120):
+def wait_all_led(admin, topic, count, timeout=180):
     deadline = time.time() + timeout
     while True:
         states = partition_states(admin, topic)
