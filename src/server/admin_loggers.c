@@ -15,6 +15,7 @@
 #include <stdio.h>
 #include <string.h>
 
+#include "cluster/controller.h"
 #include "protocol/errors.h"
 #include "server/admin.h"
 #include "server/broker.h"
@@ -22,10 +23,6 @@
 #include "util/logger.h"
 
 #define CONFIG_SOURCE_DYNAMIC_BROKER_LOGGER 6
-#define CONFIG_OP_SET 0
-#define CONFIG_OP_DELETE 1
-#define CONFIG_OP_APPEND 2
-#define CONFIG_OP_SUBTRACT 3
 
 /* 0, or INVALID_REQUEST with Kafka's message if `name` is not this node's id. */
 static int16_t check_node_id(struct request *req, struct kstr name, char *msg, size_t cap)
