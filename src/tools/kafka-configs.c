@@ -338,6 +338,63 @@ static int alter(const struct entity *e)
 #define OP_SET 0
 #define OP_DELETE 1
 
+/* 0 if every name is one of the broker's loggers; else each stranger is named. */
+static int check_logger_names(const struct entity *e, const struct tool_strlist *known,
+                              const struct tool_strlist *names)
+{
+    int rc = 0;
+    for (size_t i = 0; i < names->count; i++) {
+        size_t k;
+        for (k = 0; k < known->count && strcmp(known->items[k], names->items[i]) != 0; k++)
+            ;
+        if (k == known->count) {
+            fprintf(stderr, "Error while executing config command with args '%s': Invalid broker logger(s): %s\n",
+                    e->name, names->items[i]);
+            rc = 1;
+        }
+    }
+    return rc;
+}
+
+static int send_logger_changes(const struct entity *e, const char *bootstrap, const struct tool_strlist *set_names,
+                               const struct tool_strlist *set_levels, const struct tool_strlist *deleted)
+{
+    struct tool_wire_request req;
+    tool_wire_begin(&req, INCREMENTAL_ALTER_CONFIGS_KEY, 0, "adminclient-1");
+    tool_wire_put_int(&req, 1, 4); /* one resource */
+    tool_wire_put_int(&req, (uint64_t)RESOURCE_BROKER_LOGGER, 1);
+    tool_wire_put_string(&req, e->name);
+    tool_wire_put_int(&req, set_names->count + deleted->count, 4);
+    for (size_t i = 0; i < set_names->count; i++) {
+        tool_wire_put_string(&req, set_names->items[i]);
+        tool_wire_put_int(&req, OP_SET, 1);
+        tool_wire_put_string(&req, set_levels->items[i]);
+    }
+    for (size_t i = 0; i < deleted->count; i++) {
+        tool_wire_put_string(&req, deleted->items[i]);
+        tool_wire_put_int(&req, OP_DELETE, 1);
+        tool_wire_put_string(&req, NULL);
+    }
+    tool_wire_put_int(&req, 0, 1); /* validate_only */
+    uint8_t *resp;
+    size_t len;
+    int rc = tool_wire_roundtrip(bootstrap, timeout_ms, &req, 1u << 20, &resp, &len);
+    tool_wire_free(&req);
+    if (rc != 0) {
+        fprintf(stderr, "Error while executing config command with args '%s': no answer from %s (broker "
+                        "loggers are set over a plaintext listener only)\n", e->name, bootstrap);
+        return 1;
+    }
+    /* correlation id, throttle time, one response: error code, error message */
+    int16_t err = len >= 16 ? (int16_t)(resp[12] << 8 | resp[13]) : -1;
+    int msg_len = len >= 16 ? (int16_t)(resp[14] << 8 | resp[15]) : 0;
+    if (err != 0)
+        fprintf(stderr, "Error while executing config command with args '%s': %.*s\n", e->name,
+                msg_len > 0 && (size_t)msg_len <= len - 16 ? msg_len : 0, (const char *)resp + 16);
+    free(resp);
+    return err != 0;
+}
+
 static int alter_broker_loggers(const struct entity *e, const char *bootstrap)
 {
     struct tool_strlist known = {0}, levels = {0}, set_names = {0}, set_levels = {0}, deleted = {0};
@@ -347,57 +404,9 @@ static int alter_broker_loggers(const struct entity *e, const char *bootstrap)
         apply_additions(tool_value(&cli, "add-config"), &set_names, &set_levels);
     if (tool_value(&cli, "delete-config"))
         tool_split(tool_value(&cli, "delete-config"), ',', &deleted);
-    int rc = 0;
-    for (int pass = 0; pass < 2; pass++) {
-        const struct tool_strlist *names = pass ? &deleted : &set_names;
-        for (size_t i = 0; i < names->count; i++) {
-            size_t k;
-            for (k = 0; k < known.count && strcmp(known.items[k], names->items[i]) != 0; k++)
-                ;
-            if (k == known.count) {
-                fprintf(stderr, "Error while executing config command with args '%s': Invalid broker logger(s): %s\n",
-                        e->name, names->items[i]);
-                rc = 1;
-            }
-        }
-    }
-    if (rc == 0) {
-        struct tool_wire_request req;
-        tool_wire_begin(&req, INCREMENTAL_ALTER_CONFIGS_KEY, 0, "adminclient-1");
-        tool_wire_put_int(&req, 1, 4); /* one resource */
-        tool_wire_put_int(&req, 8, 1);
-        tool_wire_put_string(&req, e->name);
-        tool_wire_put_int(&req, set_names.count + deleted.count, 4);
-        for (size_t i = 0; i < set_names.count; i++) {
-            tool_wire_put_string(&req, set_names.items[i]);
-            tool_wire_put_int(&req, OP_SET, 1);
-            tool_wire_put_string(&req, set_levels.items[i]);
-        }
-        for (size_t i = 0; i < deleted.count; i++) {
-            tool_wire_put_string(&req, deleted.items[i]);
-            tool_wire_put_int(&req, OP_DELETE, 1);
-            tool_wire_put_string(&req, NULL);
-        }
-        tool_wire_put_int(&req, 0, 1); /* validate_only */
-        uint8_t *resp;
-        size_t len;
-        rc = tool_wire_roundtrip(bootstrap, timeout_ms, &req, 1u << 20, &resp, &len) == 0 ? 0 : 1;
-        tool_wire_free(&req);
-        if (rc != 0) {
-            fprintf(stderr, "Error while executing config command with args '%s': no answer from %s (broker "
-                            "loggers are set over a plaintext listener only)\n", e->name, bootstrap);
-        } else {
-            /* correlation id, throttle, one response: error code, error message */
-            int16_t err = len >= 16 ? (int16_t)(resp[12] << 8 | resp[13]) : -1;
-            int msg_len = len >= 16 ? (int16_t)(resp[14] << 8 | resp[15]) : -1;
-            if (err != 0) {
-                fprintf(stderr, "Error while executing config command with args '%s': %.*s\n", e->name,
-                        msg_len > 0 && (size_t)msg_len <= len - 16 ? msg_len : 0, (const char *)resp + 16);
-                rc = 1;
-            }
-            free(resp);
-        }
-    }
+    int rc = check_logger_names(e, &known, &set_names) | check_logger_names(e, &known, &deleted);
+    if (rc == 0)
+        rc = send_logger_changes(e, bootstrap, &set_names, &set_levels, &deleted);
     if (rc == 0)
         printf("Completed updating config for broker-logger %s.\n", e->name);
     tool_strlist_free(&known);
