@@ -8,6 +8,7 @@
 #include <stdbool.h>
 #include <stddef.h>
 
+#include "protocol/generated/messages.h"
 #include "protocol/wire.h"
 
 struct request;
@@ -16,6 +17,8 @@ struct request;
 struct kstr admin_message(struct request *req, const char *msg);
 /* A NUL-terminated copy of s in request memory (NULL for a null string). */
 char *admin_cstr(struct request *req, struct kstr s);
+/* Whether DescribeConfigs asked for `name`: its key list is null (all) or names it. */
+bool admin_config_key_wanted(const struct describe_configs_request_describe_configs_resource *res, const char *name);
 /* True when names[index] appears elsewhere in names[0..count) (Kafka refuses every copy). */
 bool admin_is_duplicate(const struct kstr *names, int32_t count, int32_t index);
 

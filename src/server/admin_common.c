@@ -29,6 +29,16 @@ struct kstr admin_message(struct request *req, const char *msg)
     return (struct kstr){copy, (int32_t)len};
 }
 
+bool admin_config_key_wanted(const struct describe_configs_request_describe_configs_resource *res, const char *name)
+{
+    if (res->configuration_keys_count < 0)
+        return true;
+    for (int32_t i = 0; i < res->configuration_keys_count; i++)
+        if (kstr_eq_cstr(res->configuration_keys[i], name))
+            return true;
+    return false;
+}
+
 bool admin_is_duplicate(const struct kstr *names, int32_t count, int32_t index)
 {
     for (int32_t i = 0; i < count; i++)

@@ -38,12 +38,7 @@ struct describe_ctx {
 
 static bool wanted(const struct describe_ctx *d, const char *name)
 {
-    if (d->res->configuration_keys_count < 0)
-        return true;
-    for (int32_t i = 0; i < d->res->configuration_keys_count; i++)
-        if (kstr_eq_cstr(d->res->configuration_keys[i], name))
-            return true;
-    return false;
+    return admin_config_key_wanted(d->res, name);
 }
 
 static int8_t kafka_type_of(enum config_type t)

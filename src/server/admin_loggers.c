@@ -41,16 +41,6 @@ static int16_t check_node_id(struct request *req, struct kstr name, char *msg, s
     return KAFKA_INVALID_REQUEST;
 }
 
-static bool wanted(const struct describe_configs_request_describe_configs_resource *res, const char *name)
-{
-    if (res->configuration_keys_count < 0)
-        return true;
-    for (int32_t i = 0; i < res->configuration_keys_count; i++)
-        if (kstr_eq_cstr(res->configuration_keys[i], name))
-            return true;
-    return false;
-}
-
 void admin_describe_broker_loggers(struct request *req, const struct describe_configs_request_describe_configs_resource *res,
                                    struct describe_configs_response_describe_configs_result *out)
 {
@@ -71,7 +61,7 @@ void admin_describe_broker_loggers(struct request *req, const struct describe_co
     int32_t n = 0;
     for (int i = 0; i < count; i++) {
         const char *name = logger_name(i);
-        if (!wanted(res, name))
+        if (!admin_config_key_wanted(res, name))
             continue;
         struct describe_configs_response_describe_configs_resource_result *e = &out->configs[n++];
         describe_configs_response_describe_configs_resource_result_init(e);

@@ -23,13 +23,14 @@ static void fill_partitions(struct request *req, struct metadata_response_topic 
 {
     out->partitions = request_alloc(req, (size_t)t->partition_count * sizeof *out->partitions);
     out->partitions_count = out->partitions ? t->partition_count : 0;
+    bool pending = topics_logs_pending(req->broker);
     for (int32_t i = 0; i < out->partitions_count; i++) {
         const struct partition_state *p = &t->partitions[i];
         struct metadata_response_partition *mp = &out->partitions[i];
         metadata_response_partition_init(mp);
         mp->partition_index = p->partition;
         mp->leader_id = p->leader;
-        if (!topics_partition_ready(req->broker, t, i)) { /* its log is still being made */
+        if (pending && !topics_partition_ready(req->broker, t, i)) { /* its log is still being made */
             mp->error_code = KAFKA_LEADER_NOT_AVAILABLE;
             mp->leader_id = -1;
         }

@@ -89,11 +89,14 @@ static void logs_created(void *ctx)
         log_error("controller", "out of memory: new partition logs wait for the next creation to be installed");
 }
 
+bool topics_logs_pending(struct broker *b)
+{
+    return b->logs && log_manager_creating(b->logs, NULL) > 0;
+}
+
 bool topics_partition_ready(struct broker *b, const struct topic_state *t, int32_t partition)
 {
-    if (!b->logs || log_manager_creating(b->logs, NULL) == 0)
-        return true; /* nothing is being made: every partition of the image has its log */
-    return log_manager_get(b->logs, t->name, partition) != NULL;
+    return !b->logs || log_manager_get(b->logs, t->name, partition) != NULL;
 }
 
 static void storage_delete_partitions(void *ctx, const char *topic, int32_t count)

@@ -48,8 +48,11 @@ int16_t topics_create_with_configs(struct broker *b, const char *name, size_t le
                                    const char *const *config_values, int32_t config_count,
                                    struct topic_state **out, const char **message);
 
+/* Whether any partition's log is still being made (see topics.c); when not,
+ * every partition of the image has its log. */
+bool topics_logs_pending(struct broker *b);
 /* Whether this node has the log of t's partition (false while the creator
- * thread is still making it: see topics.c). */
+ * thread is still making it). */
 bool topics_partition_ready(struct broker *b, const struct topic_state *t, int32_t partition);
 
 /* The effective log config of topic t (topic override > broker > default). */
