@@ -7,7 +7,8 @@
  * to them and sends the whole set with AlterConfigs (which replaces it), as
  * Kafka's tool did before incremental alters existed. Broker loggers
  * (--entity-type broker-loggers, KIP-412) can only be set incrementally:
- * that one request is sent raw (common/tool_wire.h), plaintext listeners only.
+ * that one request is sent raw (common/tool_wire.h) to the named broker,
+ * plaintext listeners only.
  */
 #include <stdio.h>
 #include <stdlib.h>
@@ -395,6 +396,22 @@ static int send_logger_changes(const struct entity *e, const char *bootstrap, co
     return err != 0;
 }
 
+/* host:port of broker `id` from the cluster's metadata; the bootstrap list if it is not there. */
+static const char *broker_address(const struct rd_kafka_metadata *md, const char *id, const char *bootstrap,
+                                  char *buf, size_t cap)
+{
+    for (int i = 0; md && i < md->broker_cnt; i++) {
+        char own[16];
+        snprintf(own, sizeof own, "%d", md->brokers[i].id);
+        if (strcmp(own, id) != 0)
+            continue;
+        bool v6 = strchr(md->brokers[i].host, ':') != NULL;
+        snprintf(buf, cap, v6 ? "[%s]:%d" : "%s:%d", md->brokers[i].host, md->brokers[i].port);
+        return buf;
+    }
+    return bootstrap;
+}
+
 static int alter_broker_loggers(const struct entity *e, const char *bootstrap)
 {
     struct tool_strlist known = {0}, levels = {0}, set_names = {0}, set_levels = {0}, deleted = {0};
@@ -479,10 +496,11 @@ int main(int argc, char **argv)
     rk = tool_admin_connect(bootstrap, tool_value(&cli, "command-config"), "adminclient-1", timeout_ms, &md);
     queue = rd_kafka_queue_new(rk);
     int rc;
+    char address[300];
     if (tool_has(&cli, "describe"))
         rc = describe(&e, md);
     else if (e.type == RESOURCE_BROKER_LOGGER)
-        rc = alter_broker_loggers(&e, bootstrap);
+        rc = alter_broker_loggers(&e, broker_address(md, e.name, bootstrap, address, sizeof address));
     else
         rc = alter(&e);
     rd_kafka_metadata_destroy(md);
