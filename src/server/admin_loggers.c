@@ -13,6 +13,7 @@
 #include "server/admin_loggers.h"
 
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 
 #include "cluster/controller.h"
@@ -31,10 +32,10 @@ static int16_t check_node_id(struct request *req, struct kstr name, char *msg, s
     snprintf(node, sizeof node, "%lld", (long long)req->broker->config->node_id);
     if (kstr_eq_cstr(name, node))
         return KAFKA_NONE;
-    char given[64];
+    char given[64], *end;
     snprintf(given, sizeof given, "%.*s", kstr_is_null(name) ? 0 : (int)name.len, kstr_is_null(name) ? "" : name.ptr);
-    bool number = given[0] != '\0' && strspn(given + (given[0] == '-'), "0123456789") == strlen(given + (given[0] == '-'));
-    if (!number)
+    (void)strtoll(given, &end, 10);
+    if (given[0] == '\0' || *end != '\0')
         snprintf(msg, cap, "Node id must be an integer, but it is: %s", given);
     else
         snprintf(msg, cap, "Unexpected node id. Expected %s, but received %s", node, given);

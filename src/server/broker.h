@@ -40,7 +40,6 @@ struct broker {
     struct controller controller;      /* validated metadata changes (admin APIs) */
     struct log_manager *logs;          /* every partition log */
     bool owns_logs;                    /* topics_start opened b->logs (and closes it) */
-    bool create_logs_later;            /* big topics' logs are made off the loop (topics.c) */
 
     struct partition_table *partitions; /* runtime state per partition (server/partitions.h) */
     struct fetch_session_cache *fetch_sessions; /* KIP-227 (server/fetch_session.h) */

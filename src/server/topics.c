@@ -45,7 +45,7 @@ static void storage_create_partitions(void *ctx, const struct topic_state *t, in
     int64_t started = clock_monotonic_ms();
     for (int32_t p = from; p < t->partition_count; p++) {
         int rc = -ENOTSUP;
-        if (b->create_logs_later && !t->internal && clock_monotonic_ms() - started >= INLINE_CREATION_MS)
+        if (!t->internal && clock_monotonic_ms() - started >= INLINE_CREATION_MS)
             rc = log_manager_create_later(b->logs, t->name, p, t->id.bytes, config);
         if (rc == -ENOTSUP) {
             struct partition_log *log;
@@ -330,7 +330,6 @@ int topics_start(struct broker *b)
     self_registration(b, &self);
     /* Partitions the image has and the disk lacks (a crash while a big topic
      * was being made) are made like new ones: the broker serves the rest meanwhile. */
-    b->create_logs_later = true;
     rc = controller_start(&b->controller, &self);
     b->controller.storage.remove_orphans = storage_remove_orphans;
     if (rc < 0) {

@@ -12,7 +12,6 @@
 #include <time.h>
 #include <unistd.h>
 
-static const char *level_names[] = {"DEBUG", "INFO", "WARN", "ERROR"};
 
 /* Every component that writes lines; root first. Thresholds change while
  * other threads log: atomics, no lock on the logging path. */
@@ -84,9 +83,9 @@ int logger_set_threshold(const char *logger, int threshold)
 
 int logger_level_from_name(const char *name)
 {
-    for (int i = 0; i < 4; i++)
-        if (strcasecmp(name, level_names[i]) == 0)
-            return i;
+    for (int level = LOGGER_DEBUG; level <= LOGGER_ERROR; level++)
+        if (strcasecmp(name, logger_threshold_name(level)) == 0)
+            return level;
     return -1;
 }
 
@@ -105,7 +104,7 @@ void logger_log(int level, const char *component, const char *fmt, ...)
     localtime_r(&tv.tv_sec, &tm);
     size_t n = strftime(line, sizeof line, "[%Y-%m-%d %H:%M:%S", &tm);
     n += (size_t)snprintf(line + n, sizeof line - n, ",%03d] %s ", (int)(tv.tv_usec / 1000),
-                          level_names[level]);
+                          logger_threshold_name(level));
 
     va_list ap;
     va_start(ap, fmt);
