@@ -90,6 +90,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/prctl.h>
+#include <sys/resource.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
 #include <sys/wait.h>
@@ -227,6 +228,21 @@ static double machine_busy_cpu(void)
     if (n < 7)
         return -1;
     return (double)(user + nice + system + irq + softirq + steal) / (double)sysconf(_SC_CLK_TCK);
+}
+
+/*
+ * Page faults of this process (the clients). librdkafka frees each batch
+ * buffer when its answer comes, and glibc may hand the memory back to the
+ * kernel, to be faulted in again by the next buffers; how much it does
+ * follows the broker's answer times and moves the producer's rate
+ * (bench/RESULTS.md, sessions 13 and 14), so every producer run shows it.
+ */
+static uint64_t process_faults_self(void)
+{
+    struct rusage ru;
+    if (getrusage(RUSAGE_SELF, &ru) != 0)
+        return 0;
+    return (uint64_t)ru.ru_minflt + (uint64_t)ru.ru_majflt;
 }
 
 static double process_cpu_self(void)
@@ -549,6 +565,7 @@ struct run_result {
     double broker_cpu;     /* the broker process, eddy or the mock */
     double process_cpu;    /* this bench process (the clients) */
     double machine_cpu;    /* every CPU of the machine (see machine_busy_cpu) */
+    uint64_t client_faults; /* producer runs: page faults of this bench process */
     double p50_ms, p99_ms, p999_ms, max_ms; /* latency run: end to end */
     double ack_p50_ms, ack_p99_ms;          /* latency run: produce -> acknowledgement */
     uint64_t lost;         /* latency run: messages never received */
@@ -815,9 +832,11 @@ static struct run_result produce_run(struct target *t, const struct produce_para
     }
 
     double cpu0 = target_broker_cpu(t), self0 = process_cpu_self(), machine0 = machine_busy_cpu(), start = now_s();
+    uint64_t faults0 = process_faults_self();
     produce_loop(rk, rkt, p, payload, &sent);
     rd_kafka_flush(rk, 60000);
     r.seconds = now_s() - start;
+    r.client_faults = process_faults_self() - faults0;
     r.broker_cpu = target_broker_cpu(t) - cpu0;
     r.process_cpu = process_cpu_self() - self0;
     r.machine_cpu = machine_busy_cpu() - machine0;
@@ -1381,20 +1400,32 @@ static double ratio(double a, double b)
     return b > 0 ? a / b : 0;
 }
 
+/* Client page faults per MB of payload, or "-" where not measured. */
+static const char *faults_per_mb(const struct test *t, const struct run_result *r, char *buf, size_t size)
+{
+    double mb = (double)r->bytes / MB;
+    if (t->kind != TEST_PRODUCE || !r->ok || mb <= 0)
+        snprintf(buf, size, "-");
+    else
+        snprintf(buf, size, "%.1f", (double)r->client_faults / mb);
+    return buf;
+}
+
 static void print_throughput_row(const struct test *t)
 {
-    char mock_cols[128] = "";
+    char mock_cols[128] = "", eddy_faults[16], mock_faults[16];
     if (t->has_mock)
-        snprintf(mock_cols, sizeof mock_cols, "%10.0f %7.1f %6.2f %6.2f %5.2f  x%.2f",
+        snprintf(mock_cols, sizeof mock_cols, "%10.0f %7.1f %6.2f %6.2f %5.2f %6s  x%.2f",
                  result_records_per_s(&t->mock), result_mb_per_s(&t->mock),
                  result_cpu_per_gb(t->mock.broker_cpu, &t->mock),
                  result_cpu_per_gb(t->mock.process_cpu, &t->mock),
                  result_cpu_per_gb(t->mock.machine_cpu, &t->mock),
+                 faults_per_mb(t, &t->mock, mock_faults, sizeof mock_faults),
                  ratio(result_records_per_s(&t->eddy), result_records_per_s(&t->mock)));
-    printf("%-30s %10.0f %7.1f %6.2f %6.2f %5.2f | %s\n", t->label, result_records_per_s(&t->eddy),
+    printf("%-30s %10.0f %7.1f %6.2f %6.2f %5.2f %6s | %s\n", t->label, result_records_per_s(&t->eddy),
            result_mb_per_s(&t->eddy), result_cpu_per_gb(t->eddy.broker_cpu, &t->eddy),
            result_cpu_per_gb(t->eddy.process_cpu, &t->eddy), result_cpu_per_gb(t->eddy.machine_cpu, &t->eddy),
-           mock_cols);
+           faults_per_mb(t, &t->eddy, eddy_faults, sizeof eddy_faults), mock_cols);
     if (!t->eddy.ok)
         printf("    eddy FAILED: %s\n", t->eddy.note);
     if (t->has_mock && !t->mock.ok)
@@ -1522,10 +1553,12 @@ static void print_report(double raw_mb_s)
 {
     printf("\nThroughput (producer runs: best of %d). rec/s and MB/s of payload; CPU-s/GB: broker\n"
            "(the eddy or mock process), proc (this bench process: the clients) and mach (every\n"
-           "CPU of the machine, kernel work included)\n",
+           "CPU of the machine, kernel work included); flt/MB: the clients' page faults per MB\n"
+           "produced (librdkafka faulting its batch buffers in again)\n",
            opt.repeat);
-    printf("%-30s %10s %7s %6s %6s %5s | %10s %7s %6s %6s %5s  %s\n", "test", "eddy rec/s", "MB/s", "broker",
-           "proc", "mach", "mock rec/s", "MB/s", "broker", "proc", "mach", "eddy/mock");
+    printf("%-30s %10s %7s %6s %6s %5s %6s | %10s %7s %6s %6s %5s %6s  %s\n", "test", "eddy rec/s", "MB/s",
+           "broker", "proc", "mach", "flt/MB", "mock rec/s", "MB/s", "broker", "proc", "mach", "flt/MB",
+           "eddy/mock");
     for (int i = 0; i < test_count; i++)
         if (tests[i].kind != TEST_LATENCY && !tests[i].skipped)
             print_throughput_row(&tests[i]);
