@@ -171,11 +171,30 @@ static int sync_partition_metadata(struct partition_log *log)
 static int sync_side_files(struct partition_log *log)
 {
     pthread_mutex_lock(&log->side_file_lock);
-    int rc = sync_epoch_file(log);
-    if (rc == 0)
+    int rc = 0;
+    if (!log->dir_released)
+        rc = sync_epoch_file(log);
+    if (rc == 0 && !log->dir_released)
         rc = sync_partition_metadata(log);
     pthread_mutex_unlock(&log->side_file_lock);
     return rc;
+}
+
+/* fsync the directory (a prepared segment was renamed in), unless the log is closed. */
+static int sync_dir(struct partition_log *log)
+{
+    pthread_mutex_lock(&log->side_file_lock);
+    int rc = log->dir_released ? 0 : log_dir_fsync(log->dir);
+    pthread_mutex_unlock(&log->side_file_lock);
+    return rc;
+}
+
+/* After this, no thread writes into the directory by path (see dir_released). */
+static void release_dir(struct partition_log *log)
+{
+    pthread_mutex_lock(&log->side_file_lock);
+    log->dir_released = true;
+    pthread_mutex_unlock(&log->side_file_lock);
 }
 
 /* Record that `epoch` starts at `offset` (a change bumps epochs_version). */
@@ -565,6 +584,7 @@ bool partition_log_close(struct partition_log *log, bool clean)
     if (flusher)
         log_flusher_unregister(flusher, log);
     int side_err = clean ? sync_side_files(log) : 0;
+    release_dir(log);
     pthread_mutex_lock(&log->lock);
     log->closed = true;
     if (log->next_segment_fd >= 0) {
@@ -1242,7 +1262,9 @@ int64_t partition_log_flush(struct partition_log *log, int64_t now_ms)
     for (size_t i = 0; i < n && err == 0; i++)
         err = log_segment_sync(todo[i]);
     const char *failed = "fdatasync";
-    if (err == 0 && dir_due && (err = log_dir_fsync(log->dir)) != 0) /* a prepared segment renamed in */
+    if (log->flush_hook)
+        log->flush_hook(log->flush_hook_ctx);
+    if (err == 0 && dir_due && (err = sync_dir(log)) != 0) /* a prepared segment renamed in */
         failed = "fsync of the partition directory";
     if (err == 0 && (err = sync_side_files(log)) != 0) /* before the recovery point passes them */
         failed = "leader-epoch-checkpoint or partition.metadata write";
@@ -1251,7 +1273,9 @@ int64_t partition_log_flush(struct partition_log *log, int64_t now_ms)
         err = log->injected_error;
         log->injected_error = 0;
     }
-    if (err != 0) {
+    if (err != 0 && log->closed) {
+        /* Closed while its flush ran (its topic deleted): nothing to report. */
+    } else if (err != 0) {
         partition_log_go_offline_locked(log, failed, err);
     } else {
         for (size_t i = 0; i < n; i++)
@@ -1359,6 +1383,11 @@ void partition_log_prepare_next_segment(struct partition_log *log, int64_t now_m
     if (!wanted)
         return;
     int fd = -1;
+    pthread_mutex_lock(&log->side_file_lock);
+    if (log->dir_released) {
+        pthread_mutex_unlock(&log->side_file_lock);
+        return;
+    }
     int rc = room_to_preallocate(log->dir, bytes) ? log_segment_prepare_file(log->dir, bytes, &fd) : -ENOSPC;
     pthread_mutex_lock(&log->lock);
     if (rc != 0) {
@@ -1370,6 +1399,7 @@ void partition_log_prepare_next_segment(struct partition_log *log, int64_t now_m
         log->next_segment_bytes = bytes;
     }
     pthread_mutex_unlock(&log->lock);
+    pthread_mutex_unlock(&log->side_file_lock);
 }
 
 bool partition_log_flush_due(struct partition_log *log, int64_t now_ms)
@@ -1455,7 +1485,7 @@ int partition_log_set_topic_id(struct partition_log *log, const uint8_t topic_id
     memcpy(log->topic_id, topic_id, 16);
     log->has_topic_id = true;
     pthread_mutex_unlock(&log->lock);
-    int rc = partition_metadata_write(log->dir, topic_id, false);
+    int rc = log->dir_released ? 0 : partition_metadata_write(log->dir, topic_id, false);
     log->topic_id_durable = false;
     pthread_mutex_unlock(&log->side_file_lock);
     return rc;
@@ -1507,4 +1537,10 @@ void partition_log_inject_write_error(struct partition_log *log, int err)
     pthread_mutex_lock(&log->lock);
     log->injected_error = err;
     pthread_mutex_unlock(&log->lock);
+}
+
+void partition_log_set_flush_hook(struct partition_log *log, void (*hook)(void *ctx), void *ctx)
+{
+    log->flush_hook = hook;
+    log->flush_hook_ctx = ctx;
 }

@@ -256,4 +256,8 @@ void partition_log_set_cleaner_checkpoint(struct partition_log *log, int64_t off
 /* Test hook: make the next append or flush fail as if the disk returned `err` (-ENOSPC, -EIO). */
 void partition_log_inject_write_error(struct partition_log *log, int err);
 
+/* Test hook: partition_log_flush calls hook(ctx) once its fdatasyncs are
+ * done, before it touches the directory (NULL: none). */
+void partition_log_set_flush_hook(struct partition_log *log, void (*hook)(void *ctx), void *ctx);
+
 #endif

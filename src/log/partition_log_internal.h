@@ -33,12 +33,19 @@ struct partition_log {
     bool closed;
     bool opened_clean; /* opened after a clean shutdown */
     int injected_error; /* test hook: next append fails with this -errno */
+    void (*flush_hook)(void *ctx); /* test hook, see partition_log_set_flush_hook */
+    void *flush_hook_ctx;
     struct leader_epoch_entry *epochs;
     size_t epoch_count;
     uint64_t epochs_version; /* bumped whenever `epochs` changes */
-    /* Serialises writes of leader-epoch-checkpoint and partition.metadata;
-     * taken before `lock`, never inside it. */
+    /* Serialises what other threads do in the directory by path (writes
+     * of leader-epoch-checkpoint and partition.metadata, its fsync, the
+     * next segment's file) with the close; taken before `lock`, never
+     * inside it. Once closed, the directory may be renamed away for a topic
+     * deletion and a new partition of the same name made at its path, so
+     * after dir_released nothing touches the path. */
     pthread_mutex_t side_file_lock;
+    bool dir_released;           /* under side_file_lock: set by the close */
     uint64_t epoch_file_version; /* under side_file_lock: the epochs_version the file holds */
     uint8_t topic_id[16];
     bool has_topic_id;

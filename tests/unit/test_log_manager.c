@@ -5,8 +5,10 @@
  * the marker is missing, retention by time and by size (never the active
  * segment), DeleteRecords persisted in log-start-offset-checkpoint (never
  * overwritten with an older value by a concurrent checkpoint writer), and
- * partition deletion (rename to -delete, removed in the background), and
- * partitions made on the creator thread (installed, cancelled, kept at close).
+ * partition deletion (rename to -delete, removed in the background),
+ * partitions made on the creator thread (installed, cancelled, kept at close),
+ * and a flush still running when its partition is deleted and made again
+ * (it must not write the old topic's files into the new directory).
  */
 #include "log_test_util.h"
 
@@ -203,6 +205,71 @@ static void test_create_later(const char *root)
         return;
     CHECK(log_manager_get(mgr, "pending", 0) != NULL);
     CHECK(log_manager_get(mgr, "wide", 39) != NULL);
+    log_manager_close(mgr);
+}
+
+/* ---- a topic deleted and made again while the old log's flush runs ---- */
+
+struct recreate_during_flush {
+    struct log_manager *mgr;
+    const char *dir;
+    bool deleted, created;
+    char metadata_after_create[512];
+    bool epoch_file_after_create;
+};
+
+/* The flush hook: the partition is deleted (directory renamed away) and made
+ * again at the same path while the old log's flush is in its fdatasyncs. */
+static void delete_and_recreate(void *arg)
+{
+    struct recreate_during_flush *r = arg;
+    static const uint8_t new_id[16] = {7, 7, 7, 7, 7, 7, 7, 7, 7, 7, 7, 7, 7, 7, 7, 7};
+    struct partition_log *fresh = NULL;
+    r->deleted = log_manager_delete(r->mgr, "again", 0) == 0;
+    r->created = log_manager_create(r->mgr, "again", 0, new_id, NULL, &fresh) == 0;
+    const char *text = test_read_text(r->dir, "again-0/partition.metadata");
+    snprintf(r->metadata_after_create, sizeof r->metadata_after_create, "%s", text ? text : "");
+    r->epoch_file_after_create = exists(r->dir, "again-0/leader-epoch-checkpoint");
+}
+
+static void test_delete_during_flush(const char *root)
+{
+    printf("a partition deleted and made again while its flush runs: the flush leaves the new one alone\n");
+    char dir[300];
+    const char *one_dir[1] = {dir};
+    snprintf(dir, sizeof dir, "%s/again", root);
+    struct log_manager_config c;
+    log_manager_config_defaults(&c);
+    c.log_dirs = one_dir;
+    c.log_dir_count = 1;
+    c.on_durable = on_durable;
+    struct log_manager *mgr = NULL;
+    CHECK(log_manager_open(&c, &mgr) == 0);
+    if (!mgr)
+        return;
+    static const uint8_t old_id[16] = {1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1};
+    struct partition_log *old = NULL;
+    CHECK(log_manager_create(mgr, "again", 0, old_id, NULL, &old) == 0);
+    if (!old)
+        return;
+    /* Files the flush will write: the epoch (appended in epoch 3) and the
+     * topic id (written without fsync at creation). */
+    size_t len;
+    uint8_t *b = test_build_batch(10, 0, 100, 100, test_now_ms(), 0, &len);
+    struct log_append_options o = {.now_ms = test_now_ms(), .leader_epoch = 3};
+    struct log_append_result res;
+    CHECK(partition_log_append(old, b, len, &o, &res) == 0);
+    free(b);
+
+    struct recreate_during_flush r = {.mgr = mgr, .dir = dir};
+    partition_log_ref(old);
+    partition_log_set_flush_hook(old, delete_and_recreate, &r);
+    (void)partition_log_flush(old, test_now_ms());
+    CHECK(r.deleted && r.created);
+    const char *text = test_read_text(dir, "again-0/partition.metadata");
+    CHECK(text && strcmp(text, r.metadata_after_create) == 0); /* not the old topic id */
+    CHECK(exists(dir, "again-0/leader-epoch-checkpoint") == r.epoch_file_after_create);
+    partition_log_unref(old);
     log_manager_close(mgr);
 }
 
@@ -418,6 +485,7 @@ int main(void)
     log_manager_close(mgr);
 
     test_create_later(root);
+    test_delete_during_flush(root);
     test_rm_rf(root);
     free(root);
     return test_finish("test_log_manager");
