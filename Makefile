@@ -49,7 +49,7 @@ ITEST_SRC := $(wildcard tests/integration/c/*.c)
 ITEST_BIN := $(patsubst tests/integration/c/%.c,$(BUILD)/itest/%,$(ITEST_SRC))
 DEPS      := $(LIB_OBJ:.o=.d)
 
-.PHONY: all run test setup clean fuzz san tsan bench
+.PHONY: all run test setup clean fuzz san tsan bench chaos
 all: $(BUILD)/eddy $(TOOL_BIN) $(UNIT_BIN) $(BENCH_BIN) $(ITEST_BIN)
 
 $(BUILD)/obj/%.o: %.c
@@ -88,6 +88,11 @@ build-san/fuzz_%: tests/fuzz/fuzz_%.c build-san/libeddy.a
 
 san:
 	$(MAKE) SAN=1 all
+
+# Ten minutes of topic churn, producers, a group and kill -9 on the
+# ASan/UBSan broker (tests/stress/chaos.py; CHAOS_SECONDS to change).
+chaos: san
+	EDDY_BIN=build-san/eddy EDDY_BUILD=build-san /usr/bin/python3 tests/stress/chaos.py
 
 tsan:
 	$(MAKE) TSAN=1 build-tsan/eddy $(patsubst tests/unit/%.c,build-tsan/tests/%,$(UNIT_SRC))
