@@ -119,6 +119,18 @@ static inline uint8_t *test_build_batch(int count, int key_base, int key_mod, in
 }
 
 /* Open partition 0 of `topic` in `dir`; exits the test if that fails. */
+/* Append one test_build_batch(count, 0, 100, 100, now) in leader epoch `epoch`; 0 or the error. */
+static inline int test_append_one(struct partition_log *log, int count, int32_t epoch)
+{
+    size_t len;
+    uint8_t *b = test_build_batch(count, 0, 100, 100, test_now_ms(), 0, &len);
+    struct log_append_options o = {.now_ms = test_now_ms(), .leader_epoch = epoch};
+    struct log_append_result res;
+    int rc = b ? partition_log_append(log, b, len, &o, &res) : -ENOMEM;
+    free(b);
+    return rc;
+}
+
 static inline struct partition_log *test_open_log(const char *dir, const char *topic,
                                                   const struct log_config *cfg, bool clean, int64_t rp)
 {

@@ -254,12 +254,7 @@ static void test_delete_during_flush(const char *root)
         return;
     /* Files the flush will write: the epoch (appended in epoch 3) and the
      * topic id (written without fsync at creation). */
-    size_t len;
-    uint8_t *b = test_build_batch(10, 0, 100, 100, test_now_ms(), 0, &len);
-    struct log_append_options o = {.now_ms = test_now_ms(), .leader_epoch = 3};
-    struct log_append_result res;
-    CHECK(partition_log_append(old, b, len, &o, &res) == 0);
-    free(b);
+    CHECK(test_append_one(old, 10, 3) == 0);
 
     struct recreate_during_flush r = {.mgr = mgr, .dir = dir};
     partition_log_ref(old);
