@@ -31,11 +31,12 @@ import time
 
 sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "integration"))
 from harness import Broker  # noqa: E402
-from confluent_kafka import Consumer, KafkaException, Producer  # noqa: E402
+from confluent_kafka import OFFSET_BEGINNING, Consumer, KafkaException, Producer, TopicPartition  # noqa: E402
 from confluent_kafka.admin import AdminClient, ConfigResource, NewTopic  # noqa: E402
 
 DURATION = float(os.environ.get("CHAOS_SECONDS", "600"))
 CHURN_TOPICS = 6
+STABLE_PARTITIONS = 4
 
 stop = threading.Event()
 acked = {}  # partition of "stable" -> offsets acknowledged
@@ -114,18 +115,28 @@ def consume_loop(bootstrap):
             pass
 
 
-def read_stable(bootstrap):
-    consumer = Consumer({"bootstrap.servers": bootstrap, "group.id": "verify", "auto.offset.reset": "earliest",
-                         "enable.auto.commit": False})
-    consumer.subscribe(["stable"])
-    seen = {}
-    last = time.time()
-    while time.time() - last < 10:
+def read_stable(bootstrap, deadline_s=900):
+    """Offsets of "stable" read back, per partition, up to each high watermark.
+    A sanitizer build can take a minute to recover after a kill -9: wait."""
+    consumer = Consumer({"bootstrap.servers": bootstrap, "group.id": "verify", "enable.auto.commit": False})
+    deadline = time.time() + deadline_s
+    highs = {}
+    while len(highs) < STABLE_PARTITIONS and time.time() < deadline:
+        try:
+            for p in range(STABLE_PARTITIONS):
+                highs[p] = consumer.get_watermark_offsets(TopicPartition("stable", p), timeout=5)[1]
+        except KafkaException:
+            time.sleep(1)
+    consumer.assign([TopicPartition("stable", p, OFFSET_BEGINNING) for p in range(STABLE_PARTITIONS)])
+    seen = {p: set() for p in range(STABLE_PARTITIONS)}
+    done = {p for p, high in highs.items() if high == 0}
+    while len(done) < STABLE_PARTITIONS and time.time() < deadline:
         m = consumer.poll(0.5)
         if m is None or m.error():
             continue
-        last = time.time()
-        seen.setdefault(m.partition(), set()).add(m.offset())
+        seen[m.partition()].add(m.offset())
+        if m.offset() + 1 >= highs.get(m.partition(), 0):
+            done.add(m.partition())
     consumer.close()
     return seen
 
@@ -136,7 +147,7 @@ def main():
     broker.start()
     bootstrap = broker.bootstrap  # restarts keep the port
     admin = AdminClient({"bootstrap.servers": bootstrap})  # kept: its futures die with it
-    admin.create_topics([NewTopic("stable", 4, 1)])["stable"].result(10)
+    admin.create_topics([NewTopic("stable", STABLE_PARTITIONS, 1)])["stable"].result(10)
     threads = [threading.Thread(target=admin_loop, args=(bootstrap,), daemon=True),
                threading.Thread(target=consume_loop, args=(bootstrap,), daemon=True)]
     threads += [threading.Thread(target=produce_loop, args=(bootstrap, i), daemon=True) for i in range(2)]
