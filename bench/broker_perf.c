@@ -233,9 +233,11 @@ static double machine_busy_cpu(void)
 /*
  * Page faults of this process (the clients). librdkafka frees each batch
  * buffer when its answer comes, and glibc may hand the memory back to the
- * kernel, to be faulted in again by the next buffers; how much it does
- * follows the broker's answer times and moves the producer's rate
- * (bench/RESULTS.md, sessions 13 and 14), so every producer run shows it.
+ * kernel, to be faulted in again by the next buffers. How much it does
+ * follows how many buffers are alive at once (requests queued at or
+ * answered late by the broker), and it moves the producer's rate more than
+ * anything the broker does (bench/RESULTS.md, sessions 13 and 14), so every
+ * producer run shows it.
  */
 static uint64_t process_faults_self(void)
 {
