@@ -144,6 +144,14 @@ def read_stable(bootstrap, deadline_s=900):
 def main():
     broker = Broker({"num.partitions": "3", "log.segment.bytes": str(1 << 20),
                      "auto.create.topics.enable": "true", "offsets.topic.num.partitions": "4"})
+    try:
+        return run(broker)
+    finally:
+        stop.set()
+        broker.kill9()  # after a clean stop, nothing left to kill; after an exception, ours
+
+
+def run(broker):
     broker.start()
     bootstrap = broker.bootstrap  # restarts keep the port
     admin = AdminClient({"bootstrap.servers": bootstrap})  # kept: its futures die with it
