@@ -172,10 +172,11 @@ static int sync_side_files(struct partition_log *log)
 {
     pthread_mutex_lock(&log->side_file_lock);
     int rc = 0;
-    if (!log->dir_released)
+    if (!log->dir_released) { /* cannot change while the lock is held */
         rc = sync_epoch_file(log);
-    if (rc == 0 && !log->dir_released)
-        rc = sync_partition_metadata(log);
+        if (rc == 0)
+            rc = sync_partition_metadata(log);
+    }
     pthread_mutex_unlock(&log->side_file_lock);
     return rc;
 }
@@ -1273,10 +1274,9 @@ int64_t partition_log_flush(struct partition_log *log, int64_t now_ms)
         err = log->injected_error;
         log->injected_error = 0;
     }
-    if (err != 0 && log->closed) {
-        /* Closed while its flush ran (its topic deleted): nothing to report. */
-    } else if (err != 0) {
-        partition_log_go_offline_locked(log, failed, err);
+    if (err != 0) {
+        if (!log->closed) /* else closed while its flush ran (its topic deleted): nothing to report */
+            partition_log_go_offline_locked(log, failed, err);
     } else {
         for (size_t i = 0; i < n; i++)
             if (todo[i]->synced_size < sizes[i])

@@ -43,7 +43,8 @@ struct partition_log {
      * next segment's file) with the close; taken before `lock`, never
      * inside it. Once closed, the directory may be renamed away for a topic
      * deletion and a new partition of the same name made at its path, so
-     * after dir_released nothing touches the path. */
+     * after dir_released no other thread touches the path (the close itself
+     * finishes before that rename). */
     pthread_mutex_t side_file_lock;
     bool dir_released;           /* under side_file_lock: set by the close */
     uint64_t epoch_file_version; /* under side_file_lock: the epochs_version the file holds */
