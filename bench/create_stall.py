@@ -1,12 +1,14 @@
 #!/usr/bin/python3
-"""bench/create_stall.py - what other clients feel while big topics are made.
+"""bench/create_stall.py - what other clients feel while big topics are made and deleted.
 
 A producer sends 2,000 records a second (100 B, acks=1, linger.ms=0) to a
 one-partition topic for 3 s alone, then for 3 s while an admin client
-creates three topics of 1,000 partitions each; the acknowledgement latency
-of each record is printed per window (p50, p99, p99.9, max) with how long
-the three CreateTopics took. Until session 13 the broker made every
-partition's files on its event loop, and every client waited for that.
+creates three topics of 1,000 partitions each, then for 3 s while it deletes
+them; the acknowledgement latency of each record is printed per window (p50,
+p99, p99.9, max) with how long the CreateTopics and DeleteTopics took. Until
+session 13 the broker made every partition's files on its event loop, and
+until session 15 it closed and renamed deleted ones there; every client
+waited for that.
 
 Usage: bench/create_stall.py EDDY_BINARY WORK_DIR
 Needs Debian's python3-confluent-kafka (librdkafka's Python client), so it
@@ -108,10 +110,25 @@ def main():
         creator.start()
         during = produce_window(producer, WINDOW_S)
         creator.join()
+        deleted = []
+
+        def delete_all():
+            time.sleep(0.5)
+            for name in TOPICS:
+                t0 = time.time()
+                admin.delete_topics([name])[name].result(120)
+                deleted.append((time.time() - t0) * 1000)
+
+        deleter = threading.Thread(target=delete_all)
+        deleter.start()
+        deleting = produce_window(producer, WINDOW_S)
+        deleter.join()
         print("producer at %d msg/s, 100 B, acks=1; ack latency:" % RATE)
         print("  " + summary("alone", alone))
         print("  " + summary("while %d topics of %d partitions" % (len(TOPICS), PARTITIONS), during))
         print("  CreateTopics answered in %s ms" % ", ".join("%.0f" % t for t in took))
+        print("  " + summary("while they are deleted", deleting))
+        print("  DeleteTopics answered in %s ms" % ", ".join("%.0f" % t for t in deleted))
         stalls = [line.strip() for line in open(os.path.join(work, "eddy.log"), errors="replace")
                   if "event loop spent" in line]
         for line in stalls:

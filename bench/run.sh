@@ -15,7 +15,7 @@
 #    read + pwrite, CRC, sendfile) with no Kafka protocol, to read the CPU
 #    figures of 1. against.
 # 4. bench/create_stall.py: a steady producer's latency while three
-#    1,000-partition topics are created (librdkafka's Python client).
+#    1,000-partition topics are created and deleted (librdkafka's Python client).
 #
 # Sizes: see the EDDY_BENCH_* variables at the top of bench/broker_perf.c.
 # EDDY_BENCH_DIR chooses the work dir (default: a new dir under $TMPDIR or
@@ -82,7 +82,7 @@ echo "== Machine floor (build/bench/machine_floor) =="
 "$BUILD/bench/machine_floor" $QUICK "$WORK/floor" || status=1
 echo
 
-echo "== Topic creation under load (bench/create_stall.py) =="
+echo "== Topic creation and deletion under load (bench/create_stall.py) =="
 if /usr/bin/python3 -c 'import confluent_kafka' 2>/dev/null; then
     /usr/bin/python3 "$ROOT/bench/create_stall.py" "$BUILD/eddy" "$WORK/create" 2>/dev/null || status=1
 else

@@ -23,7 +23,7 @@
 
 #include "log/log_checkpoint.h"
 #include "log/log_cleaner.h"
-#include "log/log_creator.h"
+#include "log/log_dir_worker.h"
 #include "log/partition_log_internal.h"
 #include "util/fd_budget.h"
 #include "util/logger.h"
@@ -54,7 +54,7 @@ struct log_manager {
     struct log_flusher *flusher;
     struct log_pager *pager;
     struct log_cleaner *cleaner;
-    struct log_creator *creator; /* started by the first log_manager_create_later */
+    struct log_dir_worker *dir_worker; /* started by the first creation later or deletion */
     pthread_t housekeeper;
     bool housekeeper_running;
     pthread_mutex_t hk_mu;
@@ -627,8 +627,9 @@ void log_manager_close(struct log_manager *mgr)
 {
     if (!mgr)
         return;
-    log_creator_stop(mgr->creator); /* logs it finished and nobody installed are closed: loaded again at start */
-    mgr->creator = NULL;
+    /* Queued deletions finish; logs made and not installed are closed: loaded again at start. */
+    log_dir_worker_stop(mgr->dir_worker);
+    mgr->dir_worker = NULL;
     if (mgr->housekeeper_running) {
         pthread_mutex_lock(&mgr->hk_mu);
         mgr->hk_stop = true;
@@ -691,6 +692,8 @@ int log_manager_create(struct log_manager *mgr, const char *topic, int32_t parti
                        const uint8_t topic_id[16], const struct log_config *config,
                        struct partition_log **out)
 {
+    if (mgr->dir_worker) /* a deleted partition's directory must be renamed away first */
+        log_dir_worker_wait_removed(mgr->dir_worker, topic);
     pthread_rwlock_wrlock(&mgr->table_lock);
     struct partition_entry *e = find_locked(mgr, topic, partition);
     if (e) {
@@ -721,12 +724,34 @@ int log_manager_create(struct log_manager *mgr, const char *topic, int32_t parti
     return 0;
 }
 
-/* ---- creation off the caller's thread ---- */
+/* ---- creation and deletion off the caller's thread ---- */
 
-static void creator_done(void *ctx)
+static void logs_created(void *ctx)
 {
     struct log_manager *mgr = ctx;
-    mgr->config.on_created(mgr->config.on_created_ctx);
+    if (mgr->config.on_created)
+        mgr->config.on_created(mgr->config.on_created_ctx);
+}
+
+static void wake_housekeeper(struct log_manager *mgr)
+{
+    pthread_mutex_lock(&mgr->hk_mu);
+    mgr->hk_woken = true;
+    pthread_cond_signal(&mgr->hk_cv);
+    pthread_mutex_unlock(&mgr->hk_mu);
+}
+
+static void logs_removed(void *ctx)
+{
+    wake_housekeeper(ctx); /* it deletes the renamed directories */
+}
+
+static int start_dir_worker(struct log_manager *mgr)
+{
+    if (mgr->dir_worker)
+        return 0;
+    struct log_dir_worker_callbacks callbacks = {.created = logs_created, .removed = logs_removed, .ctx = mgr};
+    return log_dir_worker_start(&callbacks, &mgr->dir_worker);
 }
 
 int log_manager_create_later(struct log_manager *mgr, const char *topic, int32_t partition,
@@ -734,11 +759,9 @@ int log_manager_create_later(struct log_manager *mgr, const char *topic, int32_t
 {
     if (!mgr->config.on_created)
         return -ENOTSUP;
-    if (!mgr->creator) {
-        int rc = log_creator_start(creator_done, mgr, &mgr->creator);
-        if (rc != 0)
-            return rc;
-    }
+    int rc = start_dir_worker(mgr);
+    if (rc != 0)
+        return rc;
     pthread_rwlock_wrlock(&mgr->table_lock);
     if (find_locked(mgr, topic, partition)) {
         pthread_rwlock_unlock(&mgr->table_lock);
@@ -746,15 +769,15 @@ int log_manager_create_later(struct log_manager *mgr, const char *topic, int32_t
     }
     size_t d = least_used_dir(mgr);
     char *path = partition_dir(mgr, d, topic, partition);
-    struct log_creation *job =
-        path ? log_creation_new(topic, partition, topic_id, config ? config : &mgr->config.defaults, path, d) : NULL;
+    struct log_dir_job *job =
+        path ? log_dir_job_create(topic, partition, topic_id, config ? config : &mgr->config.defaults, path, d) : NULL;
     free(path);
     if (job)
         mgr->dir_partitions[d]++; /* held for it, so that the next ones spread over the dirs */
     pthread_rwlock_unlock(&mgr->table_lock);
     if (!job)
         return -ENOMEM;
-    log_creator_submit(mgr->creator, job);
+    log_dir_worker_submit(mgr->dir_worker, job);
     return 0;
 }
 
@@ -766,7 +789,7 @@ static void release_dir(struct log_manager *mgr, size_t d)
 }
 
 /* Put a finished log in the table; false if it must go (its partition exists already). */
-static bool install(struct log_manager *mgr, struct log_creation *job)
+static bool install(struct log_manager *mgr, struct log_dir_job *job)
 {
     pthread_rwlock_wrlock(&mgr->table_lock);
     mgr->dir_partitions[job->dir_index]--;
@@ -782,12 +805,12 @@ static bool install(struct log_manager *mgr, struct log_creation *job)
 size_t log_manager_install_created(struct log_manager *mgr, bool (*adopt)(void *ctx, struct partition_log *log),
                                    void *ctx)
 {
-    if (!mgr->creator)
+    if (!mgr->dir_worker)
         return 0;
     size_t installed = 0;
-    struct log_creation *job = log_creator_take_done(mgr->creator);
+    struct log_dir_job *job = log_dir_worker_take_created(mgr->dir_worker);
     while (job) {
-        struct log_creation *next = job->next;
+        struct log_dir_job *next = job->next;
         if (!job->log) {
             log_error("log", "Could not create %s: %s", job->dir, strerror(-job->rc));
             release_dir(mgr, job->dir_index);
@@ -800,7 +823,7 @@ size_t log_manager_install_created(struct log_manager *mgr, bool (*adopt)(void *
             else /* its topic went (or came back as another) while it was being made */
                 (void)log_manager_delete(mgr, job->topic, job->partition);
         }
-        log_creation_free(job);
+        log_dir_job_free(job);
         job = next;
     }
     return installed;
@@ -808,20 +831,47 @@ size_t log_manager_install_created(struct log_manager *mgr, bool (*adopt)(void *
 
 void log_manager_cancel_creation(struct log_manager *mgr, const char *topic)
 {
-    if (!mgr->creator)
+    if (!mgr->dir_worker)
         return;
-    struct log_creation *job = log_creator_cancel(mgr->creator, topic);
+    struct log_dir_job *job = log_dir_worker_cancel_creations(mgr->dir_worker, topic);
     while (job) {
-        struct log_creation *next = job->next;
+        struct log_dir_job *next = job->next;
         release_dir(mgr, job->dir_index);
-        log_creation_free(job);
+        log_dir_job_free(job);
         job = next;
     }
 }
 
 size_t log_manager_creating(struct log_manager *mgr, const char *topic)
 {
-    return mgr->creator ? log_creator_count(mgr->creator, topic) : 0;
+    return mgr->dir_worker ? log_dir_worker_creating(mgr->dir_worker, topic) : 0;
+}
+
+size_t log_manager_removing(struct log_manager *mgr, const char *topic)
+{
+    return mgr->dir_worker ? log_dir_worker_removing(mgr->dir_worker, topic) : 0;
+}
+
+/* "<dir>/<topic>-<partition>" -> "<dir>/<topic>-<partition>.<uuid>-delete" (malloc'd), as Kafka names them. */
+static char *deletion_name(const char *dir)
+{
+    uint8_t uuid[16];
+    if (getrandom(uuid, sizeof(uuid), 0) != (ssize_t)sizeof(uuid))
+        memset(uuid, 0, sizeof(uuid));
+    char hex[33];
+    for (int i = 0; i < 16; i++)
+        snprintf(hex + 2 * i, 3, "%02x", uuid[i]);
+    size_t len = strlen(dir) + 48;
+    char *to = malloc(len);
+    if (!to)
+        return NULL;
+    /* The last component must fit NAME_MAX (255) even for 249-char topic
+     * names: keep at most 215 chars of "<topic>-<partition>" before the
+     * 40-char ".<uuid>-delete" suffix, as Kafka truncates too. */
+    const char *slash = strrchr(dir, '/');
+    int parent = slash ? (int)(slash - dir + 1) : 0;
+    snprintf(to, len, "%.*s%.215s.%s-delete", parent, dir, dir + parent, hex);
+    return to;
 }
 
 int log_manager_delete(struct log_manager *mgr, const char *topic, int32_t partition)
@@ -841,40 +891,26 @@ int log_manager_delete(struct log_manager *mgr, const char *topic, int32_t parti
         return -ENOENT;
     struct partition_log *log = e->log;
     detach(mgr, log);
-    uint8_t uuid[16];
-    if (getrandom(uuid, sizeof(uuid), 0) != (ssize_t)sizeof(uuid))
-        memset(uuid, 0, sizeof(uuid));
-    char hex[33];
-    for (int i = 0; i < 16; i++)
-        snprintf(hex + 2 * i, 3, "%02x", uuid[i]);
-    char *from = strdup(partition_log_dir(log));
-    size_t len = from ? strlen(from) + 48 : 0;
-    char *to = from ? malloc(len) : NULL;
-    int rc = to ? 0 : -ENOMEM;
-    if (to) {
-        /* The last component must fit NAME_MAX (255) even for 249-char topic
-         * names: keep at most 215 chars of "<topic>-<partition>" before the
-         * 40-char ".<uuid>-delete" suffix, as Kafka truncates too. */
-        const char *slash = strrchr(from, '/');
-        int parent = slash ? (int)(slash - from + 1) : 0;
-        snprintf(to, len, "%.*s%.215s.%s-delete", parent, from, from + parent, hex);
-    }
-    partition_log_close(log, false); /* in-flight reads keep their segment references */
+    char *removed_dir = deletion_name(partition_log_dir(log));
+    struct log_dir_job *job =
+        removed_dir ? log_dir_job_remove(topic, partition, log, partition_log_dir(log), removed_dir) : NULL;
+    free(removed_dir);
     free(e->topic);
     free(e);
-    if (rc == 0 && rename(from, to) != 0) {
-        rc = -errno;
-        log_error("log", "Could not rename %s for deletion: %s", from, strerror(errno));
-    } else if (rc == 0) {
-        log_info("log", "Partition %s-%" PRId32 " deleted; removing %s in the background", topic,
-                 partition, to);
+    if (!job) {
+        /* The next start deletes the directory: its topic is not in the metadata. */
+        log_error("log", "out of memory: partition %s-%" PRId32 " closed, its directory left", topic, partition);
+        partition_log_close(log, false);
+        return -ENOMEM;
     }
-    free(from);
-    free(to);
-    pthread_mutex_lock(&mgr->hk_mu);
-    mgr->hk_woken = true;
-    pthread_cond_signal(&mgr->hk_cv);
-    pthread_mutex_unlock(&mgr->hk_mu);
+    if (start_dir_worker(mgr) == 0) {
+        log_dir_worker_submit(mgr->dir_worker, job);
+        return 0;
+    }
+    log_dir_job_run(job); /* no thread to hand it to: here, as before there was one */
+    int rc = job->rc;
+    log_dir_job_free(job);
+    wake_housekeeper(mgr);
     return rc;
 }
 

@@ -12,6 +12,9 @@
  *   - the flusher (log_flusher.h): group commit, flush.ms/flush.messages;
  *   - the pager (log_pager.h): reads cold ranges back in for fetches;
  *   - the cleaner (log_cleaner.h) when log.cleaner.enable;
+ *   - the log-directory thread (log_dir_worker.h), from the first creation
+ *     later or deletion: makes new partitions' files, closes and renames
+ *     deleted ones;
  *   - a housekeeper that every log.retention.check.interval.ms applies
  *     retention to every partition, every
  *     log.flush.offset.checkpoint.interval.ms writes the recovery-point
@@ -49,7 +52,8 @@ struct log_manager_config {
     log_durable_fn on_durable;              /* flusher callback (flusher thread) */
     void *on_durable_ctx;
     /* Logs made by log_manager_create_later wait to be installed: called on
-     * the creator thread (log_creator.h), once per batch. NULL: no creator. */
+     * the log-directory thread (log_dir_worker.h), once per batch. NULL: all
+     * creation on the caller's thread. */
     void (*on_created)(void *ctx);
     void *on_created_ctx;
 };
@@ -70,22 +74,24 @@ struct partition_log *log_manager_get(struct log_manager *mgr, const char *topic
 /*
  * Create (or return the existing) partition in the log dir holding the fewest
  * partitions. topic_id (nullable) goes to partition.metadata; config
- * (nullable: the defaults) applies. 0 or -errno.
+ * (nullable: the defaults) applies. Waits for deletions of the topic still
+ * queued (log_manager_removing): the old directory must be gone first.
+ * 0 or -errno.
  */
 int log_manager_create(struct log_manager *mgr, const char *topic, int32_t partition,
                        const uint8_t topic_id[16], const struct log_config *config,
                        struct partition_log **out);
 
 /*
- * Create a partition as log_manager_create does, but on the creator thread
- * (log_creator.h): the caller does not wait for the file system. The log is
+ * Create a partition as log_manager_create does, but on the log-directory
+ * thread (log_dir_worker.h), after the deletions queued before it: the caller does not wait for the file system. The log is
  * not in the table (log_manager_get) until log_manager_install_created runs
  * after config.on_created. 0 (also if the partition exists), -ENOTSUP without
  * config.on_created, or -errno.
  */
 int log_manager_create_later(struct log_manager *mgr, const char *topic, int32_t partition,
                              const uint8_t topic_id[16], const struct log_config *config);
-/* Install the logs the creator has finished, on the calling thread. adopt(ctx,
+/* Install the logs the log-directory thread has made, on the calling thread. adopt(ctx,
  * log) says whether the partition is still wanted (and may set its config);
  * one that is not is deleted. Returns how many were installed. */
 size_t log_manager_install_created(struct log_manager *mgr, bool (*adopt)(void *ctx, struct partition_log *log),
@@ -98,11 +104,14 @@ void log_manager_cancel_creation(struct log_manager *mgr, const char *topic);
 size_t log_manager_creating(struct log_manager *mgr, const char *topic);
 
 /*
- * Delete a partition: close it, rename its directory to
- * `<topic>-<partition>.<uuid>-delete` and let the housekeeper remove it.
- * 0, or -ENOENT if unknown.
+ * Delete a partition: take it out of the table at once (log_manager_get
+ * answers NULL), then on the log-directory thread close it and rename its
+ * directory to `<topic>-<partition>.<uuid>-delete`; the housekeeper removes
+ * that. 0 (queued), or -ENOENT if unknown.
  */
 int log_manager_delete(struct log_manager *mgr, const char *topic, int32_t partition);
+/* Deleted partitions of `topic` (NULL: of any) whose directories are not renamed yet. */
+size_t log_manager_removing(struct log_manager *mgr, const char *topic);
 
 /* Retention on every partition now. Returns the segments deleted. */
 int log_manager_check_retention(struct log_manager *mgr, int64_t now_ms);

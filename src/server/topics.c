@@ -29,7 +29,7 @@
  * inode allocator: a 1,000-partition topic held the event loop, and every
  * client with it, for up to 1.6 s. The first partitions of a request are made
  * inline for up to this long (a topic of a few dozen partitions is ready when
- * CreateTopics answers, as before); the creator thread makes the rest, and
+ * CreateTopics answers, as before); the log-directory thread makes the rest, and
  * Metadata reports them without a leader until they are installed, as Kafka's
  * brokers do while they create logs. Internal topics are made inline: the
  * coordinators read them at once.
@@ -43,9 +43,12 @@ static void storage_create_partitions(void *ctx, const struct topic_state *t, in
     if (!b->logs)
         return;
     int64_t started = clock_monotonic_ms();
+    /* Made again while its old directories wait to be renamed away: inline
+     * creation would wait for that, so all of it goes after the deletions. */
+    bool queued_behind_deletion = log_manager_removing(b->logs, t->name) > 0;
     for (int32_t p = from; p < t->partition_count; p++) {
         int rc = -ENOTSUP;
-        if (!t->internal && clock_monotonic_ms() - started >= INLINE_CREATION_MS)
+        if (!t->internal && (clock_monotonic_ms() - started >= INLINE_CREATION_MS || queued_behind_deletion))
             rc = log_manager_create_later(b->logs, t->name, p, t->id.bytes, config);
         if (rc == -ENOTSUP) {
             struct partition_log *log;
@@ -58,7 +61,7 @@ static void storage_create_partitions(void *ctx, const struct topic_state *t, in
     }
 }
 
-/* A log the creator made: still wanted if the image has its partition, under the same topic id. */
+/* A log made on the log-directory thread: still wanted if the image has its partition, under the same topic id. */
 static bool adopt_created_log(void *ctx, struct partition_log *log)
 {
     struct broker *b = ctx;

@@ -51,7 +51,7 @@ int16_t topics_create_with_configs(struct broker *b, const char *name, size_t le
 /* Whether any partition's log is still being made (see topics.c); when not,
  * every partition of the image has its log. */
 bool topics_logs_pending(struct broker *b);
-/* Whether this node has the log of t's partition (false while the creator
+/* Whether this node has the log of t's partition (false while the log-directory
  * thread is still making it). */
 bool topics_partition_ready(struct broker *b, const struct topic_state *t, int32_t partition);
 

@@ -117,7 +117,14 @@ static bool exists(const char *dir, const char *name)
     return access(path, F_OK) == 0;
 }
 
-/* ---- creation on the creator thread ---- */
+/* ---- creation and deletion on the log-directory thread ---- */
+
+static void wait_removed(struct log_manager *mgr, const char *topic)
+{
+    for (int i = 0; i < 1000 && log_manager_removing(mgr, topic) > 0; i++)
+        usleep(2000);
+    CHECK_EQ_I64((int64_t)log_manager_removing(mgr, topic), 0);
+}
 
 static atomic_int created_calls;
 
@@ -205,6 +212,78 @@ static void test_create_later(const char *root)
         return;
     CHECK(log_manager_get(mgr, "pending", 0) != NULL);
     CHECK(log_manager_get(mgr, "wide", 39) != NULL);
+    log_manager_close(mgr);
+}
+
+static bool any_deleted_dir(const char *dir)
+{
+    char cmd[600];
+    snprintf(cmd, sizeof cmd, "ls %s | grep -q -- '-delete$'", dir);
+    return system(cmd) == 0;
+}
+
+static void test_delete_later(const char *root)
+{
+    printf("delete: the partitions leave the table at once, their directories go on the log-directory thread\n");
+    char dir[300];
+    const char *one_dir[1] = {dir};
+    snprintf(dir, sizeof dir, "%s/churn", root);
+    struct log_manager_config c;
+    log_manager_config_defaults(&c);
+    c.log_dirs = one_dir;
+    c.log_dir_count = 1;
+    c.on_durable = on_durable;
+    c.on_created = on_created;
+    struct log_manager *mgr = NULL;
+    CHECK(log_manager_open(&c, &mgr) == 0);
+    if (!mgr)
+        return;
+    enum { N = 60 };
+    static const uint8_t old_id[16] = {3, 3, 3}, new_id[16] = {4, 4, 4};
+    for (int i = 0; i < N; i++) {
+        struct partition_log *log = NULL;
+        CHECK(log_manager_create(mgr, "churn", i, old_id, NULL, &log) == 0);
+        if (log)
+            append_n(log, 3, test_now_ms());
+    }
+    for (int i = 0; i < N; i++)
+        CHECK(log_manager_delete(mgr, "churn", i) == 0);
+    for (int i = 0; i < N; i++)
+        CHECK(log_manager_get(mgr, "churn", i) == NULL);
+    CHECK(log_manager_delete(mgr, "churn", 0) == -ENOENT);
+
+    printf("delete: made again at once, inline or later, the partitions start empty under the new id\n");
+    for (int i = 0; i < N / 2; i++) {
+        struct partition_log *log = NULL;
+        CHECK(log_manager_create(mgr, "churn", i, new_id, NULL, &log) == 0); /* waits for the renames */
+    }
+    for (int i = N / 2; i < N; i++)
+        CHECK(log_manager_create_later(mgr, "churn", i, new_id, NULL) == 0);
+    CHECK_EQ_I64((int64_t)install_all(mgr, "churn"), N / 2);
+    for (int i = 0; i < N; i++) {
+        struct partition_log *log = log_manager_get(mgr, "churn", i);
+        uint8_t got[16];
+        CHECK(log && partition_log_end_offset(log) == 0);
+        CHECK(log && partition_log_topic_id(log, got) && memcmp(got, new_id, 16) == 0);
+    }
+    wait_removed(mgr, NULL);
+    for (int i = 0; i < 500 && any_deleted_dir(dir); i++)
+        usleep(10000); /* the housekeeper was woken to delete them */
+    CHECK(!any_deleted_dir(dir));
+
+    printf("delete: closing with deletions queued finishes them; nothing comes back at the next start\n");
+    for (int i = 0; i < N; i++)
+        CHECK(log_manager_delete(mgr, "churn", i) == 0);
+    log_manager_close(mgr);
+    mgr = NULL;
+    CHECK(!exists(dir, "churn-0") && !exists(dir, "churn-59"));
+    CHECK(log_manager_open(&c, &mgr) == 0);
+    if (!mgr)
+        return;
+    CHECK_EQ_I64((int64_t)log_manager_partition_count(mgr), 0);
+    for (int i = 0; i < 500 && any_deleted_dir(dir); i++)
+        usleep(10000);
+    CHECK(!any_deleted_dir(dir));
     log_manager_close(mgr);
 }
 
@@ -460,6 +539,7 @@ int main(void)
     printf("delete a partition: renamed to -delete, removed in the background\n");
     CHECK(log_manager_delete(mgr, "orders", 0) == 0);
     CHECK(log_manager_get(mgr, "orders", 0) == NULL);
+    wait_removed(mgr, "orders");
     CHECK(!exists(dirs[0], "orders-0"));
     for (int i = 0; i < 200; i++) {
         text = NULL;
@@ -480,6 +560,7 @@ int main(void)
     log_manager_close(mgr);
 
     test_create_later(root);
+    test_delete_later(root);
     test_delete_during_flush(root);
     test_rm_rf(root);
     free(root);
