@@ -67,6 +67,7 @@ static const struct config_key keys[] = {
     {"log.flush.interval.ms", CONFIG_LONG, NULL, OFF(log_flush_interval_ms), 0, 9.3e18, "Maximum time data stays unflushed."},
     {"log.flush.scheduler.interval.ms", CONFIG_LONG, "9223372036854775807", OFF(log_flush_scheduler_interval_ms), 0, 9.3e18, "How often the flusher checks for work."},
     {"log.cleaner.enable", CONFIG_BOOLEAN, "true", OFF(log_cleaner_enable), 0, 0, "Run the log cleaner (compaction)."},
+    {"num.recovery.threads.per.data.dir", CONFIG_INT, "2", OFF(num_recovery_threads_per_data_dir), 1, 256, "Threads per log dir that open (and after a crash, recover) the partitions at start-up; Kafka 4.0's default."},
     {"log.cleaner.backoff.ms", CONFIG_LONG, "15000", OFF(log_cleaner_backoff_ms), 0, 9.3e18, "Cleaner sleep when there is nothing to clean."},
     {"log.cleaner.min.cleanable.ratio", CONFIG_DOUBLE, "0.5", OFF(log_cleaner_min_cleanable_ratio), 0, 1, "Dirty ratio that makes a log eligible for cleaning."},
     {"log.cleaner.min.compaction.lag.ms", CONFIG_LONG, "0", OFF(log_cleaner_min_compaction_lag_ms), 0, 9.3e18, "Minimum age of a message before it may be compacted."},
@@ -114,7 +115,6 @@ static const struct config_key keys[] = {
     {"eddy.log.flush.pause.us", CONFIG_LONG, "4000", OFF(log_flush_pause_us), 0, 1000000, "Idle microseconds between one fdatasync and the next (group commit pacing; 0: none). Back-to-back cache flushes stall some virtual machines."},
     {"eddy.log.level", CONFIG_STRING, "INFO", OFF(log_level), 0, 0, "Broker log level: DEBUG, INFO, WARN or ERROR."},
     /* Accepted for compatibility with existing files; no effect in Eddy. */
-    {"num.recovery.threads.per.data.dir", CONFIG_INT, "1", NO_EFFECT, 1, 2147483647.0, "Accepted; recovery runs on one thread."},
     {"num.replica.fetchers", CONFIG_INT, "1", NO_EFFECT, 1, 2147483647.0, "Accepted; no effect yet."},
     {"background.threads", CONFIG_INT, "10", NO_EFFECT, 1, 2147483647.0, "Accepted; no effect."},
     {"queued.max.requests", CONFIG_INT, "500", NO_EFFECT, 1, 2147483647.0, "Accepted; no effect."},

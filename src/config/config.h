@@ -53,6 +53,7 @@ struct broker_config {
     int64_t log_flush_pause_us;
     bool log_preallocate; /* read per topic (preallocate) through topic_config */
     int64_t log_cleaner_backoff_ms;
+    int64_t num_recovery_threads_per_data_dir;
     double log_cleaner_min_cleanable_ratio;
     int64_t log_cleaner_min_compaction_lag_ms;
     int64_t log_cleaner_delete_retention_ms;

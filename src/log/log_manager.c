@@ -78,6 +78,7 @@ void log_manager_config_defaults(struct log_manager_config *c)
     c->cleaner_backoff_ms = 15000;
     c->cleaner_enable = true;
     c->flush_pause_us = 500;
+    c->recovery_threads_per_dir = 2;
 }
 
 static size_t bucket_of(const char *topic, int32_t partition)
@@ -327,33 +328,79 @@ static void purge_deleted_dirs(struct log_manager *mgr)
     }
 }
 
+/* ---- loading at start-up ---- */
+
 struct dir_checkpoints {
     struct offset_checkpoint_entry *cp[3];
     size_t n[3];
 };
 
-static int load_dir(struct log_manager *mgr, size_t d)
+/* What start-up knows of one log dir. */
+struct dir_scan {
+    struct dir_checkpoints cps;
+    bool clean; /* the clean-shutdown marker was there */
+};
+
+/* One partition directory to open. */
+struct load_item {
+    size_t dir_index;
+    char *path;
+    char *topic;
+    int32_t partition;
+};
+
+struct load_plan {
+    struct log_manager *mgr;
+    struct dir_scan *dirs;
+    struct load_item *items;
+    size_t count, cap;
+    atomic_size_t next;  /* the next item a loader takes */
+    atomic_int fatal_rc; /* a failure that is not one partition's fault: stop */
+};
+
+static void read_dir_checkpoints(const char *root, struct dir_checkpoints *cps)
 {
-    const char *root = mgr->dirs[d];
+    for (int k = 0; k < 3; k++) {
+        char *path = dir_file(root, CHECKPOINT_FILES[k]);
+        int rc = path ? offset_checkpoint_read(path, &cps->cp[k], &cps->n[k]) : -ENOMEM;
+        if (rc != 0)
+            log_warn("log", "Ignoring unreadable %s: %s", path ? path : "?", strerror(-rc));
+        else if (cps->n[k] > 1)
+            qsort(cps->cp[k], cps->n[k], sizeof *cps->cp[k], compare_entries);
+        free(path);
+    }
+}
+
+static int plan_add(struct load_plan *plan, size_t d, char *path, char *topic, int32_t partition)
+{
+    if (plan->count == plan->cap) {
+        size_t cap = plan->cap ? plan->cap * 2 : 64;
+        struct load_item *items = realloc(plan->items, cap * sizeof *items);
+        if (!items)
+            return -ENOMEM;
+        plan->items = items;
+        plan->cap = cap;
+    }
+    plan->items[plan->count++] = (struct load_item){d, path, topic, partition};
+    return 0;
+}
+
+/* Read dir d's checkpoints and marker and list its partition directories into the plan. */
+static int scan_dir(struct load_plan *plan, size_t d)
+{
+    const char *root = plan->mgr->dirs[d];
+    struct dir_scan *scan = &plan->dirs[d];
     char *marker = dir_file(root, LOG_CLEAN_SHUTDOWN_FILE);
     if (!marker)
         return -ENOMEM;
-    bool clean = access(marker, F_OK) == 0;
-    struct dir_checkpoints cps = {0};
-    for (int k = 0; k < 3; k++) {
-        char *path = dir_file(root, CHECKPOINT_FILES[k]);
-        int rc = path ? offset_checkpoint_read(path, &cps.cp[k], &cps.n[k]) : -ENOMEM;
-        if (rc != 0)
-            log_warn("log", "Ignoring unreadable %s: %s", path ? path : "?", strerror(-rc));
-        else if (cps.n[k] > 1)
-            qsort(cps.cp[k], cps.n[k], sizeof *cps.cp[k], compare_entries);
-        free(path);
-    }
-    bool warned = clean;
-    int rc = 0;
+    scan->clean = access(marker, F_OK) == 0;
+    free(marker);
+    read_dir_checkpoints(root, &scan->cps);
     DIR *dir = opendir(root);
     if (!dir)
-        rc = -errno;
+        return -errno;
+    size_t found = 0;
+    int rc = 0;
     struct dirent *e;
     while (rc == 0 && (e = readdir(dir)) != NULL) {
         char *topic;
@@ -370,54 +417,116 @@ static int load_dir(struct log_manager *mgr, size_t d)
             continue;
         char *path = dir_file(root, e->d_name);
         struct stat st;
-        if (!path || stat(path, &st) != 0 || !S_ISDIR(st.st_mode)) {
-            free(path);
-            free(topic);
-            continue;
+        bool wanted = path && stat(path, &st) == 0 && S_ISDIR(st.st_mode);
+        if (wanted && plan_add(plan, d, path, topic, partition) == 0) {
+            found++;
+            continue; /* the plan owns path and topic */
         }
-        if (!warned) {
-            log_warn("log", "No clean shutdown marker in %s: recovering unflushed segments", root);
-            warned = true;
-        }
-        struct partition_log_open_args args = {
-            .dir = path, .topic = topic, .partition = partition, .config = &mgr->config.defaults,
-            .recovery_point = checkpoint_lookup(cps.cp[CP_RECOVERY], cps.n[CP_RECOVERY], topic, partition, 0),
-            .log_start_offset = checkpoint_lookup(cps.cp[CP_START], cps.n[CP_START], topic, partition, 0),
-            .clean_shutdown = clean, .now_ms = wall_ms()};
-        struct partition_log *log;
-        int orc = partition_log_open(&args, &log);
-        if (orc == -EMFILE || orc == -ENFILE || orc == -ENOMEM) {
-            /* Not this partition's fault: starting with some partitions missing would
-             * leave them in the metadata, failing every request, until the next restart. */
-            log_error("log", "Could not load partition %s: %s%s", path, strerror(-orc),
-                      orc == -ENOMEM ? "" : " (raise the open-file limit, ulimit -n: one file per segment, "
-                                            "three for a partition's newest)");
-            rc = orc;
-        } else if (orc != 0) {
-            log_error("log", "Could not load partition %s: %s", path, strerror(-orc));
-        } else {
-            int64_t cleaner = checkpoint_lookup(cps.cp[CP_CLEANER], cps.n[CP_CLEANER], topic,
-                                                partition, -1);
-            if (cleaner >= 0)
-                partition_log_set_cleaner_checkpoint(log, cleaner);
-            pthread_rwlock_wrlock(&mgr->table_lock);
-            rc = table_add(mgr, topic, partition, d, log);
-            pthread_rwlock_unlock(&mgr->table_lock);
-            if (rc == 0)
-                attach(mgr, log);
-            else
-                partition_log_close(log, false);
-        }
+        if (!path || wanted)
+            rc = -ENOMEM;
         free(path);
         free(topic);
     }
-    if (dir)
-        closedir(dir);
-    for (int k = 0; k < 3; k++)
-        offset_checkpoint_free(cps.cp[k], cps.n[k]);
-    if (rc == 0 && clean && unlink(marker) != 0)
-        rc = -errno;
-    free(marker);
+    closedir(dir);
+    if (!scan->clean && found > 0)
+        log_warn("log", "No clean shutdown marker in %s: recovering unflushed segments", root);
+    return rc;
+}
+
+/* Open one partition and put it in the table. */
+static void load_partition(struct load_plan *plan, const struct load_item *item)
+{
+    struct log_manager *mgr = plan->mgr;
+    const struct dir_scan *scan = &plan->dirs[item->dir_index];
+    const struct dir_checkpoints *cps = &scan->cps;
+    const char *topic = item->topic;
+    int32_t partition = item->partition;
+    struct partition_log_open_args args = {
+        .dir = item->path, .topic = topic, .partition = partition, .config = &mgr->config.defaults,
+        .recovery_point = checkpoint_lookup(cps->cp[CP_RECOVERY], cps->n[CP_RECOVERY], topic, partition, 0),
+        .log_start_offset = checkpoint_lookup(cps->cp[CP_START], cps->n[CP_START], topic, partition, 0),
+        .clean_shutdown = scan->clean, .now_ms = wall_ms()};
+    struct partition_log *log;
+    int rc = partition_log_open(&args, &log);
+    if (rc == -EMFILE || rc == -ENFILE || rc == -ENOMEM) {
+        /* Not this partition's fault: starting with some partitions missing would
+         * leave them in the metadata, failing every request, until the next restart. */
+        log_error("log", "Could not load partition %s: %s%s", item->path, strerror(-rc),
+                  rc == -ENOMEM ? "" : " (raise the open-file limit, ulimit -n: one file per segment, "
+                                       "three for a partition's newest)");
+        atomic_store(&plan->fatal_rc, rc);
+        return;
+    }
+    if (rc != 0) {
+        log_error("log", "Could not load partition %s: %s", item->path, strerror(-rc));
+        return;
+    }
+    int64_t cleaner = checkpoint_lookup(cps->cp[CP_CLEANER], cps->n[CP_CLEANER], topic, partition, -1);
+    if (cleaner >= 0)
+        partition_log_set_cleaner_checkpoint(log, cleaner);
+    pthread_rwlock_wrlock(&mgr->table_lock);
+    rc = table_add(mgr, topic, partition, item->dir_index, log);
+    pthread_rwlock_unlock(&mgr->table_lock);
+    if (rc != 0) {
+        atomic_store(&plan->fatal_rc, rc);
+        partition_log_close(log, false);
+        return;
+    }
+    attach(mgr, log);
+}
+
+static void *load_partitions(void *arg)
+{
+    struct load_plan *plan = arg;
+    size_t i;
+    while (atomic_load(&plan->fatal_rc) == 0 && (i = atomic_fetch_add(&plan->next, 1)) < plan->count)
+        load_partition(plan, &plan->items[i]);
+    return NULL;
+}
+
+/*
+ * Open every partition of every log dir, num.recovery.threads.per.data.dir
+ * threads per dir (Kafka's setting; recovery after a crash reads every
+ * segment past the recovery point, so it is mostly waiting for the disk),
+ * then remove the clean-shutdown markers.
+ */
+static int load_all_dirs(struct log_manager *mgr)
+{
+    struct load_plan plan = {.mgr = mgr};
+    plan.dirs = calloc(mgr->dir_count, sizeof *plan.dirs);
+    int rc = plan.dirs ? 0 : -ENOMEM;
+    for (size_t d = 0; rc == 0 && d < mgr->dir_count; d++)
+        rc = scan_dir(&plan, d);
+    size_t threads = (size_t)(mgr->config.recovery_threads_per_dir > 0 ? mgr->config.recovery_threads_per_dir : 1) *
+                     mgr->dir_count;
+    if (threads > plan.count)
+        threads = plan.count;
+    pthread_t *ids = rc == 0 && threads > 1 ? calloc(threads, sizeof *ids) : NULL;
+    size_t started = 0;
+    for (size_t t = 1; ids && t < threads; t++) /* this thread is the first loader */
+        if (thread_start(&ids[started], load_partitions, &plan, "eddy-recovery") == 0)
+            started++;
+    if (rc == 0)
+        load_partitions(&plan);
+    for (size_t t = 0; t < started; t++)
+        pthread_join(ids[t], NULL);
+    free(ids);
+    if (rc == 0)
+        rc = atomic_load(&plan.fatal_rc);
+    for (size_t d = 0; plan.dirs && d < mgr->dir_count; d++) {
+        char *marker = dir_file(mgr->dirs[d], LOG_CLEAN_SHUTDOWN_FILE);
+        if (rc == 0 && plan.dirs[d].clean && (!marker || unlink(marker) != 0))
+            rc = marker ? -errno : -ENOMEM;
+        free(marker);
+        for (int k = 0; k < 3; k++)
+            offset_checkpoint_free(plan.dirs[d].cps.cp[k], plan.dirs[d].cps.n[k]);
+    }
+    for (size_t i = 0; i < plan.count; i++) {
+        free(plan.items[i].path);
+        free(plan.items[i].topic);
+    }
+    free(plan.items);
+    free(plan.dirs);
     return rc;
 }
 
@@ -561,8 +670,8 @@ int log_manager_open(const struct log_manager_config *config, struct log_manager
     if (rc == 0 && config->cleaner_enable)
         rc = log_cleaner_start(config->cleaner_backoff_ms, &mgr->cleaner);
     int64_t started = wall_ms();
-    for (size_t d = 0; rc == 0 && d < mgr->dir_count; d++)
-        rc = load_dir(mgr, d);
+    if (rc == 0)
+        rc = load_all_dirs(mgr);
     if (rc == 0) {
         log_info("log", "Loaded %zu partitions from %zu log dir(s) in %" PRId64 " ms", mgr->count,
                  mgr->dir_count, wall_ms() - started);

@@ -267,6 +267,7 @@ static int open_log_manager(struct broker *b)
     lmc.cleaner_enable = b->config->log_cleaner_enable;
     lmc.page_cache_bytes = b->config->log_page_cache_bytes;
     lmc.flush_pause_us = b->config->log_flush_pause_us;
+    lmc.recovery_threads_per_dir = (int32_t)b->config->num_recovery_threads_per_data_dir;
     lmc.on_durable = partitions_on_durable; /* acks=all answers (server/partitions.c) */
     lmc.on_durable_ctx = b;
     lmc.on_created = logs_created;

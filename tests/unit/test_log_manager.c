@@ -287,6 +287,49 @@ static void test_delete_later(const char *root)
     log_manager_close(mgr);
 }
 
+static void test_parallel_load(const char *root)
+{
+    printf("start-up: num.recovery.threads.per.data.dir loaders recover every partition of every dir\n");
+    char dirs[2][300];
+    const char *list[2] = {dirs[0], dirs[1]};
+    snprintf(dirs[0], sizeof dirs[0], "%s/load0", root);
+    snprintf(dirs[1], sizeof dirs[1], "%s/load1", root);
+    struct log_manager_config c;
+    log_manager_config_defaults(&c);
+    c.log_dirs = list;
+    c.log_dir_count = 2;
+    c.on_durable = on_durable;
+    struct log_manager *mgr = NULL;
+    CHECK(log_manager_open(&c, &mgr) == 0);
+    if (!mgr)
+        return;
+    enum { N = 80 };
+    for (int i = 0; i < N; i++) {
+        struct partition_log *log = NULL;
+        CHECK(log_manager_create(mgr, "load", i, NULL, NULL, &log) == 0);
+        if (log)
+            append_n(log, 1 + i % 7, test_now_ms());
+    }
+    log_manager_close(mgr);
+    for (int d = 0; d < 2; d++) { /* as after a crash: every segment is scanned */
+        char marker[700];
+        snprintf(marker, sizeof marker, "%s/.kafka_cleanshutdown", dirs[d]);
+        CHECK(unlink(marker) == 0);
+    }
+    c.recovery_threads_per_dir = 3;
+    mgr = NULL;
+    CHECK(log_manager_open(&c, &mgr) == 0);
+    if (!mgr)
+        return;
+    CHECK_EQ_I64((int64_t)log_manager_partition_count(mgr), N);
+    for (int i = 0; i < N; i++) {
+        struct partition_log *log = log_manager_get(mgr, "load", i);
+        CHECK(log && partition_log_end_offset(log) == 10 * (1 + i % 7));
+    }
+    log_manager_close(mgr);
+    CHECK(exists(dirs[0], ".kafka_cleanshutdown") && exists(dirs[1], ".kafka_cleanshutdown"));
+}
+
 /* ---- a topic deleted and made again while the old log's flush runs ---- */
 
 struct recreate_during_flush {
@@ -561,6 +604,7 @@ int main(void)
 
     test_create_later(root);
     test_delete_later(root);
+    test_parallel_load(root);
     test_delete_during_flush(root);
     test_rm_rf(root);
     free(root);
