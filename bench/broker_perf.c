@@ -62,7 +62,8 @@
  *   EDDY_BENCH_NO_MOCK          1: run Eddy only (experiments; no ratios)
  *   EDDY_BENCH_BROKER_CONFIG    extra server.properties lines for Eddy
  *   EDDY_BENCH_CLIENT_CONFIG    librdkafka properties for every client, key=value,...
- *   EDDY_BENCH_CLIENT_STATS     1: each second, the client's requests in flight and round trip
+ *   EDDY_BENCH_CLIENT_STATS     1: each second, the client's requests in flight, round trip,
+ *                               and requests and bytes sent so far
  *   EDDY_BENCH_LATENCY_ACKS     acks of the latency run's producer (all)
  *   EDDY_BENCH_LATENCY_DUMP     PREFIX: per-message latencies to PREFIX-eddy.txt, -mock.txt
  *   EDDY_BENCH_PIN              1: the broker on the last CPU, the clients on the others
@@ -635,6 +636,17 @@ static int stats_int(const char *from, const char *key, const char **at)
     return atoi(*at);
 }
 
+static long long stats_long(const char *from, const char *key, const char **at)
+{
+    char quoted[48];
+    snprintf(quoted, sizeof quoted, "\"%s\":", key);
+    const char *p = strstr(from, quoted);
+    if (!p)
+        return -1;
+    *at = p + strlen(quoted);
+    return atoll(*at);
+}
+
 /* EDDY_BENCH_CLIENT_STATS=1: every second, print what librdkafka says of each
  * broker connection with requests out (waiting for a response, queued to
  * send, round trip), to see how deep a run's pipeline is. Diagnostics only. */
@@ -647,13 +659,16 @@ static int client_stats_line(rd_kafka_t *rk, char *json, size_t len, void *opaqu
         name += strlen("\"name\":\"");
         int outbuf = stats_int(name, "outbuf_cnt", &at);
         int waitresp = outbuf < 0 ? -1 : stats_int(at, "waitresp_cnt", &at);
+        const char *tx_at = at;
+        long long tx = waitresp < 0 ? -1 : stats_long(at, "tx", &tx_at);
+        long long txbytes = tx < 0 ? -1 : stats_long(tx_at, "txbytes", &tx_at);
         const char *rtt = waitresp < 0 ? NULL : strstr(at, "\"rtt\":");
         if (!rtt)
             break;
         int avg = stats_int(rtt, "avg", &at), p99 = stats_int(rtt, "p99", &at);
         if (outbuf + waitresp > 0)
-            fprintf(stderr, "  stats %.*s outbuf %d waitresp %d rtt avg %d p99 %d us\n",
-                    (int)strcspn(name, "\""), name, outbuf, waitresp, avg, p99);
+            fprintf(stderr, "  stats %.*s outbuf %d waitresp %d rtt avg %d p99 %d us, %lld requests, %lld bytes sent\n",
+                    (int)strcspn(name, "\""), name, outbuf, waitresp, avg, p99, tx, txbytes);
     }
     return 0;
 }
