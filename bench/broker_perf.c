@@ -625,17 +625,6 @@ static void client_conf_extra(rd_kafka_conf_t *conf)
 }
 
 /* The integer after `"key":` at or after `from`, or -1; *at points past it. */
-static int stats_int(const char *from, const char *key, const char **at)
-{
-    char quoted[48];
-    snprintf(quoted, sizeof quoted, "\"%s\":", key);
-    const char *p = strstr(from, quoted);
-    if (!p)
-        return -1;
-    *at = p + strlen(quoted);
-    return atoi(*at);
-}
-
 static long long stats_long(const char *from, const char *key, const char **at)
 {
     char quoted[48];
@@ -645,6 +634,11 @@ static long long stats_long(const char *from, const char *key, const char **at)
         return -1;
     *at = p + strlen(quoted);
     return atoll(*at);
+}
+
+static int stats_int(const char *from, const char *key, const char **at)
+{
+    return (int)stats_long(from, key, at);
 }
 
 /* EDDY_BENCH_CLIENT_STATS=1: every second, print what librdkafka says of each

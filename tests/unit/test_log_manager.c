@@ -152,19 +152,33 @@ static size_t install_all(struct log_manager *mgr, const char *topic)
     return installed;
 }
 
+/* Log dirs "<root>/<name>0", "<root>/<name>1", ... for a manager's config. */
+struct test_dirs {
+    char path[2][300];
+    const char *list[2];
+};
+
+/* Defaults over `count` (1 or 2) such dirs; `later`: with creation on the log-directory thread. */
+static void test_config(struct log_manager_config *c, struct test_dirs *d, const char *root, const char *name,
+                        size_t count, bool later)
+{
+    for (size_t i = 0; i < count; i++) {
+        snprintf(d->path[i], sizeof d->path[i], "%s/%s%zu", root, name, i);
+        d->list[i] = d->path[i];
+    }
+    log_manager_config_defaults(c);
+    c->log_dirs = d->list;
+    c->log_dir_count = count;
+    c->on_durable = on_durable;
+    c->on_created = later ? on_created : NULL;
+}
+
 static void test_create_later(const char *root)
 {
     printf("create later: the creator thread makes the logs, the caller installs them\n");
-    char later_dirs[2][300];
-    const char *later_list[2] = {later_dirs[0], later_dirs[1]};
-    snprintf(later_dirs[0], sizeof later_dirs[0], "%s/later0", root);
-    snprintf(later_dirs[1], sizeof later_dirs[1], "%s/later1", root);
+    struct test_dirs later;
     struct log_manager_config c;
-    log_manager_config_defaults(&c);
-    c.log_dirs = later_list;
-    c.log_dir_count = 2;
-    c.on_durable = on_durable;
-    c.on_created = on_created;
+    test_config(&c, &later, root, "later", 2, true);
     struct log_manager *mgr = NULL;
     CHECK(log_manager_open(&c, &mgr) == 0);
     if (!mgr)
@@ -180,7 +194,7 @@ static void test_create_later(const char *root)
     CHECK(last != NULL);
     uint8_t got[16];
     CHECK(last && partition_log_topic_id(last, got) && memcmp(got, id, 16) == 0);
-    CHECK(exists(later_dirs[0], "wide-0") && exists(later_dirs[1], "wide-1")); /* spread as log_manager_create does */
+    CHECK(exists(later.path[0], "wide-0") && exists(later.path[1], "wide-1")); /* spread as log_manager_create does */
     if (last) {
         append_n(last, 2, test_now_ms());
         CHECK_EQ_I64(partition_log_end_offset(last), 20);
@@ -196,7 +210,7 @@ static void test_create_later(const char *root)
         CHECK(log_manager_get(mgr, "doomed", i) == NULL);
     {
         char cmd[700];
-        snprintf(cmd, sizeof cmd, "ls %s %s | grep -q '^doomed-[0-9]*$'", later_dirs[0], later_dirs[1]);
+        snprintf(cmd, sizeof cmd, "ls %s %s | grep -q '^doomed-[0-9]*$'", later.path[0], later.path[1]);
         CHECK(system(cmd) != 0);
     }
 
@@ -225,15 +239,10 @@ static bool any_deleted_dir(const char *dir)
 static void test_delete_later(const char *root)
 {
     printf("delete: the partitions leave the table at once, their directories go on the log-directory thread\n");
-    char dir[300];
-    const char *one_dir[1] = {dir};
-    snprintf(dir, sizeof dir, "%s/churn", root);
+    struct test_dirs churn;
     struct log_manager_config c;
-    log_manager_config_defaults(&c);
-    c.log_dirs = one_dir;
-    c.log_dir_count = 1;
-    c.on_durable = on_durable;
-    c.on_created = on_created;
+    test_config(&c, &churn, root, "churn", 1, true);
+    const char *dir = churn.path[0];
     struct log_manager *mgr = NULL;
     CHECK(log_manager_open(&c, &mgr) == 0);
     if (!mgr)
@@ -290,15 +299,9 @@ static void test_delete_later(const char *root)
 static void test_parallel_load(const char *root)
 {
     printf("start-up: num.recovery.threads.per.data.dir loaders recover every partition of every dir\n");
-    char dirs[2][300];
-    const char *list[2] = {dirs[0], dirs[1]};
-    snprintf(dirs[0], sizeof dirs[0], "%s/load0", root);
-    snprintf(dirs[1], sizeof dirs[1], "%s/load1", root);
+    struct test_dirs load;
     struct log_manager_config c;
-    log_manager_config_defaults(&c);
-    c.log_dirs = list;
-    c.log_dir_count = 2;
-    c.on_durable = on_durable;
+    test_config(&c, &load, root, "load", 2, false);
     struct log_manager *mgr = NULL;
     CHECK(log_manager_open(&c, &mgr) == 0);
     if (!mgr)
@@ -313,7 +316,7 @@ static void test_parallel_load(const char *root)
     log_manager_close(mgr);
     for (int d = 0; d < 2; d++) { /* as after a crash: every segment is scanned */
         char marker[700];
-        snprintf(marker, sizeof marker, "%s/.kafka_cleanshutdown", dirs[d]);
+        snprintf(marker, sizeof marker, "%s/.kafka_cleanshutdown", load.path[d]);
         CHECK(unlink(marker) == 0);
     }
     c.recovery_threads_per_dir = 3;
@@ -327,7 +330,7 @@ static void test_parallel_load(const char *root)
         CHECK(log && partition_log_end_offset(log) == 10 * (1 + i % 7));
     }
     log_manager_close(mgr);
-    CHECK(exists(dirs[0], ".kafka_cleanshutdown") && exists(dirs[1], ".kafka_cleanshutdown"));
+    CHECK(exists(load.path[0], ".kafka_cleanshutdown") && exists(load.path[1], ".kafka_cleanshutdown"));
 }
 
 /* ---- a topic deleted and made again while the old log's flush runs ---- */
@@ -357,14 +360,10 @@ static void delete_and_recreate(void *arg)
 static void test_delete_during_flush(const char *root)
 {
     printf("a partition deleted and made again while its flush runs: the flush leaves the new one alone\n");
-    char dir[300];
-    const char *one_dir[1] = {dir};
-    snprintf(dir, sizeof dir, "%s/again", root);
+    struct test_dirs again;
     struct log_manager_config c;
-    log_manager_config_defaults(&c);
-    c.log_dirs = one_dir;
-    c.log_dir_count = 1;
-    c.on_durable = on_durable;
+    test_config(&c, &again, root, "again", 1, false);
+    const char *dir = again.path[0];
     struct log_manager *mgr = NULL;
     CHECK(log_manager_open(&c, &mgr) == 0);
     if (!mgr)
