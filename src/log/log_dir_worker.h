@@ -17,8 +17,9 @@
  * renames its directory.
  *
  * Jobs run one at a time in the order submitted, so a partition deleted and
- * made again is made after the old directory has been renamed away. All
- * functions but the callbacks are called from one thread, the owner's.
+ * made again is made after the old directory has been renamed away. The
+ * thread runs at nice 10, below the event loop. All functions but the
+ * callbacks are called from one thread, the owner's.
  */
 #ifndef EDDY_LOG_LOG_DIR_WORKER_H
 #define EDDY_LOG_LOG_DIR_WORKER_H
