@@ -31,10 +31,14 @@
  * inline for up to this long (a topic of a few dozen partitions is ready when
  * CreateTopics answers, as before); the log-directory thread makes the rest, and
  * Metadata reports them without a leader until they are installed, as Kafka's
- * brokers do while they create logs. Internal topics are made inline: the
+ * brokers do while they create logs. A request for more partitions than
+ * INLINE_CREATION_MAX could not be ready when answered anyway: all of it goes
+ * to that thread (the inline 10 ms were most of what a steady producer felt
+ * while big topics were made). Internal topics are made inline: the
  * coordinators read them at once.
  */
 #define INLINE_CREATION_MS 10
+#define INLINE_CREATION_MAX 100
 
 static void storage_create_partitions(void *ctx, const struct topic_state *t, int32_t from,
                                       const struct log_config *config)
@@ -45,10 +49,10 @@ static void storage_create_partitions(void *ctx, const struct topic_state *t, in
     int64_t started = clock_monotonic_ms();
     /* Made again while its old directories wait to be renamed away: inline
      * creation would wait for that, so all of it goes after the deletions. */
-    bool queued_behind_deletion = log_manager_removing(b->logs, t->name) > 0;
+    bool all_later = t->partition_count - from > INLINE_CREATION_MAX || log_manager_removing(b->logs, t->name) > 0;
     for (int32_t p = from; p < t->partition_count; p++) {
         int rc = -ENOTSUP;
-        if (!t->internal && (clock_monotonic_ms() - started >= INLINE_CREATION_MS || queued_behind_deletion))
+        if (!t->internal && (all_later || clock_monotonic_ms() - started >= INLINE_CREATION_MS))
             rc = log_manager_create_later(b->logs, t->name, p, t->id.bytes, config);
         if (rc == -ENOTSUP) {
             struct partition_log *log;
