@@ -535,6 +535,7 @@ static int load_all_dirs(struct log_manager *mgr)
 static void *housekeeper_main(void *arg)
 {
     struct log_manager *mgr = arg;
+    thread_set_nice(THREAD_BACKGROUND_NICE); /* deleting a big topic's directories competed with the loop */
     int64_t next_retention = wall_ms() + mgr->config.retention_check_interval_ms;
     int64_t next_checkpoint = wall_ms() + mgr->config.checkpoint_interval_ms;
     pthread_mutex_lock(&mgr->hk_mu);
