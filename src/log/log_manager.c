@@ -486,8 +486,8 @@ static void *load_partitions(void *arg)
 
 /*
  * Open every partition of every log dir, num.recovery.threads.per.data.dir
- * threads per dir (Kafka's setting; recovery after a crash reads every
- * segment past the recovery point, so it is mostly waiting for the disk),
+ * threads per dir (Kafka's setting: recovery after a crash reads, copies and
+ * CRCs every segment past the recovery point, work that threads can share),
  * then remove the clean-shutdown markers.
  */
 static int load_all_dirs(struct log_manager *mgr)
