@@ -67,7 +67,7 @@ static const struct config_key keys[] = {
     {"log.flush.interval.ms", CONFIG_LONG, NULL, OFF(log_flush_interval_ms), 0, 9.3e18, "Maximum time data stays unflushed."},
     {"log.flush.scheduler.interval.ms", CONFIG_LONG, "9223372036854775807", OFF(log_flush_scheduler_interval_ms), 0, 9.3e18, "How often the flusher checks for work."},
     {"log.cleaner.enable", CONFIG_BOOLEAN, "true", OFF(log_cleaner_enable), 0, 0, "Run the log cleaner (compaction)."},
-    {"num.recovery.threads.per.data.dir", CONFIG_INT, "2", OFF(num_recovery_threads_per_data_dir), 1, 256, "Threads per log dir that open (and after a crash, recover) the partitions at start-up; Kafka 4.0's default."},
+    {"num.recovery.threads.per.data.dir", CONFIG_INT, "2", OFF(num_recovery_threads_per_data_dir), 1, 2147483647.0, "Threads per log dir that open (and after a crash, recover) the partitions at start-up (at most 64 are started); Kafka 4.0's default."},
     {"log.cleaner.backoff.ms", CONFIG_LONG, "15000", OFF(log_cleaner_backoff_ms), 0, 9.3e18, "Cleaner sleep when there is nothing to clean."},
     {"log.cleaner.min.cleanable.ratio", CONFIG_DOUBLE, "0.5", OFF(log_cleaner_min_cleanable_ratio), 0, 1, "Dirty ratio that makes a log eligible for cleaning."},
     {"log.cleaner.min.compaction.lag.ms", CONFIG_LONG, "0", OFF(log_cleaner_min_compaction_lag_ms), 0, 9.3e18, "Minimum age of a message before it may be compacted."},

@@ -330,6 +330,8 @@ static void purge_deleted_dirs(struct log_manager *mgr)
 
 /* ---- loading at start-up ---- */
 
+#define MAX_LOADERS_PER_DIR 64 /* Kafka accepts any count; more threads than this would only cost */
+
 struct dir_checkpoints {
     struct offset_checkpoint_entry *cp[3];
     size_t n[3];
@@ -497,8 +499,9 @@ static int load_all_dirs(struct log_manager *mgr)
     int rc = plan.dirs ? 0 : -ENOMEM;
     for (size_t d = 0; rc == 0 && d < mgr->dir_count; d++)
         rc = scan_dir(&plan, d);
-    size_t threads = (size_t)(mgr->config.recovery_threads_per_dir > 0 ? mgr->config.recovery_threads_per_dir : 1) *
-                     mgr->dir_count;
+    int32_t per_dir = mgr->config.recovery_threads_per_dir;
+    per_dir = per_dir < 1 ? 1 : per_dir > MAX_LOADERS_PER_DIR ? MAX_LOADERS_PER_DIR : per_dir;
+    size_t threads = (size_t)per_dir * mgr->dir_count;
     if (threads > plan.count)
         threads = plan.count;
     pthread_t *ids = rc == 0 && threads > 1 ? calloc(threads, sizeof *ids) : NULL;

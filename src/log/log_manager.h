@@ -49,7 +49,7 @@ struct log_manager_config {
     bool cleaner_enable;                    /* log.cleaner.enable (true) */
     int64_t page_cache_bytes;               /* eddy.log.page.cache.bytes; <= 0: no drop-behind */
     int64_t flush_pause_us;                 /* eddy.log.flush.pause.us (4000) */
-    int32_t recovery_threads_per_dir;       /* num.recovery.threads.per.data.dir (2): loaders at start-up */
+    int32_t recovery_threads_per_dir;       /* num.recovery.threads.per.data.dir (2; at most 64 run): loaders at start-up */
     log_durable_fn on_durable;              /* flusher callback (flusher thread) */
     void *on_durable_ctx;
     /* Logs made by log_manager_create_later wait to be installed: called on

@@ -47,8 +47,8 @@ static void storage_create_partitions(void *ctx, const struct topic_state *t, in
     if (!b->logs)
         return;
     int64_t started = clock_monotonic_ms();
-    /* Made again while its old directories wait to be renamed away: inline
-     * creation would wait for that, so all of it goes after the deletions. */
+    /* All of it later for a big request, and for a topic made again while its
+     * old directories wait to be renamed away (inline creation would wait). */
     bool all_later = t->partition_count - from > INLINE_CREATION_MAX || log_manager_removing(b->logs, t->name) > 0;
     for (int32_t p = from; p < t->partition_count; p++) {
         int rc = -ENOTSUP;
