@@ -15,6 +15,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #include "cluster/metadata_log.h"
 #include "cluster/topic_config.h"
@@ -45,14 +46,181 @@ void controller_init(struct controller *c, struct metadata_image *image, const s
     c->log = log;
 }
 
-/* Append (durably) and apply. 0 or -errno. */
-static int commit(struct controller *c, const struct metadata_record *recs, size_t count)
+enum effect_kind {
+    EFFECT_NONE,
+    EFFECT_CREATE_TOPIC,      /* topic_id: make its partition logs */
+    EFFECT_DELETE_TOPIC,      /* name, count: delete its partition logs */
+    EFFECT_CREATE_PARTITIONS, /* topic_id, from: make the new partition logs */
+    EFFECT_ALTER_CONFIGS,     /* resource_type, name (a topic, or all for a broker), count records */
+};
+
+static void create_partition_logs(struct controller *c, const struct topic_state *t, int32_t from);
+static void push_after_alter(struct controller *c, const struct controller_effect *e);
+
+/* Storage catches up with an applied commit. */
+static void apply_effect(struct controller *c, const struct controller_effect *e)
+{
+    struct topic_state *t = NULL;
+    switch (e->kind) {
+    case EFFECT_CREATE_TOPIC:
+        t = metadata_topic_by_id(c->image, e->topic_id);
+        if (!t)
+            break;
+        create_partition_logs(c, t, 0);
+        char id[23];
+        uuid_to_base64(t->id, id);
+        log_info("controller", "created topic %s with id %s, %d partitions, replication factor %d", t->name, id,
+                 t->partition_count, t->partition_count > 0 ? t->partitions[0].replica_count : 0);
+        break;
+    case EFFECT_DELETE_TOPIC:
+        if (c->storage.delete_partitions)
+            c->storage.delete_partitions(c->storage.ctx, e->name, e->count);
+        log_info("controller", "deleted topic %s (%d partitions)", e->name, e->count);
+        break;
+    case EFFECT_CREATE_PARTITIONS:
+        t = metadata_topic_by_id(c->image, e->topic_id);
+        if (!t)
+            break;
+        create_partition_logs(c, t, e->from);
+        log_info("controller", "topic %s now has %d partitions", t->name, t->partition_count);
+        break;
+    case EFFECT_ALTER_CONFIGS:
+        push_after_alter(c, e);
+        log_info("controller", "altered %d config(s) of %s '%s'", e->count,
+                 e->resource_type == CONFIG_RESOURCE_TOPIC ? "topic" : "broker", e->name);
+        break;
+    default:
+        break;
+    }
+}
+
+/* The commit in flight is durable: apply it, then its effect. */
+static void finish_pending(struct controller *c)
+{
+    c->pending = false;
+    metadata_log_apply_appended(c->log, c->image);
+    apply_effect(c, &c->pending_effect);
+}
+
+/*
+ * The metadata log failed under changes already answered for or in flight:
+ * as Kafka's brokers do when their metadata log dir fails, stop at once. The
+ * log on disk is what the next start replays.
+ */
+static void halt_on_metadata_failure(int error)
+{
+    log_error("controller", "the metadata log could not be made durable (%s): halting; restart the broker to "
+                            "recover from what the log holds", strerror(-error));
+    fflush(NULL);
+    _exit(1);
+}
+
+/* A commit outside an operation while one is in flight: that one first, on this thread. */
+static void drain_pending(struct controller *c)
+{
+    if (!c->pending)
+        return;
+    int64_t durable = metadata_log_sync(c->log);
+    if (durable < 0)
+        halt_on_metadata_failure((int)durable);
+    finish_pending(c); /* the operation resumes when the syncer reports */
+}
+
+/*
+ * Append recs and apply them with their storage effect: at once (durably)
+ * outside operations, or once the syncer reports inside one (asynchronous
+ * mode). 0 or -errno (then nothing changed).
+ */
+static int commit(struct controller *c, const struct metadata_record *recs, size_t count,
+                  const struct controller_effect *effect)
+{
+    if (!c->log) {
+        for (size_t i = 0; i < count; i++)
+            metadata_record_apply(c->image, &recs[i]);
+        apply_effect(c, effect);
+        return 0;
+    }
+    if (!(c->async && c->in_op)) {
+        drain_pending(c);
+        int rc = metadata_log_commit(c->log, c->image, recs, count);
+        if (rc == 0)
+            apply_effect(c, effect);
+        return rc;
+    }
+    int64_t end;
+    int rc = metadata_log_append(c->log, recs, count, &end);
+    if (rc != 0)
+        return rc;
+    c->pending = true;
+    c->pending_end = end;
+    c->pending_effect = *effect;
+    metadata_log_request_sync(c->log);
+    return 0;
+}
+
+/* Run operations until one waits for a commit or none is left. */
+static void run_ops(struct controller *c)
+{
+    while (!c->pending && !c->in_op) {
+        struct controller_op *op = c->current;
+        if (!op) {
+            op = c->ops_head;
+            if (!op)
+                return;
+            c->ops_head = op->next;
+            if (!c->ops_head)
+                c->ops_tail = NULL;
+            c->current = op;
+        }
+        c->in_op = true;
+        bool done = op->step(op); /* once done, op may be freed with its request */
+        c->in_op = false;
+        if (done)
+            c->current = NULL;
+    }
+}
+
+void controller_submit(struct controller *c, struct controller_op *op)
+{
+    op->next = NULL;
+    if (c->ops_tail)
+        c->ops_tail->next = op;
+    else
+        c->ops_head = op;
+    c->ops_tail = op;
+    run_ops(c);
+}
+
+bool controller_commit_pending(const struct controller *c)
+{
+    return c->pending;
+}
+
+void controller_enable_async(struct controller *c)
+{
+    c->async = c->log != NULL;
+}
+
+void controller_on_synced(struct controller *c)
+{
+    if (!c->log)
+        return;
+    int error = 0;
+    int64_t durable = metadata_log_durable_end(c->log, &error);
+    if (error)
+        halt_on_metadata_failure(error);
+    if (c->pending && durable >= c->pending_end)
+        finish_pending(c);
+    run_ops(c);
+}
+
+void controller_finish(struct controller *c)
 {
     if (c->log)
-        return metadata_log_commit(c->log, c->image, recs, count);
-    for (size_t i = 0; i < count; i++)
-        metadata_record_apply(c->image, &recs[i]);
-    return 0;
+        metadata_log_stop_syncer(c->log);
+    c->async = false;
+    drain_pending(c);
+    run_ops(c); /* the rest commit synchronously now */
 }
 
 static int16_t commit_failed(char *msg, size_t cap, int rc)
@@ -107,7 +275,8 @@ int controller_start(struct controller *c, const struct broker_registration *sel
         endpoints[i].port = (uint16_t)self->endpoints[i].port;
         endpoints[i].security_protocol = self->endpoints[i].security_protocol;
     }
-    int rc = commit(c, recs, n);
+    static const struct controller_effect none = {.kind = EFFECT_NONE};
+    int rc = commit(c, recs, n, &none);
     if (rc < 0)
         return rc;
     if (c->storage.remove_orphans)
@@ -442,19 +611,12 @@ int16_t controller_create_topic(struct controller *c, const struct topic_spec *s
         recs[n].u.config.name = kv->name;
         recs[n++].u.config.value = controller_topic_config_stored_value(kv->name, kv->value);
     }
-    int rc = commit(c, recs, n);
+    struct controller_effect effect = {.kind = EFFECT_CREATE_TOPIC, .topic_id = out->id};
+    int rc = commit(c, recs, n, &effect);
     free(recs);
     free(replicas);
     if (rc < 0)
         return commit_failed(msg, cap, rc);
-    struct topic_state *t = metadata_topic_by_id(c->image, out->id);
-    if (!t)
-        return fail(msg, cap, KAFKA_UNKNOWN_SERVER_ERROR, "The topic was not applied to the metadata image.");
-    create_partition_logs(c, t, 0);
-    char id[23];
-    uuid_to_base64(t->id, id);
-    log_info("controller", "created topic %s with id %s, %d partitions, replication factor %d", t->name, id,
-             partitions, rf);
     return 0;
 }
 
@@ -479,7 +641,8 @@ int16_t controller_adopt_topic(struct controller *c, const char *name, struct ku
     recs[0].u.topic.topic_id = id;
     for (int32_t p = 0; p < partitions; p++)
         fill_partition_record(&recs[p + 1], id, p, &self, 1);
-    int rc = commit(c, recs, (size_t)partitions + 1);
+    static const struct controller_effect none = {.kind = EFFECT_NONE};
+    int rc = commit(c, recs, (size_t)partitions + 1, &none);
     free(recs);
     if (rc < 0)
         return commit_failed(msg, cap, rc);
@@ -495,18 +658,14 @@ int16_t controller_delete_topic(struct controller *c, struct topic_state *t, cha
         return fail(msg, cap, KAFKA_TOPIC_DELETION_DISABLED, "Topic deletion is disabled.");
     if (t->internal)
         return fail(msg, cap, KAFKA_INVALID_TOPIC_EXCEPTION, "Cannot delete internal topic %s", t->name);
-    char name[TOPIC_NAME_MAX + 1];
-    snprintf(name, sizeof name, "%s", t->name);
-    int32_t partitions = t->partition_count;
+    struct controller_effect effect = {.kind = EFFECT_DELETE_TOPIC, .count = t->partition_count};
+    snprintf(effect.name, sizeof effect.name, "%s", t->name);
     struct metadata_record rec;
     metadata_record_init(&rec, METADATA_REMOVE_TOPIC);
     rec.u.remove_topic.topic_id = t->id;
-    int rc = commit(c, &rec, 1); /* frees t */
+    int rc = commit(c, &rec, 1, &effect); /* frees t once applied */
     if (rc < 0)
         return commit_failed(msg, cap, rc);
-    if (c->storage.delete_partitions)
-        c->storage.delete_partitions(c->storage.ctx, name, partitions);
-    log_info("controller", "deleted topic %s (%d partitions)", name, partitions);
     return 0;
 }
 
@@ -563,13 +722,12 @@ int16_t controller_create_partitions(struct controller *c, struct topic_state *t
         memcpy(replicas + (size_t)i * (size_t)rf, assignments[i].brokers, sizeof *replicas * (size_t)rf);
     for (int32_t p = current; p < total_count; p++)
         fill_partition_record(&recs[p - current], t->id, p, replicas + (size_t)(p - current) * (size_t)rf, rf);
-    int rc = commit(c, recs, (size_t)added);
+    struct controller_effect effect = {.kind = EFFECT_CREATE_PARTITIONS, .topic_id = t->id, .from = current};
+    int rc = commit(c, recs, (size_t)added, &effect);
     free(recs);
     free(replicas);
     if (rc < 0)
         return commit_failed(msg, cap, rc);
-    create_partition_logs(c, t, current);
-    log_info("controller", "topic %s now has %d partitions", t->name, t->partition_count);
     return 0;
 }
 
@@ -760,10 +918,12 @@ static int16_t check_altered_compaction_lags(struct controller *c, const struct 
         altered_topic_value(c, tgt, recs, count, "max.compaction.lag.ms", max_lag, sizeof max_lag), msg, cap);
 }
 
-static void push_after_alter(struct controller *c, const struct alter_target *tgt)
+static void push_after_alter(struct controller *c, const struct controller_effect *e)
 {
-    if (tgt->topic) {
-        controller_push_config(c, metadata_topic_by_name(c->image, tgt->topic->name, strlen(tgt->topic->name)));
+    if (e->resource_type == CONFIG_RESOURCE_TOPIC) {
+        const struct topic_state *t = metadata_topic_by_name(c->image, e->name, strlen(e->name));
+        if (t)
+            controller_push_config(c, t);
         return;
     }
     for (struct topic_state *t = c->image->topics; t; t = t->next)
@@ -793,7 +953,7 @@ int16_t controller_alter_configs(struct controller *c, int8_t resource_type, str
     }
     size_t n = 0;
     for (int32_t i = 0; i < count && !err; i++) {
-        bool has_value;
+        bool has_value = false;
         err = check_change(c, &tgt, &changes[i], values[i], sizeof values[i], &has_value, msg, cap);
         if (err)
             break;
@@ -820,20 +980,19 @@ int16_t controller_alter_configs(struct controller *c, int8_t resource_type, str
     }
     if (!err)
         err = check_altered_compaction_lags(c, &tgt, recs, n, msg, cap);
+    struct controller_effect effect = {.kind = EFFECT_ALTER_CONFIGS, .resource_type = resource_type,
+                                       .count = (int32_t)n};
+    snprintf(effect.name, sizeof effect.name, "%.*s", (int)tgt.resource.len, tgt.resource.ptr ? tgt.resource.ptr : "");
     int rc = 0;
     if (!err && !validate_only && n > 0)
-        rc = commit(c, recs, n);
+        rc = commit(c, recs, n, &effect);
     free(recs);
     free(values);
     if (err)
         return err;
     if (rc < 0)
         return commit_failed(msg, cap, rc);
-    if (!validate_only) {
-        push_after_alter(c, &tgt);
-        log_info("controller", "altered %zu config(s) of %s '%.*s'", n,
-                 resource_type == CONFIG_RESOURCE_TOPIC ? "topic" : "broker", (int)tgt.resource.len,
-                 tgt.resource.ptr ? tgt.resource.ptr : "");
-    }
+    if (!validate_only && n == 0)
+        apply_effect(c, &effect); /* nothing to record: the configs are pushed all the same, as before */
     return 0;
 }

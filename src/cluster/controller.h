@@ -5,6 +5,15 @@
  *
  * Every function runs on the event-loop thread. Errors are Kafka error codes
  * with a message in Kafka's wording written to msg.
+ *
+ * Admin requests run as operations (controller_submit), one at a time in
+ * arrival order. Once controller_enable_async was called, a change made inside
+ * an operation is appended to the metadata log and the operation pauses; the
+ * metadata log's syncer thread fsyncs it, and controller_on_synced applies it
+ * to the image, brings storage in line and resumes the operation. Nothing is
+ * visible before it is durable, and the event loop serves every other client
+ * meanwhile. Changes made outside operations (start-up, topic auto-creation)
+ * are durable and applied when the call returns, as before.
  */
 #ifndef EDDY_CLUSTER_CONTROLLER_H
 #define EDDY_CLUSTER_CONTROLLER_H
@@ -34,11 +43,39 @@ struct controller_storage {
     void (*remove_orphans)(void *ctx, const struct metadata_image *img);
 };
 
+/*
+ * An admin request's work, run when its turn comes. step() does the next part
+ * and returns true once the request is answered; it must return false right
+ * after a controller call that left a commit in flight
+ * (controller_commit_pending), and is called again once that commit is
+ * durable and applied.
+ */
+struct controller_op {
+    bool (*step)(struct controller_op *op);
+    struct controller_op *next;
+};
+
+/* What storage must do once a commit is applied (controller.c's business). */
+struct controller_effect {
+    int kind;
+    struct kuuid topic_id;
+    int32_t from, count;
+    int8_t resource_type;
+    char name[TOPIC_NAME_MAX + 1];
+};
+
 struct controller {
     struct metadata_image *image;
     const struct broker_config *config;
     struct metadata_log *log; /* NULL: changes are applied to the image only (tests) */
     struct controller_storage storage;
+    bool async;  /* commits inside operations wait for the syncer */
+    bool in_op;  /* an operation's step is running */
+    bool pending; /* a commit is appended and waits to be durable */
+    int64_t pending_end;
+    struct controller_effect pending_effect;
+    struct controller_op *current; /* taken off the queue; paused while a commit is in flight */
+    struct controller_op *ops_head, *ops_tail;
 };
 
 struct config_kv {
@@ -127,6 +164,17 @@ int16_t controller_alter_configs(struct controller *c, int8_t resource_type, str
  */
 int16_t controller_adopt_topic(struct controller *c, const char *name, struct kuuid id, int32_t partitions,
                                char *msg, size_t cap);
+
+/* Queue op; it runs at once when nothing is ahead of it. */
+void controller_submit(struct controller *c, struct controller_op *op);
+/* A commit is in flight: the running operation must return from its step. */
+bool controller_commit_pending(const struct controller *c);
+/* From now on commits inside operations are asynchronous (the metadata log's syncer is running). */
+void controller_enable_async(struct controller *c);
+/* The syncer reported: apply what is durable, resume operations. A failed fsync halts the process. */
+void controller_on_synced(struct controller *c);
+/* Shutdown: finish the commit in flight and every queued operation synchronously. */
+void controller_finish(struct controller *c);
 
 /* Push the effective config to t's partition logs (after any change that may affect it). */
 void controller_push_config(struct controller *c, const struct topic_state *t);

@@ -8,6 +8,8 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <inttypes.h>
+#include <pthread.h>
+#include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -19,10 +21,23 @@
 #include "log/partition_log.h"
 #include "protocol/record_batch.h"
 #include "util/logger.h"
+#include "util/thread.h"
 
 #define READ_CHUNK_BYTES (1u << 20)
 #define SNAPSHOT_BATCH_RECORDS 1000
 #define SNAPSHOT_SUFFIX ".checkpoint"
+
+/* The thread that fsyncs appends for metadata_log_request_sync. */
+struct syncer {
+    pthread_t thread;
+    pthread_mutex_t mu;
+    pthread_cond_t cv;
+    bool running, requested, stop;
+    int64_t durable_end; /* offsets below it are on disk */
+    int error;           /* -errno of a failed fsync (sticky) */
+    void (*synced)(void *ctx);
+    void *ctx;
+};
 
 struct metadata_log {
     char *dir;
@@ -30,6 +45,10 @@ struct metadata_log {
     int64_t snapshot_offset;        /* -1: none */
     int64_t records_since_snapshot;
     int64_t replayed;
+    uint8_t *unapplied; /* the batch appended and not yet applied (metadata_log_append) */
+    size_t unapplied_len;
+    size_t unapplied_count;
+    struct syncer syncer;
 };
 
 static int64_t wall_clock_ms(void)
@@ -396,9 +415,11 @@ int metadata_log_open(const char *dir, struct metadata_image *img, struct metada
     struct metadata_log *ml = calloc(1, sizeof *ml);
     if (!ml)
         return -ENOMEM;
+    pthread_mutex_init(&ml->syncer.mu, NULL);
+    pthread_cond_init(&ml->syncer.cv, NULL);
     ml->dir = strdup(dir);
     if (!ml->dir) {
-        free(ml);
+        metadata_log_close(ml);
         return -ENOMEM;
     }
     if (mkdir(dir, 0755) != 0 && errno != EEXIST) {
@@ -427,15 +448,19 @@ int metadata_log_open(const char *dir, struct metadata_image *img, struct metada
         return rc;
     }
     ml->records_since_snapshot = ml->replayed;
+    ml->syncer.durable_end = partition_log_end_offset(ml->log);
     log_info("metadata", "metadata log %s: snapshot at %" PRId64 ", replayed %" PRId64 " records, end offset %" PRId64,
              dir, ml->snapshot_offset, ml->replayed, partition_log_end_offset(ml->log));
     *out = ml;
     return 0;
 }
 
-int metadata_log_commit(struct metadata_log *ml, struct metadata_image *img, const struct metadata_record *recs,
-                        size_t count)
+int metadata_log_append(struct metadata_log *ml, const struct metadata_record *recs, size_t count,
+                        int64_t *end_offset)
 {
+    if (ml->unapplied)
+        return -EBUSY;
+    *end_offset = partition_log_end_offset(ml->log);
     if (count == 0)
         return 0;
     uint8_t *batch;
@@ -443,31 +468,139 @@ int metadata_log_commit(struct metadata_log *ml, struct metadata_image *img, con
     int rc = build_batch(recs, count, 0, &batch, &len);
     if (rc != 0)
         return rc;
-    int64_t now = wall_clock_ms();
-    struct log_append_options opts = {.now_ms = now, .leader_epoch = -1, .log_append_time = false};
+    struct log_append_options opts = {.now_ms = wall_clock_ms(), .leader_epoch = -1, .log_append_time = false};
     struct log_append_result res;
     rc = partition_log_append(ml->log, batch, len, &opts, &res);
-    free(batch);
     if (rc != 0) {
+        free(batch);
         log_error("metadata", "cannot append to the metadata log: error %d", rc);
         return -EIO;
     }
-    int64_t durable = partition_log_flush(ml->log, now);
-    if (durable < 0) {
+    ml->unapplied = batch;
+    ml->unapplied_len = len;
+    ml->unapplied_count = count;
+    *end_offset = partition_log_end_offset(ml->log);
+    return 0;
+}
+
+/* Remember how far the log is durable; a failure sticks (the log is offline). */
+static void note_synced(struct syncer *s, int64_t durable)
+{
+    pthread_mutex_lock(&s->mu);
+    if (durable < 0 && s->error == 0)
+        s->error = (int)durable;
+    if (durable > s->durable_end)
+        s->durable_end = durable;
+    pthread_mutex_unlock(&s->mu);
+}
+
+int64_t metadata_log_sync(struct metadata_log *ml)
+{
+    int64_t durable = partition_log_flush(ml->log, wall_clock_ms());
+    if (durable < 0)
         log_error("metadata", "cannot fsync the metadata log: %s", strerror((int)-durable));
-        return (int)durable;
-    }
+    note_synced(&ml->syncer, durable);
+    return durable;
+}
+
+void metadata_log_apply_appended(struct metadata_log *ml, struct metadata_image *img)
+{
+    if (!ml->unapplied)
+        return;
+    int64_t from = -1; /* every record of the batch */
+    apply_batches(ml->unapplied, ml->unapplied_len, img, &from);
+    free(ml->unapplied);
+    ml->unapplied = NULL;
     partition_log_set_high_watermark(ml->log, partition_log_end_offset(ml->log));
-    for (size_t i = 0; i < count; i++) {
-        rc = metadata_record_apply(img, &recs[i]);
-        if (rc != 0 && rc != -ENOTSUP)
-            log_warn("metadata", "metadata record type %d at offset %" PRId64 " did not apply: %s", recs[i].type,
-                     res.base_offset + (int64_t)i, strerror(-rc));
-    }
-    ml->records_since_snapshot += (int64_t)count;
+    ml->records_since_snapshot += (int64_t)ml->unapplied_count;
     if (ml->records_since_snapshot >= METADATA_SNAPSHOT_INTERVAL_RECORDS)
         metadata_log_snapshot(ml, img);
+}
+
+int metadata_log_commit(struct metadata_log *ml, struct metadata_image *img, const struct metadata_record *recs,
+                        size_t count)
+{
+    int64_t end;
+    int rc = metadata_log_append(ml, recs, count, &end);
+    if (rc != 0 || count == 0)
+        return rc;
+    int64_t durable = metadata_log_sync(ml);
+    if (durable < 0) {
+        free(ml->unapplied); /* never applied: the image stays as it was */
+        ml->unapplied = NULL;
+        return (int)durable;
+    }
+    metadata_log_apply_appended(ml, img);
     return 0;
+}
+
+/* ---------------------------------------------------------------- syncer */
+
+static void *syncer_main(void *arg)
+{
+    struct metadata_log *ml = arg;
+    struct syncer *s = &ml->syncer;
+    pthread_mutex_lock(&s->mu);
+    for (;;) {
+        while (!s->requested && !s->stop)
+            pthread_cond_wait(&s->cv, &s->mu);
+        if (!s->requested)
+            break; /* stopping with nothing asked for */
+        s->requested = false;
+        pthread_mutex_unlock(&s->mu);
+        metadata_log_sync(ml);
+        s->synced(s->ctx);
+        pthread_mutex_lock(&s->mu);
+    }
+    pthread_mutex_unlock(&s->mu);
+    return NULL;
+}
+
+int metadata_log_start_syncer(struct metadata_log *ml, void (*synced)(void *ctx), void *ctx)
+{
+    struct syncer *s = &ml->syncer;
+    if (s->running)
+        return -EALREADY;
+    s->synced = synced;
+    s->ctx = ctx;
+    s->stop = false;
+    s->requested = false;
+    int rc = thread_start(&s->thread, syncer_main, ml, "eddy-metasync");
+    if (rc == 0)
+        s->running = true;
+    return rc;
+}
+
+void metadata_log_request_sync(struct metadata_log *ml)
+{
+    struct syncer *s = &ml->syncer;
+    pthread_mutex_lock(&s->mu);
+    s->requested = true;
+    pthread_cond_signal(&s->cv);
+    pthread_mutex_unlock(&s->mu);
+}
+
+int64_t metadata_log_durable_end(struct metadata_log *ml, int *error)
+{
+    struct syncer *s = &ml->syncer;
+    pthread_mutex_lock(&s->mu);
+    int64_t durable = s->durable_end;
+    *error = s->error;
+    pthread_mutex_unlock(&s->mu);
+    return durable;
+}
+
+void metadata_log_stop_syncer(struct metadata_log *ml)
+{
+    struct syncer *s = &ml->syncer;
+    if (!s->running)
+        return;
+    pthread_mutex_lock(&s->mu);
+    s->stop = true;
+    pthread_cond_signal(&s->cv);
+    pthread_mutex_unlock(&s->mu);
+    pthread_join(s->thread, NULL);
+    s->running = false;
 }
 
 int64_t metadata_log_end_offset(const struct metadata_log *ml)
@@ -494,8 +627,12 @@ void metadata_log_close(struct metadata_log *ml)
 {
     if (!ml)
         return;
+    metadata_log_stop_syncer(ml);
     if (ml->log)
         partition_log_close(ml->log, true);
+    free(ml->unapplied);
+    pthread_mutex_destroy(&ml->syncer.mu);
+    pthread_cond_destroy(&ml->syncer.cv);
     free(ml->dir);
     free(ml);
 }

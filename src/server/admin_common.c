@@ -5,7 +5,33 @@
 
 #include <string.h>
 
+#include "server/broker.h"
 #include "server/request.h"
+
+static bool admin_items_step(struct controller_op *op)
+{
+    struct admin_items *items = (struct admin_items *)op;
+    const struct controller *c = &items->req->broker->controller;
+    while (items->next < items->count) {
+        items->item(items, items->next++);
+        if (controller_commit_pending(c))
+            return false;
+    }
+    items->answer(items); /* frees items with the request */
+    return true;
+}
+
+void admin_run_items(struct admin_items *items, struct request *req, int32_t count,
+                     void (*item)(struct admin_items *, int32_t), void (*answer)(struct admin_items *))
+{
+    items->op.step = admin_items_step;
+    items->req = req;
+    items->next = 0;
+    items->count = count;
+    items->item = item;
+    items->answer = answer;
+    controller_submit(&req->broker->controller, &items->op);
+}
 
 char *admin_cstr(struct request *req, struct kstr s)
 {

@@ -247,97 +247,148 @@ static bool resource_repeated(const struct resource_key *keys, int32_t count, in
     return false;
 }
 
+struct alter_configs_state {
+    struct admin_items items; /* first */
+    struct alter_configs_response resp;
+    struct resource_key *keys;
+};
+
+static void alter_configs_item(struct admin_items *items, int32_t i)
+{
+    struct alter_configs_state *st = (struct alter_configs_state *)items;
+    struct request *req = items->req;
+    const struct alter_configs_request *m = req->body;
+    const struct alter_configs_request_alter_configs_resource *res = &m->resources[i];
+    struct alter_configs_response_alter_configs_resource_response *out = &st->resp.responses[i];
+    alter_configs_response_alter_configs_resource_response_init(out);
+    out->resource_type = res->resource_type;
+    out->resource_name = res->resource_name;
+    if (resource_repeated(st->keys, items->count, i)) {
+        out->error_code = KAFKA_INVALID_REQUEST;
+        out->error_message = admin_message(req, DUPLICATE_RESOURCE_MESSAGE);
+        return;
+    }
+    if (res->resource_type == CONFIG_RESOURCE_BROKER_LOGGER) { /* KIP-412 left it to the incremental API */
+        out->error_code = KAFKA_INVALID_REQUEST;
+        out->error_message = admin_message(req, "Unknown resource type 8");
+        return;
+    }
+    int32_t count = res->configs_count > 0 ? res->configs_count : 0;
+    struct config_change *changes = request_alloc(req, sizeof *changes * (size_t)(count + 1));
+    if (!changes) {
+        out->error_code = KAFKA_UNKNOWN_SERVER_ERROR;
+        return;
+    }
+    for (int32_t j = 0; j < count; j++) {
+        changes[j].name = res->configs[j].name;
+        changes[j].value = res->configs[j].value;
+        changes[j].op = CONFIG_OP_SET;
+    }
+    char msg[MSG_CAP] = "";
+    out->error_code = controller_alter_configs(&req->broker->controller, res->resource_type, res->resource_name,
+                                               changes, count, true, m->validate_only, msg, sizeof msg);
+    out->error_message = admin_message(req, msg);
+}
+
+static void alter_configs_answer(struct admin_items *items)
+{
+    struct alter_configs_state *st = (struct alter_configs_state *)items;
+    request_respond(items->req, &st->resp);
+}
+
 void handle_alter_configs(struct request *req)
 {
     const struct alter_configs_request *m = req->body;
-    struct broker *b = req->broker;
-    struct alter_configs_response resp;
-    alter_configs_response_init(&resp);
     int32_t n = m->resources_count > 0 ? m->resources_count : 0;
-    resp.responses = request_alloc(req, sizeof *resp.responses * (size_t)(n + 1));
-    struct resource_key *keys = request_alloc(req, sizeof *keys * (size_t)(n + 1));
-    resp.responses_count = resp.responses && keys ? n : 0;
-    for (int32_t i = 0; i < resp.responses_count; i++)
-        keys[i] = (struct resource_key){m->resources[i].resource_type, m->resources[i].resource_name};
-    for (int32_t i = 0; i < resp.responses_count; i++) {
-        const struct alter_configs_request_alter_configs_resource *res = &m->resources[i];
-        struct alter_configs_response_alter_configs_resource_response *out = &resp.responses[i];
-        alter_configs_response_alter_configs_resource_response_init(out);
-        out->resource_type = res->resource_type;
-        out->resource_name = res->resource_name;
-        if (resource_repeated(keys, n, i)) {
-            out->error_code = KAFKA_INVALID_REQUEST;
-            out->error_message = admin_message(req, DUPLICATE_RESOURCE_MESSAGE);
-            continue;
-        }
-        if (res->resource_type == CONFIG_RESOURCE_BROKER_LOGGER) { /* KIP-412 left it to the incremental API */
-            out->error_code = KAFKA_INVALID_REQUEST;
-            out->error_message = admin_message(req, "Unknown resource type 8");
-            continue;
-        }
-        int32_t count = res->configs_count > 0 ? res->configs_count : 0;
-        struct config_change *changes = request_alloc(req, sizeof *changes * (size_t)(count + 1));
-        if (!changes) {
-            out->error_code = KAFKA_UNKNOWN_SERVER_ERROR;
-            continue;
-        }
-        for (int32_t j = 0; j < count; j++) {
-            changes[j].name = res->configs[j].name;
-            changes[j].value = res->configs[j].value;
-            changes[j].op = CONFIG_OP_SET;
-        }
-        char msg[MSG_CAP] = "";
-        out->error_code = controller_alter_configs(&b->controller, res->resource_type, res->resource_name, changes,
-                                                   count, true, m->validate_only, msg, sizeof msg);
-        out->error_message = admin_message(req, msg);
+    struct alter_configs_state *st = request_alloc(req, sizeof *st);
+    struct alter_configs_response empty;
+    alter_configs_response_init(&empty);
+    if (!st) {
+        request_respond(req, &empty);
+        return;
     }
-    request_respond(req, &resp);
+    st->resp = empty;
+    st->resp.responses = request_alloc(req, sizeof *st->resp.responses * (size_t)(n + 1));
+    st->keys = request_alloc(req, sizeof *st->keys * (size_t)(n + 1));
+    if (!st->resp.responses || !st->keys) {
+        request_respond(req, &empty);
+        return;
+    }
+    st->resp.responses_count = n;
+    for (int32_t i = 0; i < n; i++)
+        st->keys[i] = (struct resource_key){m->resources[i].resource_type, m->resources[i].resource_name};
+    admin_run_items(&st->items, req, n, alter_configs_item, alter_configs_answer);
+}
+
+struct incremental_alter_state {
+    struct admin_items items; /* first */
+    struct incremental_alter_configs_response resp;
+    struct resource_key *keys;
+};
+
+static void incremental_alter_item(struct admin_items *items, int32_t i)
+{
+    struct incremental_alter_state *st = (struct incremental_alter_state *)items;
+    struct request *req = items->req;
+    const struct incremental_alter_configs_request *m = req->body;
+    const struct incremental_alter_configs_request_alter_configs_resource *res = &m->resources[i];
+    struct incremental_alter_configs_response_alter_configs_resource_response *out = &st->resp.responses[i];
+    incremental_alter_configs_response_alter_configs_resource_response_init(out);
+    out->resource_type = res->resource_type;
+    out->resource_name = res->resource_name;
+    if (resource_repeated(st->keys, items->count, i)) {
+        out->error_code = KAFKA_INVALID_REQUEST;
+        out->error_message = admin_message(req, DUPLICATE_RESOURCE_MESSAGE);
+        return;
+    }
+    char msg[MSG_CAP] = "";
+    if (res->resource_type == CONFIG_RESOURCE_BROKER_LOGGER) {
+        out->error_code = admin_alter_broker_loggers(req, res, m->validate_only, msg, sizeof msg);
+        out->error_message = admin_message(req, msg);
+        return;
+    }
+    int32_t count = res->configs_count > 0 ? res->configs_count : 0;
+    struct config_change *changes = request_alloc(req, sizeof *changes * (size_t)(count + 1));
+    if (!changes) {
+        out->error_code = KAFKA_UNKNOWN_SERVER_ERROR;
+        return;
+    }
+    for (int32_t j = 0; j < count; j++) {
+        changes[j].name = res->configs[j].name;
+        changes[j].value = res->configs[j].value;
+        changes[j].op = res->configs[j].config_operation;
+    }
+    out->error_code = controller_alter_configs(&req->broker->controller, res->resource_type, res->resource_name,
+                                               changes, count, false, m->validate_only, msg, sizeof msg);
+    out->error_message = admin_message(req, msg);
+}
+
+static void incremental_alter_answer(struct admin_items *items)
+{
+    struct incremental_alter_state *st = (struct incremental_alter_state *)items;
+    request_respond(items->req, &st->resp);
 }
 
 void handle_incremental_alter_configs(struct request *req)
 {
     const struct incremental_alter_configs_request *m = req->body;
-    struct broker *b = req->broker;
-    struct incremental_alter_configs_response resp;
-    incremental_alter_configs_response_init(&resp);
     int32_t n = m->resources_count > 0 ? m->resources_count : 0;
-    resp.responses = request_alloc(req, sizeof *resp.responses * (size_t)(n + 1));
-    struct resource_key *keys = request_alloc(req, sizeof *keys * (size_t)(n + 1));
-    resp.responses_count = resp.responses && keys ? n : 0;
-    for (int32_t i = 0; i < resp.responses_count; i++)
-        keys[i] = (struct resource_key){m->resources[i].resource_type, m->resources[i].resource_name};
-    for (int32_t i = 0; i < resp.responses_count; i++) {
-        const struct incremental_alter_configs_request_alter_configs_resource *res = &m->resources[i];
-        struct incremental_alter_configs_response_alter_configs_resource_response *out = &resp.responses[i];
-        incremental_alter_configs_response_alter_configs_resource_response_init(out);
-        out->resource_type = res->resource_type;
-        out->resource_name = res->resource_name;
-        if (resource_repeated(keys, n, i)) {
-            out->error_code = KAFKA_INVALID_REQUEST;
-            out->error_message = admin_message(req, DUPLICATE_RESOURCE_MESSAGE);
-            continue;
-        }
-        if (res->resource_type == CONFIG_RESOURCE_BROKER_LOGGER) {
-            char msg[MSG_CAP] = "";
-            out->error_code = admin_alter_broker_loggers(req, res, m->validate_only, msg, sizeof msg);
-            out->error_message = admin_message(req, msg);
-            continue;
-        }
-        int32_t count = res->configs_count > 0 ? res->configs_count : 0;
-        struct config_change *changes = request_alloc(req, sizeof *changes * (size_t)(count + 1));
-        if (!changes) {
-            out->error_code = KAFKA_UNKNOWN_SERVER_ERROR;
-            continue;
-        }
-        for (int32_t j = 0; j < count; j++) {
-            changes[j].name = res->configs[j].name;
-            changes[j].value = res->configs[j].value;
-            changes[j].op = res->configs[j].config_operation;
-        }
-        char msg[MSG_CAP] = "";
-        out->error_code = controller_alter_configs(&b->controller, res->resource_type, res->resource_name, changes,
-                                                   count, false, m->validate_only, msg, sizeof msg);
-        out->error_message = admin_message(req, msg);
+    struct incremental_alter_state *st = request_alloc(req, sizeof *st);
+    struct incremental_alter_configs_response empty;
+    incremental_alter_configs_response_init(&empty);
+    if (!st) {
+        request_respond(req, &empty);
+        return;
     }
-    request_respond(req, &resp);
+    st->resp = empty;
+    st->resp.responses = request_alloc(req, sizeof *st->resp.responses * (size_t)(n + 1));
+    st->keys = request_alloc(req, sizeof *st->keys * (size_t)(n + 1));
+    if (!st->resp.responses || !st->keys) {
+        request_respond(req, &empty);
+        return;
+    }
+    st->resp.responses_count = n;
+    for (int32_t i = 0; i < n; i++)
+        st->keys[i] = (struct resource_key){m->resources[i].resource_type, m->resources[i].resource_name};
+    admin_run_items(&st->items, req, n, incremental_alter_item, incremental_alter_answer);
 }

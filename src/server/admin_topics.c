@@ -7,8 +7,9 @@
  * Each topic in a request succeeds or fails on its own; in CreateTopics and
  * CreatePartitions a name that appears twice in one request fails every copy
  * with INVALID_REQUEST; DeleteTopics follows Kafka's controller (below).
- * Everything completes before the answer (the metadata append is fsynced),
- * so timeout_ms never expires.
+ * A request's entries run one after another as a controller operation
+ * (admin_run_items); the answer goes once every change is durable, so
+ * timeout_ms never expires.
  */
 #include <stdio.h>
 #include <string.h>
@@ -129,26 +130,49 @@ static void create_one_topic(struct request *req, const struct create_topics_req
         fill_created_configs(req, &spec, out);
 }
 
+struct create_topics_state {
+    struct admin_items items; /* first */
+    struct create_topics_response resp;
+    struct kstr *names;
+};
+
+static void create_topics_item(struct admin_items *items, int32_t i)
+{
+    struct create_topics_state *st = (struct create_topics_state *)items;
+    const struct create_topics_request *m = items->req->body;
+    create_topics_response_creatable_topic_result_init(&st->resp.topics[i]);
+    create_one_topic(items->req, m, &m->topics[i], admin_is_duplicate(st->names, items->count, i),
+                     &st->resp.topics[i]);
+}
+
+static void create_topics_answer(struct admin_items *items)
+{
+    struct create_topics_state *st = (struct create_topics_state *)items;
+    request_respond(items->req, &st->resp);
+}
+
 void handle_create_topics(struct request *req)
 {
     const struct create_topics_request *m = req->body;
-    struct create_topics_response resp;
-    create_topics_response_init(&resp);
     int32_t n = m->topics_count > 0 ? m->topics_count : 0;
-    resp.topics = request_alloc(req, sizeof *resp.topics * (size_t)(n + 1));
-    struct kstr *names = request_alloc(req, sizeof *names * (size_t)(n + 1));
-    if (!resp.topics || !names) {
-        request_respond(req, &resp);
+    struct create_topics_state *st = request_alloc(req, sizeof *st);
+    struct create_topics_response empty;
+    create_topics_response_init(&empty);
+    if (!st) {
+        request_respond(req, &empty);
+        return;
+    }
+    st->resp = empty;
+    st->resp.topics = request_alloc(req, sizeof *st->resp.topics * (size_t)(n + 1));
+    st->names = request_alloc(req, sizeof *st->names * (size_t)(n + 1));
+    if (!st->resp.topics || !st->names) {
+        request_respond(req, &empty);
         return;
     }
     for (int32_t i = 0; i < n; i++)
-        names[i] = m->topics[i].name;
-    resp.topics_count = n;
-    for (int32_t i = 0; i < n; i++) {
-        create_topics_response_creatable_topic_result_init(&resp.topics[i]);
-        create_one_topic(req, m, &m->topics[i], admin_is_duplicate(names, n, i), &resp.topics[i]);
-    }
-    request_respond(req, &resp);
+        st->names[i] = m->topics[i].name;
+    st->resp.topics_count = n;
+    admin_run_items(&st->items, req, n, create_topics_item, create_topics_answer);
 }
 
 /* ---------------------------------------------------------------- DeleteTopics */
@@ -324,39 +348,58 @@ static bool delete_one_entry(struct request *req, const struct delete_entry *ent
     return true;
 }
 
+struct delete_topics_state {
+    struct admin_items items; /* first */
+    struct delete_topics_response resp;
+    struct delete_entry *entries;
+};
+
+static void delete_topics_item(struct admin_items *items, int32_t i)
+{
+    struct delete_topics_state *st = (struct delete_topics_state *)items;
+    struct delete_topics_response_deletable_topic_result *out = &st->resp.responses[st->resp.responses_count];
+    delete_topics_response_deletable_topic_result_init(out);
+    if (delete_one_entry(items->req, st->entries, items->count, i, out))
+        st->resp.responses_count++;
+}
+
+static void delete_topics_answer(struct admin_items *items)
+{
+    struct delete_topics_state *st = (struct delete_topics_state *)items;
+    request_respond(items->req, &st->resp);
+}
+
 void handle_delete_topics(struct request *req)
 {
     const struct delete_topics_request *m = req->body;
-    struct delete_topics_response resp;
-    delete_topics_response_init(&resp);
     bool v6 = req->api_version >= 6;
     int32_t n = v6 ? m->topics_count : m->topic_names_count;
     if (n < 0)
         n = 0;
-    resp.responses = request_alloc(req, sizeof *resp.responses * (size_t)(n + 1));
-    struct delete_entry *entries = request_alloc(req, sizeof *entries * (size_t)(n + 1));
-    if (!resp.responses || !entries) {
-        request_respond(req, &resp);
+    struct delete_topics_state *st = request_alloc(req, sizeof *st);
+    struct delete_topics_response empty;
+    delete_topics_response_init(&empty);
+    if (!st) {
+        request_respond(req, &empty);
+        return;
+    }
+    st->resp = empty;
+    st->resp.responses = request_alloc(req, sizeof *st->resp.responses * (size_t)(n + 1));
+    st->entries = request_alloc(req, sizeof *st->entries * (size_t)(n + 1));
+    if (!st->resp.responses || !st->entries) {
+        request_respond(req, &empty);
         return;
     }
     for (int32_t i = 0; i < n; i++) {
         if (v6) {
-            entries[i] = delete_entry_v6(&m->topics[i]);
+            st->entries[i] = delete_entry_v6(&m->topics[i]);
         } else {
-            entries[i] = (struct delete_entry){m->topic_names[i], {{0}}, DELETE_BY_NAME};
-            if (kstr_is_null(entries[i].name))
-                entries[i].kind = DELETE_NEITHER;
+            st->entries[i] = (struct delete_entry){m->topic_names[i], {{0}}, DELETE_BY_NAME};
+            if (kstr_is_null(st->entries[i].name))
+                st->entries[i].kind = DELETE_NEITHER;
         }
     }
-    int32_t answered = 0;
-    for (int32_t i = 0; i < n; i++) {
-        struct delete_topics_response_deletable_topic_result *out = &resp.responses[answered];
-        delete_topics_response_deletable_topic_result_init(out);
-        if (delete_one_entry(req, entries, n, i, out))
-            answered++;
-    }
-    resp.responses_count = answered;
-    request_respond(req, &resp);
+    admin_run_items(&st->items, req, n, delete_topics_item, delete_topics_answer);
 }
 
 /* ---------------------------------------------------------------- CreatePartitions */
@@ -399,24 +442,47 @@ static void create_partitions_one(struct request *req, const struct create_parti
     out->error_message = admin_message(req, msg);
 }
 
+struct create_partitions_state {
+    struct admin_items items; /* first */
+    struct create_partitions_response resp;
+    struct kstr *names;
+};
+
+static void create_partitions_item(struct admin_items *items, int32_t i)
+{
+    struct create_partitions_state *st = (struct create_partitions_state *)items;
+    const struct create_partitions_request *m = items->req->body;
+    create_partitions_response_create_partitions_topic_result_init(&st->resp.results[i]);
+    create_partitions_one(items->req, m, &m->topics[i], admin_is_duplicate(st->names, items->count, i),
+                          &st->resp.results[i]);
+}
+
+static void create_partitions_answer(struct admin_items *items)
+{
+    struct create_partitions_state *st = (struct create_partitions_state *)items;
+    request_respond(items->req, &st->resp);
+}
+
 void handle_create_partitions(struct request *req)
 {
     const struct create_partitions_request *m = req->body;
-    struct create_partitions_response resp;
-    create_partitions_response_init(&resp);
     int32_t n = m->topics_count > 0 ? m->topics_count : 0;
-    resp.results = request_alloc(req, sizeof *resp.results * (size_t)(n + 1));
-    struct kstr *names = request_alloc(req, sizeof *names * (size_t)(n + 1));
-    if (!resp.results || !names) {
-        request_respond(req, &resp);
+    struct create_partitions_state *st = request_alloc(req, sizeof *st);
+    struct create_partitions_response empty;
+    create_partitions_response_init(&empty);
+    if (!st) {
+        request_respond(req, &empty);
+        return;
+    }
+    st->resp = empty;
+    st->resp.results = request_alloc(req, sizeof *st->resp.results * (size_t)(n + 1));
+    st->names = request_alloc(req, sizeof *st->names * (size_t)(n + 1));
+    if (!st->resp.results || !st->names) {
+        request_respond(req, &empty);
         return;
     }
     for (int32_t i = 0; i < n; i++)
-        names[i] = m->topics[i].name;
-    resp.results_count = n;
-    for (int32_t i = 0; i < n; i++) {
-        create_partitions_response_create_partitions_topic_result_init(&resp.results[i]);
-        create_partitions_one(req, m, &m->topics[i], admin_is_duplicate(names, n, i), &resp.results[i]);
-    }
-    request_respond(req, &resp);
+        st->names[i] = m->topics[i].name;
+    st->resp.results_count = n;
+    admin_run_items(&st->items, req, n, create_partitions_item, create_partitions_answer);
 }

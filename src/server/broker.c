@@ -195,6 +195,7 @@ void broker_free(struct broker *b)
 {
     for (int i = 0; i < b->listener_count; i++)
         listener_close(b->listeners[i]);
+    topics_finish_admin(b); /* while the logs its changes touch are open */
     /* A fetch waiting for a page-in resumes through a posted call: let those
      * calls run while the logs and partitions they read are still there. */
     if (b->logs && b->reactor) {

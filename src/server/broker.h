@@ -8,6 +8,7 @@
 #ifndef EDDY_SERVER_BROKER_H
 #define EDDY_SERVER_BROKER_H
 
+#include <stdatomic.h>
 #include <stdbool.h>
 #include <stdint.h>
 
@@ -38,6 +39,8 @@ struct broker {
     struct metadata_image image;
     struct metadata_log *metadata_log; /* __cluster_metadata: the image's durable source */
     struct controller controller;      /* validated metadata changes (admin APIs) */
+    struct reactor_call metadata_synced_call; /* the metadata syncer's report, posted to the loop */
+    atomic_bool metadata_synced_posted;
     struct log_manager *logs;          /* every partition log */
     bool owns_logs;                    /* topics_start opened b->logs (and closes it) */
 

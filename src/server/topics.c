@@ -248,6 +248,36 @@ static void adopt_existing_logs(struct broker *b)
 
 /* ---------------------------------------------------------------- start-up */
 
+static void on_metadata_synced(void *arg)
+{
+    struct broker *b = arg;
+    atomic_store(&b->metadata_synced_posted, false); /* before reading: a later report posts again */
+    controller_on_synced(&b->controller);
+}
+
+/* Syncer thread: one posted call at a time; it reads the newest durable offset when it runs. */
+static void metadata_synced(void *ctx)
+{
+    struct broker *b = ctx;
+    if (atomic_exchange(&b->metadata_synced_posted, true))
+        return;
+    reactor_post_call(b->reactor, &b->metadata_synced_call);
+}
+
+/* Admin changes no longer wait for the metadata fsync on the loop (cluster/controller.h). */
+static void start_metadata_syncer(struct broker *b)
+{
+    b->metadata_synced_call = (struct reactor_call){.fn = on_metadata_synced, .arg = b};
+    atomic_store(&b->metadata_synced_posted, false);
+    int rc = metadata_log_start_syncer(b->metadata_log, metadata_synced, b);
+    if (rc < 0) {
+        log_warn("metadata", "no metadata syncer thread (%s): admin changes fsync on the event loop",
+                 strerror(-rc));
+        return;
+    }
+    controller_enable_async(&b->controller);
+}
+
 static int open_log_manager(struct broker *b)
 {
     static char dirs_buf[CONFIG_STRING_MAX];
@@ -346,11 +376,18 @@ int topics_start(struct broker *b)
     }
     log_info("metadata", "cluster %s: %d topic(s), %d broker(s)", b->image.cluster_id, b->image.topic_count,
              b->image.broker_count);
+    start_metadata_syncer(b);
     return 0;
+}
+
+void topics_finish_admin(struct broker *b)
+{
+    controller_finish(&b->controller);
 }
 
 void topics_stop(struct broker *b)
 {
+    b->controller.log = NULL; /* a syncer report still posted finds nothing to do */
     if (b->owns_logs && b->logs) {
         log_manager_close(b->logs);
         b->logs = NULL;

@@ -27,6 +27,8 @@ struct broker;
  * or reconfigure partition logs to match the image. 0, or -1 after logging.
  */
 int topics_start(struct broker *b);
+/* Shutdown, first: finish the admin operations in flight (controller_finish). */
+void topics_finish_admin(struct broker *b);
 /* Close what topics_start opened (metadata log, and the log manager if it opened it). */
 void topics_stop(struct broker *b);
 

@@ -512,6 +512,107 @@ static void test_meta_properties(void)
     printf("meta.properties: generated, reused, mismatches refused: checked\n");
 }
 
+/* ---- asynchronous commits: operations pause until the syncer reports ---- */
+
+/* An operation creating one topic per step, then "answering". */
+struct create_op {
+    struct controller_op op; /* first */
+    struct controller *c;
+    const char *names[3];
+    int next, steps;
+    int16_t errors[3];
+    bool answered;
+};
+
+static bool create_op_step(struct controller_op *op)
+{
+    struct create_op *co = (struct create_op *)op;
+    co->steps++;
+    while (co->next < 3 && co->names[co->next]) {
+        char msg[256];
+        struct topic_created out;
+        struct topic_spec s = spec_of(co->names[co->next], 2, 1);
+        co->errors[co->next++] = controller_create_topic(co->c, &s, false, &out, msg, sizeof msg);
+        if (controller_commit_pending(co->c))
+            return false;
+    }
+    co->answered = true;
+    return true;
+}
+
+static void ignore_synced(void *ctx)
+{
+    (void)ctx;
+}
+
+/* What the event loop does on the syncer's report, once the commit in flight (if any) is durable. */
+static void deliver_report(struct controller *c)
+{
+    int error = 0;
+    for (int i = 0; i < 5000 && c->pending && metadata_log_durable_end(c->log, &error) < c->pending_end; i++)
+        usleep(1000);
+    controller_on_synced(c);
+}
+
+static void test_async_commits(void)
+{
+    char *root = test_make_dir("mdasync");
+    char dir[300];
+    snprintf(dir, sizeof dir, "%.200s/%s", root, METADATA_LOG_DIR_NAME);
+    struct broker_config cfg;
+    quiet_config(&cfg);
+    struct metadata_image img;
+    struct controller c;
+    struct fake_storage st = {0};
+    struct metadata_log *ml = open_with_controller(dir, &img, &c, &cfg);
+    c.storage = (struct controller_storage){.ctx = &st, .create_partitions = fake_create,
+                                            .delete_partitions = fake_delete};
+    CHECK(metadata_log_start_syncer(ml, ignore_synced, NULL) == 0);
+    controller_enable_async(&c);
+
+    /* Two operations: the second waits for the first; nothing is visible before it is durable. */
+    struct create_op a = {.op.step = create_op_step, .c = &c, .names = {"a1", "a2"}};
+    struct create_op b = {.op.step = create_op_step, .c = &c, .names = {"a1", "b1"}};
+    controller_submit(&c, &a.op);
+    controller_submit(&c, &b.op);
+    CHECK(controller_commit_pending(&c) && a.steps == 1 && b.steps == 0);
+    CHECK(metadata_topic_by_name(&img, "a1", 2) == NULL && st.created == 0);
+
+    /* A change outside operations (auto-creation) goes first through the one in flight. */
+    char msg[256];
+    struct topic_created out;
+    struct topic_spec s = spec_of("auto", 1, 1);
+    CHECK(controller_create_topic(&c, &s, false, &out, msg, sizeof msg) == 0);
+    CHECK(metadata_topic_by_name(&img, "a1", 2) && metadata_topic_by_name(&img, "auto", 4) && st.created == 3);
+    CHECK(a.steps == 1); /* it resumes on the syncer's report, not inside someone else's call */
+
+    deliver_report(&c); /* a1's report: a resumes and commits a2 */
+    CHECK(a.steps == 2 && !a.answered && controller_commit_pending(&c));
+    deliver_report(&c); /* a2 durable: a answers; b runs, a1 exists, b1 in flight */
+    CHECK(a.answered && a.errors[0] == 0 && a.errors[1] == 0);
+    CHECK(b.steps == 1 && b.errors[0] == KAFKA_TOPIC_ALREADY_EXISTS && controller_commit_pending(&c));
+
+    /* Shutdown finishes what is in flight and queued, synchronously. */
+    struct create_op d = {.op.step = create_op_step, .c = &c, .names = {"d1", "d2", "d3"}};
+    controller_submit(&c, &d.op);
+    controller_finish(&c);
+    CHECK(b.answered && d.answered && metadata_topic_by_name(&img, "b1", 2) && metadata_topic_by_name(&img, "d3", 2));
+    CHECK(st.created == 2 * 6 + 1);
+    metadata_log_close(ml);
+
+    /* Everything answered was durable: a restart has it all. */
+    struct metadata_image img2;
+    struct controller c2;
+    struct metadata_log *ml2 = open_with_controller(dir, &img2, &c2, &cfg);
+    CHECK(img2.topic_count == 7);
+    metadata_log_close(ml2);
+    metadata_image_free(&img2);
+    metadata_image_free(&img);
+    test_rm_rf(root);
+    free(root);
+    printf("metadata log: asynchronous commits, operation order, drain, finish: checked\n");
+}
+
 int main(void)
 {
     logger_set_level(LOGGER_WARN);
@@ -520,6 +621,7 @@ int main(void)
     test_topic_config();
     test_controller_rules();
     test_log_replay_and_snapshots();
+    test_async_commits();
     test_meta_properties();
     if (test_failures) {
         printf("%d failure(s)\n", test_failures);
