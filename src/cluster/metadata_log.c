@@ -35,6 +35,9 @@ struct syncer {
     bool running, requested, stop;
     int64_t durable_end; /* offsets below it are on disk */
     int error;           /* -errno of a failed fsync (sticky) */
+    uint8_t *snapshot_buf; /* a snapshot to write (snapshot_in_background), or NULL */
+    size_t snapshot_len, snapshot_records;
+    int64_t snapshot_offset;
     void (*synced)(void *ctx);
     void *ctx;
 };
@@ -305,7 +308,39 @@ static int build_batch(const struct metadata_record *recs, size_t count, int64_t
     return rc;
 }
 
-static int write_snapshot_file(const char *dir, int64_t offset, const struct metadata_record *recs, size_t count)
+/* The whole snapshot: recs as batches of SNAPSHOT_BATCH_RECORDS, in one malloc'd buffer. */
+static int encode_snapshot(const struct metadata_record *recs, size_t count, uint8_t **out, size_t *out_len)
+{
+    uint8_t *buf = NULL;
+    size_t len = 0;
+    int rc = 0;
+    for (size_t i = 0; rc == 0 && i < count; i += SNAPSHOT_BATCH_RECORDS) {
+        size_t n = count - i < SNAPSHOT_BATCH_RECORDS ? count - i : SNAPSHOT_BATCH_RECORDS;
+        uint8_t *batch;
+        size_t batch_len;
+        rc = build_batch(recs + i, n, (int64_t)i, &batch, &batch_len);
+        if (rc != 0)
+            break;
+        uint8_t *grown = realloc(buf, len + batch_len);
+        if (grown) {
+            memcpy(grown + len, batch, batch_len);
+            buf = grown;
+            len += batch_len;
+        } else {
+            rc = -ENOMEM;
+        }
+        free(batch);
+    }
+    if (rc != 0) {
+        free(buf);
+        return rc;
+    }
+    *out = buf;
+    *out_len = len;
+    return 0;
+}
+
+static int write_snapshot_file(const char *dir, int64_t offset, const uint8_t *buf, size_t len)
 {
     char path[4096], tmp[4200];
     snapshot_path(dir, offset, path, sizeof path);
@@ -313,17 +348,7 @@ static int write_snapshot_file(const char *dir, int64_t offset, const struct met
     int fd = open(tmp, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
     if (fd < 0)
         return -errno;
-    int rc = 0;
-    for (size_t i = 0; rc == 0 && i < count; i += SNAPSHOT_BATCH_RECORDS) {
-        size_t n = count - i < SNAPSHOT_BATCH_RECORDS ? count - i : SNAPSHOT_BATCH_RECORDS;
-        uint8_t *batch;
-        size_t len;
-        rc = build_batch(recs + i, n, (int64_t)i, &batch, &len);
-        if (rc == 0) {
-            rc = write_all(fd, batch, len);
-            free(batch);
-        }
-    }
+    int rc = write_all(fd, buf, len);
     if (rc == 0 && fdatasync(fd) != 0)
         rc = -errno;
     close(fd);
@@ -349,28 +374,81 @@ static void delete_older_snapshots(const char *dir, int64_t keep)
     }
 }
 
-int metadata_log_snapshot(struct metadata_log *ml, const struct metadata_image *img)
+/* The image as of `offset`, encoded on the loop (the image is the loop's). */
+static int snapshot_bytes(const struct metadata_image *img, uint8_t **buf, size_t *len, size_t *records)
 {
-    int64_t offset = partition_log_end_offset(ml->log);
     struct arena a;
     arena_init(&a);
     struct metadata_record *recs;
-    size_t count;
-    int rc = metadata_image_to_records(img, &a, &recs, &count);
+    int rc = metadata_image_to_records(img, &a, &recs, records);
     if (rc == 0)
-        rc = write_snapshot_file(ml->dir, offset, recs, count);
+        rc = encode_snapshot(recs, *records, buf, len);
     arena_free(&a);
+    return rc;
+}
+
+/* Write the snapshot, then trim the log and older snapshots behind it. Any thread. */
+static int store_snapshot(struct metadata_log *ml, int64_t offset, const uint8_t *buf, size_t len, size_t records)
+{
+    int rc = write_snapshot_file(ml->dir, offset, buf, len);
     if (rc != 0) {
         log_error("metadata", "cannot write a metadata snapshot in %s: %s", ml->dir, strerror(-rc));
         return rc;
     }
+    pthread_mutex_lock(&ml->syncer.mu);
     ml->snapshot_offset = offset;
-    ml->records_since_snapshot = 0;
+    pthread_mutex_unlock(&ml->syncer.mu);
     int64_t low;
     partition_log_delete_records(ml->log, offset, &low);
     delete_older_snapshots(ml->dir, offset);
-    log_info("metadata", "wrote metadata snapshot at offset %" PRId64 " (%zu records)", offset, count);
+    log_info("metadata", "wrote metadata snapshot at offset %" PRId64 " (%zu records)", offset, records);
     return 0;
+}
+
+int metadata_log_snapshot(struct metadata_log *ml, const struct metadata_image *img)
+{
+    int64_t offset = partition_log_end_offset(ml->log);
+    uint8_t *buf = NULL;
+    size_t len = 0, records = 0;
+    int rc = snapshot_bytes(img, &buf, &len, &records);
+    if (rc == 0)
+        rc = store_snapshot(ml, offset, buf, len, records);
+    else
+        log_error("metadata", "cannot encode a metadata snapshot: %s", strerror(-rc));
+    free(buf);
+    if (rc == 0)
+        ml->records_since_snapshot = 0;
+    return rc;
+}
+
+/*
+ * A snapshot written by the syncer thread: its fsync, like the log's, can
+ * wait tens of ms behind ext4's journal. One at a time; a due snapshot that
+ * finds one in flight waits for the next commit.
+ */
+static void snapshot_in_background(struct metadata_log *ml, const struct metadata_image *img)
+{
+    struct syncer *s = &ml->syncer;
+    pthread_mutex_lock(&s->mu);
+    bool busy = s->snapshot_buf != NULL;
+    pthread_mutex_unlock(&s->mu);
+    if (busy)
+        return;
+    uint8_t *buf = NULL;
+    size_t len = 0, records = 0;
+    int rc = snapshot_bytes(img, &buf, &len, &records);
+    if (rc != 0) {
+        log_error("metadata", "cannot encode a metadata snapshot: %s", strerror(-rc));
+        return;
+    }
+    pthread_mutex_lock(&s->mu);
+    s->snapshot_buf = buf;
+    s->snapshot_len = len;
+    s->snapshot_records = records;
+    s->snapshot_offset = partition_log_end_offset(ml->log);
+    pthread_cond_signal(&s->cv);
+    pthread_mutex_unlock(&s->mu);
+    ml->records_since_snapshot = 0;
 }
 
 /* ---------------------------------------------------------------- log */
@@ -513,7 +591,11 @@ void metadata_log_apply_appended(struct metadata_log *ml, struct metadata_image 
     ml->unapplied = NULL;
     partition_log_set_high_watermark(ml->log, partition_log_end_offset(ml->log));
     ml->records_since_snapshot += (int64_t)ml->unapplied_count;
-    if (ml->records_since_snapshot >= METADATA_SNAPSHOT_INTERVAL_RECORDS)
+    if (ml->records_since_snapshot < METADATA_SNAPSHOT_INTERVAL_RECORDS)
+        return;
+    if (ml->syncer.running)
+        snapshot_in_background(ml, img);
+    else
         metadata_log_snapshot(ml, img);
 }
 
@@ -542,15 +624,26 @@ static void *syncer_main(void *arg)
     struct syncer *s = &ml->syncer;
     pthread_mutex_lock(&s->mu);
     for (;;) {
-        while (!s->requested && !s->stop)
+        while (!s->requested && !s->snapshot_buf && !s->stop)
             pthread_cond_wait(&s->cv, &s->mu);
-        if (!s->requested)
-            break; /* stopping with nothing asked for */
-        s->requested = false;
-        pthread_mutex_unlock(&s->mu);
-        metadata_log_sync(ml);
-        s->synced(s->ctx);
-        pthread_mutex_lock(&s->mu);
+        if (s->requested) {
+            s->requested = false;
+            pthread_mutex_unlock(&s->mu);
+            metadata_log_sync(ml);
+            s->synced(s->ctx);
+            pthread_mutex_lock(&s->mu);
+        } else if (s->snapshot_buf) {
+            uint8_t *buf = s->snapshot_buf;
+            size_t len = s->snapshot_len, records = s->snapshot_records;
+            int64_t offset = s->snapshot_offset;
+            pthread_mutex_unlock(&s->mu);
+            store_snapshot(ml, offset, buf, len, records);
+            free(buf);
+            pthread_mutex_lock(&s->mu);
+            s->snapshot_buf = NULL; /* only now: the loop queues no second one meanwhile */
+        } else {
+            break; /* stopping, nothing left to do */
+        }
     }
     pthread_mutex_unlock(&s->mu);
     return NULL;
@@ -608,9 +701,12 @@ int64_t metadata_log_end_offset(const struct metadata_log *ml)
     return partition_log_end_offset(ml->log);
 }
 
-int64_t metadata_log_snapshot_offset(const struct metadata_log *ml)
+int64_t metadata_log_snapshot_offset(struct metadata_log *ml)
 {
-    return ml->snapshot_offset;
+    pthread_mutex_lock(&ml->syncer.mu);
+    int64_t offset = ml->snapshot_offset;
+    pthread_mutex_unlock(&ml->syncer.mu);
+    return offset;
 }
 
 int64_t metadata_log_replayed_records(const struct metadata_log *ml)

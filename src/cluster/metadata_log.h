@@ -62,7 +62,8 @@ int metadata_log_commit(struct metadata_log *ml, struct metadata_image *img, con
  */
 int metadata_log_append(struct metadata_log *ml, const struct metadata_record *recs, size_t count,
                         int64_t *end_offset);
-/* Apply the appended batch to img (call once it is durable) and snapshot when due. */
+/* Apply the appended batch to img (call once it is durable) and snapshot when
+ * due (written by the syncer thread when it runs). */
 void metadata_log_apply_appended(struct metadata_log *ml, struct metadata_image *img);
 /* fsync on the calling thread: the durable end offset, or -errno. */
 int64_t metadata_log_sync(struct metadata_log *ml);
@@ -84,7 +85,7 @@ int metadata_log_snapshot(struct metadata_log *ml, const struct metadata_image *
 
 int64_t metadata_log_end_offset(const struct metadata_log *ml);
 /* Offset of the newest snapshot, loaded at open or written since (-1: none). */
-int64_t metadata_log_snapshot_offset(const struct metadata_log *ml);
+int64_t metadata_log_snapshot_offset(struct metadata_log *ml);
 /* Records replayed from the log (after the snapshot) at open. */
 int64_t metadata_log_replayed_records(const struct metadata_log *ml);
 const char *metadata_log_dir(const struct metadata_log *ml);

@@ -519,6 +519,7 @@ struct create_op {
     struct controller_op op; /* first */
     struct controller *c;
     const char *names[3];
+    int32_t partitions; /* per topic; 0: 2 */
     int next, steps;
     int16_t errors[3];
     bool answered;
@@ -531,7 +532,7 @@ static bool create_op_step(struct controller_op *op)
     while (co->next < 3 && co->names[co->next]) {
         char msg[256];
         struct topic_created out;
-        struct topic_spec s = spec_of(co->names[co->next], 2, 1);
+        struct topic_spec s = spec_of(co->names[co->next], co->partitions ? co->partitions : 2, 1);
         co->errors[co->next++] = controller_create_topic(co->c, &s, false, &out, msg, sizeof msg);
         if (controller_commit_pending(co->c))
             return false;
@@ -592,25 +593,37 @@ static void test_async_commits(void)
     CHECK(a.answered && a.errors[0] == 0 && a.errors[1] == 0);
     CHECK(b.steps == 1 && b.errors[0] == KAFKA_TOPIC_ALREADY_EXISTS && controller_commit_pending(&c));
 
+    /* A snapshot falls due: the syncer thread writes it. */
+    deliver_report(&c); /* b1 durable: b answers */
+    struct create_op w = {.op.step = create_op_step, .c = &c, .names = {"wide"},
+                          .partitions = METADATA_SNAPSHOT_INTERVAL_RECORDS};
+    controller_submit(&c, &w.op);
+    deliver_report(&c);
+    CHECK(b.answered && w.answered && metadata_topic_by_name(&img, "wide", 4));
+    for (int i = 0; i < 5000 && metadata_log_snapshot_offset(ml) < 0; i++)
+        usleep(1000);
+    CHECK(metadata_log_snapshot_offset(ml) == metadata_log_end_offset(ml));
+
     /* Shutdown finishes what is in flight and queued, synchronously. */
     struct create_op d = {.op.step = create_op_step, .c = &c, .names = {"d1", "d2", "d3"}};
     controller_submit(&c, &d.op);
     controller_finish(&c);
-    CHECK(b.answered && d.answered && metadata_topic_by_name(&img, "b1", 2) && metadata_topic_by_name(&img, "d3", 2));
-    CHECK(st.created == 2 * 6 + 1);
+    CHECK(d.answered && metadata_topic_by_name(&img, "b1", 2) && metadata_topic_by_name(&img, "d3", 2));
+    CHECK(st.created == 2 * 6 + 1 + METADATA_SNAPSHOT_INTERVAL_RECORDS);
     metadata_log_close(ml);
 
-    /* Everything answered was durable: a restart has it all. */
+    /* Everything answered was durable: a restart has it all, from the snapshot on. */
     struct metadata_image img2;
     struct controller c2;
     struct metadata_log *ml2 = open_with_controller(dir, &img2, &c2, &cfg);
-    CHECK(img2.topic_count == 7);
+    CHECK(img2.topic_count == 8 && metadata_log_snapshot_offset(ml2) > 0);
+    CHECK(metadata_log_replayed_records(ml2) < 10);
     metadata_log_close(ml2);
     metadata_image_free(&img2);
     metadata_image_free(&img);
     test_rm_rf(root);
     free(root);
-    printf("metadata log: asynchronous commits, operation order, drain, finish: checked\n");
+    printf("metadata log: asynchronous commits, operation order, drain, snapshot on the syncer, finish: checked\n");
 }
 
 int main(void)
