@@ -28,11 +28,12 @@ PRINT_LOCK = threading.Lock()
 SKIPPED = 77
 # Integration tests run under ThreadSanitizer too: group commit on the sync
 # workers, drop-behind and the pager, retention and compaction beside reads,
-# many connections, groups' durable commits, start-up and shutdown.
+# many connections, groups' durable commits, start-up and shutdown, the
+# metadata syncer under concurrent admin clients.
 TSAN_TESTS = ("test_clients_acks.py", "test_clients_kill9_acks_all.py", "test_clients_many_producers.py",
               "test_clients_retention_race.py", "test_groups_clients.py", "test_storage_cold_reads.py",
               "test_storage_compaction.py", "test_storage_open_files.py", "test_storage_preallocate.py",
-              "test_storage_page_cache_budget.py", "test_admin_big_topics.py")
+              "test_storage_page_cache_budget.py", "test_admin_big_topics.py", "test_admin_pipelined.py")
 
 
 def interpreter(path):
