@@ -126,6 +126,12 @@ static void drain_pending(struct controller *c)
     finish_pending(c); /* the operation resumes when the syncer reports */
 }
 
+void controller_drain(struct controller *c)
+{
+    if (!(c->async && c->in_op))
+        drain_pending(c);
+}
+
 /*
  * Append recs and apply them with their storage effect: at once (durably)
  * outside operations, or once the syncer reports inside one (asynchronous
@@ -577,6 +583,7 @@ int16_t controller_create_topic(struct controller *c, const struct topic_spec *s
                                 struct topic_created *out, char *msg, size_t cap)
 {
     msg[0] = '\0';
+    controller_drain(c); /* outside operations: check against the change in flight too */
     int32_t partitions = 0;
     int16_t rf = 0;
     int16_t err = check_topic_spec(c, spec, &partitions, &rf, msg, cap);
@@ -624,6 +631,7 @@ int16_t controller_adopt_topic(struct controller *c, const char *name, struct ku
                                char *msg, size_t cap)
 {
     msg[0] = '\0';
+    controller_drain(c);
     struct kstr kname = kstr_from_cstr(name);
     int16_t err = controller_check_new_topic_name(c, kname, msg, cap);
     if (err)
@@ -935,6 +943,7 @@ int16_t controller_alter_configs(struct controller *c, int8_t resource_type, str
                                  bool validate_only, char *msg, size_t cap)
 {
     msg[0] = '\0';
+    controller_drain(c);
     struct alter_target tgt;
     int16_t err = resolve_target(c, resource_type, resource_name, &tgt, msg, cap);
     if (err)

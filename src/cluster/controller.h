@@ -167,6 +167,12 @@ int16_t controller_adopt_topic(struct controller *c, const char *name, struct ku
 
 /* Queue op; it runs at once when nothing is ahead of it. */
 void controller_submit(struct controller *c, struct controller_op *op);
+/*
+ * Outside operations: apply the change in flight now (fsync on this thread),
+ * so that what follows sees it. Inside an operation: nothing. Creating a
+ * topic or altering configs outside an operation does this first.
+ */
+void controller_drain(struct controller *c);
 /* A commit is in flight: the running operation must return from its step. */
 bool controller_commit_pending(const struct controller *c);
 /* From now on commits inside operations are asynchronous (the metadata log's syncer is running). */

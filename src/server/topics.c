@@ -410,6 +410,15 @@ int16_t topics_create_with_configs(struct broker *b, const char *name, size_t le
     if (!message)
         message = &unused;
     *message = NULL;
+    /* An admin request may be making this very topic: its change goes first,
+     * and then the topic is simply there (the caller looked before). */
+    controller_drain(&b->controller);
+    struct topic_state *existing = metadata_topic_by_name(&b->image, name, len);
+    if (existing) {
+        if (out)
+            *out = existing;
+        return KAFKA_NONE;
+    }
     struct config_kv kv[16];
     if (config_count > 16)
         config_count = 16;

@@ -579,10 +579,14 @@ static void test_async_commits(void)
     CHECK(controller_commit_pending(&c) && a.steps == 1 && b.steps == 0);
     CHECK(metadata_topic_by_name(&img, "a1", 2) == NULL && st.created == 0);
 
-    /* A change outside operations (auto-creation) goes first through the one in flight. */
+    /* A change outside operations (auto-creation) is checked after the one in
+     * flight is applied: the same name is refused, not recorded twice. */
     char msg[256];
     struct topic_created out;
-    struct topic_spec s = spec_of("auto", 1, 1);
+    struct topic_spec s = spec_of("a1", 1, 1);
+    CHECK(controller_create_topic(&c, &s, false, &out, msg, sizeof msg) == KAFKA_TOPIC_ALREADY_EXISTS);
+    CHECK(metadata_topic_by_name(&img, "a1", 2) && metadata_topic_by_name(&img, "a1", 2)->partition_count == 2);
+    s = spec_of("auto", 1, 1);
     CHECK(controller_create_topic(&c, &s, false, &out, msg, sizeof msg) == 0);
     CHECK(metadata_topic_by_name(&img, "a1", 2) && metadata_topic_by_name(&img, "auto", 4) && st.created == 3);
     CHECK(a.steps == 1); /* it resumes on the syncer's report, not inside someone else's call */
