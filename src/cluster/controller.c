@@ -197,6 +197,11 @@ void controller_submit(struct controller *c, struct controller_op *op)
     run_ops(c);
 }
 
+bool controller_busy(const struct controller *c)
+{
+    return c->pending || c->current || c->ops_head;
+}
+
 bool controller_commit_pending(const struct controller *c)
 {
     return c->pending;

@@ -167,10 +167,14 @@ int16_t controller_adopt_topic(struct controller *c, const char *name, struct ku
 
 /* Queue op; it runs at once when nothing is ahead of it. */
 void controller_submit(struct controller *c, struct controller_op *op);
+/* Operations are queued or running: a change made outside them now would have to drain. */
+bool controller_busy(const struct controller *c);
 /*
  * Outside operations: apply the change in flight now (fsync on this thread),
  * so that what follows sees it. Inside an operation: nothing. Creating a
- * topic or altering configs outside an operation does this first.
+ * topic or altering configs outside an operation does this first, which may
+ * free topics the image held: a caller holding any should check
+ * controller_busy first.
  */
 void controller_drain(struct controller *c);
 /* A commit is in flight: the running operation must return from its step. */

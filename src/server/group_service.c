@@ -75,6 +75,8 @@ int16_t groups_ensure_offsets_topic(struct broker *b)
     int16_t err = topics_create_with_configs(b, GROUPS_OFFSETS_TOPIC, strlen(GROUPS_OFFSETS_TOPIC),
                                              (int32_t)b->config->offsets_topic_num_partitions, replication, names,
                                              values, 3, NULL, &message);
+    if (err == KAFKA_LEADER_NOT_AVAILABLE)
+        return err; /* queued behind admin requests: clients retry */
     if (err && err != KAFKA_TOPIC_ALREADY_EXISTS) {
         log_error("group", "cannot create %s: error %d (%s)", GROUPS_OFFSETS_TOPIC, err, message ? message : "");
         return err;

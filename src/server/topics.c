@@ -400,6 +400,100 @@ void topics_stop(struct broker *b)
 
 /* ---------------------------------------------------------------- creation */
 
+#define AUTO_CREATE_MAX_CONFIGS 16
+
+static void fill_spec(struct topic_spec *spec, struct config_kv *kv, const char *name, size_t len,
+                      int32_t partitions, int32_t replication_factor, const char *const *config_names,
+                      const char *const *config_values, int32_t config_count)
+{
+    if (config_count > AUTO_CREATE_MAX_CONFIGS)
+        config_count = AUTO_CREATE_MAX_CONFIGS;
+    for (int32_t i = 0; i < config_count; i++) {
+        kv[i].name = kstr_from_cstr(config_names[i]);
+        kv[i].value = kstr_from_cstr(config_values[i]);
+    }
+    *spec = (struct topic_spec){
+        .name = {name, (int32_t)len},
+        .partitions = partitions,
+        .replication_factor = (int16_t)replication_factor,
+        .configs = kv,
+        .config_count = config_count,
+    };
+}
+
+/*
+ * An auto-creation that found the controller busy with admin requests: it
+ * queues behind them as an operation of its own (the topic may well be one
+ * they make), and the caller answers LEADER_NOT_AVAILABLE, which clients
+ * retry. Draining the change in flight instead would fsync on the loop and
+ * free topics the caller's answer may already point at.
+ */
+struct auto_create_op {
+    struct controller_op op; /* first */
+    struct broker *broker;
+    bool started;
+    char name[TOPIC_NAME_MAX + 1];
+    int32_t partitions, replication_factor, config_count;
+    char *config_names[AUTO_CREATE_MAX_CONFIGS], *config_values[AUTO_CREATE_MAX_CONFIGS];
+};
+
+static void auto_create_op_free(struct auto_create_op *ac)
+{
+    for (int32_t i = 0; i < ac->config_count; i++) {
+        free(ac->config_names[i]);
+        free(ac->config_values[i]);
+    }
+    free(ac);
+}
+
+static bool auto_create_step(struct controller_op *op)
+{
+    struct auto_create_op *ac = (struct auto_create_op *)op;
+    struct broker *b = ac->broker;
+    size_t len = strlen(ac->name);
+    if (!ac->started && !metadata_topic_by_name(&b->image, ac->name, len)) {
+        ac->started = true;
+        struct config_kv kv[AUTO_CREATE_MAX_CONFIGS];
+        struct topic_spec spec;
+        fill_spec(&spec, kv, ac->name, len, ac->partitions, ac->replication_factor,
+                  (const char *const *)ac->config_names, (const char *const *)ac->config_values, ac->config_count);
+        char msg[512];
+        struct topic_created created;
+        int16_t err = controller_create_topic(&b->controller, &spec, false, &created, msg, sizeof msg);
+        if (err)
+            log_warn("controller", "cannot auto-create topic %s: %s", ac->name, msg);
+        if (controller_commit_pending(&b->controller))
+            return false;
+    }
+    auto_create_op_free(ac);
+    return true;
+}
+
+static int16_t queue_auto_create(struct broker *b, const char *name, size_t len, int32_t partitions,
+                                 int32_t replication_factor, const char *const *config_names,
+                                 const char *const *config_values, int32_t config_count)
+{
+    struct auto_create_op *ac = calloc(1, sizeof *ac);
+    if (!ac)
+        return KAFKA_LEADER_NOT_AVAILABLE;
+    ac->op.step = auto_create_step;
+    ac->broker = b;
+    memcpy(ac->name, name, len);
+    ac->partitions = partitions;
+    ac->replication_factor = replication_factor;
+    for (int32_t i = 0; i < config_count && i < AUTO_CREATE_MAX_CONFIGS; i++) {
+        ac->config_names[i] = strdup(config_names[i]);
+        ac->config_values[i] = strdup(config_values[i]);
+        ac->config_count = i + 1;
+        if (!ac->config_names[i] || !ac->config_values[i]) {
+            auto_create_op_free(ac);
+            return KAFKA_LEADER_NOT_AVAILABLE;
+        }
+    }
+    controller_submit(&b->controller, &ac->op);
+    return KAFKA_LEADER_NOT_AVAILABLE;
+}
+
 int16_t topics_create_with_configs(struct broker *b, const char *name, size_t len, int32_t partitions,
                                    int32_t replication_factor, const char *const *config_names,
                                    const char *const *config_values, int32_t config_count,
@@ -410,29 +504,20 @@ int16_t topics_create_with_configs(struct broker *b, const char *name, size_t le
     if (!message)
         message = &unused;
     *message = NULL;
-    /* An admin request may be making this very topic: its change goes first,
-     * and then the topic is simply there (the caller looked before). */
-    controller_drain(&b->controller);
     struct topic_state *existing = metadata_topic_by_name(&b->image, name, len);
     if (existing) {
         if (out)
             *out = existing;
         return KAFKA_NONE;
     }
-    struct config_kv kv[16];
-    if (config_count > 16)
-        config_count = 16;
-    for (int32_t i = 0; i < config_count; i++) {
-        kv[i].name = kstr_from_cstr(config_names[i]);
-        kv[i].value = kstr_from_cstr(config_values[i]);
+    if (controller_busy(&b->controller) && len <= TOPIC_NAME_MAX) {
+        *message = "The topic is being created.";
+        return queue_auto_create(b, name, len, partitions, replication_factor, config_names, config_values,
+                                 config_count);
     }
-    struct topic_spec spec = {
-        .name = {name, (int32_t)len},
-        .partitions = partitions,
-        .replication_factor = (int16_t)replication_factor,
-        .configs = kv,
-        .config_count = config_count,
-    };
+    struct config_kv kv[AUTO_CREATE_MAX_CONFIGS];
+    struct topic_spec spec;
+    fill_spec(&spec, kv, name, len, partitions, replication_factor, config_names, config_values, config_count);
     struct topic_created created;
     int16_t err = controller_create_topic(&b->controller, &spec, false, &created, msg, sizeof msg);
     if (err) {

@@ -34,8 +34,9 @@ void topics_stop(struct broker *b);
 
 /*
  * Create topic `name` (not NUL-terminated) with partitions/replication
- * (-1: broker defaults), unless it exists once the admin change in flight is
- * applied. Returns a Kafka error code (0 on success) and the topic in *out; *message (may be NULL) explains a refusal (valid until the
+ * (-1: broker defaults), or find it made. While admin requests are in
+ * flight, the creation queues behind them and LEADER_NOT_AVAILABLE is
+ * returned (clients retry). Returns a Kafka error code (0 on success) and the topic in *out; *message (may be NULL) explains a refusal (valid until the
  * next call).
  */
 int16_t topics_create(struct broker *b, const char *name, size_t len, int32_t partitions,

@@ -9,6 +9,10 @@ come for free from doing everything on the event loop:
   without waiting for answers: they come back in order, the second create is
   refused as TOPIC_ALREADY_EXISTS, the topic made again has a new id, and the
   end state is what the sequence says;
+- a Metadata request that auto-creates a topic, sent right behind a
+  DeleteTopics of another topic it also asks about: the deleted topic is
+  still answered whole (the delete is not applied under the answer), the new
+  one is LEADER_NOT_AVAILABLE and then exists;
 - four librdkafka admin clients create, grow, reconfigure and delete topics
   at once while a producer writes with acks=all: every call succeeds, the
   producer loses nothing, and after kill -9 and a restart the broker shows
@@ -18,6 +22,7 @@ import os
 import struct
 import sys
 import threading
+import time
 
 import confluent_kafka as ck
 from confluent_kafka.admin import AdminClient, ConfigResource, NewPartitions, NewTopic
@@ -29,6 +34,7 @@ from schema_codec import Schemas  # noqa: E402
 
 SCHEMAS = Schemas()
 TOPIC_ALREADY_EXISTS = 36
+ZERO_ID = "00000000-0000-0000-0000-000000000000"
 CHECKS = 0
 
 
@@ -88,6 +94,43 @@ def pipelined_sequence(port):
     t = resp["Topics"][0]
     check(t["ErrorCode"] == 0 and len(t["Partitions"]) == 4, "Metadata afterwards: 4 partitions")
     check(t["TopicId"] == remade["Topics"][0]["TopicId"], "Metadata afterwards: the new topic id")
+    sock.close()
+
+
+def metadata_v12(names, corr, auto_create):
+    topics = [{"TopicId": "00000000-0000-0000-0000-000000000000", "Name": n} for n in names]
+    return SCHEMAS.encode_request(3, 12, {"Topics": topics, "AllowAutoTopicCreation": auto_create,
+                                          "IncludeTopicAuthorizedOperations": False}, corr)
+
+
+def read_answer(sock, key, version):
+    (size,) = struct.unpack(">i", recv_exact(sock, 4))
+    return SCHEMAS.decode_response(key, version, recv_exact(sock, size))[1]
+
+
+def auto_create_behind_delete(port):
+    sock = connect(port)
+    sock.sendall(SCHEMAS.encode_request(19, 7, create_body("doomed", 8), 3000))
+    check(read_answer(sock, 19, 7)["Topics"][0]["ErrorCode"] == 0, "topic doomed made (8 partitions)")
+    delete = SCHEMAS.encode_request(20, 6, {"Topics": [{"Name": "doomed", "TopicId": ZERO_ID}], "TimeoutMs": 5000},
+                                    3001)
+    sock.sendall(delete + metadata_v12(["doomed", "born-late"], 3002, True))
+    check(read_answer(sock, 20, 6)["Responses"][0]["ErrorCode"] == 0, "DeleteTopics doomed succeeds")
+    topics = {t["Name"]: t for t in read_answer(sock, 3, 12)["Topics"]}
+    doomed = topics["doomed"]
+    check(doomed["ErrorCode"] == 0 and len(doomed["Partitions"]) == 8,
+          "Metadata behind the delete still sees doomed whole (8 partitions)")
+    check(topics["born-late"]["ErrorCode"] in (0, 5), "born-late: created or LEADER_NOT_AVAILABLE (%d)"
+          % topics["born-late"]["ErrorCode"])
+    for attempt in range(100):
+        sock.sendall(metadata_v12(["doomed", "born-late"], 3100 + attempt, False))
+        topics = {t["Name"]: t for t in read_answer(sock, 3, 12)["Topics"]}
+        if topics["born-late"]["ErrorCode"] == 0 and topics["born-late"]["Partitions"]:
+            break
+        time.sleep(0.05)
+    check(topics["born-late"]["ErrorCode"] == 0 and len(topics["born-late"]["Partitions"]) == 1,
+          "born-late exists afterwards with num.partitions (1)")
+    check(topics["doomed"]["ErrorCode"] == 3, "doomed is gone afterwards (UNKNOWN_TOPIC_OR_PARTITION)")
     sock.close()
 
 
@@ -185,6 +228,7 @@ def concurrent_clients(b):
 def main():
     with Broker() as b:
         pipelined_sequence(b.port)
+        auto_create_behind_delete(b.port)
         concurrent_clients(b)
     print("%d checks passed" % CHECKS)
 
