@@ -478,8 +478,8 @@ static int16_t check_new_topic_compaction_lags(const struct controller *c, const
 static int16_t check_file_budget(int64_t new_partitions, char *msg, size_t cap)
 {
     int64_t limit = 0;
-    int64_t available = fd_budget_available(&limit);
     int64_t needed = new_partitions * FILES_PER_PARTITION + FILE_HEADROOM;
+    int64_t available = fd_budget_available_for(needed, &limit);
     if (available < 0 || needed <= available)
         return 0;
     return fail(msg, cap, KAFKA_POLICY_VIOLATION,
