@@ -7,8 +7,9 @@ creates three topics of 1,000 partitions each, then for 3 s while it deletes
 them; the acknowledgement latency of each record is printed per window (p50,
 p99, p99.9, max) with how long the CreateTopics and DeleteTopics took. Until
 session 13 the broker made every partition's files on its event loop, and
-until session 15 it closed and renamed deleted ones there; every client
-waited for that.
+until session 15 it closed and renamed deleted ones there, and until
+session 16 it fsynced the metadata log and counted /proc/self/fd there;
+every client waited for that.
 
 Usage: bench/create_stall.py EDDY_BINARY WORK_DIR
 Needs Debian's python3-confluent-kafka (librdkafka's Python client), so it
