@@ -696,6 +696,11 @@ void metadata_log_stop_syncer(struct metadata_log *ml)
     s->running = false;
 }
 
+void metadata_log_inject_error(struct metadata_log *ml, int err)
+{
+    partition_log_inject_write_error(ml->log, err);
+}
+
 int64_t metadata_log_end_offset(const struct metadata_log *ml)
 {
     return partition_log_end_offset(ml->log);

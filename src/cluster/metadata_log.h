@@ -80,6 +80,9 @@ void metadata_log_request_sync(struct metadata_log *ml);
 int64_t metadata_log_durable_end(struct metadata_log *ml, int *error);
 void metadata_log_stop_syncer(struct metadata_log *ml);
 
+/* Test hook: the next append or fsync of the log fails as if the disk returned `err`. */
+void metadata_log_inject_error(struct metadata_log *ml, int err);
+
 /* Write a snapshot of img at the current end offset and trim the log. 0 or -errno. */
 int metadata_log_snapshot(struct metadata_log *ml, const struct metadata_image *img);
 

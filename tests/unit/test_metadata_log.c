@@ -7,6 +7,7 @@
  */
 #include <dirent.h>
 #include <fcntl.h>
+#include <sys/wait.h>
 
 #include "cluster/controller.h"
 #include "cluster/meta_properties.h"
@@ -630,6 +631,43 @@ static void test_async_commits(void)
     printf("metadata log: asynchronous commits, operation order, drain, snapshot on the syncer, finish: checked\n");
 }
 
+/*
+ * A metadata fsync that fails under a change in flight stops the broker (as
+ * Kafka's brokers do when their metadata log dir fails): the change cannot be
+ * answered for, nor taken back from the log. In a child process; the syncer
+ * thread is not started, so the fsync that fails is the drain's.
+ */
+static void test_failed_sync_halts(void)
+{
+    char *root = test_make_dir("mdhalt");
+    char dir[300];
+    snprintf(dir, sizeof dir, "%.200s/%s", root, METADATA_LOG_DIR_NAME);
+    fflush(stdout);
+    pid_t pid = fork();
+    CHECK(pid >= 0);
+    if (pid == 0) {
+        struct broker_config cfg;
+        quiet_config(&cfg);
+        struct metadata_image img;
+        struct controller c;
+        struct metadata_log *ml = open_with_controller(dir, &img, &c, &cfg);
+        controller_enable_async(&c);
+        struct create_op a = {.op.step = create_op_step, .c = &c, .names = {"h1"}};
+        controller_submit(&c, &a.op);
+        if (!controller_commit_pending(&c))
+            _exit(3);
+        metadata_log_inject_error(ml, -EIO);
+        controller_drain(&c); /* fsyncs here, fails: must not return */
+        _exit(2);
+    }
+    int status = 0;
+    CHECK(waitpid(pid, &status, 0) == pid);
+    CHECK(WIFEXITED(status) && WEXITSTATUS(status) == 1);
+    test_rm_rf(root);
+    free(root);
+    printf("metadata log: a failed fsync under a change in flight halts: checked\n");
+}
+
 int main(void)
 {
     logger_set_level(LOGGER_WARN);
@@ -639,6 +677,7 @@ int main(void)
     test_controller_rules();
     test_log_replay_and_snapshots();
     test_async_commits();
+    test_failed_sync_halts();
     test_meta_properties();
     if (test_failures) {
         printf("%d failure(s)\n", test_failures);
