@@ -113,6 +113,7 @@ static const struct config_key keys[] = {
     {"producer.id.expiration.check.interval.ms", CONFIG_INT, "600000", OFF(producer_id_expiration_check_interval_ms), 1, 2147483647.0, "How often idle producer ids are looked for."},
     {"eddy.log.page.cache.bytes", CONFIG_LONG, "268435456", OFF(log_page_cache_bytes), -1, 9.3e18, "Page cache the newest data of all partitions may hold (shared evenly by the partitions being written, at least 128 KiB each; a partition not written to for a while keeps 128 KiB); older data is written back and dropped so appends reuse its pages. -1: leave it to the kernel."},
     {"eddy.log.flush.pause.us", CONFIG_LONG, "4000", OFF(log_flush_pause_us), 0, 1000000, "Idle microseconds between one fdatasync and the next (group commit pacing; 0: none). Back-to-back cache flushes stall some virtual machines."},
+    {"eddy.loop.stall.warn.ms", CONFIG_INT, "200", OFF(loop_stall_warn_ms), 1, 60000, "A pass of the event loop this long or longer is logged (at most one line per 10 s, and a count with the longest pass at shutdown): every client waited that long."},
     {"eddy.log.level", CONFIG_STRING, "INFO", OFF(log_level), 0, 0, "Broker log level: DEBUG, INFO, WARN or ERROR."},
     /* Accepted for compatibility with existing files; no effect in Eddy. */
     {"num.replica.fetchers", CONFIG_INT, "1", NO_EFFECT, 1, 2147483647.0, "Accepted; no effect yet."},

@@ -51,6 +51,7 @@ struct broker_config {
     bool log_cleaner_enable;
     int64_t log_page_cache_bytes;
     int64_t log_flush_pause_us;
+    int64_t loop_stall_warn_ms;
     bool log_preallocate; /* read per topic (preallocate) through topic_config */
     int64_t log_cleaner_backoff_ms;
     int64_t num_recovery_threads_per_data_dir;

@@ -5,7 +5,8 @@
  * ordinary callbacks on the loop thread. Deferred work (connections with
  * responses to write) runs last, just before the loop sleeps again.
  *
- * Every client waits while one pass runs, so a pass over STALL_WARN_MS is
+ * Every client waits while one pass runs, so a pass over the stall threshold
+ * (STALL_WARN_MS unless reactor_set_stall_warn_ms) is
  * logged (at most one line per STALL_LOG_INTERVAL_MS, with the count and
  * the longest since the last line): a file system that blocks a write, say.
  */
@@ -42,8 +43,10 @@ struct reactor {
 
     struct reactor_deferred *deferred_head, *deferred_tail; /* loop thread only */
 
-    /* Passes over STALL_WARN_MS (loop thread only). */
+    /* Passes over stall_warn_ms (loop thread only). */
+    int stall_warn_ms;
     uint64_t slow_passes;
+    int64_t longest_pass_ms;
     uint64_t unlogged_slow_passes;
     int64_t unlogged_longest_ms;
     int64_t last_stall_log_ms;
@@ -91,6 +94,7 @@ int reactor_create(struct reactor **out)
     pthread_mutex_init(&r->post_lock, NULL);
     r->wakeup.on_event = drain_wakeup;
     r->now_ms = clock_monotonic_ms();
+    r->stall_warn_ms = STALL_WARN_MS;
     int rc = reactor_watch_add(r, &r->wakeup, REACTOR_READABLE);
     if (rc < 0) {
         reactor_destroy(r);
@@ -353,10 +357,27 @@ uint64_t reactor_slow_passes(const struct reactor *r)
     return r->slow_passes;
 }
 
+int64_t reactor_longest_pass_ms(const struct reactor *r)
+{
+    return r->longest_pass_ms;
+}
+
+void reactor_set_stall_warn_ms(struct reactor *r, int ms)
+{
+    r->stall_warn_ms = ms > 0 ? ms : STALL_WARN_MS;
+}
+
+int reactor_stall_warn_ms(const struct reactor *r)
+{
+    return r->stall_warn_ms;
+}
+
 static void note_pass_time(struct reactor *r)
 {
     int64_t took = clock_monotonic_ms() - r->now_ms;
-    if (took < STALL_WARN_MS)
+    if (took > r->longest_pass_ms)
+        r->longest_pass_ms = took;
+    if (took < r->stall_warn_ms)
         return;
     r->slow_passes++;
     r->unlogged_slow_passes++;
@@ -367,7 +388,7 @@ static void note_pass_time(struct reactor *r)
         return;
     log_warn("net", "The event loop spent %" PRId64 " ms in one pass (the longest of %" PRIu64
              " pass(es) of %d ms or more since the last such line): every client waited meanwhile",
-             r->unlogged_longest_ms, r->unlogged_slow_passes, STALL_WARN_MS);
+             r->unlogged_longest_ms, r->unlogged_slow_passes, r->stall_warn_ms);
     r->last_stall_log_ms = now;
     r->unlogged_slow_passes = 0;
     r->unlogged_longest_ms = 0;

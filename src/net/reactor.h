@@ -86,8 +86,13 @@ void reactor_stop(struct reactor *r);
 /* Monotonic milliseconds, cached once per loop iteration. */
 int64_t reactor_now_ms(const struct reactor *r);
 
-/* Passes of the loop that took 200 ms or more (each is logged, rate-limited). Loop thread. */
+/* Passes of the loop that took the stall threshold or more (logged, rate-limited), and
+ * the longest pass of all. Loop thread. */
 uint64_t reactor_slow_passes(const struct reactor *r);
+int64_t reactor_longest_pass_ms(const struct reactor *r);
+/* The stall threshold: 200 ms unless set (eddy.loop.stall.warn.ms); <= 0 restores it. */
+void reactor_set_stall_warn_ms(struct reactor *r, int ms);
+int reactor_stall_warn_ms(const struct reactor *r);
 
 /* Time helpers used across the broker. */
 int64_t clock_monotonic_ms(void);

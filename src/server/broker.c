@@ -111,6 +111,7 @@ int broker_start(struct broker *b, struct broker_config *cfg)
         log_error("server", "cannot create the event loop: %s", strerror(-rc));
         return -1;
     }
+    reactor_set_stall_warn_ms(b->reactor, (int)cfg->loop_stall_warn_ms);
     int64_t files = fd_budget_raise();
     if (files >= 0)
         log_info("server", "may open %" PRId64 " files (RLIMIT_NOFILE), about 3 per partition", files);
@@ -187,6 +188,9 @@ int broker_run(struct broker *b)
         s = next;
     }
     reactor_timer_cancel(b->reactor, &b->shutdown_timer);
+    log_info("server", "event loop: longest pass %" PRId64 " ms; %" PRIu64 " pass(es) of %d ms or more",
+             reactor_longest_pass_ms(b->reactor), reactor_slow_passes(b->reactor),
+             reactor_stall_warn_ms(b->reactor));
     log_info("server", "shut down cleanly");
     return 0;
 }

@@ -120,6 +120,16 @@ static void test_slow_pass_counted(void)
     reactor_run(loop);
     CHECK(reactor_slow_passes(loop) == before + 1, "a 250 ms pass is counted as slow (%llu)",
           (unsigned long long)(reactor_slow_passes(loop) - before));
+    CHECK(reactor_longest_pass_ms(loop) >= 250, "the longest pass is kept (%lld ms)",
+          (long long)reactor_longest_pass_ms(loop));
+    /* eddy.loop.stall.warn.ms: a higher threshold does not count it. */
+    reactor_set_stall_warn_ms(loop, 1000);
+    reactor_timer_start(loop, &timer, 0);
+    reactor_stop(loop);
+    reactor_run(loop);
+    CHECK(reactor_slow_passes(loop) == before + 1, "a 250 ms pass is not slow against 1000 ms");
+    reactor_set_stall_warn_ms(loop, 0);
+    CHECK(reactor_stall_warn_ms(loop) == 200, "0 restores the 200 ms default (%d)", reactor_stall_warn_ms(loop));
 }
 
 int main(void)
