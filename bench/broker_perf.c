@@ -67,6 +67,8 @@
  *   EDDY_BENCH_LATENCY_ACKS     acks of the latency run's producer (all)
  *   EDDY_BENCH_LATENCY_DUMP     PREFIX: per-message latencies to PREFIX-eddy.txt, -mock.txt
  *   EDDY_BENCH_PIN              1: the broker on the last CPU, the clients on the others
+ *   EDDY_BENCH_GLIBC_TRIM       1: glibc's default heap trimming in the clients and the mock
+ *                               (see steady_allocator())
  *   EDDY_BENCH_MOCK_RTT_MS      the mock answers this many ms late, to see how the client
  *                               takes a broker's latency (rd_kafka_mock_broker_set_rtt)
  *
@@ -78,6 +80,7 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <ftw.h>
+#include <malloc.h>
 #include <inttypes.h>
 #include <limits.h>
 #include <netinet/in.h>
@@ -1594,8 +1597,28 @@ static int usage(void)
     return 2;
 }
 
+/*
+ * glibc gives freed heap back to the kernel (trim, and mmap for big blocks),
+ * and librdkafka frees its produce buffers and message headers in bursts
+ * when a batch is acknowledged, so a client (and the mock, a process of this
+ * binary) faults the same memory in again and again: 2-80 faults per MB,
+ * 12 us each on this VM, landing on either side at random and moving the
+ * ratios by +-30% (bench/RESULTS.md, session 17). Keeping the memory, as a
+ * JVM keeps its heap, measures the brokers instead. EDDY_BENCH_GLIBC_TRIM=1
+ * keeps glibc's defaults, to see the difference.
+ */
+static void steady_allocator(void)
+{
+    const char *keep_default = getenv("EDDY_BENCH_GLIBC_TRIM");
+    if (keep_default && strcmp(keep_default, "1") == 0)
+        return;
+    mallopt(M_TRIM_THRESHOLD, 1 << 30);
+    mallopt(M_MMAP_THRESHOLD, 32 << 20);
+}
+
 int main(int argc, char **argv)
 {
+    steady_allocator();
     if (argc == 4 && strcmp(argv[1], "--mock-broker") == 0)
         return mock_broker_main(argv[2], atoi(argv[3]));
     bool quick = false;
