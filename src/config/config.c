@@ -81,7 +81,7 @@ static const struct config_key keys[] = {
     {"compression.zstd.level", CONFIG_INT, "3", OFF(compression_zstd_level), -131072, 22, "zstd level of batches the broker recompresses."},
     {"message.max.bytes", CONFIG_INT, "1048588", OFF(message_max_bytes), 0, 2147483647.0, "Largest record batch accepted."},
     {"socket.request.max.bytes", CONFIG_INT, "104857600", OFF(socket_request_max_bytes), 1, 2147483647.0, "Largest request accepted."},
-    {"socket.send.buffer.bytes", CONFIG_INT, "-1", OFF(socket_send_buffer_bytes), -1, 2147483647.0, "SO_SNDBUF (-1: the kernel sizes and grows it; Kafka's default is 102400)."},
+    {"socket.send.buffer.bytes", CONFIG_INT, "262144", OFF(socket_send_buffer_bytes), -1, 2147483647.0, "SO_SNDBUF (-1: the kernel sizes and grows it; Kafka's default is 102400)."},
     {"socket.receive.buffer.bytes", CONFIG_INT, "-1", OFF(socket_receive_buffer_bytes), -1, 2147483647.0, "SO_RCVBUF (-1: the kernel sizes and grows it; Kafka's default is 102400)."},
     {"connections.max.idle.ms", CONFIG_LONG, "600000", OFF(connections_max_idle_ms), 0, 9.3e18, "Idle connections are closed after this."},
     {"num.network.threads", CONFIG_INT, "3", OFF(num_network_threads), 1, 1024, "Network threads (Eddy runs one event loop)."},

@@ -18,7 +18,8 @@
   with exit code 0.
 - socket.send.buffer.bytes / socket.receive.buffer.bytes size an accepted
   connection's buffers (ss shows the kernel's doubled value); by default
-  (-1) the kernel's own initial sizes are left alone.
+  the receive buffer keeps the kernel's own sizing and the send buffer is
+  256 KiB; -1 leaves the kernel's sizing.
 - The broker's threads carry names (top -H, perf): the event loop is "eddy",
   the others eddy-flusher, eddy-pager, eddy-cleaner and eddy-housekeep.
 """
@@ -247,8 +248,14 @@ def check_socket_buffers():
         assert broker_side == (400000, 300000), broker_side  # Linux doubles what is asked for
     with Broker() as b:
         broker_side, client_side = socket_buffers(b.port)
+        assert broker_side[0] == client_side[0], (broker_side, client_side)  # the kernel's receive sizing
+        with open("/proc/sys/net/core/wmem_max") as f:  # the kernel caps SO_SNDBUF there, then doubles it
+            want_sndbuf = 2 * min(262144, int(f.read()))
+        assert broker_side[1] == want_sndbuf, (broker_side, want_sndbuf)  # the 262144 default
+    with Broker(config={"socket.send.buffer.bytes": "-1"}) as b:
+        broker_side, client_side = socket_buffers(b.port)
         assert broker_side == client_side, (broker_side, client_side)
-    print("socket buffer sizes: applied when set, the kernel's own by default")
+    print("socket buffer sizes: applied when set; receive: the kernel's own by default, send: 256 KiB")
 
 
 def check_thread_names():
