@@ -36,7 +36,7 @@ static const struct connection_callbacks session_callbacks = {
  * kernel's own sizing (which then grows the buffers as a connection needs).
  * The send side defaults to 256 KiB: with the kernel's sizing, a consumer on
  * loopback took 710-850 MB/s at 1.6-1.9 machine CPU-s/GB, with 256 KiB
- * 930-970 at 1.3-1.4 (bench/RESULTS.md, session 17): the fetched bytes wait
+ * 880-970 at 1.3-1.45 (bench/RESULTS.md, session 17): the fetched bytes wait
  * in a short queue and are still in the cache when the consumer reads them.
  * The receive side keeps the kernel's sizing: a fixed one made produce dearer. */
 static void apply_socket_buffers(int fd, const struct broker_config *cfg)
