@@ -12,8 +12,9 @@
  * metadata log's syncer thread fsyncs it, and controller_on_synced applies it
  * to the image, brings storage in line and resumes the operation. Nothing is
  * visible before it is durable, and the event loop serves every other client
- * meanwhile. Changes made outside operations (start-up, topic auto-creation)
- * are durable and applied when the call returns, as before.
+ * meanwhile (Metadata's topic auto-creation runs as an operation too).
+ * Changes made outside operations (start-up, __consumer_offsets for the
+ * coordinators) are durable and applied when the call returns, as before.
  */
 #ifndef EDDY_CLUSTER_CONTROLLER_H
 #define EDDY_CLUSTER_CONTROLLER_H

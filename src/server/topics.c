@@ -529,10 +529,13 @@ int16_t topics_create_with_configs(struct broker *b, const char *name, size_t le
     return KAFKA_NONE;
 }
 
-int16_t topics_create(struct broker *b, const char *name, size_t len, int32_t partitions,
-                      int32_t replication_factor, struct topic_state **out, const char **message)
+int16_t topics_create_in_operation(struct broker *b, const char *name, size_t len, char *msg, size_t cap)
 {
-    return topics_create_with_configs(b, name, len, partitions, replication_factor, NULL, NULL, 0, out, message);
+    struct config_kv kv[AUTO_CREATE_MAX_CONFIGS];
+    struct topic_spec spec;
+    fill_spec(&spec, kv, name, len, -1, -1, NULL, NULL, 0);
+    struct topic_created created;
+    return controller_create_topic(&b->controller, &spec, false, &created, msg, cap);
 }
 
 void topics_log_config(struct broker *b, const struct topic_state *t, struct log_config *out)

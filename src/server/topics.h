@@ -33,23 +33,26 @@ void topics_finish_admin(struct broker *b);
 void topics_stop(struct broker *b);
 
 /*
- * Create topic `name` (not NUL-terminated) with partitions/replication
- * (-1: broker defaults), or find it made. While admin requests are in
- * flight, the creation queues behind them and LEADER_NOT_AVAILABLE is
- * returned (clients retry). Returns a Kafka error code (0 on success) and the topic in *out; *message (may be NULL) explains a refusal (valid until the
- * next call).
- */
-int16_t topics_create(struct broker *b, const char *name, size_t len, int32_t partitions,
-                      int32_t replication_factor, struct topic_state **out, const char **message);
-
-/*
- * The same with topic configs (name=value pairs, e.g. cleanup.policy=compact
- * for __consumer_offsets).
+ * Create topic `name` (not NUL-terminated) with partitions/replication (-1:
+ * broker defaults) and topic configs (name=value pairs, e.g.
+ * cleanup.policy=compact for __consumer_offsets), or find it made. While
+ * admin requests are in flight, the creation queues behind them and
+ * LEADER_NOT_AVAILABLE is returned (clients retry). Returns a Kafka error
+ * code (0 on success) and the topic in *out; *message (may be NULL) explains
+ * a refusal (valid until the next call).
  */
 int16_t topics_create_with_configs(struct broker *b, const char *name, size_t len, int32_t partitions,
                                    int32_t replication_factor, const char *const *config_names,
                                    const char *const *config_values, int32_t config_count,
                                    struct topic_state **out, const char **message);
+
+/*
+ * Inside a controller operation's step: create topic `name` (not
+ * NUL-terminated) with the broker's defaults, as auto-creation does. Returns
+ * a Kafka error code (message in msg); on success the change may be in
+ * flight: the step then checks controller_commit_pending().
+ */
+int16_t topics_create_in_operation(struct broker *b, const char *name, size_t len, char *msg, size_t cap);
 
 /* Whether any partition's log is still being made (see topics.c); when not,
  * every partition of the image has its log. */

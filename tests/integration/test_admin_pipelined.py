@@ -10,9 +10,11 @@ come for free from doing everything on the event loop:
   refused as TOPIC_ALREADY_EXISTS, the topic made again has a new id, and the
   end state is what the sequence says;
 - a Metadata request that auto-creates a topic, sent right behind a
-  DeleteTopics of another topic it also asks about: the deleted topic is
-  still answered whole (the delete is not applied under the answer), the new
-  one is LEADER_NOT_AVAILABLE and then exists;
+  DeleteTopics of another topic it also asks about: the answer waits for the
+  auto-creation, which queues behind the delete, so the deleted topic is
+  answered gone (and not made again), the new one made;
+- auto-created topics are answered once durable: kill -9 right after the
+  answer keeps all 20 a request made, with their ids;
 - four librdkafka admin clients create, grow, reconfigure and delete topics
   at once while a producer writes with acks=all: every call succeeds, the
   producer loses nothing, and after kill -9 and a restart the broker shows
@@ -117,10 +119,12 @@ def auto_create_behind_delete(port):
     sock.sendall(delete + metadata_v12(["doomed", "born-late"], 3002, True))
     check(read_answer(sock, 20, 6)["Responses"][0]["ErrorCode"] == 0, "DeleteTopics doomed succeeds")
     topics = {t["Name"]: t for t in read_answer(sock, 3, 12)["Topics"]}
-    doomed = topics["doomed"]
-    check(doomed["ErrorCode"] == 0 and len(doomed["Partitions"]) == 8,
-          "Metadata behind the delete still sees doomed whole (8 partitions)")
-    check(topics["born-late"]["ErrorCode"] in (0, 5), "born-late: created or LEADER_NOT_AVAILABLE (%d)"
+    # The answer waits for the auto-creation, which queues behind the delete.
+    check(topics["doomed"]["ErrorCode"] == 3,
+          "Metadata behind the delete: doomed is gone, not made again (UNKNOWN_TOPIC_OR_PARTITION, got %d)"
+          % topics["doomed"]["ErrorCode"])
+    check(topics["born-late"]["ErrorCode"] == 0 and len(topics["born-late"]["Partitions"]) == 1,
+          "Metadata behind the delete: born-late answered made, with num.partitions (1), got error %d"
           % topics["born-late"]["ErrorCode"])
     for attempt in range(100):
         sock.sendall(metadata_v12(["doomed", "born-late"], 3100 + attempt, False))
@@ -132,6 +136,31 @@ def auto_create_behind_delete(port):
           "born-late exists afterwards with num.partitions (1)")
     check(topics["doomed"]["ErrorCode"] == 3, "doomed is gone afterwards (UNKNOWN_TOPIC_OR_PARTITION)")
     sock.close()
+
+
+def auto_create_durable_at_answer(b):
+    """Auto-created topics are answered once durable: kill -9 right after the
+    answer keeps them. Two Metadata requests naming the same new topics,
+    pipelined, get the same topics (one creation)."""
+    names = ["auto-%02d" % i for i in range(20)]
+    sock = connect(b.port)
+    sock.sendall(metadata_v12(names, 4000, True) + metadata_v12(names[:5] + ["auto-extra"], 4001, True))
+    first = {t["Name"]: t for t in read_answer(sock, 3, 12)["Topics"]}
+    second = {t["Name"]: t for t in read_answer(sock, 3, 12)["Topics"]}
+    sock.close()
+    check(all(first[n]["ErrorCode"] == 0 and len(first[n]["Partitions"]) == 1 for n in names),
+          "one Metadata request auto-creates 20 topics, all answered made")
+    check(all(second[n]["TopicId"] == first[n]["TopicId"] for n in names[:5]) and
+          second["auto-extra"]["ErrorCode"] == 0, "a second request right behind sees the same topics")
+    b.kill9()
+    b.start()
+    sock = connect(b.port)
+    sock.sendall(metadata_v12(names + ["auto-extra"], 4002, False))
+    after = {t["Name"]: t for t in read_answer(sock, 3, 12)["Topics"]}
+    sock.close()
+    check(all(after[n]["ErrorCode"] == 0 and after[n]["TopicId"] == first[n]["TopicId"] for n in names) and
+          after["auto-extra"]["ErrorCode"] == 0,
+          "kill -9 right after the answers: every auto-created topic is there, with its id")
 
 
 def admin_worker(bootstrap, index, errors):
@@ -229,6 +258,7 @@ def main():
     with Broker() as b:
         pipelined_sequence(b.port)
         auto_create_behind_delete(b.port)
+        auto_create_durable_at_answer(b)
         concurrent_clients(b)
     print("%d checks passed" % CHECKS)
 
