@@ -4,14 +4,17 @@
 A producer sends 2,000 records a second (100 B, acks=1, linger.ms=0) to a
 one-partition topic for 3 s alone, then for 3 s while an admin client
 creates three topics of 1,000 partitions each, then for 3 s while it deletes
-them; the acknowledgement latency of each record is printed per window (p50,
+them, then for 3 s while another producer writes one record to each of 200
+new topics (auto-created by Metadata; the time until the last of them is
+acknowledged is printed too); the acknowledgement latency of each
+record is printed per window (p50,
 p99, p99.9, max) with how long the CreateTopics and DeleteTopics took, then the
 broker's longest event-loop pass of the run and its count of passes of
 LOOP_PASS_MS or more (eddy.loop.stall.warn.ms). Until
 session 13 the broker made every partition's files on its event loop, and
 until session 15 it closed and renamed deleted ones there, and until
-session 16 it fsynced the metadata log and counted /proc/self/fd there;
-every client waited for that.
+session 16 it fsynced the metadata log and counted /proc/self/fd there
+(until session 17 for auto-created topics too); every client waited for that.
 
 Usage: bench/create_stall.py EDDY_BINARY WORK_DIR
 Needs Debian's python3-confluent-kafka (librdkafka's Python client), so it
@@ -33,6 +36,7 @@ RATE = 2000
 WINDOW_S = 3.0
 TOPICS = ("wide-1", "wide-2", "wide-3")
 PARTITIONS = 1000
+AUTO_TOPICS = 200  # then another producer writes one record to each of this many new topics
 LOOP_PASS_MS = 4  # Eddy counts event-loop passes this long or longer (eddy.loop.stall.warn.ms)
 
 
@@ -128,12 +132,31 @@ def main():
         deleter.start()
         deleting = produce_window(producer, WINDOW_S)
         deleter.join()
+        first_acks = []
+
+        def auto_create_all():
+            time.sleep(0.5)
+            other = ck.Producer({"bootstrap.servers": bootstrap, "acks": "1", "linger.ms": 0})
+            t0 = time.time()
+            for i in range(AUTO_TOPICS):
+                other.produce("auto-%03d" % i, b"first",
+                              on_delivery=lambda err, _m: err or first_acks.append((time.time() - t0) * 1000))
+            other.flush(60)
+
+        auto_creator = threading.Thread(target=auto_create_all)
+        auto_creator.start()
+        auto_creating = produce_window(producer, WINDOW_S)
+        auto_creator.join()
         print("producer at %d msg/s, 100 B, acks=1; ack latency:" % RATE)
         print("  " + summary("alone", alone))
         print("  " + summary("while %d topics of %d partitions" % (len(TOPICS), PARTITIONS), during))
         print("  CreateTopics answered in %s ms" % ", ".join("%.0f" % t for t in took))
         print("  " + summary("while they are deleted", deleting))
         print("  DeleteTopics answered in %s ms" % ", ".join("%.0f" % t for t in deleted))
+        print("  " + summary("while %d topics are auto-created" % AUTO_TOPICS, auto_creating))
+        first_acks.sort()
+        print("  %d of %d first records acknowledged, the last %.0f ms after the first was sent"
+              % (len(first_acks), AUTO_TOPICS, first_acks[-1] if first_acks else float("nan")))
     finally:
         proc.terminate()
         proc.wait(30)
