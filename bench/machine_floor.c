@@ -240,7 +240,8 @@ static void run_write(struct run *r)
 {
     char path[4096];
     int file = create_work_file(r, "floor-write.bin", path, sizeof path);
-    (void)fallocate(file, FALLOC_FL_KEEP_SIZE, 0, (off_t)r->bytes); /* as Eddy's preallocation */
+    if (r->mode != MODE_READ)
+        (void)fallocate(file, FALLOC_FL_KEEP_SIZE, 0, (off_t)r->bytes); /* as Eddy's preallocation */
     struct peer peer;
     peer_start(&peer, r, chunk_sender);
     int sock = peer.sock;
