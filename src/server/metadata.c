@@ -82,9 +82,10 @@ static int16_t missing_topic_error(struct broker *b, struct kstr name, const int
     return *outcome ? *outcome : KAFKA_LEADER_NOT_AVAILABLE; /* made, then deleted again */
 }
 
-static bool client_allows_auto_creation(const struct request *req, const struct metadata_request *m)
+/* auto.create.topics.enable, and the client allows it (always before v4). */
+static bool auto_creation_allowed(const struct request *req, const struct metadata_request *m)
 {
-    return req->api_version < 4 || m->allow_auto_topic_creation;
+    return req->broker->config->auto_create_topics_enable && (req->api_version < 4 || m->allow_auto_topic_creation);
 }
 
 /* Answer for one requested topic: found, auto-created, or an error. */
@@ -115,7 +116,7 @@ static void resolve_topic(struct request *req, const struct metadata_request *m,
         out->error_code = KAFKA_INVALID_TOPIC_EXCEPTION;
         return;
     }
-    if (!b->config->auto_create_topics_enable || !client_allows_auto_creation(req, m)) {
+    if (!auto_creation_allowed(req, m)) {
         out->error_code = KAFKA_UNKNOWN_TOPIC_OR_PARTITION;
         return;
     }
@@ -288,9 +289,7 @@ static bool to_auto_create(const struct request *req, const struct metadata_requ
                            const struct metadata_request_topic *want)
 {
     struct broker *b = req->broker;
-    if (kstr_is_null(want->name) || kstr_eq_cstr(want->name, GROUPS_OFFSETS_TOPIC))
-        return false;
-    if (!b->config->auto_create_topics_enable || !client_allows_auto_creation(req, m))
+    if (kstr_is_null(want->name) || kstr_eq_cstr(want->name, GROUPS_OFFSETS_TOPIC) || !auto_creation_allowed(req, m))
         return false;
     if (topic_name_check(want->name.ptr, (size_t)want->name.len))
         return false;

@@ -402,28 +402,32 @@ void topics_stop(struct broker *b)
 
 #define AUTO_CREATE_MAX_CONFIGS 16
 
-static void fill_spec(struct topic_spec *spec, struct config_kv *kv, const char *name, size_t len,
-                      int32_t partitions, int32_t replication_factor, const char *const *config_names,
-                      const char *const *config_values, int32_t config_count)
+/* Build the spec (-1: broker defaults; at most AUTO_CREATE_MAX_CONFIGS configs) and ask the controller. */
+static int16_t create_topic(struct broker *b, const char *name, size_t len, int32_t partitions,
+                            int32_t replication_factor, const char *const *config_names,
+                            const char *const *config_values, int32_t config_count, struct topic_created *created,
+                            char *msg, size_t cap)
 {
+    struct config_kv kv[AUTO_CREATE_MAX_CONFIGS];
     if (config_count > AUTO_CREATE_MAX_CONFIGS)
         config_count = AUTO_CREATE_MAX_CONFIGS;
     for (int32_t i = 0; i < config_count; i++) {
         kv[i].name = kstr_from_cstr(config_names[i]);
         kv[i].value = kstr_from_cstr(config_values[i]);
     }
-    *spec = (struct topic_spec){
+    struct topic_spec spec = {
         .name = {name, (int32_t)len},
         .partitions = partitions,
         .replication_factor = (int16_t)replication_factor,
         .configs = kv,
         .config_count = config_count,
     };
+    return controller_create_topic(&b->controller, &spec, false, created, msg, cap);
 }
 
 /*
- * An auto-creation that found the controller busy with admin requests: it
- * queues behind them as an operation of its own (the topic may well be one
+ * A creation outside operations (the coordinators' __consumer_offsets) that
+ * found the controller busy with admin requests: it queues behind them as an operation of its own (the topic may well be one
  * they make), and the caller answers LEADER_NOT_AVAILABLE, which clients
  * retry. Draining the change in flight instead would fsync on the loop and
  * free topics the caller's answer may already point at.
@@ -453,13 +457,11 @@ static bool auto_create_step(struct controller_op *op)
     size_t len = strlen(ac->name);
     if (!ac->started && !metadata_topic_by_name(&b->image, ac->name, len)) {
         ac->started = true;
-        struct config_kv kv[AUTO_CREATE_MAX_CONFIGS];
-        struct topic_spec spec;
-        fill_spec(&spec, kv, ac->name, len, ac->partitions, ac->replication_factor,
-                  (const char *const *)ac->config_names, (const char *const *)ac->config_values, ac->config_count);
         char msg[512];
         struct topic_created created;
-        int16_t err = controller_create_topic(&b->controller, &spec, false, &created, msg, sizeof msg);
+        int16_t err = create_topic(b, ac->name, len, ac->partitions, ac->replication_factor,
+                                   (const char *const *)ac->config_names, (const char *const *)ac->config_values,
+                                   ac->config_count, &created, msg, sizeof msg);
         if (err)
             log_warn("controller", "cannot auto-create topic %s: %s", ac->name, msg);
         if (controller_commit_pending(&b->controller))
@@ -515,11 +517,9 @@ int16_t topics_create_with_configs(struct broker *b, const char *name, size_t le
         return queue_auto_create(b, name, len, partitions, replication_factor, config_names, config_values,
                                  config_count);
     }
-    struct config_kv kv[AUTO_CREATE_MAX_CONFIGS];
-    struct topic_spec spec;
-    fill_spec(&spec, kv, name, len, partitions, replication_factor, config_names, config_values, config_count);
     struct topic_created created;
-    int16_t err = controller_create_topic(&b->controller, &spec, false, &created, msg, sizeof msg);
+    int16_t err = create_topic(b, name, len, partitions, replication_factor, config_names, config_values,
+                               config_count, &created, msg, sizeof msg);
     if (err) {
         *message = msg;
         return err;
@@ -531,11 +531,8 @@ int16_t topics_create_with_configs(struct broker *b, const char *name, size_t le
 
 int16_t topics_create_in_operation(struct broker *b, const char *name, size_t len, char *msg, size_t cap)
 {
-    struct config_kv kv[AUTO_CREATE_MAX_CONFIGS];
-    struct topic_spec spec;
-    fill_spec(&spec, kv, name, len, -1, -1, NULL, NULL, 0);
     struct topic_created created;
-    return controller_create_topic(&b->controller, &spec, false, &created, msg, cap);
+    return create_topic(b, name, len, -1, -1, NULL, NULL, 0, &created, msg, cap);
 }
 
 void topics_log_config(struct broker *b, const struct topic_state *t, struct log_config *out)
